@@ -2,6 +2,11 @@
 //!
 //! Arguments are literals (single-quoted strings with `\'`, `\{`, `\}`, `\\` escapes, numbers,
 //! `true`, `false`, `null`), paths (`$.x`, `$$.x`, `$var.x`) or nested calls.
+//!
+//! String literals are unescaped when parsed (`'a\\b'` is the string `a\b`), except the first
+//! argument of `States.Format` when it is a literal: there `\{`, `\}` and `\\` stay escaped (only
+//! `\'` is resolved), so the template can tell a literal brace from a `{}` placeholder without
+//! ambiguity; the evaluator resolves those escapes while it formats.
 
 use crate::path::{Path, PathError};
 use serde_json::Value;
@@ -80,6 +85,16 @@ impl Function {
         Function::ALL.into_iter().find(|f| f.name() == name)
     }
 
+    /// True when argument `i` (from 0) must be a number: a literal of another type there can
+    /// never work.
+    pub fn numeric_arg(self, i: usize) -> bool {
+        match self {
+            Function::MathAdd | Function::MathRandom | Function::ArrayRange => true,
+            Function::ArrayPartition | Function::ArrayGetItem => i == 1,
+            _ => false,
+        }
+    }
+
     /// Allowed number of arguments (inclusive range).
     pub fn arity(self) -> (usize, usize) {
         match self {
@@ -113,6 +128,9 @@ pub enum Arg {
 }
 
 /// A parsed intrinsic call.
+///
+/// String literals hold their unescaped value, except a literal first argument of
+/// `States.Format`, which keeps `\{`, `\}` and `\\` escaped (see the module documentation).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {
     pub function: Function,
@@ -169,9 +187,11 @@ impl fmt::Display for Call {
             }
             match a {
                 Arg::Literal(Value::String(s)) => {
+                    // A Format template keeps its brace and backslash escapes already.
+                    let template = i == 0 && self.function == Function::Format;
                     f.write_str("'")?;
                     for c in s.chars() {
-                        if matches!(c, '\'' | '{' | '}' | '\\') {
+                        if c == '\'' || (!template && matches!(c, '{' | '}' | '\\')) {
                             f.write_str("\\")?;
                         }
                         write!(f, "{c}")?;
@@ -244,7 +264,8 @@ impl Parser<'_> {
         } else {
             loop {
                 self.ws();
-                args.push(self.arg()?);
+                let template = function == Function::Format && args.is_empty();
+                args.push(self.arg(template)?);
                 self.ws();
                 match self.bump() {
                     Some(',') => continue,
@@ -254,12 +275,39 @@ impl Parser<'_> {
             }
         }
         self.depth -= 1;
+        let (min, max) = function.arity();
+        if args.len() < min || args.len() > max {
+            return self.err(format!(
+                "States.{name} takes {} arguments, not {}",
+                if min == max {
+                    min.to_string()
+                } else if max == usize::MAX {
+                    format!("at least {min}")
+                } else {
+                    format!("{min} to {max}")
+                },
+                args.len()
+            ));
+        }
+        for (i, a) in args.iter().enumerate() {
+            if let Arg::Literal(v) = a {
+                if function.numeric_arg(i) && !v.is_number() {
+                    return self.err(format!(
+                        "argument {} of States.{name} must be a number or a path",
+                        i + 1
+                    ));
+                }
+            }
+        }
         Ok(Call { function, args })
     }
 
-    fn arg(&mut self) -> Result<Arg, IntrinsicError> {
+    /// One argument; `template` is true for the first argument of States.Format.
+    fn arg(&mut self, template: bool) -> Result<Arg, IntrinsicError> {
         match self.peek() {
-            Some('\'') => self.string().map(|s| Arg::Literal(Value::String(s))),
+            Some('\'') => self
+                .string(template)
+                .map(|s| Arg::Literal(Value::String(s))),
             Some('$') => {
                 let start = self.pos;
                 let mut depth = 0i32;
@@ -316,7 +364,9 @@ impl Parser<'_> {
         }
     }
 
-    fn string(&mut self) -> Result<String, IntrinsicError> {
+    /// A single-quoted string literal. With `keep_escapes` (a States.Format template), `\{`,
+    /// `\}` and `\\` stay escaped; otherwise every escape is resolved.
+    fn string(&mut self, keep_escapes: bool) -> Result<String, IntrinsicError> {
         self.bump();
         let mut out = String::new();
         loop {
@@ -324,9 +374,7 @@ impl Parser<'_> {
                 None => return self.err("unterminated string literal"),
                 Some('\\') => match self.bump() {
                     Some(c @ ('\'' | '{' | '}' | '\\')) => {
-                        // `\{` and `\}` stay escaped so States.Format can tell a literal
-                        // brace from a placeholder; the evaluator removes the backslash.
-                        if matches!(c, '{' | '}') {
+                        if keep_escapes && c != '\'' {
                             out.push('\\');
                         }
                         out.push(c)
@@ -363,6 +411,10 @@ mod tests {
             "States.Format('a') x",
             "States.Format('\\q')",
             "States.Format(foo)",
+            "States.MathAdd(1,'-1')",
+            "States.MathAdd(1)",
+            "States.UUID(1)",
+            "States.ArrayGetItem($.a, 'x')",
         ] {
             assert!(Call::parse(bad).is_err(), "{bad}");
         }

@@ -6,6 +6,7 @@
 
 pub mod diagnostic;
 pub mod intrinsic;
+pub mod jsonata;
 pub mod model;
 pub mod parse;
 pub mod path;

@@ -54,11 +54,31 @@ pub fn parse_str(text: &str) -> Result<StateMachine, Vec<Diagnostic>> {
     parse(&value)
 }
 
-/// Validates a definition and builds its model; on failure, every problem found.
+/// The type of state machine a definition is validated for: Express machines reject
+/// activities and the `.sync` / `.waitForTaskToken` integration patterns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MachineType {
+    #[default]
+    Standard,
+    Express,
+}
+
+/// Validates a definition (for a Standard machine) and builds its model; on failure, every
+/// problem found.
 pub fn parse(value: &Value) -> Result<StateMachine, Vec<Diagnostic>> {
+    parse_for(value, MachineType::Standard)
+}
+
+/// Validates a definition for the given machine type and builds its model.
+pub fn parse_for(
+    value: &Value,
+    machine_type: MachineType,
+) -> Result<StateMachine, Vec<Diagnostic>> {
     let mut p = Parser {
         diags: Vec::new(),
         names: HashMap::new(),
+        machine_type,
+        top_lang: QueryLanguage::JsonPath,
     };
     let machine = p.machine(value);
     if p.diags.is_empty() {
@@ -70,7 +90,12 @@ pub fn parse(value: &Value) -> Result<StateMachine, Vec<Diagnostic>> {
 
 /// Lists every problem in a definition (empty when it is valid).
 pub fn validate(value: &Value) -> Vec<Diagnostic> {
-    match parse(value) {
+    validate_for(value, MachineType::Standard)
+}
+
+/// Lists every problem in a definition for the given machine type.
+pub fn validate_for(value: &Value, machine_type: MachineType) -> Vec<Diagnostic> {
+    match parse_for(value, machine_type) {
         Ok(_) => Vec::new(),
         Err(d) => d,
     }
@@ -80,6 +105,9 @@ struct Parser {
     diags: Vec<Diagnostic>,
     /// Every state name seen, with its location, for the machine-wide uniqueness rule.
     names: HashMap<String, String>,
+    machine_type: MachineType,
+    /// The machine-wide query language: no state may downgrade it to JSONPath.
+    top_lang: QueryLanguage,
 }
 
 fn ptr(base: &str, key: &str) -> String {
@@ -248,6 +276,7 @@ impl Parser {
             None => QueryLanguage::JsonPath,
             Some(v) => self.query_language(v, "/QueryLanguage").unwrap_or_default(),
         };
+        self.top_lang = query_language;
         let timeout_seconds = obj
             .get("TimeoutSeconds")
             .and_then(|v| self.positive_int(v, "/TimeoutSeconds", 0, 99_999_999));
@@ -488,7 +517,7 @@ impl Parser {
                 let l = self
                     .query_language(v, &ptr(at, "QueryLanguage"))
                     .unwrap_or(parent_lang);
-                if parent_lang == QueryLanguage::Jsonata && l == QueryLanguage::JsonPath {
+                if self.top_lang == QueryLanguage::Jsonata && l == QueryLanguage::JsonPath {
                     self.schema(at, "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine");
                 }
                 l
@@ -569,14 +598,8 @@ impl Parser {
             assign: obj.get("Assign").cloned(),
         });
         if !jsonpath {
-            if let Some(a) = obj.get("Assign") {
-                if !a.is_object() {
-                    self.schema(
-                        ptr(at, "Assign"),
-                        "The value for the field 'Assign' must be an OBJECT",
-                    );
-                }
-            }
+            self.jsonata_assign(obj, at);
+            self.jsonata_fields(obj, at);
         }
 
         let kind = match kind {
@@ -883,13 +906,10 @@ impl Parser {
         lang: QueryLanguage,
     ) -> Option<StateKind> {
         let resource = match obj.get("Resource") {
-            Some(Value::String(s)) if s.starts_with("arn:") => Some(s.clone()),
             Some(Value::String(s)) => {
-                self.schema(
-                    ptr(at, "Resource"),
-                    format!("The value for the field 'Resource' must be an ARN: '{s}'"),
-                );
-                None
+                let before = self.diags.len();
+                self.resource(s, &ptr(at, "Resource"));
+                (self.diags.len() == before).then(|| s.clone())
             }
             Some(_) => {
                 self.schema(
@@ -1140,6 +1160,10 @@ impl Parser {
             } else {
                 None
             };
+            if lang == QueryLanguage::Jsonata {
+                self.jsonata_assign(rule, &cat);
+                self.jsonata_fields(rule, &cat);
+            }
             let jsonata = (lang == QueryLanguage::Jsonata).then(|| JsonataFields {
                 arguments: None,
                 output: rule.get("Output").cloned(),
@@ -1201,6 +1225,8 @@ impl Parser {
             let assign = if lang == QueryLanguage::JsonPath {
                 self.assign(rule, &cat)
             } else {
+                self.jsonata_assign(rule, &cat);
+                self.jsonata_fields(rule, &cat);
                 None
             };
             let condition = self.condition(rule, &cat, lang, true);
@@ -1425,7 +1451,7 @@ impl Parser {
             }
             ("Timestamp", Value::String(s)) => {
                 if crate::timestamp::parse(s).is_none() {
-                    self.schema(&kat, format!("The value for the field 'Timestamp' must be a valid ISO-8601 timestamp: '{s}'"));
+                    self.schema(&kat, "String does not match RFC3339 timestamp");
                     return None;
                 }
                 WaitFor::Timestamp(Dynamic::Static(s.clone()))
@@ -1634,6 +1660,17 @@ impl Parser {
             }
         };
         let processor = self.program(proc_obj, &pat, sub_lang(proc_obj, lang), false);
+        if obj.get("ItemsPath") == Some(&Value::Null) {
+            self.schema(
+                ptr(at, "ItemsPath"),
+                "The value for the field 'ItemsPath' must be a STRING",
+            );
+        }
+        for key in ["ItemReader", "ItemBatcher", "ResultWriter"] {
+            if let Some(v) = obj.get(key) {
+                self.map_config(v, &ptr(at, key), key, lang);
+            }
+        }
         let items_path = match lang {
             QueryLanguage::JsonPath => self
                 .opt_path(obj, "ItemsPath", at, true)
@@ -1767,4 +1804,330 @@ pub fn successors(s: &State) -> Vec<StateId> {
         StateKind::Succeed | StateKind::Fail(_) => {}
     }
     out
+}
+
+/// Actions of the optimised DynamoDB integration (everything else goes through `aws-sdk`).
+const DYNAMODB_ACTIONS: [&str; 4] = ["getItem", "putItem", "updateItem", "deleteItem"];
+
+/// Fields of a JSONata state or rule that are not evaluated (names, targets, sub-machines).
+const NOT_EVALUATED: [&str; 14] = [
+    "Type",
+    "Comment",
+    "QueryLanguage",
+    "Next",
+    "End",
+    "Default",
+    "Resource",
+    "Branches",
+    "ItemProcessor",
+    "Iterator",
+    "Choices",
+    "Catch",
+    "Retry",
+    "ErrorEquals",
+];
+
+/// A Lambda function name with an optional qualifier (`name` or `name:alias`).
+fn valid_lambda_function(rest: &str) -> bool {
+    let (name, qualifier) = match rest.split_once(':') {
+        Some((n, q)) => (n, Some(q)),
+        None => (rest, None),
+    };
+    let name_ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let qualifier_ok = qualifier.is_none_or(|q| {
+        !q.is_empty()
+            && q.len() <= 128
+            && q.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '$'))
+    });
+    name_ok && qualifier_ok
+}
+
+impl Parser {
+    /// A Task's `Resource`: an ARN that names something that exists, and for Express machines
+    /// no activity and no `.sync` / `.waitForTaskToken` integration pattern.
+    fn resource(&mut self, s: &str, at: &str) {
+        let unrecognized = format!(
+            "The resource provided {s} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region."
+        );
+        let parts: Vec<&str> = s.splitn(6, ':').collect();
+        let [arn, partition, service, region, account, rest] = parts[..] else {
+            self.schema(at, unrecognized);
+            return;
+        };
+        if arn != "arn" || partition.is_empty() || service.is_empty() {
+            self.schema(at, unrecognized);
+            return;
+        }
+        if service == "lambda" {
+            if let Some(f) = rest.strip_prefix("function:") {
+                if !valid_lambda_function(f) {
+                    self.schema(at, unrecognized);
+                }
+            }
+            return;
+        }
+        if service != "states" {
+            return;
+        }
+        let express = self.machine_type == MachineType::Express;
+        if region.is_empty() && account.is_empty() {
+            let (integration, action) = rest.split_once(':').unwrap_or((rest, ""));
+            let (action, pattern) = action.split_once('.').unwrap_or((action, ""));
+            if integration == "dynamodb" && !DYNAMODB_ACTIONS.contains(&action) {
+                self.schema(at, unrecognized);
+                return;
+            }
+            if express && (pattern == "sync" || pattern.starts_with("sync:")) {
+                self.schema(
+                    at,
+                    "Express state machine does not support '.sync' service integration",
+                );
+            } else if express && pattern == "waitForTaskToken" {
+                // AWS's message ends with a space.
+                self.schema(
+                    at,
+                    "Express state machine does not support '.waitForTaskToken' service integration ",
+                );
+            }
+        } else if express && rest.starts_with("activity:") {
+            self.schema(at, "Express state machine does not support Activity ARN");
+        }
+    }
+
+    /// A JSONata state's `Assign` is an object.
+    fn jsonata_assign(&mut self, obj: &JsonMap<String, Value>, at: &str) {
+        let Some(a) = obj.get("Assign") else { return };
+        if !a.is_object() {
+            self.schema(
+                ptr(at, "Assign"),
+                "The value for the field 'Assign' must be an OBJECT",
+            );
+        }
+    }
+
+    /// Every string in the evaluated fields of a JSONata state or rule: one that opens or
+    /// closes like an expression must be a well-formed `{% expression %}`.
+    fn jsonata_fields(&mut self, obj: &JsonMap<String, Value>, at: &str) {
+        for (k, v) in obj {
+            if !NOT_EVALUATED.contains(&k.as_str()) {
+                self.jsonata_value(v, &ptr(at, k), 0);
+            }
+        }
+    }
+
+    fn jsonata_value(&mut self, v: &Value, at: &str, depth: usize) {
+        if depth > 64 {
+            return;
+        }
+        match v {
+            Value::String(s) if s.starts_with("{%") || s.ends_with("%}") => {
+                if let Err(e) = crate::jsonata::check_string(s) {
+                    self.schema(at, e);
+                }
+            }
+            Value::Object(m) => {
+                for (k, x) in m {
+                    self.jsonata_value(x, &ptr(at, k), depth + 1);
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    self.jsonata_value(x, &format!("{at}/{i}"), depth + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `ItemReader`, `ItemBatcher`, `ResultWriter`: an object in which a field and its
+    /// `...Path` twin exclude each other (also inside `ReaderConfig`); JSONPath paths are
+    /// checked.
+    fn map_config(&mut self, v: &Value, at: &str, key: &str, lang: QueryLanguage) {
+        let Some(obj) = v.as_object() else {
+            self.schema(
+                at,
+                format!("The value for the field '{key}' must be an OBJECT"),
+            );
+            return;
+        };
+        self.static_or_path(obj, at, lang);
+        if let Some(Value::Object(cfg)) = obj.get("ReaderConfig") {
+            self.static_or_path(cfg, &ptr(at, "ReaderConfig"), lang);
+        }
+    }
+
+    fn static_or_path(&mut self, obj: &JsonMap<String, Value>, at: &str, lang: QueryLanguage) {
+        for (k, v) in obj {
+            let Some(base) = k.strip_suffix("Path") else {
+                continue;
+            };
+            if base.is_empty() || base.ends_with('.') {
+                continue;
+            }
+            if obj.contains_key(base) {
+                self.schema(at, format!("Only one of '{base}' or '{k}' can be set"));
+            }
+            if lang == QueryLanguage::JsonPath {
+                if let Value::String(s) = v {
+                    self.path(s, &ptr(at, k), false, false);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn one_state(state: Value) -> Value {
+        json!({"StartAt": "S", "States": {"S": state}})
+    }
+
+    fn messages(v: &Value, kind: MachineType) -> Vec<String> {
+        validate_for(v, kind)
+            .iter()
+            .map(|d| d.to_string())
+            .collect()
+    }
+
+    fn task(resource: &str) -> Value {
+        one_state(json!({"Type": "Task", "Resource": resource, "End": true}))
+    }
+
+    #[test]
+    fn resources_must_be_recognised_arns() {
+        let m = messages(&task("foo:bar"), MachineType::Standard);
+        assert_eq!(m, ["SCHEMA_VALIDATION_FAILED: The resource provided foo:bar is not recognized. The value is not a valid resource ARN, or the resource is not available in this region. at /States/S/Resource"]);
+        for bad in [
+            "arn:aws:states:::dynamodb:query",
+            "arn:aws:lambda:us-east-1:123456789012:function:f:",
+            "arn:aws:lambda:us-east-1:123456789012:function:f:$*#",
+        ] {
+            assert_eq!(validate(&task(bad)).len(), 1, "{bad}");
+        }
+        for good in [
+            "arn:aws:states:::dynamodb:getItem",
+            "arn:aws:states:::aws-sdk:dynamodb:query",
+            "arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST",
+            "arn:aws:lambda:us-east-1:123456789012:function:f",
+            "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        ] {
+            assert!(validate(&task(good)).is_empty(), "{good}");
+        }
+    }
+
+    #[test]
+    fn express_machines_reject_activities_and_callbacks() {
+        for (r, msg) in [
+            (
+                "arn:aws:states:::states:startExecution.sync",
+                "Express state machine does not support '.sync' service integration",
+            ),
+            (
+                "arn:aws:states:::states:startExecution.sync:2",
+                "Express state machine does not support '.sync' service integration",
+            ),
+            (
+                "arn:aws:states:::sns:publish.waitForTaskToken",
+                "Express state machine does not support '.waitForTaskToken' service integration ",
+            ),
+            (
+                "arn:aws:states:us-east-1:123456789012:activity:a",
+                "Express state machine does not support Activity ARN",
+            ),
+        ] {
+            let d = validate_for(&task(r), MachineType::Express);
+            assert_eq!(d.len(), 1, "{r}");
+            assert_eq!(d[0].message, msg);
+            assert_eq!(d[0].location, "/States/S/Resource");
+            assert!(validate(&task(r)).is_empty(), "{r} is fine for Standard");
+        }
+    }
+
+    #[test]
+    fn only_a_jsonata_machine_forbids_jsonpath_states() {
+        let inner = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": true}}});
+        let mut m = one_state(
+            json!({"Type": "Map", "QueryLanguage": "JSONata", "ItemProcessor": inner, "End": true}),
+        );
+        assert!(validate(&m).is_empty());
+        m["QueryLanguage"] = json!("JSONata");
+        m["States"]["S"]
+            .as_object_mut()
+            .unwrap()
+            .remove("QueryLanguage");
+        let d = validate(&m);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].location, "/States/S/ItemProcessor/States/P");
+    }
+
+    #[test]
+    fn jsonata_strings_must_be_well_formed() {
+        for bad in [
+            "{% 10 %",
+            "10 %}",
+            "{%10%}",
+            "{% 1 + * 2 %}",
+            "{% $sum($x %}",
+        ] {
+            let m = one_state(
+                json!({"Type": "Pass", "QueryLanguage": "JSONata", "Output": {"a": [bad]}, "End": true}),
+            );
+            let d = validate(&m);
+            assert_eq!(d.len(), 1, "{bad}");
+            assert_eq!(d[0].location, "/States/S/Output/a/0");
+        }
+        // Not an expression: a literal string.
+        let m = one_state(
+            json!({"Type": "Pass", "QueryLanguage": "JSONata", "Output": " {% x %} ", "End": true}),
+        );
+        assert!(validate(&m).is_empty());
+        // JSONPath states do not evaluate JSONata.
+        let m = one_state(json!({"Type": "Pass", "Result": "{% 10 %", "End": true}));
+        assert!(validate(&m).is_empty());
+    }
+
+    #[test]
+    fn map_config_fields_and_their_path_twins_exclude_each_other() {
+        let inner = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+        let mut m = one_state(json!({"Type": "Map", "ItemProcessor": inner, "End": true,
+            "ItemBatcher": {"MaxItemsPerBatch": 2, "MaxItemsPerBatchPath": "$.n"}}));
+        assert_eq!(validate(&m).len(), 1);
+        m["States"]["S"]["ItemBatcher"] = json!({"MaxItemsPerBatchPath": "$.n"});
+        assert!(validate(&m).is_empty());
+        m["States"]["S"]["ItemReader"] = json!({"Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"MaxItems": 1, "MaxItemsPath": "$.m"}});
+        assert_eq!(
+            validate(&m)[0].location,
+            "/States/S/ItemReader/ReaderConfig"
+        );
+        m["States"]["S"]
+            .as_object_mut()
+            .unwrap()
+            .remove("ItemReader");
+        m["States"]["S"]["ItemsPath"] = Value::Null;
+        assert_eq!(validate(&m)[0].location, "/States/S/ItemsPath");
+    }
+
+    #[test]
+    fn aws_wording_for_templates_and_timestamps() {
+        let m =
+            one_state(json!({"Type": "Pass", "Parameters": {"p.$": "States.Nope()"}, "End": true}));
+        assert_eq!(
+            crate::diagnostic::invalid_definition_message(&validate(&m)),
+            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: The value for the field 'p.$' must be a valid JSONPath or a valid intrinsic function call at /States/S/Parameters'"
+        );
+        let m = one_state(json!({"Type": "Wait", "Timestamp": "2016-12-05T21:29:29", "End": true}));
+        assert_eq!(
+            messages(&m, MachineType::Standard),
+            ["SCHEMA_VALIDATION_FAILED: String does not match RFC3339 timestamp at /States/S/Timestamp"]
+        );
+    }
 }

@@ -95,11 +95,14 @@ fn parse_value(
                     }
                     dynamic = true;
                     match v {
+                        // AWS names the key and points at the object holding it.
                         Value::String(s) => match parse_dynamic(s) {
                             Ok(t) => members.push((name.to_string(), t)),
-                            Err(message) => problems.push(TemplateProblem {
-                                pointer: child,
-                                message,
+                            Err(_) => problems.push(TemplateProblem {
+                                pointer: pointer.to_string(),
+                                message: format!(
+                                    "The value for the field '{key}' must be a valid JSONPath or a valid intrinsic function call"
+                                ),
                             }),
                         },
                         _ => problems.push(TemplateProblem {

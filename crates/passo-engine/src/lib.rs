@@ -1,1 +1,18 @@
-//! stub
+//! The pure interpreter of ../../docs/architecture.md:
+//! `step(execution, event, now) -> (commands, history events)`.
+//!
+//! Nothing here reads a clock, performs I/O or draws randomness of its own: the time of each
+//! step is given, the random seed is given at start, Task results and timer firings come in as
+//! [`Event`]s and Task invocations and timers go out as [`Command`]s.
+
+mod context;
+pub mod execution;
+mod failure;
+pub mod history;
+mod io;
+mod retry;
+mod states;
+
+pub use execution::{Command, Event, Execution, ExecutionInfo, Outcome, Status, TaskId, TimerId};
+pub use failure::Failure;
+pub use history::HistoryEvent;

@@ -1,0 +1,519 @@
+//! An execution: its threads (the top level, each Parallel branch and each Map iteration),
+//! the loop that runs them until they need the outside world, and the events and commands
+//! that loop exchanges with its driver.
+
+use crate::failure::Failure;
+use crate::history::{payload, payload_details, HistoryEvent};
+use passo_asl::model::{Program, StateId, StateKind, StateMachine};
+use serde_json::{json, Map, Value};
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Identifies one Task invocation (one attempt) within an execution.
+pub type TaskId = u64;
+/// Identifies one timer within an execution.
+pub type TimerId = u64;
+pub(crate) type ThreadId = usize;
+
+/// The names and times an execution is known by (they appear in `$$` and in events).
+#[derive(Debug, Clone)]
+pub struct ExecutionInfo {
+    pub execution_arn: String,
+    pub execution_name: String,
+    pub state_machine_arn: String,
+    pub state_machine_name: String,
+    pub role_arn: String,
+    pub start_time_ms: i64,
+    /// Seeds every random draw of the execution (jitter, States.UUID, States.MathRandom).
+    pub seed: u64,
+    /// Largest payload (bytes) a state may produce; AWS's limit is 256 KiB.
+    pub payload_limit: usize,
+}
+
+impl ExecutionInfo {
+    /// Names for an execution run outside any server.
+    pub fn local(name: &str, start_time_ms: i64, seed: u64) -> Self {
+        let account = "123456789012";
+        let region = "us-east-1";
+        ExecutionInfo {
+            execution_arn: format!(
+                "arn:aws:states:{region}:{account}:execution:{name}:{name}-exec"
+            ),
+            execution_name: format!("{name}-exec"),
+            state_machine_arn: format!("arn:aws:states:{region}:{account}:stateMachine:{name}"),
+            state_machine_name: name.to_string(),
+            role_arn: format!("arn:aws:iam::{account}:role/passo"),
+            start_time_ms,
+            seed,
+            payload_limit: 262_144,
+        }
+    }
+}
+
+/// What the driver tells the interpreter.
+#[derive(Debug, Clone)]
+pub enum Event {
+    TaskSucceeded {
+        task: TaskId,
+        output: Value,
+    },
+    TaskFailed {
+        task: TaskId,
+        error: String,
+        cause: Option<String>,
+    },
+    TimerFired {
+        timer: TimerId,
+    },
+    /// StopExecution: the execution ends ABORTED.
+    Stop {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+}
+
+/// What the interpreter asks of the driver.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Invoke a Task's resource with this input; answer with TaskSucceeded or TaskFailed.
+    InvokeTask {
+        task: TaskId,
+        state_name: String,
+        resource: String,
+        input: Value,
+        /// Zero-based attempt number (retries count up).
+        attempt: u64,
+        timeout_seconds: Option<u64>,
+        heartbeat_seconds: Option<u64>,
+    },
+    /// Answer with TimerFired at (or after) this time.
+    StartTimer { timer: TimerId, fire_at_ms: i64 },
+    /// The execution is over; no more events are accepted.
+    Finished(Outcome),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "RUNNING",
+            Status::Succeeded => "SUCCEEDED",
+            Status::Failed => "FAILED",
+            Status::TimedOut => "TIMED_OUT",
+            Status::Aborted => "ABORTED",
+        }
+    }
+}
+
+/// How an execution ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub status: Status,
+    pub output: Option<Value>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+/// Why a thread is not running right now.
+#[derive(Debug)]
+pub(crate) enum Phase {
+    /// About to enter `Thread::state`.
+    Enter,
+    /// A Task attempt is out.
+    Task,
+    /// Waiting for a Retry back-off before the next attempt.
+    Backoff,
+    /// A Wait state's timer.
+    Wait { effective_input: Value },
+    /// A Parallel or Map waiting for its branches or iterations.
+    Children(Box<Fanout>),
+    /// Finished, aborted or failed: nothing more to do.
+    Done,
+}
+
+/// Bookkeeping of a Parallel's branches or a Map's iterations.
+#[derive(Debug)]
+pub(crate) struct Fanout {
+    pub is_map: bool,
+    pub effective_input: Value,
+    /// Items still to start (Map) or branch count (Parallel).
+    pub items: Vec<Value>,
+    pub children: Vec<Option<ThreadId>>,
+    pub results: Vec<Option<Value>>,
+    pub next: usize,
+    pub running: usize,
+    pub done: usize,
+    pub failures: usize,
+    pub max_concurrency: usize,
+    pub tolerated_count: Option<f64>,
+    pub tolerated_percentage: Option<f64>,
+    /// The last event of the most recently finished child: what the next child's
+    /// MapIterationStarted follows.
+    pub last_trigger: u64,
+}
+
+/// One line of execution: the top level, a Parallel branch or a Map iteration.
+#[derive(Debug)]
+pub(crate) struct Thread {
+    /// Where this thread's program sits: (state index, branch index) pairs from the top.
+    pub path: Vec<(StateId, usize)>,
+    pub parent: Option<(ThreadId, usize)>,
+    pub state: StateId,
+    pub raw_input: Value,
+    pub phase: Phase,
+    pub vars: Map<String, Value>,
+    /// Whether outer variables are visible (not for Distributed Map children).
+    pub sees_outer: bool,
+    pub entered_event: u64,
+    pub entered_time_ms: i64,
+    pub last_event: u64,
+    pub retry_counts: Vec<u64>,
+    pub map_item: Option<(usize, Value)>,
+}
+
+/// A running (or finished) execution. All of its state is here; nothing is hidden in the
+/// driver, so an execution can be rebuilt by replaying its events.
+pub struct Execution {
+    pub(crate) machine: Arc<StateMachine>,
+    pub(crate) info: ExecutionInfo,
+    pub(crate) input: Value,
+    pub(crate) threads: Vec<Thread>,
+    pub(crate) ready: Vec<ThreadId>,
+    pub(crate) next_event_id: u64,
+    pub(crate) next_handle: u64,
+    pub(crate) rng: Cell<u64>,
+    pub(crate) tasks: HashMap<TaskId, ThreadId>,
+    pub(crate) timers: HashMap<TimerId, ThreadId>,
+    pub(crate) execution_timer: Option<TimerId>,
+    pub(crate) outcome: Option<Outcome>,
+    pub(crate) now_ms: i64,
+    pub(crate) events: Vec<HistoryEvent>,
+    pub(crate) commands: Vec<Command>,
+    /// Counts states entered (the benchmark's "transitions").
+    pub transitions: u64,
+}
+
+impl Execution {
+    /// Starts an execution: records ExecutionStarted and runs until the first wait.
+    pub fn start(
+        machine: Arc<StateMachine>,
+        info: ExecutionInfo,
+        input: Value,
+    ) -> (Execution, Vec<Command>, Vec<HistoryEvent>) {
+        let now = info.start_time_ms;
+        let mut ex = Execution {
+            rng: Cell::new(info.seed),
+            machine,
+            info,
+            input: input.clone(),
+            threads: Vec::new(),
+            ready: Vec::new(),
+            next_event_id: 1,
+            next_handle: 1,
+            tasks: HashMap::new(),
+            timers: HashMap::new(),
+            execution_timer: None,
+            outcome: None,
+            now_ms: now,
+            events: Vec::new(),
+            commands: Vec::new(),
+            transitions: 0,
+        };
+        let started = ex.emit(
+            0,
+            "ExecutionStarted",
+            Some((
+                "executionStartedEventDetails",
+                json!({"input": payload(&input), "inputDetails": payload_details(), "roleArn": ex.info.role_arn}),
+            )),
+        );
+        if let Some(t) = ex.machine.timeout_seconds {
+            let timer = ex.handle();
+            ex.execution_timer = Some(timer);
+            ex.commands.push(Command::StartTimer {
+                timer,
+                fire_at_ms: now + t as i64 * 1000,
+            });
+        }
+        let start_at = ex.machine.program.start_at;
+        let _ = started;
+        ex.spawn(Vec::new(), None, start_at, input, Map::new(), true, None, 0);
+        ex.run();
+        let (c, e) = ex.take();
+        (ex, c, e)
+    }
+
+    /// Applies one event at time `now_ms` and runs until the next wait.
+    pub fn step(&mut self, event: Event, now_ms: i64) -> (Vec<Command>, Vec<HistoryEvent>) {
+        if self.outcome.is_some() {
+            return (Vec::new(), Vec::new());
+        }
+        self.now_ms = now_ms.max(self.now_ms);
+        match event {
+            Event::TaskSucceeded { task, output } => {
+                if let Some(tid) = self.tasks.remove(&task) {
+                    self.task_succeeded(tid, output);
+                    self.wake(tid);
+                }
+            }
+            Event::TaskFailed { task, error, cause } => {
+                if let Some(tid) = self.tasks.remove(&task) {
+                    self.task_failed(tid, Failure { error, cause });
+                    self.wake(tid);
+                }
+            }
+            Event::TimerFired { timer } => {
+                if Some(timer) == self.execution_timer {
+                    self.time_out();
+                } else if let Some(tid) = self.timers.remove(&timer) {
+                    self.timer_fired(tid);
+                    self.wake(tid);
+                }
+            }
+            Event::Stop { error, cause } => self.abort(error, cause),
+        }
+        self.run();
+        self.take()
+    }
+
+    /// The outcome, once the execution has ended.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.outcome.as_ref()
+    }
+
+    pub fn info(&self) -> &ExecutionInfo {
+        &self.info
+    }
+
+    /// Puts a thread back on the ready list if it has a state to enter.
+    pub(crate) fn wake(&mut self, tid: ThreadId) {
+        if matches!(self.threads[tid].phase, Phase::Enter) {
+            self.ready.push(tid);
+        }
+    }
+
+    fn take(&mut self) -> (Vec<Command>, Vec<HistoryEvent>) {
+        (
+            std::mem::take(&mut self.commands),
+            std::mem::take(&mut self.events),
+        )
+    }
+
+    pub(crate) fn handle(&mut self) -> u64 {
+        let h = self.next_handle;
+        self.next_handle += 1;
+        h
+    }
+
+    /// Appends a history event and returns its id.
+    pub(crate) fn emit(
+        &mut self,
+        previous: u64,
+        kind: &'static str,
+        details: Option<(&'static str, Value)>,
+    ) -> u64 {
+        let id = self.next_event_id;
+        self.next_event_id += 1;
+        self.events.push(HistoryEvent {
+            id,
+            previous_event_id: previous,
+            timestamp_ms: self.now_ms,
+            kind,
+            details,
+        });
+        id
+    }
+
+    /// Emits an event on a thread's chain and advances the chain.
+    pub(crate) fn emit_on(
+        &mut self,
+        tid: ThreadId,
+        kind: &'static str,
+        details: Option<(&'static str, Value)>,
+    ) -> u64 {
+        let prev = self.threads[tid].last_event;
+        let id = self.emit(prev, kind, details);
+        self.threads[tid].last_event = id;
+        id
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn spawn(
+        &mut self,
+        path: Vec<(StateId, usize)>,
+        parent: Option<(ThreadId, usize)>,
+        state: StateId,
+        input: Value,
+        vars: Map<String, Value>,
+        sees_outer: bool,
+        map_item: Option<(usize, Value)>,
+        last_event: u64,
+    ) -> ThreadId {
+        let id = self.threads.len();
+        self.threads.push(Thread {
+            path,
+            parent,
+            state,
+            raw_input: input,
+            phase: Phase::Enter,
+            vars,
+            sees_outer,
+            entered_event: 0,
+            entered_time_ms: self.now_ms,
+            last_event,
+            retry_counts: Vec::new(),
+            map_item,
+        });
+        self.ready.push(id);
+        id
+    }
+
+    /// The program a thread runs.
+    pub(crate) fn program<'m>(machine: &'m StateMachine, path: &[(StateId, usize)]) -> &'m Program {
+        let mut p = &machine.program;
+        for &(state, branch) in path {
+            p = match &p.states[state].kind {
+                StateKind::Parallel(par) => &par.branches[branch],
+                StateKind::Map(m) => &m.processor,
+                _ => unreachable!("thread paths only pass through Parallel and Map states"),
+            };
+        }
+        p
+    }
+
+    /// Runs ready threads until every thread waits or the execution ends.
+    fn run(&mut self) {
+        while let Some(tid) = self.ready.pop() {
+            if self.outcome.is_some() {
+                self.ready.clear();
+                break;
+            }
+            if matches!(self.threads[tid].phase, Phase::Done) {
+                continue;
+            }
+            self.run_thread(tid);
+        }
+    }
+
+    /// A thread has produced its final output.
+    pub(crate) fn thread_succeeded(&mut self, tid: ThreadId, output: Value) {
+        self.threads[tid].phase = Phase::Done;
+        match self.threads[tid].parent {
+            None => {
+                let prev = self.threads[tid].last_event;
+                self.emit(
+                    prev,
+                    "ExecutionSucceeded",
+                    Some((
+                        "executionSucceededEventDetails",
+                        json!({"output": payload(&output), "outputDetails": payload_details()}),
+                    )),
+                );
+                self.finish(Outcome {
+                    status: Status::Succeeded,
+                    output: Some(output),
+                    error: None,
+                    cause: None,
+                });
+            }
+            Some((parent, index)) => self.child_done(parent, index, tid, Ok(output)),
+        }
+    }
+
+    /// A thread failed and nothing inside it caught the error.
+    pub(crate) fn thread_failed(&mut self, tid: ThreadId, failure: Failure) {
+        self.threads[tid].phase = Phase::Done;
+        match self.threads[tid].parent {
+            None => {
+                let prev = self.threads[tid].last_event;
+                let mut d = Map::new();
+                d.insert("error".into(), Value::String(failure.error.clone()));
+                if let Some(c) = &failure.cause {
+                    d.insert("cause".into(), Value::String(c.clone()));
+                }
+                self.emit(
+                    prev,
+                    "ExecutionFailed",
+                    Some(("executionFailedEventDetails", Value::Object(d))),
+                );
+                self.finish(Outcome {
+                    status: Status::Failed,
+                    output: None,
+                    error: Some(failure.error),
+                    cause: failure.cause,
+                });
+            }
+            Some((parent, index)) => self.child_done(parent, index, tid, Err(failure)),
+        }
+    }
+
+    fn finish(&mut self, outcome: Outcome) {
+        self.commands.push(Command::Finished(outcome.clone()));
+        self.outcome = Some(outcome);
+        for t in &mut self.threads {
+            t.phase = Phase::Done;
+        }
+        self.ready.clear();
+    }
+
+    fn time_out(&mut self) {
+        let prev = self.next_event_id - 1;
+        self.emit(
+            prev,
+            "ExecutionTimedOut",
+            Some(("executionTimedOutEventDetails", json!({}))),
+        );
+        self.finish(Outcome {
+            status: Status::TimedOut,
+            output: None,
+            error: Some("States.Timeout".into()),
+            cause: None,
+        });
+    }
+
+    fn abort(&mut self, error: Option<String>, cause: Option<String>) {
+        let prev = self.next_event_id - 1;
+        let mut d = Map::new();
+        if let Some(e) = &error {
+            d.insert("error".into(), Value::String(e.clone()));
+        }
+        if let Some(c) = &cause {
+            d.insert("cause".into(), Value::String(c.clone()));
+        }
+        self.emit(
+            prev,
+            "ExecutionAborted",
+            Some(("executionAbortedEventDetails", Value::Object(d))),
+        );
+        self.finish(Outcome {
+            status: Status::Aborted,
+            output: None,
+            error,
+            cause,
+        });
+    }
+
+    /// Marks a thread and everything below it as finished (a sibling failed).
+    pub(crate) fn cancel_subtree(&mut self, tid: ThreadId) {
+        let mut stack = vec![tid];
+        while let Some(t) = stack.pop() {
+            if let Phase::Children(f) = &self.threads[t].phase {
+                stack.extend(f.children.iter().flatten().copied());
+            }
+            self.threads[t].phase = Phase::Done;
+        }
+        self.tasks
+            .retain(|_, t| !matches!(self.threads[*t].phase, Phase::Done));
+        self.timers
+            .retain(|_, t| !matches!(self.threads[*t].phase, Phase::Done));
+    }
+}

@@ -1,0 +1,43 @@
+//! An ASL error travelling through Retry and Catch: a name and an optional cause.
+
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub error: String,
+    pub cause: Option<String>,
+}
+
+impl Failure {
+    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
+        Failure {
+            error: error.into(),
+            cause: Some(cause.into()),
+        }
+    }
+
+    /// The error output a Catch passes on: `{"Error": ..., "Cause": ...}`.
+    pub fn output(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("Error".into(), Value::String(self.error.clone()));
+        if let Some(c) = &self.cause {
+            m.insert("Cause".into(), Value::String(c.clone()));
+        }
+        Value::Object(m)
+    }
+
+    /// Whether a Retry or Catch rule's `ErrorEquals` matches this error. `States.ALL` matches
+    /// everything but the terminal `States.Runtime` and `States.DataLimitExceeded`;
+    /// `States.TaskFailed` matches every error but `States.Timeout`.
+    pub fn matches(&self, error_equals: &[String]) -> bool {
+        let terminal = matches!(
+            self.error.as_str(),
+            "States.Runtime" | "States.DataLimitExceeded"
+        );
+        error_equals.iter().any(|e| {
+            e == &self.error
+                || (e == "States.ALL" && !terminal)
+                || (e == "States.TaskFailed" && !terminal && self.error != "States.Timeout")
+        })
+    }
+}

@@ -1,0 +1,155 @@
+//! Input and output processing shared by the state types: InputPath, Parameters,
+//! ResultSelector, ResultPath, OutputPath, Assign, and the view of variables and context that
+//! expressions get.
+
+use crate::context::Context;
+use crate::execution::{Execution, Thread, ThreadId};
+use crate::failure::Failure;
+use passo_asl::path::Path;
+use passo_asl::template::Template;
+use passo_expr::{jsonpath, ExprError, Scope, Variables};
+use serde_json::{Map, Value};
+
+/// The variables a thread sees: its own, then its parents' (unless isolated).
+pub(crate) struct VarView<'a> {
+    pub threads: &'a [Thread],
+    pub tid: ThreadId,
+}
+
+impl Variables for VarView<'_> {
+    fn get_var(&self, name: &str) -> Option<&Value> {
+        let mut t = self.tid;
+        loop {
+            let th = &self.threads[t];
+            if let Some(v) = th.vars.get(name) {
+                return Some(v);
+            }
+            if !th.sees_outer {
+                return None;
+            }
+            t = th.parent?.0;
+        }
+    }
+}
+
+/// Where an error happened, for AWS's Cause prefix.
+pub(crate) fn state_failure(name: &str, entered: u64, e: ExprError) -> Failure {
+    Failure::new(
+        e.error,
+        format!("An error occurred while executing the state '{name}' (entered at the event id #{entered}). {}", e.message),
+    )
+}
+
+fn no_results(p: &Path) -> ExprError {
+    ExprError::runtime(format!(
+        "Invalid path '{}' : No results for path: {}",
+        p.text,
+        p.normalized()
+    ))
+}
+
+impl Execution {
+    /// Runs `f` with a scope for thread `tid` whose `$` is `input`.
+    pub(crate) fn with_scope<R>(
+        &self,
+        tid: ThreadId,
+        input: &Value,
+        map_item: Option<(usize, &Value)>,
+        f: impl FnOnce(&Scope<'_>) -> R,
+    ) -> R {
+        let th = &self.threads[tid];
+        let program = Execution::program(&self.machine, &th.path);
+        let state_name = &program.states[th.state].name;
+        let ctx = Context {
+            info: &self.info,
+            input: &self.input,
+            state_name,
+            entered_time_ms: th.entered_time_ms,
+            retry_count: th.retry_counts.iter().sum(),
+            map_item,
+            task_token: None,
+        };
+        let vars = VarView {
+            threads: &self.threads,
+            tid,
+        };
+        let scope = Scope {
+            input,
+            context: &ctx,
+            vars: &vars,
+            rng: &self.rng,
+        };
+        f(&scope)
+    }
+
+    /// Evaluates a template for thread `tid` with `$` = `input`.
+    pub(crate) fn template(
+        &self,
+        tid: ThreadId,
+        t: &Template,
+        input: &Value,
+    ) -> Result<Value, ExprError> {
+        if let Template::Literal(v) = t {
+            return Ok(v.clone());
+        }
+        self.with_scope(tid, input, None, |s| passo_expr::template::eval(t, s))
+    }
+
+    /// Reads a path (any root) for thread `tid` against `input`.
+    pub(crate) fn read_path(
+        &self,
+        tid: ThreadId,
+        p: &Path,
+        input: &Value,
+    ) -> Result<Option<Value>, ExprError> {
+        self.with_scope(tid, input, None, |s| match jsonpath::select(p, s) {
+            Ok(v) => Ok(Some(v.into_owned())),
+            Err(jsonpath::Missing::Value) => Ok(None),
+            Err(jsonpath::Missing::Variable(name)) => Err(ExprError::runtime(format!(
+                "The variable '{name}' referenced by '{}' is not defined",
+                p.text
+            ))),
+        })
+    }
+
+    /// InputPath: `$` keeps the input, null gives `{}`.
+    pub(crate) fn apply_input_path(
+        &self,
+        tid: ThreadId,
+        p: Option<&Path>,
+        raw: &Value,
+    ) -> Result<Value, ExprError> {
+        match p {
+            None => Ok(Value::Object(Map::new())),
+            Some(p) if p.is_root() => Ok(raw.clone()),
+            Some(p) => self.read_path(tid, p, raw)?.ok_or_else(|| no_results(p)),
+        }
+    }
+
+    /// OutputPath: `$` keeps the output, null gives `{}`.
+    pub(crate) fn apply_output_path(
+        &self,
+        tid: ThreadId,
+        p: Option<&Path>,
+        out: Value,
+    ) -> Result<Value, ExprError> {
+        match p {
+            None => Ok(Value::Object(Map::new())),
+            Some(p) if p.is_root() => Ok(out),
+            Some(p) => self.read_path(tid, p, &out)?.ok_or_else(|| no_results(p)),
+        }
+    }
+
+    /// ResultPath: where the result goes in the state's raw input; null discards it.
+    pub(crate) fn apply_result_path(
+        p: Option<&Path>,
+        raw: &Value,
+        result: Value,
+    ) -> Result<Value, ExprError> {
+        match p {
+            None => Ok(raw.clone()),
+            Some(p) if p.is_root() => Ok(result),
+            Some(p) => jsonpath::set(raw.clone(), p, result),
+        }
+    }
+}
