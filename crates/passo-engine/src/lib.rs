@@ -6,10 +6,12 @@
 //! [`Event`]s and Task invocations and timers go out as [`Command`]s.
 
 mod context;
+pub mod driver;
 pub mod execution;
 mod failure;
 pub mod history;
 mod io;
+pub mod mock;
 mod retry;
 mod states;
 

@@ -1,1 +1,35 @@
-fn main() {}
+//! `passo`: run, validate and (later) serve AWS Step Functions state machines.
+
+mod run;
+mod validate;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "passo",
+    version,
+    about = "Run AWS Step Functions state machines (Amazon States Language) anywhere",
+    long_about = "Passo runs AWS Step Functions state machines with AWS's semantics: on a laptop, in CI, on your servers.\n\nExamples:\n  passo run examples/hello.asl.json --input '{\"name\":\"Ada\"}'\n  passo run flow.asl.json --mock mocks.json --test-case HappyPath --json --history\n  passo validate flow.asl.json other.asl.yaml"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one execution in-process and print its output.
+    Run(run::Args),
+    /// Check definitions and list every problem (exit 0 valid, 1 invalid, 2 unreadable).
+    Validate(validate::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(a) => run::main(a),
+        Command::Validate(a) => validate::main(a),
+    }
+}
