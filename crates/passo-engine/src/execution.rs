@@ -156,6 +156,8 @@ pub(crate) struct Fanout {
     pub max_concurrency: usize,
     pub tolerated_count: Option<f64>,
     pub tolerated_percentage: Option<f64>,
+    /// A Distributed Map: children run as child executions with their own histories.
+    pub distributed: bool,
     /// The last event of the most recently finished child: what the next child's
     /// MapIterationStarted follows.
     pub last_trigger: u64,
@@ -178,6 +180,8 @@ pub(crate) struct Thread {
     pub last_event: u64,
     pub retry_counts: Vec<u64>,
     pub map_item: Option<(usize, Value)>,
+    /// A Distributed Map child: its events belong to its own child execution, not here.
+    pub silent: bool,
 }
 
 /// A running (or finished) execution. All of its state is here; nothing is hidden in the
@@ -340,6 +344,9 @@ impl Execution {
         kind: &'static str,
         details: Option<(&'static str, Value)>,
     ) -> u64 {
+        if self.threads[tid].silent {
+            return 0;
+        }
         let prev = self.threads[tid].last_event;
         let id = self.emit(prev, kind, details);
         self.threads[tid].last_event = id;
@@ -372,6 +379,7 @@ impl Execution {
             last_event,
             retry_counts: Vec::new(),
             map_item,
+            silent: false,
         });
         self.ready.push(id);
         id

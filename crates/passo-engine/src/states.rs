@@ -74,7 +74,7 @@ impl Execution {
     /// Runs a thread until it waits, ends, or hands over to its children.
     pub(crate) fn run_thread(&mut self, tid: ThreadId) {
         let th = &self.threads[tid];
-        if th.map_item.is_some() && th.entered_event == 0 && th.last_event == 0 {
+        if th.map_item.is_some() && th.entered_event == 0 && th.last_event == 0 && !th.silent {
             self.iteration_started(tid);
         }
         loop {
@@ -198,6 +198,7 @@ impl Execution {
                     max_concurrency: 0,
                     tolerated_count: None,
                     tolerated_percentage: None,
+                    distributed: false,
                     last_trigger: 0,
                 };
                 self.threads[tid].phase = Phase::Children(Box::new(fan));
@@ -219,7 +220,7 @@ impl Execution {
         d.insert("name".into(), Value::String(state.name.clone()));
         d.insert("output".into(), payload(output));
         d.insert("outputDetails".into(), payload_details());
-        if let Some(a) = assigned {
+        if let Some(a) = assigned.filter(|a| !a.is_empty()) {
             let vars: Map<String, Value> = a.iter().map(|(k, v)| (k.clone(), payload(v))).collect();
             d.insert("assignedVariables".into(), Value::Object(vars));
             d.insert("assignedVariablesDetails".into(), payload_details());
@@ -759,6 +760,14 @@ impl Execution {
             }
             Err(e) => return self.expr_failed(tid, state, e),
         };
+        self.emit_on(
+            tid,
+            "MapStateStarted",
+            Some((
+                "mapStateStartedEventDetails",
+                json!({"length": items.len()}),
+            )),
+        );
         let max_concurrency =
             match self.map_number(tid, &m.max_concurrency, &eff, "MaxConcurrencyPath", true) {
                 Ok(n) => n,
@@ -780,23 +789,13 @@ impl Execution {
                 }
             }
         };
-        if m.mode == MapMode::Distributed {
+        let distributed = m.mode == MapMode::Distributed;
+        if distributed {
+            let arn = self.map_run_arn(m);
             self.emit_on(
                 tid,
-                "MapStateStarted",
-                Some((
-                    "mapStateStartedEventDetails",
-                    json!({"length": items.len()}),
-                )),
-            );
-        } else {
-            self.emit_on(
-                tid,
-                "MapStateStarted",
-                Some((
-                    "mapStateStartedEventDetails",
-                    json!({"length": items.len()}),
-                )),
+                "MapRunStarted",
+                Some(("mapRunStartedEventDetails", json!({ "mapRunArn": arn }))),
             );
         }
         let n = items.len();
@@ -813,6 +812,7 @@ impl Execution {
             max_concurrency: max_concurrency as usize,
             tolerated_count,
             tolerated_percentage,
+            distributed,
             last_trigger: 0,
         };
         self.threads[tid].phase = Phase::Children(Box::new(fan));
@@ -979,6 +979,7 @@ impl Execution {
                         Some((index, item)),
                         0,
                     );
+                    self.threads[child].silent = !sees_outer || self.threads[tid].silent;
                     path.pop();
                     started.push((index, child));
                 }
@@ -1011,10 +1012,15 @@ impl Execution {
         let state = &Execution::program(&machine, &self.threads[parent].path).states[sid];
         let child_last = self.threads[child].last_event;
         let is_map = matches!(&self.threads[parent].phase, Phase::Children(f) if f.is_map);
+        let distributed =
+            matches!(&self.threads[parent].phase, Phase::Children(f) if f.distributed);
+        let silent = self.threads[parent].silent;
         let map_name = state.name.clone();
         match result {
             Ok(out) => {
-                if is_map {
+                if distributed || silent {
+                    // Child executions report to their own histories.
+                } else if is_map {
                     let id = self.emit(
                         child_last,
                         "MapIterationSucceeded",
@@ -1050,7 +1056,7 @@ impl Execution {
                         .is_some_and(|p| fan.failures as f64 * 100.0 / total <= p);
                     fan.is_map && (count_ok || pct_ok)
                 };
-                if is_map {
+                if is_map && !distributed && !silent {
                     self.emit(
                         child_last,
                         "MapIterationFailed",
@@ -1083,7 +1089,20 @@ impl Execution {
                     for c in fan.children.iter().flatten() {
                         self.cancel_subtree(*c);
                     }
-                    self.threads[parent].last_event = child_last;
+                    if distributed {
+                        let mut d = Map::new();
+                        d.insert("error".into(), Value::String(failure.error.clone()));
+                        if let Some(c) = &failure.cause {
+                            d.insert("cause".into(), Value::String(c.clone()));
+                        }
+                        self.emit_on(
+                            parent,
+                            "MapRunFailed",
+                            Some(("mapRunFailedEventDetails", Value::Object(d))),
+                        );
+                    } else if !silent {
+                        self.threads[parent].last_event = child_last;
+                    }
                     self.emit_on(
                         parent,
                         if is_map {
@@ -1131,7 +1150,14 @@ impl Execution {
             "ParallelStateSucceeded"
         };
         let prev = self.threads[tid].last_event;
-        self.emit(prev, kind, None);
+        if !self.threads[tid].silent {
+            if fan.distributed {
+                let run = self.emit(prev, "MapRunSucceeded", None);
+                self.emit(run, kind, None);
+            } else {
+                self.emit(prev, kind, None);
+            }
+        }
         self.complete(tid, state, Value::Array(results), true);
         self.wake(tid);
     }
@@ -1160,6 +1186,21 @@ impl Execution {
 }
 
 type Map_ = passo_asl::model::Map;
+
+impl Execution {
+    /// A Map Run's ARN: `arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:UUID`.
+    fn map_run_arn(&self, m: &Map_) -> String {
+        let base = self
+            .info
+            .state_machine_arn
+            .replacen(":stateMachine:", ":mapRun:", 1);
+        let label = m
+            .label
+            .clone()
+            .unwrap_or_else(|| passo_expr::random::uuid_v4(&self.rng)[..8].to_string());
+        format!("{base}/{label}:{}", passo_expr::random::uuid_v4(&self.rng))
+    }
+}
 
 /// How AWS shows a value inside a message: strings bare, everything else as JSON.
 fn display_value(v: &Value) -> String {
