@@ -146,7 +146,18 @@ impl Normalizer {
             }
             Value::Object(m) => Value::Object(
                 m.iter()
-                    .map(|(k, x)| (k.clone(), self.value(x, k, uuids, inputs)))
+                    .map(|(k, x)| {
+                        if let Some((_, r)) = self.keys.iter().find(|(key, _)| key == k) {
+                            return (k.clone(), Value::String(r.clone()));
+                        }
+                        if k.to_ascii_lowercase().contains("timestamp")
+                            && !x.is_object()
+                            && !x.is_array()
+                        {
+                            return (k.clone(), Value::String("timestamp".into()));
+                        }
+                        (k.clone(), self.value(x, k, uuids, inputs))
+                    })
                     .collect(),
             ),
             Value::Array(a) => Value::Array(

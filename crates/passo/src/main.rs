@@ -1,5 +1,6 @@
 //! `passo`: run, validate and (later) serve AWS Step Functions state machines.
 
+mod bench;
 mod run;
 mod validate;
 
@@ -24,6 +25,8 @@ enum Command {
     Run(run::Args),
     /// Check definitions and list every problem (exit 0 valid, 1 invalid, 2 unreadable).
     Validate(validate::Args),
+    /// Measure the interpreter on benchmark workloads (executions/s, transitions/s).
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -31,5 +34,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(a) => run::main(a),
         Command::Validate(a) => validate::main(a),
+        Command::Bench(a) => bench::main(a),
     }
 }

@@ -1,0 +1,117 @@
+//! `passo bench`: the interpreter on the workloads of ../shared/bench, in-process, one core,
+//! recording history as a Standard execution would. Prints executions/s and state
+//! transitions/s (states entered) per workload.
+
+use passo_engine::driver::{self, RunOptions, TaskResult};
+use passo_engine::{ExecutionInfo, Status};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Workload definitions (default: the four ASL workloads in ../shared/bench).
+    files: Vec<PathBuf>,
+    /// Seconds to measure each workload for.
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// Skip recording history events (measures the interpreter alone).
+    #[arg(long)]
+    no_history: bool,
+}
+
+fn default_files() -> Vec<PathBuf> {
+    let dir = ["../shared/bench", "../../shared/bench", "shared/bench"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| PathBuf::from("../shared/bench"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|r| {
+            r.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.to_string_lossy().ends_with(".asl.json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+pub fn main(args: Args) -> ExitCode {
+    let files = if args.files.is_empty() {
+        default_files()
+    } else {
+        args.files.clone()
+    };
+    if files.is_empty() {
+        eprintln!("error: no workloads found (looked for ../shared/bench/*.asl.json); pass definition files");
+        return ExitCode::from(2);
+    }
+    println!(
+        "{:<28} {:>12} {:>14} {:>16} {:>12}",
+        "workload", "executions", "exec/s", "transitions/s", "us/exec"
+    );
+    for file in files {
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("{}: {e}", file.display());
+                return ExitCode::from(2);
+            }
+        };
+        let machine = match passo_asl::parse_str(&text) {
+            Ok(m) => Arc::new(m),
+            Err(d) => {
+                eprintln!("{}: invalid definition: {:?}", file.display(), d.first());
+                return ExitCode::from(2);
+            }
+        };
+        let opts = RunOptions {
+            record_history: !args.no_history,
+            ..RunOptions::default()
+        };
+        let input = Value::Object(Default::default());
+        let budget = Duration::from_secs_f64(args.seconds);
+        let start = Instant::now();
+        let mut runs = 0u64;
+        let mut transitions = 0u64;
+        let mut history_events = 0usize;
+        while start.elapsed() < budget {
+            let info = ExecutionInfo::local("bench", 1_700_000_000_000, runs);
+            let r = driver::run(machine.clone(), info, input.clone(), &opts, &mut |_| {
+                TaskResult::Failure {
+                    error: "States.TaskFailed".into(),
+                    cause: None,
+                }
+            });
+            if r.outcome.status != Status::Succeeded {
+                eprintln!(
+                    "{}: execution did not succeed: {:?}",
+                    file.display(),
+                    r.outcome
+                );
+                return ExitCode::from(1);
+            }
+            transitions += r.transitions;
+            history_events += r.history.len();
+            runs += 1;
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        println!(
+            "{:<28} {:>12} {:>14.0} {:>16.0} {:>12.1}",
+            name,
+            runs,
+            runs as f64 / secs,
+            transitions as f64 / secs,
+            secs * 1e6 / runs as f64
+        );
+        let _ = history_events;
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,149 @@
+//! Drives the real `passo` binary: run (plain, JSON, history, mocks, errors) and validate.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn passo(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_passo"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("passo runs")
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&o.stdout)))
+}
+
+#[test]
+fn runs_the_hello_world_example() {
+    let o = passo(&[
+        "run",
+        "examples/hello-world.asl.json",
+        "--input-file",
+        "examples/hello-world.input.json",
+        "--json",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v = json(&o);
+    assert_eq!(v["status"], "SUCCEEDED");
+    assert_eq!(v["output"]["greetings"][1]["greeting"], "Hello, Grace!");
+    assert_eq!(v["output"]["closing"], "What a crowd!");
+}
+
+#[test]
+fn history_has_aws_event_chain() {
+    let o = passo(&[
+        "run",
+        "examples/hello-world.asl.json",
+        "--input",
+        r#"{"names":["a"]}"#,
+        "--json",
+        "--history",
+    ]);
+    let v = json(&o);
+    let h = v["history"].as_array().unwrap();
+    assert_eq!(h[0]["type"], "ExecutionStarted");
+    assert_eq!(h.last().unwrap()["type"], "ExecutionSucceeded");
+    for (i, e) in h.iter().enumerate() {
+        assert_eq!(e["id"], i as u64 + 1);
+        assert!(e["previousEventId"].as_u64().unwrap() <= i as u64);
+    }
+    assert!(h.iter().any(|e| e["type"] == "MapIterationStarted"));
+    assert_eq!(v["output"]["closing"], "Nice and quiet.");
+}
+
+#[test]
+fn mocks_drive_retry_and_catch() {
+    let base = [
+        "run",
+        "examples/order-with-retry.asl.json",
+        "--input-file",
+        "examples/order.input.json",
+        "--mock",
+        "examples/order-with-retry.mocks.json",
+        "--json",
+        "--history",
+        "--test-case",
+    ];
+    let mut a = base.to_vec();
+    a.push("FlakyThenOk");
+    let o = passo(&a);
+    let v = json(&o);
+    assert_eq!(v["status"], "SUCCEEDED");
+    assert_eq!(v["output"]["charge"]["chargeId"], "ch_2");
+    let fails = v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "TaskFailed")
+        .count();
+    assert_eq!(fails, 2, "two failed attempts before the retry succeeds");
+    let mut b = base.to_vec();
+    b.push("Declined");
+    let o = passo(&b);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(v["status"], "FAILED");
+    assert_eq!(v["error"], "OrderDeclined");
+}
+
+#[test]
+fn unmocked_task_fails_naming_the_state() {
+    let o = passo(&["run", "examples/order-with-retry.asl.json", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(v["error"], "States.TaskFailed");
+    assert!(v["cause"].as_str().unwrap().contains("ChargeCard"));
+}
+
+#[test]
+fn bad_input_and_definitions_exit_2() {
+    let o = passo(&["run", "examples/hello-world.asl.json", "--input", "{nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("InvalidExecutionInput"));
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"Nowhere"},"B":{"Type":"Pass","End":true}}}"#).unwrap();
+    let o = passo(&["run", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = passo(&["validate", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("MISSING_TRANSITION_TARGET") && out.contains("/States/A/Next"),
+        "{out}"
+    );
+    let o = passo(&["validate", "no/such/file.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = passo(&[
+        "validate",
+        "examples/hello-world.asl.json",
+        "examples/order-with-retry.asl.json",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn yaml_definitions_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("m.asl.yaml");
+    std::fs::write(
+        &f,
+        "StartAt: A\nStates:\n  A:\n    Type: Pass\n    Result: {ok: true}\n    End: true\n",
+    )
+    .unwrap();
+    let o = passo(&["run", f.to_str().unwrap(), "--json"]);
+    assert_eq!(json(&o)["output"]["ok"], true);
+}
