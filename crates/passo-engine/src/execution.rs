@@ -3,7 +3,7 @@
 //! that loop exchanges with its driver.
 
 use crate::failure::Failure;
-use crate::history::{payload, payload_details, HistoryEvent};
+use crate::history::{text, Details, HistoryEvent};
 use passo_asl::model::{Program, StateId, StateKind, StateMachine};
 use serde_json::{json, Map, Value};
 use std::cell::Cell;
@@ -235,10 +235,10 @@ impl Execution {
         let started = ex.emit(
             0,
             "ExecutionStarted",
-            Some((
-                "executionStartedEventDetails",
-                json!({"input": payload(&input), "inputDetails": payload_details(), "roleArn": ex.info.role_arn}),
-            )),
+            Details::ExecutionStarted {
+                input: text(&input),
+                role_arn: ex.info.role_arn.clone(),
+            },
         );
         if let Some(t) = ex.machine.timeout_seconds {
             let timer = ex.handle();
@@ -323,8 +323,9 @@ impl Execution {
         &mut self,
         previous: u64,
         kind: &'static str,
-        details: Option<(&'static str, Value)>,
+        details: impl Into<Details>,
     ) -> u64 {
+        let details = details.into();
         let id = self.next_event_id;
         self.next_event_id += 1;
         self.events.push(HistoryEvent {
@@ -342,7 +343,7 @@ impl Execution {
         &mut self,
         tid: ThreadId,
         kind: &'static str,
-        details: Option<(&'static str, Value)>,
+        details: impl Into<Details>,
     ) -> u64 {
         if self.threads[tid].silent {
             return 0;
@@ -421,10 +422,9 @@ impl Execution {
                 self.emit(
                     prev,
                     "ExecutionSucceeded",
-                    Some((
-                        "executionSucceededEventDetails",
-                        json!({"output": payload(&output), "outputDetails": payload_details()}),
-                    )),
+                    Details::ExecutionSucceeded {
+                        output: text(&output),
+                    },
                 );
                 self.finish(Outcome {
                     status: Status::Succeeded,

@@ -3,7 +3,7 @@
 
 use crate::execution::{Command, Execution, Fanout, Phase, ThreadId};
 use crate::failure::Failure;
-use crate::history::{payload, payload_details};
+use crate::history::{payload, payload_details, text, Details};
 use crate::io::state_failure;
 use passo_asl::model::*;
 use passo_asl::template::Template;
@@ -100,10 +100,10 @@ impl Execution {
         let id = self.emit_on(
             tid,
             entered_kind(&state.kind),
-            Some((
-                "stateEnteredEventDetails",
-                json!({"name": state.name, "input": payload(&input), "inputDetails": payload_details()}),
-            )),
+            Details::StateEntered {
+                name: state.name.clone(),
+                input: text(&input),
+            },
         );
         let th = &mut self.threads[tid];
         th.raw_input = input;
@@ -158,7 +158,7 @@ impl Execution {
             StateKind::Succeed => {
                 match self.apply_output_path(tid, state.output_path.as_ref(), eff) {
                     Ok(out) => {
-                        self.exited(tid, state, &out, None);
+                        self.exited(tid, state, text(&out), None);
                         self.thread_succeeded(tid, out);
                     }
                     Err(e) => self.expr_failed(tid, state, e),
@@ -213,23 +213,21 @@ impl Execution {
         &mut self,
         tid: ThreadId,
         state: &State,
-        output: &Value,
+        output: String,
         assigned: Option<&Map<String, Value>>,
     ) {
-        let mut d = Map::new();
-        d.insert("name".into(), Value::String(state.name.clone()));
-        d.insert("output".into(), payload(output));
-        d.insert("outputDetails".into(), payload_details());
-        if let Some(a) = assigned.filter(|a| !a.is_empty()) {
-            let vars: Map<String, Value> = a.iter().map(|(k, v)| (k.clone(), payload(v))).collect();
-            d.insert("assignedVariables".into(), Value::Object(vars));
-            d.insert("assignedVariablesDetails".into(), payload_details());
+        if self.threads[tid].silent {
+            return;
         }
-        self.emit_on(
-            tid,
-            exited_kind(&state.kind),
-            Some(("stateExitedEventDetails", Value::Object(d))),
-        );
+        let assigned = assigned
+            .filter(|a| !a.is_empty())
+            .map(|a| a.iter().map(|(k, v)| (k.clone(), text(v))).collect());
+        let details = Details::StateExited {
+            name: state.name.clone(),
+            output,
+            assigned,
+        };
+        self.emit_on(tid, exited_kind(&state.kind), details);
     }
 
     /// Evaluates an Assign template against `input` (all values from the state's entry).
@@ -288,7 +286,8 @@ impl Execution {
         assigned: Option<Map<String, Value>>,
         transition: Transition,
     ) {
-        if self.info.payload_limit > 0 && too_big(&out, self.info.payload_limit) {
+        let out_text = text(&out);
+        if self.info.payload_limit > 0 && out_text.len() > self.info.payload_limit {
             let f = Failure::new(
                 "States.DataLimitExceeded",
                 format!("The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.", state.name),
@@ -301,7 +300,7 @@ impl Execution {
                 vars.insert(k.clone(), v.clone());
             }
         }
-        self.exited(tid, state, &out, assigned.as_ref());
+        self.exited(tid, state, out_text, assigned.as_ref());
         match transition {
             Transition::Next(n) => {
                 let th = &mut self.threads[tid];
@@ -763,10 +762,9 @@ impl Execution {
         self.emit_on(
             tid,
             "MapStateStarted",
-            Some((
-                "mapStateStartedEventDetails",
-                json!({"length": items.len()}),
-            )),
+            Details::MapStateStarted {
+                length: items.len(),
+            },
         );
         let max_concurrency =
             match self.map_number(tid, &m.max_concurrency, &eff, "MaxConcurrencyPath", true) {
@@ -951,12 +949,16 @@ impl Execution {
                         return;
                     };
                     let item = fan.items[index].clone();
-                    let eff = fan.effective_input.clone();
                     let input = match &state.parameters {
                         Some(t) => {
-                            let r = self.with_scope(tid, &eff, Some((index, &item)), |s| {
-                                passo_expr::template::eval(t, s)
-                            });
+                            // ItemSelector sees the Map's effective input as `$`, borrowed:
+                            // cloning it per item would make a Map quadratic in its size.
+                            let r = self.with_scope(
+                                tid,
+                                &fan.effective_input,
+                                Some((index, &item)),
+                                |s| passo_expr::template::eval(t, s),
+                            );
                             match r {
                                 Ok(v) => v,
                                 Err(e) => {
@@ -1024,10 +1026,11 @@ impl Execution {
                     let id = self.emit(
                         child_last,
                         "MapIterationSucceeded",
-                        Some((
-                            "mapIterationSucceededEventDetails",
-                            json!({"index": index, "name": map_name}),
-                        )),
+                        Details::MapIteration {
+                            key: "mapIterationSucceededEventDetails",
+                            index,
+                            name: map_name.clone(),
+                        },
                     );
                     self.threads[parent].last_event = id;
                 } else {
@@ -1060,10 +1063,11 @@ impl Execution {
                     self.emit(
                         child_last,
                         "MapIterationFailed",
-                        Some((
-                            "mapIterationFailedEventDetails",
-                            json!({"index": index, "name": map_name}),
-                        )),
+                        Details::MapIteration {
+                            key: "mapIterationFailedEventDetails",
+                            index,
+                            name: map_name.clone(),
+                        },
                     );
                 }
                 if tolerated {
@@ -1176,10 +1180,11 @@ impl Execution {
         let id = self.emit(
             trigger,
             "MapIterationStarted",
-            Some((
-                "mapIterationStartedEventDetails",
-                json!({"index": index, "name": state.name}),
-            )),
+            Details::MapIteration {
+                key: "mapIterationStartedEventDetails",
+                index,
+                name: state.name.clone(),
+            },
         );
         self.threads[child].last_event = id;
     }
@@ -1215,26 +1220,4 @@ fn check_far(at_ms: i64, now: i64) -> Result<i64, ExprError> {
         return Err(ExprError::runtime("Wait state delay is too long."));
     }
     Ok(at_ms)
-}
-
-/// Whether a value's JSON text is longer than `limit` bytes, without building the text.
-fn too_big(v: &Value, limit: usize) -> bool {
-    struct Counter {
-        n: usize,
-        limit: usize,
-    }
-    impl std::io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.n += buf.len();
-            if self.n > self.limit {
-                return Err(std::io::Error::other("limit"));
-            }
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut c = Counter { n: 0, limit };
-    serde_json::to_writer(&mut c, v).is_err()
 }
