@@ -231,9 +231,6 @@ fn sort_parallel(events: &mut Vec<Value>) {
 const OUTCOME_FLOOR: f64 = 97.0;
 const HISTORY_FLOOR: f64 = 85.0;
 
-const OUTCOME_FLOOR: f64 = 97.0;
-const HISTORY_FLOOR: f64 = 85.0;
-
 #[derive(Default)]
 struct Tally {
     outcome_total: usize,
