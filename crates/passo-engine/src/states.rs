@@ -679,11 +679,19 @@ impl Execution {
     /// A state failed: Retry if a retrier matches and has attempts left, else Catch, else the
     /// thread fails.
     pub(crate) fn state_failed(&mut self, tid: ThreadId, state: &State, failure: Failure) {
-        let (retry, catch): (&[Retrier], &[Catcher]) = match &state.kind {
-            StateKind::Task(t) => (&t.retry, &t.catch),
-            StateKind::Parallel(p) => (&p.retry, &p.catch),
-            StateKind::Map(m) => (&m.retry, &m.catch),
-            _ => (&[], &[]),
+        if self.retry(tid, state, &failure) {
+            return;
+        }
+        self.catch_or_fail(tid, state, failure);
+    }
+
+    /// Schedules a retry if a retrier matches and has attempts left.
+    fn retry(&mut self, tid: ThreadId, state: &State, failure: &Failure) -> bool {
+        let retry: &[Retrier] = match &state.kind {
+            StateKind::Task(t) => &t.retry,
+            StateKind::Parallel(p) => &p.retry,
+            StateKind::Map(m) => &m.retry,
+            _ => &[],
         };
         if let Some((i, r)) = retry
             .iter()
@@ -701,9 +709,20 @@ impl Execution {
                     fire_at_ms: self.now_ms + delay,
                 });
                 self.threads[tid].phase = Phase::Backoff;
-                return;
+                return true;
             }
         }
+        false
+    }
+
+    /// Applies the first matching Catch, or fails the thread.
+    fn catch_or_fail(&mut self, tid: ThreadId, state: &State, failure: Failure) {
+        let catch: &[Catcher] = match &state.kind {
+            StateKind::Task(t) => &t.catch,
+            StateKind::Parallel(p) => &p.catch,
+            StateKind::Map(m) => &m.catch,
+            _ => &[],
+        };
         if let Some(c) = catch.iter().find(|c| failure.matches(&c.error_equals)) {
             let err = failure.output();
             let assigned = match self.assign(tid, c.assign.as_ref(), &err) {
@@ -1107,6 +1126,10 @@ impl Execution {
                     } else if !silent {
                         self.threads[parent].last_event = child_last;
                     }
+                    // A retry starts the state over without a Failed event.
+                    if self.retry(parent, state, &failure) {
+                        return;
+                    }
                     self.emit_on(
                         parent,
                         if is_map {
@@ -1116,7 +1139,7 @@ impl Execution {
                         },
                         None,
                     );
-                    self.state_failed(parent, state, failure);
+                    self.catch_or_fail(parent, state, failure);
                     return self.wake(parent);
                 }
             }
