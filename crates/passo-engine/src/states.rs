@@ -778,6 +778,11 @@ impl Execution {
             }
             Err(e) => return self.expr_failed(tid, state, e),
         };
+        let max_concurrency =
+            match self.map_number(tid, &m.max_concurrency, &eff, "MaxConcurrencyPath", true) {
+                Ok(n) => n,
+                Err(e) => return self.expr_failed(tid, state, e),
+            };
         self.emit_on(
             tid,
             "MapStateStarted",
@@ -785,11 +790,6 @@ impl Execution {
                 length: items.len(),
             },
         );
-        let max_concurrency =
-            match self.map_number(tid, &m.max_concurrency, &eff, "MaxConcurrencyPath", true) {
-                Ok(n) => n,
-                Err(e) => return self.expr_failed(tid, state, e),
-            };
         let tolerated_count = match &m.tolerated_failure_count {
             None => None,
             Some(d) => match self.map_tolerance(tid, d, &eff, "ToleratedFailureCount", true) {
@@ -1179,8 +1179,10 @@ impl Execution {
         let prev = self.threads[tid].last_event;
         if !self.threads[tid].silent {
             if fan.distributed {
+                // Most AWS recordings chain MapStateExited to MapRunSucceeded.
                 let run = self.emit(prev, "MapRunSucceeded", None);
                 self.emit(run, kind, None);
+                self.threads[tid].last_event = run;
             } else {
                 self.emit(prev, kind, None);
             }

@@ -229,7 +229,7 @@ fn sort_parallel(events: &mut Vec<Value>) {
 }
 
 const OUTCOME_FLOOR: f64 = 97.0;
-const HISTORY_FLOOR: f64 = 85.0;
+const HISTORY_FLOOR: f64 = 90.0;
 
 #[derive(Default)]
 struct Tally {
