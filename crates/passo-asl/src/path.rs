@@ -140,6 +140,11 @@ fn ends_name(c: char) -> bool {
     )
 }
 
+/// Deepest nesting of brackets and parentheses accepted in a filter (`[?(...)]`). Parsing a
+/// filter recurses per level, and nested filters (`[?(@[?(...)])]`) take time exponential in
+/// their depth, so the limit is low; real filters rarely go past three or four levels.
+const MAX_FILTER_NESTING: usize = 16;
+
 struct Parser<'a> {
     text: &'a str,
     pos: usize,
@@ -367,6 +372,9 @@ impl<'a> Parser<'a> {
     fn filter(&mut self, open: usize) -> Result<Segment, PathError> {
         // Find the matching ']' while respecting quotes and nesting.
         let mut depth = 1usize;
+        // Open parentheses: serde_json_path's parser recurses on them (and on brackets), so
+        // deep nesting must be refused here, before it overflows the stack.
+        let mut parens = 0usize;
         let mut quote: Option<char> = None;
         while let Some(c) = self.bump() {
             match (quote, c) {
@@ -377,6 +385,8 @@ impl<'a> Parser<'a> {
                 (Some(q), c) if c == q => quote = None,
                 (Some(_), _) => {}
                 (None, '\'' | '"') => quote = Some(c),
+                (None, '(') => parens += 1,
+                (None, ')') => parens = parens.saturating_sub(1),
                 (None, '[') => depth += 1,
                 (None, ']') => {
                     depth -= 1;
@@ -388,6 +398,11 @@ impl<'a> Parser<'a> {
                     }
                 }
                 _ => {}
+            }
+            if depth + parens > MAX_FILTER_NESTING {
+                return self.err(format!(
+                    "the filter is nested too deeply (more than {MAX_FILTER_NESTING} levels of brackets and parentheses)"
+                ));
             }
         }
         self.err("unterminated filter")
@@ -428,6 +443,23 @@ mod tests {
         assert!(!p.is_definite());
         let p = Path::parse("$.a[?(@.x > 1)]").unwrap();
         assert!(matches!(p.segments[1], Segment::Filter(_)));
+    }
+
+    #[test]
+    fn deeply_nested_filters_are_refused() {
+        // Found by fuzzing: serde_json_path recursed until the stack overflowed.
+        let deep = format!("$[?({}@.a{})]", "(".repeat(50_000), ")".repeat(50_000));
+        let e = Path::parse(&deep).unwrap_err();
+        assert!(e.message.contains("nested too deeply"), "{e}");
+        let deep = format!("$.a{}", "[?(@".repeat(10_000));
+        assert!(Path::parse(&deep).is_err());
+        // Up to the limit is fine.
+        let n = MAX_FILTER_NESTING - 2;
+        let ok = format!("$[?({}@.a > 1{})]", "(".repeat(n), ")".repeat(n));
+        assert!(Path::parse(&ok).is_ok(), "{ok}");
+        let n = MAX_FILTER_NESTING / 2 - 1;
+        let ok = format!("$[?({}@.a{})]", "@[?(".repeat(n), ")]".repeat(n));
+        assert!(Path::parse(&ok).is_ok(), "{ok}");
     }
 
     #[test]

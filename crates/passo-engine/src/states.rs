@@ -133,13 +133,27 @@ impl Execution {
             let e = ExprError::runtime("JSONata states are not supported yet");
             return self.expr_failed(tid, state, e);
         }
-        let raw = self.threads[tid].raw_input.clone();
-        let eff = match &state.kind {
-            StateKind::Fail(_) => raw.clone(),
-            _ => match self.apply_input_path(tid, state.input_path.as_ref(), &raw) {
+        // The raw input is needed later only by a non-`$` ResultPath and by the states that
+        // can retry or catch; otherwise it moves into the effective input without a copy.
+        let keeps_raw = !state.result_path.as_ref().is_some_and(|p| p.is_root())
+            || matches!(
+                state.kind,
+                StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_)
+            );
+        let input_is_raw = matches!(state.kind, StateKind::Fail(_))
+            || state.input_path.as_ref().is_some_and(|p| p.is_root());
+        let eff = if input_is_raw && !keeps_raw {
+            std::mem::take(&mut self.threads[tid].raw_input)
+        } else if input_is_raw {
+            self.threads[tid].raw_input.clone()
+        } else {
+            let raw = std::mem::take(&mut self.threads[tid].raw_input);
+            let eff = self.apply_input_path(tid, state.input_path.as_ref(), &raw);
+            self.threads[tid].raw_input = raw;
+            match eff {
                 Ok(v) => v,
                 Err(e) => return self.expr_failed(tid, state, e),
-            },
+            }
         };
         match &state.kind {
             StateKind::Pass(p) => {
@@ -816,6 +830,9 @@ impl Execution {
             );
         }
         let n = items.len();
+        // Room for every iteration's thread and its (at least four) events up front.
+        self.threads.reserve(n);
+        self.events.reserve(4 * n);
         let fan = Fanout {
             is_map: true,
             effective_input: eff,

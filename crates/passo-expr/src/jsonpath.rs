@@ -119,7 +119,8 @@ fn apply<'v>(seg: &Segment, n: &'v Value, out: &mut Vec<&'v Value>) {
                     let e = norm(end.unwrap_or(len));
                     while i < e {
                         out.push(&a[i as usize]);
-                        i += step;
+                        // A huge step must end the walk, not overflow.
+                        i = i.saturating_add(step);
                     }
                 } else {
                     let mut i = start.map(norm).unwrap_or(len - 1).min(len - 1);
@@ -297,5 +298,13 @@ mod tests {
             json!(2)
         );
         assert!(set(json!("str"), &p, json!(2)).is_err());
+    }
+
+    #[test]
+    fn huge_slice_steps_do_not_overflow() {
+        // Found by fuzzing: `i += step` overflowed.
+        let doc = json!({"a": [1, 2, 3]});
+        assert_eq!(sel("$.a[1:3:9223372036854775807]", &doc), Ok(json!([2])));
+        assert_eq!(sel("$.a[::-9223372036854775808]", &doc), Ok(json!([3])));
     }
 }

@@ -5,6 +5,11 @@ mod run;
 mod validate;
 
 use clap::{Parser, Subcommand};
+
+// Executions allocate many small, short-lived values; mimalloc handles that pattern far
+// better than the system allocator (measured with `passo bench`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 #[derive(Parser)]
