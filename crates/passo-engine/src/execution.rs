@@ -29,6 +29,9 @@ pub struct ExecutionInfo {
     pub seed: u64,
     /// Largest payload (bytes) a state may produce; AWS's limit is 256 KiB.
     pub payload_limit: usize,
+    /// Most history events an execution may write (AWS: 25,000); a loop of states that never
+    /// ends fails here instead of running forever.
+    pub max_history_events: u64,
 }
 
 impl ExecutionInfo {
@@ -47,6 +50,7 @@ impl ExecutionInfo {
             start_time_ms,
             seed,
             payload_limit: 262_144,
+            max_history_events: 25_000,
         }
     }
 }
@@ -409,6 +413,10 @@ impl Execution {
             if matches!(self.threads[tid].phase, Phase::Done) {
                 continue;
             }
+            if self.next_event_id > self.info.max_history_events {
+                self.history_limit();
+                break;
+            }
             self.run_thread(tid);
         }
     }
@@ -471,6 +479,27 @@ impl Execution {
             t.phase = Phase::Done;
         }
         self.ready.clear();
+    }
+
+    pub(crate) fn history_limit(&mut self) {
+        let prev = self.next_event_id - 1;
+        let limit = self.info.max_history_events;
+        let f = Failure::new(
+            "States.Runtime",
+            format!("The execution reached the maximum number of history events ({limit})."),
+        );
+        let d = serde_json::json!({"error": f.error, "cause": f.cause});
+        self.emit(
+            prev,
+            "ExecutionFailed",
+            Some(("executionFailedEventDetails", d)),
+        );
+        self.finish(Outcome {
+            status: Status::Failed,
+            output: None,
+            error: Some(f.error),
+            cause: f.cause,
+        });
     }
 
     fn time_out(&mut self) {

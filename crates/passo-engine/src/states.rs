@@ -81,6 +81,9 @@ impl Execution {
             if !matches!(self.threads[tid].phase, Phase::Enter) || self.outcome.is_some() {
                 return;
             }
+            if self.next_event_id > self.info.max_history_events {
+                return self.history_limit();
+            }
             self.enter(tid);
         }
     }

@@ -337,6 +337,7 @@ fn run_case(case: &Value, verbose: bool) -> (bool, Option<bool>, String) {
         start_time_ms: 1_700_000_000_000,
         seed: 42,
         payload_limit: 262_144,
+        max_history_events: 25_000,
     };
     let expected = &case["expected"];
     // AWS had not finished RUNNING cases when it recorded them: stop at the first long wait.

@@ -147,3 +147,42 @@ fn yaml_definitions_run() {
     let o = passo(&["run", f.to_str().unwrap(), "--json"]);
     assert_eq!(json(&o)["output"]["ok"], true);
 }
+
+#[test]
+fn endless_loops_end_at_the_history_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("loop.json");
+    std::fs::write(&f, r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Choice","Choices":[{"Variable":"$.never","IsPresent":true,"Next":"Done"}],"Default":"A"},"Done":{"Type":"Succeed"}}}"#).unwrap();
+    let o = passo(&["run", f.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(v["error"], "States.Runtime");
+    assert!(v["cause"].as_str().unwrap().contains("25000"));
+}
+
+#[test]
+fn hostile_definitions_fail_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    // Deep nesting, a huge number, and garbage: an error and exit 2, never a crash.
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let huge = r#"{"StartAt":"A","States":{"A":{"Type":"Wait","Seconds":1e400,"End":true}}}"#;
+    for (name, text) in [
+        ("deep.json", deep.as_str()),
+        ("huge.json", huge),
+        ("garbage.json", "\u{0}\u{1}{{{"),
+    ] {
+        let f = dir.path().join(name);
+        std::fs::write(&f, text).unwrap();
+        let o = passo(&["run", f.to_str().unwrap()]);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            !String::from_utf8_lossy(&o.stderr).contains("panicked"),
+            "{name}"
+        );
+    }
+}
