@@ -46,25 +46,29 @@ pub fn main(args: Args) -> ExitCode {
         args.files.clone()
     };
     if files.is_empty() {
-        eprintln!("error: no workloads found (looked for ../shared/bench/*.asl.json); pass definition files");
+        eoutln!("error: no workloads found (looked for ../shared/bench/*.asl.json); pass definition files");
         return ExitCode::from(2);
     }
-    println!(
+    outln!(
         "{:<28} {:>12} {:>14} {:>16} {:>12}",
-        "workload", "executions", "exec/s", "transitions/s", "us/exec"
+        "workload",
+        "executions",
+        "exec/s",
+        "transitions/s",
+        "us/exec"
     );
     for file in files {
         let text = match std::fs::read_to_string(&file) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("{}: {e}", file.display());
+                eoutln!("{}: {e}", file.display());
                 return ExitCode::from(2);
             }
         };
         let machine = match passo_asl::parse_str(&text) {
             Ok(m) => Arc::new(m),
             Err(d) => {
-                eprintln!("{}: invalid definition: {:?}", file.display(), d.first());
+                eoutln!("{}: invalid definition: {:?}", file.display(), d.first());
                 return ExitCode::from(2);
             }
         };
@@ -87,7 +91,7 @@ pub fn main(args: Args) -> ExitCode {
                 }
             });
             if r.outcome.status != Status::Succeeded {
-                eprintln!(
+                eoutln!(
                     "{}: execution did not succeed: {:?}",
                     file.display(),
                     r.outcome
@@ -103,7 +107,7 @@ pub fn main(args: Args) -> ExitCode {
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
-        println!(
+        outln!(
             "{:<28} {:>12} {:>14.0} {:>16.0} {:>12.1}",
             name,
             runs,

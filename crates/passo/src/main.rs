@@ -1,5 +1,13 @@
 //! `passo`: run, validate and (later) serve AWS Step Functions state machines.
 
+/// Prints a line to stdout, ignoring a closed pipe (`passo run ... | head` must not panic).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
 mod bench;
 mod run;
 mod validate;

@@ -42,7 +42,7 @@ pub struct Args {
 }
 
 fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {msg}");
+    eoutln!("error: {msg}");
     ExitCode::from(2)
 }
 
@@ -54,7 +54,7 @@ pub fn main(args: Args) -> ExitCode {
     let machine = match passo_asl::parse_str(&text) {
         Ok(m) => Arc::new(m),
         Err(diags) => {
-            eprintln!(
+            eoutln!(
                 "error: InvalidDefinition: {} is not a valid state machine:",
                 args.definition.display()
             );
@@ -64,7 +64,7 @@ pub fn main(args: Args) -> ExitCode {
                 } else {
                     d.location.as_str()
                 };
-                eprintln!("  {} at {}: {}", d.code.as_str(), at, d.message);
+                eoutln!("  {} at {}: {}", d.code.as_str(), at, d.message);
             }
             return ExitCode::from(2);
         }
@@ -166,27 +166,27 @@ pub fn main(args: Args) -> ExitCode {
                 Value::Array(run.history.iter().map(|e| e.to_json()).collect()),
             );
         }
-        println!("{}", Value::Object(out));
+        outln!("{}", Value::Object(out));
     } else {
         if args.history {
             for e in &run.history {
-                println!("{}", e.to_json());
+                outln!("{}", e.to_json());
             }
         }
         match o.status {
-            Status::Succeeded => println!(
+            Status::Succeeded => outln!(
                 "{}",
                 serde_json::to_string_pretty(o.output.as_ref().unwrap_or(&Value::Null))
                     .unwrap_or_default()
             ),
             s => {
-                eprintln!(
+                eoutln!(
                     "execution {}: error {}",
                     s.as_str(),
                     o.error.as_deref().unwrap_or("-")
                 );
                 if let Some(c) = &o.cause {
-                    eprintln!("cause: {c}");
+                    eoutln!("cause: {c}");
                 }
             }
         }

@@ -18,7 +18,7 @@ pub fn main(args: Args) -> ExitCode {
         let text = match std::fs::read_to_string(file) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("{}: cannot read: {e}", file.display());
+                eoutln!("{}: cannot read: {e}", file.display());
                 worst = 2;
                 continue;
             }
@@ -33,14 +33,14 @@ pub fn main(args: Args) -> ExitCode {
                 .map(|d| serde_json::json!({"severity": "ERROR", "code": d.code.as_str(), "location": d.location, "message": d.message}))
                 .collect();
             let result = if diags.is_empty() { "OK" } else { "FAIL" };
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({"file": file.display().to_string(), "result": result, "diagnostics": list})
             );
         } else if diags.is_empty() {
-            println!("{}: valid", file.display());
+            outln!("{}: valid", file.display());
         } else {
-            println!(
+            outln!(
                 "{}: {} problem{}",
                 file.display(),
                 diags.len(),
@@ -52,7 +52,7 @@ pub fn main(args: Args) -> ExitCode {
                 } else {
                     d.location.as_str()
                 };
-                println!("  {} at {}: {}", d.code.as_str(), at, d.message);
+                outln!("  {} at {}: {}", d.code.as_str(), at, d.message);
             }
         }
         if !diags.is_empty() {
