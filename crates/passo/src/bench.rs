@@ -46,7 +46,7 @@ pub fn main(args: Args) -> ExitCode {
         args.files.clone()
     };
     if files.is_empty() {
-        eoutln!("error: no workloads found (looked for ../shared/bench/*.asl.json); pass definition files");
+        eprintln!("error: no workloads found (looked for ../shared/bench/*.asl.json); pass definition files");
         return ExitCode::from(2);
     }
     outln!(
@@ -61,14 +61,14 @@ pub fn main(args: Args) -> ExitCode {
         let text = match std::fs::read_to_string(&file) {
             Ok(t) => t,
             Err(e) => {
-                eoutln!("{}: {e}", file.display());
+                eprintln!("{}: {e}", file.display());
                 return ExitCode::from(2);
             }
         };
         let machine = match passo_asl::parse_str(&text) {
             Ok(m) => Arc::new(m),
             Err(d) => {
-                eoutln!("{}: invalid definition: {:?}", file.display(), d.first());
+                eprintln!("{}: invalid definition: {:?}", file.display(), d.first());
                 return ExitCode::from(2);
             }
         };
@@ -91,7 +91,7 @@ pub fn main(args: Args) -> ExitCode {
                 }
             });
             if r.outcome.status != Status::Succeeded {
-                eoutln!(
+                eprintln!(
                     "{}: execution did not succeed: {:?}",
                     file.display(),
                     r.outcome

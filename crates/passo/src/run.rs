@@ -42,7 +42,7 @@ pub struct Args {
 }
 
 fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
-    eoutln!("error: {msg}");
+    eprintln!("error: {msg}");
     ExitCode::from(2)
 }
 
@@ -54,7 +54,7 @@ pub fn main(args: Args) -> ExitCode {
     let machine = match passo_asl::parse_str(&text) {
         Ok(m) => Arc::new(m),
         Err(diags) => {
-            eoutln!(
+            eprintln!(
                 "error: InvalidDefinition: {} is not a valid state machine:",
                 args.definition.display()
             );
@@ -64,7 +64,7 @@ pub fn main(args: Args) -> ExitCode {
                 } else {
                     d.location.as_str()
                 };
-                eoutln!("  {} at {}: {}", d.code.as_str(), at, d.message);
+                eprintln!("  {} at {}: {}", d.code.as_str(), at, d.message);
             }
             return ExitCode::from(2);
         }
@@ -180,13 +180,13 @@ pub fn main(args: Args) -> ExitCode {
                     .unwrap_or_default()
             ),
             s => {
-                eoutln!(
+                eprintln!(
                     "execution {}: error {}",
                     s.as_str(),
                     o.error.as_deref().unwrap_or("-")
                 );
                 if let Some(c) = &o.cause {
-                    eoutln!("cause: {c}");
+                    eprintln!("cause: {c}");
                 }
             }
         }

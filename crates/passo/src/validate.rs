@@ -18,7 +18,7 @@ pub fn main(args: Args) -> ExitCode {
         let text = match std::fs::read_to_string(file) {
             Ok(t) => t,
             Err(e) => {
-                eoutln!("{}: cannot read: {e}", file.display());
+                eprintln!("{}: cannot read: {e}", file.display());
                 worst = 2;
                 continue;
             }
