@@ -451,8 +451,12 @@ impl Execution {
         match self.threads[tid].parent {
             None => {
                 let prev = self.threads[tid].last_event;
+                // A Fail state without Error fails the execution with no error name.
+                let error = Some(failure.error).filter(|e| !e.is_empty());
                 let mut d = Map::new();
-                d.insert("error".into(), Value::String(failure.error.clone()));
+                if let Some(e) = &error {
+                    d.insert("error".into(), Value::String(e.clone()));
+                }
                 if let Some(c) = &failure.cause {
                     d.insert("cause".into(), Value::String(c.clone()));
                 }
@@ -464,7 +468,7 @@ impl Execution {
                 self.finish(Outcome {
                     status: Status::Failed,
                     output: None,
-                    error: Some(failure.error),
+                    error,
                     cause: failure.cause,
                 });
             }

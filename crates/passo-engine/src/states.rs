@@ -507,40 +507,13 @@ impl Execution {
                 } else {
                     failure
                 };
-                self.thread_failed_raw(tid, failure, f.error.is_none())
+                self.thread_failed(tid, failure)
             }
             Err(e) => {
                 let fl = state_failure(&state.name, self.threads[tid].entered_event, e);
                 self.thread_failed(tid, fl)
             }
         }
-    }
-
-    /// Fails a thread from a Fail state; with no Error, ExecutionFailed carries no error field.
-    fn thread_failed_raw(&mut self, tid: ThreadId, failure: Failure, no_error: bool) {
-        if no_error && self.threads[tid].parent.is_none() {
-            self.threads[tid].phase = Phase::Done;
-            let prev = self.threads[tid].last_event;
-            let mut d = Map::new();
-            if let Some(c) = &failure.cause {
-                d.insert("cause".into(), Value::String(c.clone()));
-            }
-            self.emit(
-                prev,
-                "ExecutionFailed",
-                Some(("executionFailedEventDetails", Value::Object(d))),
-            );
-            let outcome = crate::execution::Outcome {
-                status: crate::execution::Status::Failed,
-                output: None,
-                error: None,
-                cause: failure.cause,
-            };
-            self.commands.push(Command::Finished(outcome.clone()));
-            self.outcome = Some(outcome);
-            return;
-        }
-        self.thread_failed(tid, failure)
     }
 
     fn invoke(&mut self, tid: ThreadId, state: &State, t: &Task, params: Value) {
