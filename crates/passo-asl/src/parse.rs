@@ -28,6 +28,15 @@ pub fn parse_text(text: &str) -> Result<Value, Diagnostic> {
                     json_err.to_string(),
                 ));
             }
+            if let Some(line) = yaml_flow_too_deep(text) {
+                return Err(Diagnostic::new(
+                    Code::InvalidJsonDescription,
+                    format!("line {line}"),
+                    format!(
+                        "not valid JSON ({json_err}) nor YAML (flow collections nested more than {MAX_YAML_FLOW_DEPTH} deep)"
+                    ),
+                ));
+            }
             match serde_norway::from_str::<Value>(text) {
                 Ok(v) if v.is_object() => Ok(v),
                 Ok(_) => Err(Diagnostic::new(
@@ -46,6 +55,62 @@ pub fn parse_text(text: &str) -> Result<Value, Diagnostic> {
             }
         }
     }
+}
+
+/// Deepest nesting of YAML flow collections (`[`, `{`) accepted. The YAML scanner takes time
+/// quadratic in this depth (100,000 levels take minutes) and the deserializer refuses more
+/// than 128 levels anyway, so deeper text is refused before it is scanned.
+const MAX_YAML_FLOW_DEPTH: usize = 128;
+
+/// The line (from 1) where the flow collections of YAML text first nest deeper than
+/// [`MAX_YAML_FLOW_DEPTH`], if they do. An approximation of YAML's lexical rules that skips
+/// quoted scalars and comments; brackets inside block plain scalars count too, which can only
+/// make it refuse absurd text early.
+fn yaml_flow_too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut line = 1;
+    let mut quote: Option<char> = None;
+    let mut prev = '\n';
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\n' {
+            line += 1;
+        }
+        match (quote, c) {
+            (Some('"'), '\\') => {
+                if chars.next() == Some('\n') {
+                    line += 1;
+                }
+            }
+            // `''` is a quote inside a single-quoted scalar.
+            (Some('\''), '\'') if chars.peek() == Some(&'\'') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            // A quote only opens a scalar where a scalar can start (not in `it's`).
+            (None, '"' | '\'') if prev.is_whitespace() || matches!(prev, '[' | '{' | ',' | ':') => {
+                quote = Some(c)
+            }
+            (None, '#') if prev.is_whitespace() => {
+                if chars.by_ref().any(|c| c == '\n') {
+                    line += 1;
+                }
+                prev = '\n';
+                continue;
+            }
+            (None, '[' | '{') => {
+                depth += 1;
+                if depth > MAX_YAML_FLOW_DEPTH {
+                    return Some(line);
+                }
+            }
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        prev = c;
+    }
+    None
 }
 
 /// Parses and validates definition text (JSON or YAML).
@@ -1985,6 +2050,31 @@ impl Parser {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn deeply_nested_yaml_is_refused_quickly() {
+        // Found by fuzzing: the YAML scanner is quadratic in flow nesting depth.
+        let n = 100_000;
+        for text in [
+            format!("a: {}{}", "[".repeat(n), "]".repeat(n)),
+            format!("a: {}1{}", "{b: ".repeat(n), "}".repeat(n)),
+            format!("a: {}", "[\"]\", ".repeat(n)),
+            format!("a: {}", "[ # ]\n".repeat(n)),
+        ] {
+            let start = std::time::Instant::now();
+            let d = parse_text(&text).unwrap_err();
+            assert!(d.to_string().contains("nested more than"), "{d}");
+            assert!(start.elapsed() < std::time::Duration::from_secs(2));
+        }
+        // Brackets in quoted scalars and comments do not count, nor do words' apostrophes.
+        let (sq, cu) = ("[".repeat(200), "{".repeat(200));
+        let ok = format!(
+            "StartAt: A # {sq}\nComment: 'it''s {sq}'\nX: \"\\\" {cu}\"\nY: it's a [plain] scalar\nStates: {{A: {{Type: Succeed}}}}\n"
+        );
+        if let Err(d) = parse_text(&ok) {
+            panic!("{d}: {ok}");
+        }
+    }
 
     fn one_state(state: Value) -> Value {
         json!({"StartAt": "S", "States": {"S": state}})

@@ -1233,8 +1233,9 @@ fn display_value(v: &Value) -> String {
     }
 }
 
+/// A Timestamp may lie at most 2^31-1 seconds ahead (AWS accepts 24,855 days, not 24,856).
 fn check_far(at_ms: i64, now: i64) -> Result<i64, ExprError> {
-    if at_ms - now > 99_999_999 * 1000 {
+    if at_ms - now > i32::MAX as i64 * 1000 {
         return Err(ExprError::runtime("Wait state delay is too long."));
     }
     Ok(at_ms)
