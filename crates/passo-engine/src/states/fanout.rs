@@ -1,0 +1,490 @@
+//! Parallel branches and Map iterations: starting children within the concurrency limit,
+//! collecting their results, tolerated failures, and the events AWS writes for each.
+
+use crate::execution::{Execution, Fanout, Phase, ThreadId};
+use crate::failure::Failure;
+use crate::history::Details;
+use passo_asl::model::*;
+use passo_expr::ExprError;
+use serde_json::{json, Map, Value};
+
+use super::display_value;
+
+type Map_ = passo_asl::model::Map;
+
+impl Execution {
+    pub(super) fn map(&mut self, tid: ThreadId, state: &State, m: &Map_, eff: Value) {
+        let items = match self.read_path(tid, &m.items_path, &eff) {
+            Ok(Some(Value::Array(a))) => a,
+            Ok(Some(v)) => {
+                let e = ExprError::runtime(format!(
+                    "Invalid path '{}' : the value is not an array: {}",
+                    m.items_path.text,
+                    display_value(&v)
+                ));
+                return self.expr_failed(tid, state, e);
+            }
+            Ok(None) => {
+                let e = ExprError::runtime(format!(
+                    "Invalid path '{}' : No results for path: {}",
+                    m.items_path.text,
+                    m.items_path.normalized()
+                ));
+                return self.expr_failed(tid, state, e);
+            }
+            Err(e) => return self.expr_failed(tid, state, e),
+        };
+        let max_concurrency =
+            match self.map_number(tid, &m.max_concurrency, &eff, "MaxConcurrencyPath", true) {
+                Ok(n) => n,
+                Err(e) => return self.expr_failed(tid, state, e),
+            };
+        self.emit_on(
+            tid,
+            "MapStateStarted",
+            Details::MapStateStarted {
+                length: items.len(),
+            },
+        );
+        let tolerated_count = match &m.tolerated_failure_count {
+            None => None,
+            Some(d) => match self.map_tolerance(tid, d, &eff, "ToleratedFailureCount", true) {
+                Ok(n) => Some(n),
+                Err(e) => return self.expr_failed(tid, state, e),
+            },
+        };
+        let tolerated_percentage = match &m.tolerated_failure_percentage {
+            None => None,
+            Some(d) => {
+                match self.map_tolerance(tid, d, &eff, "ToleratedFailurePercentage", false) {
+                    Ok(n) => Some(n),
+                    Err(e) => return self.expr_failed(tid, state, e),
+                }
+            }
+        };
+        let distributed = m.mode == MapMode::Distributed;
+        if distributed {
+            let arn = self.map_run_arn(m);
+            self.emit_on(
+                tid,
+                "MapRunStarted",
+                Some(("mapRunStartedEventDetails", json!({ "mapRunArn": arn }))),
+            );
+        }
+        let n = items.len();
+        // Room for every iteration's thread and its (at least four) events up front.
+        self.threads.reserve(n);
+        self.events.reserve(4 * n);
+        let fan = Fanout {
+            is_map: true,
+            effective_input: eff,
+            items,
+            children: vec![None; n],
+            results: vec![None; n],
+            next: 0,
+            running: 0,
+            done: 0,
+            failures: 0,
+            max_concurrency: max_concurrency as usize,
+            tolerated_count,
+            tolerated_percentage,
+            distributed,
+            last_trigger: 0,
+        };
+        self.threads[tid].phase = Phase::Children(Box::new(fan));
+        if n == 0 {
+            return self.fanout_finished(tid);
+        }
+        self.launch(tid);
+    }
+
+    pub(super) fn map_number(
+        &self,
+        tid: ThreadId,
+        d: &Dynamic<u64>,
+        eff: &Value,
+        field: &str,
+        _int: bool,
+    ) -> Result<u64, ExprError> {
+        match d {
+            Dynamic::Static(n) => Ok(*n),
+            Dynamic::Path(p) => {
+                let v = self.read_path(tid, p, eff)?.unwrap_or(Value::Null);
+                let n = match &v {
+                    Value::Number(n) => n.as_u64().or_else(|| {
+                        n.as_f64()
+                            .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                            .map(|f| f as u64)
+                    }),
+                    Value::String(s) => s.trim().parse::<u64>().ok(),
+                    _ => None,
+                };
+                n.ok_or_else(|| {
+                    ExprError::runtime(format!(
+                        "The {field} field refers to value \"{}\" which is not a valid integer: {}",
+                        display_value(&v),
+                        p.text
+                    ))
+                })
+            }
+            _ => Err(ExprError::runtime(
+                "JSONata Map fields are not supported yet",
+            )),
+        }
+    }
+
+    pub(super) fn map_tolerance(
+        &self,
+        tid: ThreadId,
+        d: &Dynamic<f64>,
+        eff: &Value,
+        field: &str,
+        count: bool,
+    ) -> Result<f64, ExprError> {
+        let v = match d {
+            Dynamic::Static(n) => *n,
+            Dynamic::Path(p) => {
+                let v = self.read_path(tid, p, eff)?.unwrap_or(Value::Null);
+                let n = match &v {
+                    Value::Number(n) if count => n.as_i64().map(|x| x as f64),
+                    Value::Number(n) => n.as_f64(),
+                    Value::String(s) if count => s.trim().parse::<i64>().ok().map(|x| x as f64),
+                    Value::String(s) => s.trim().parse::<f64>().ok(),
+                    _ => None,
+                };
+                n.ok_or_else(|| {
+                    ExprError::runtime(format!(
+                        "The {field}Path field refers to value \"{}\" which is not a valid {}: {}",
+                        display_value(&v),
+                        if count { "integer" } else { "float" },
+                        p.text
+                    ))
+                })?
+            }
+            _ => {
+                return Err(ExprError::runtime(
+                    "JSONata Map fields are not supported yet",
+                ))
+            }
+        };
+        if count && v < 0.0 {
+            return Err(ExprError::runtime(
+                "ToleratedFailureCount cannot be negative.",
+            ));
+        }
+        if !count && !(0.0..=100.0).contains(&v) {
+            return Err(ExprError::runtime(
+                "ToleratedFailurePercentage must be between 0 and 100.",
+            ));
+        }
+        Ok(v)
+    }
+
+    /// Starts as many children as the concurrency limit allows.
+    pub(super) fn launch(&mut self, tid: ThreadId) {
+        let (machine, sid) = self.state_of(tid);
+        let state = &Execution::program(&machine, &self.threads[tid].path).states[sid];
+        let mut to_start = Vec::new();
+        {
+            let Phase::Children(fan) = &mut self.threads[tid].phase else {
+                return;
+            };
+            let total = fan.children.len();
+            while fan.next < total
+                && (fan.max_concurrency == 0 || fan.running < fan.max_concurrency)
+            {
+                to_start.push(fan.next);
+                fan.next += 1;
+                fan.running += 1;
+            }
+        }
+        let mut path = self.threads[tid].path.clone();
+        let mut started = Vec::new();
+        for index in to_start {
+            match &state.kind {
+                StateKind::Parallel(p) => {
+                    let Phase::Children(fan) = &self.threads[tid].phase else {
+                        return;
+                    };
+                    let input = fan.effective_input.clone();
+                    path.push((sid, index));
+                    let last = self.threads[tid].last_event;
+                    let child = self.spawn(
+                        path.clone(),
+                        Some((tid, index)),
+                        p.branches[index].start_at,
+                        input,
+                        Map::new(),
+                        true,
+                        None,
+                        last,
+                    );
+                    path.pop();
+                    started.push((index, child));
+                }
+                StateKind::Map(m) => {
+                    let Phase::Children(fan) = &self.threads[tid].phase else {
+                        return;
+                    };
+                    let item = fan.items[index].clone();
+                    let input = match &state.parameters {
+                        Some(t) => {
+                            // ItemSelector sees the Map's effective input as `$`, borrowed:
+                            // cloning it per item would make a Map quadratic in its size.
+                            let r = self.with_scope(
+                                tid,
+                                &fan.effective_input,
+                                Some((index, &item)),
+                                |s| passo_expr::template::eval(t, s),
+                            );
+                            match r {
+                                Ok(v) => v,
+                                Err(e) => {
+                                    self.ready.retain(|r| !started.iter().any(|(_, c)| c == r));
+                                    return self.expr_failed(tid, state, e);
+                                }
+                            }
+                        }
+                        None => item.clone(),
+                    };
+                    path.push((sid, 0));
+                    let sees_outer = m.mode == MapMode::Inline;
+                    let child = self.spawn(
+                        path.clone(),
+                        Some((tid, index)),
+                        m.processor.start_at,
+                        input,
+                        Map::new(),
+                        sees_outer,
+                        Some((index, item)),
+                        0,
+                    );
+                    self.threads[child].silent = !sees_outer || self.threads[tid].silent;
+                    path.pop();
+                    started.push((index, child));
+                }
+                _ => return,
+            }
+        }
+        // Children run in index order: the ready list is a stack.
+        let n = started.len();
+        let len = self.ready.len();
+        self.ready[len - n..].reverse();
+        if let Phase::Children(fan) = &mut self.threads[tid].phase {
+            for (index, child) in started {
+                fan.children[index] = Some(child);
+            }
+        }
+    }
+
+    /// A child thread ended: record it, start more, or finish the Parallel or Map.
+    pub(crate) fn child_done(
+        &mut self,
+        parent: ThreadId,
+        index: usize,
+        child: ThreadId,
+        result: Result<Value, crate::failure::Failure>,
+    ) {
+        if !matches!(self.threads[parent].phase, Phase::Children(_)) {
+            return;
+        }
+        let (machine, sid) = self.state_of(parent);
+        let state = &Execution::program(&machine, &self.threads[parent].path).states[sid];
+        let child_last = self.threads[child].last_event;
+        let is_map = matches!(&self.threads[parent].phase, Phase::Children(f) if f.is_map);
+        let distributed =
+            matches!(&self.threads[parent].phase, Phase::Children(f) if f.distributed);
+        let silent = self.threads[parent].silent;
+        let map_name = state.name.clone();
+        match result {
+            Ok(out) => {
+                if distributed || silent {
+                    // Child executions report to their own histories.
+                } else if is_map {
+                    let id = self.emit(
+                        child_last,
+                        "MapIterationSucceeded",
+                        Details::MapIteration {
+                            key: "mapIterationSucceededEventDetails",
+                            index,
+                            name: map_name.clone(),
+                        },
+                    );
+                    self.threads[parent].last_event = id;
+                } else {
+                    self.threads[parent].last_event = child_last;
+                }
+                let Phase::Children(fan) = &mut self.threads[parent].phase else {
+                    return;
+                };
+                fan.results[index] = Some(out);
+                fan.running -= 1;
+                fan.done += 1;
+                fan.last_trigger = child_last;
+            }
+            Err(failure) => {
+                let tolerated = {
+                    let Phase::Children(fan) = &mut self.threads[parent].phase else {
+                        return;
+                    };
+                    fan.failures += 1;
+                    let total = fan.children.len() as f64;
+                    let count_ok = fan
+                        .tolerated_count
+                        .is_some_and(|c| fan.failures as f64 <= c);
+                    let pct_ok = fan
+                        .tolerated_percentage
+                        .is_some_and(|p| fan.failures as f64 * 100.0 / total <= p);
+                    fan.is_map && (count_ok || pct_ok)
+                };
+                if is_map && !distributed && !silent {
+                    self.emit(
+                        child_last,
+                        "MapIterationFailed",
+                        Details::MapIteration {
+                            key: "mapIterationFailedEventDetails",
+                            index,
+                            name: map_name.clone(),
+                        },
+                    );
+                }
+                if tolerated {
+                    let Phase::Children(fan) = &mut self.threads[parent].phase else {
+                        return;
+                    };
+                    fan.results[index] = Some(failure.output());
+                    fan.running -= 1;
+                    fan.done += 1;
+                    fan.last_trigger = child_last;
+                } else {
+                    let has_tolerance = matches!(&self.threads[parent].phase, Phase::Children(f) if f.tolerated_count.is_some() || f.tolerated_percentage.is_some());
+                    let failure = if is_map && has_tolerance {
+                        Failure::new("States.ExceedToleratedFailureThreshold", "The specified tolerated failure threshold for the Map state was exceeded")
+                    } else {
+                        failure
+                    };
+                    let Phase::Children(fan) =
+                        std::mem::replace(&mut self.threads[parent].phase, Phase::Done)
+                    else {
+                        return;
+                    };
+                    for c in fan.children.iter().flatten() {
+                        self.cancel_subtree(*c);
+                    }
+                    if distributed {
+                        let mut d = Map::new();
+                        d.insert("error".into(), Value::String(failure.error.clone()));
+                        if let Some(c) = &failure.cause {
+                            d.insert("cause".into(), Value::String(c.clone()));
+                        }
+                        self.emit_on(
+                            parent,
+                            "MapRunFailed",
+                            Some(("mapRunFailedEventDetails", Value::Object(d))),
+                        );
+                    } else if !silent {
+                        self.threads[parent].last_event = child_last;
+                    }
+                    // A retry starts the state over without a Failed event.
+                    if self.retry(parent, state, &failure) {
+                        return;
+                    }
+                    self.emit_on(
+                        parent,
+                        if is_map {
+                            "MapStateFailed"
+                        } else {
+                            "ParallelStateFailed"
+                        },
+                        None,
+                    );
+                    self.catch_or_fail(parent, state, failure);
+                    return self.wake(parent);
+                }
+            }
+        }
+        let all_done =
+            matches!(&self.threads[parent].phase, Phase::Children(f) if f.done == f.children.len());
+        if all_done {
+            self.fanout_finished(parent);
+        } else {
+            self.launch_next(parent);
+        }
+    }
+
+    /// Launches the next children after one finished; MapIterationStarted follows the
+    /// finished child's last event.
+    pub(super) fn launch_next(&mut self, tid: ThreadId) {
+        self.launch(tid);
+    }
+
+    pub(super) fn fanout_finished(&mut self, tid: ThreadId) {
+        let (machine, sid) = self.state_of(tid);
+        let state = &Execution::program(&machine, &self.threads[tid].path).states[sid];
+        let Phase::Children(fan) = std::mem::replace(&mut self.threads[tid].phase, Phase::Done)
+        else {
+            return;
+        };
+        let results: Vec<Value> = fan
+            .results
+            .into_iter()
+            .map(|r| r.unwrap_or(Value::Null))
+            .collect();
+        let kind = if fan.is_map {
+            "MapStateSucceeded"
+        } else {
+            "ParallelStateSucceeded"
+        };
+        let prev = self.threads[tid].last_event;
+        if !self.threads[tid].silent {
+            if fan.distributed {
+                // Most AWS recordings chain MapStateExited to MapRunSucceeded.
+                let run = self.emit(prev, "MapRunSucceeded", None);
+                self.emit(run, kind, None);
+                self.threads[tid].last_event = run;
+            } else {
+                self.emit(prev, kind, None);
+            }
+        }
+        self.complete(tid, state, Value::Array(results), true);
+        self.wake(tid);
+    }
+
+    /// Called when a Map child first runs: emits MapIterationStarted.
+    pub(crate) fn iteration_started(&mut self, child: ThreadId) {
+        let Some((parent, index)) = self.threads[child].parent else {
+            return;
+        };
+        let (machine, sid) = self.state_of(parent);
+        let state = &Execution::program(&machine, &self.threads[parent].path).states[sid];
+        let trigger = match &self.threads[parent].phase {
+            Phase::Children(f) if f.last_trigger != 0 => f.last_trigger,
+            _ => self.threads[parent].last_event,
+        };
+        let id = self.emit(
+            trigger,
+            "MapIterationStarted",
+            Details::MapIteration {
+                key: "mapIterationStartedEventDetails",
+                index,
+                name: state.name.clone(),
+            },
+        );
+        self.threads[child].last_event = id;
+    }
+}
+
+impl Execution {
+    /// A Map Run's ARN: `arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:UUID`.
+    pub(super) fn map_run_arn(&self, m: &Map_) -> String {
+        let base = self
+            .info
+            .state_machine_arn
+            .replacen(":stateMachine:", ":mapRun:", 1);
+        let label = m
+            .label
+            .clone()
+            .unwrap_or_else(|| passo_expr::random::uuid_v4(&self.rng)[..8].to_string());
+        format!("{base}/{label}:{}", passo_expr::random::uuid_v4(&self.rng))
+    }
+}

@@ -1,0 +1,311 @@
+//! What each state type does when a thread enters it: the common path (Entered event,
+//! InputPath, the state's work, ResultSelector, Assign, ResultPath, OutputPath, Exited event,
+//! transition) is here; the state types live in the submodules.
+
+mod fanout;
+mod flow;
+mod recovery;
+mod task;
+
+use crate::execution::{Execution, Fanout, Phase, ThreadId};
+use crate::failure::Failure;
+use crate::history::{text, Details};
+use crate::io::state_failure;
+use passo_asl::model::*;
+use passo_asl::template::Template;
+use passo_expr::ExprError;
+use serde_json::{Map, Value};
+
+fn entered_kind(k: &StateKind) -> &'static str {
+    match k {
+        StateKind::Pass(_) => "PassStateEntered",
+        StateKind::Task(_) => "TaskStateEntered",
+        StateKind::Choice(_) => "ChoiceStateEntered",
+        StateKind::Wait(_) => "WaitStateEntered",
+        StateKind::Succeed => "SucceedStateEntered",
+        StateKind::Fail(_) => "FailStateEntered",
+        StateKind::Parallel(_) => "ParallelStateEntered",
+        StateKind::Map(_) => "MapStateEntered",
+    }
+}
+
+fn exited_kind(k: &StateKind) -> &'static str {
+    match k {
+        StateKind::Pass(_) => "PassStateExited",
+        StateKind::Task(_) => "TaskStateExited",
+        StateKind::Choice(_) => "ChoiceStateExited",
+        StateKind::Wait(_) => "WaitStateExited",
+        StateKind::Succeed => "SucceedStateExited",
+        StateKind::Fail(_) => "FailStateExited",
+        StateKind::Parallel(_) => "ParallelStateExited",
+        StateKind::Map(_) => "MapStateExited",
+    }
+}
+
+impl Execution {
+    /// Runs a thread until it waits, ends, or hands over to its children.
+    pub(crate) fn run_thread(&mut self, tid: ThreadId) {
+        let th = &self.threads[tid];
+        if th.map_item.is_some() && th.entered_event == 0 && th.last_event == 0 && !th.silent {
+            self.iteration_started(tid);
+        }
+        loop {
+            if !matches!(self.threads[tid].phase, Phase::Enter) || self.outcome.is_some() {
+                return;
+            }
+            if self.next_event_id > self.info.max_history_events {
+                return self.history_limit();
+            }
+            self.enter(tid);
+        }
+    }
+
+    pub(super) fn state_of(&self, tid: ThreadId) -> (std::sync::Arc<StateMachine>, StateId) {
+        (self.machine.clone(), self.threads[tid].state)
+    }
+
+    /// Enters the thread's current state: the Entered event, then the state's work.
+    pub(super) fn enter(&mut self, tid: ThreadId) {
+        let (machine, sid) = self.state_of(tid);
+        let program = Execution::program(&machine, &self.threads[tid].path);
+        let state = &program.states[sid];
+        self.transitions += 1;
+        // A Map iteration's first state is preceded by MapIterationStarted.
+        let input = std::mem::take(&mut self.threads[tid].raw_input);
+        let id = self.emit_on(
+            tid,
+            entered_kind(&state.kind),
+            Details::StateEntered {
+                name: state.name.clone(),
+                input: text(&input),
+            },
+        );
+        let th = &mut self.threads[tid];
+        th.raw_input = input;
+        th.entered_event = id;
+        th.entered_time_ms = self.now_ms;
+        th.retry_counts.clear();
+        let n = match &state.kind {
+            StateKind::Task(t) => t.retry.len(),
+            StateKind::Parallel(p) => p.retry.len(),
+            StateKind::Map(m) => m.retry.len(),
+            _ => 0,
+        };
+        th.retry_counts.resize(n, 0);
+        th.phase = Phase::Done; // each body sets the next phase
+        self.body(tid, state);
+    }
+
+    /// Turns an expression error into a failure of the current state.
+    pub(super) fn expr_failed(&mut self, tid: ThreadId, state: &State, e: ExprError) {
+        let f = state_failure(&state.name, self.threads[tid].entered_event, e);
+        self.state_failed(tid, state, f);
+    }
+
+    /// The state's work after its Entered event (also re-run by a Retry).
+    pub(super) fn body(&mut self, tid: ThreadId, state: &State) {
+        if state.query_language == QueryLanguage::Jsonata {
+            let e = ExprError::runtime("JSONata states are not supported yet");
+            return self.expr_failed(tid, state, e);
+        }
+        // The raw input is needed later only by a non-`$` ResultPath and by the states that
+        // can retry or catch; otherwise it moves into the effective input without a copy.
+        let keeps_raw = !state.result_path.as_ref().is_some_and(|p| p.is_root())
+            || matches!(
+                state.kind,
+                StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_)
+            );
+        let input_is_raw = matches!(state.kind, StateKind::Fail(_))
+            || state.input_path.as_ref().is_some_and(|p| p.is_root());
+        let eff = if input_is_raw && !keeps_raw {
+            std::mem::take(&mut self.threads[tid].raw_input)
+        } else if input_is_raw {
+            self.threads[tid].raw_input.clone()
+        } else {
+            let raw = std::mem::take(&mut self.threads[tid].raw_input);
+            let eff = self.apply_input_path(tid, state.input_path.as_ref(), &raw);
+            self.threads[tid].raw_input = raw;
+            match eff {
+                Ok(v) => v,
+                Err(e) => return self.expr_failed(tid, state, e),
+            }
+        };
+        match &state.kind {
+            StateKind::Pass(p) => {
+                let result = match (&p.result, &state.parameters) {
+                    (Some(r), _) => Ok(r.clone()),
+                    (None, Some(t)) => self.template(tid, t, &eff),
+                    (None, None) => Ok(eff),
+                };
+                match result {
+                    Ok(r) => self.complete(tid, state, r, false),
+                    Err(e) => self.expr_failed(tid, state, e),
+                }
+            }
+            StateKind::Choice(c) => self.choice(tid, state, c, eff),
+            StateKind::Wait(w) => self.wait(tid, state, w, eff),
+            StateKind::Succeed => {
+                match self.apply_output_path(tid, state.output_path.as_ref(), eff) {
+                    Ok(out) => {
+                        self.exited(tid, state, text(&out), None);
+                        self.thread_succeeded(tid, out);
+                    }
+                    Err(e) => self.expr_failed(tid, state, e),
+                }
+            }
+            StateKind::Fail(f) => self.fail(tid, state, f, &eff),
+            StateKind::Task(t) => {
+                let params = match &state.parameters {
+                    Some(tpl) => match self.template(tid, tpl, &eff) {
+                        Ok(v) => v,
+                        Err(e) => return self.expr_failed(tid, state, e),
+                    },
+                    None => eff,
+                };
+                self.invoke(tid, state, t, params);
+            }
+            StateKind::Parallel(p) => {
+                let params = match &state.parameters {
+                    Some(tpl) => match self.template(tid, tpl, &eff) {
+                        Ok(v) => v,
+                        Err(e) => return self.expr_failed(tid, state, e),
+                    },
+                    None => eff,
+                };
+                self.emit_on(tid, "ParallelStateStarted", None);
+                let n = p.branches.len();
+                let fan = Fanout {
+                    is_map: false,
+                    effective_input: params,
+                    items: Vec::new(),
+                    children: vec![None; n],
+                    results: vec![None; n],
+                    next: 0,
+                    running: 0,
+                    done: 0,
+                    failures: 0,
+                    max_concurrency: 0,
+                    tolerated_count: None,
+                    tolerated_percentage: None,
+                    distributed: false,
+                    last_trigger: 0,
+                };
+                self.threads[tid].phase = Phase::Children(Box::new(fan));
+                self.launch(tid);
+            }
+            StateKind::Map(m) => self.map(tid, state, m, eff),
+        }
+    }
+
+    /// Emits the Exited event (with assigned variables when there are any).
+    pub(super) fn exited(
+        &mut self,
+        tid: ThreadId,
+        state: &State,
+        output: String,
+        assigned: Option<&Map<String, Value>>,
+    ) {
+        if self.threads[tid].silent {
+            return;
+        }
+        let assigned = assigned
+            .filter(|a| !a.is_empty())
+            .map(|a| a.iter().map(|(k, v)| (k.clone(), text(v))).collect());
+        let details = Details::StateExited {
+            name: state.name.clone(),
+            output,
+            assigned,
+        };
+        self.emit_on(tid, exited_kind(&state.kind), details);
+    }
+
+    /// Evaluates an Assign template against `input` (all values from the state's entry).
+    pub(super) fn assign(
+        &self,
+        tid: ThreadId,
+        t: Option<&Template>,
+        input: &Value,
+    ) -> Result<Option<Map<String, Value>>, ExprError> {
+        let Some(t) = t else { return Ok(None) };
+        match self.template(tid, t, input)? {
+            Value::Object(m) => Ok(Some(m)),
+            _ => Ok(Some(Map::new())),
+        }
+    }
+
+    /// A state produced `result`: ResultSelector, Assign, ResultPath, OutputPath, the size
+    /// limit, the Exited event and the transition.
+    pub(crate) fn complete(&mut self, tid: ThreadId, state: &State, result: Value, select: bool) {
+        let result = match (&state.result_selector, select) {
+            (Some(t), true) => match self.template(tid, t, &result) {
+                Ok(v) => v,
+                Err(e) => return self.expr_failed(tid, state, e),
+            },
+            _ => result,
+        };
+        let assigned = match self.assign(tid, state.assign.as_ref(), &result) {
+            Ok(a) => a,
+            Err(e) => return self.expr_failed(tid, state, e),
+        };
+        let raw = std::mem::take(&mut self.threads[tid].raw_input);
+        let out = Execution::apply_result_path(state.result_path.as_ref(), &raw, result);
+        self.threads[tid].raw_input = raw;
+        let out = match out.and_then(|o| self.apply_output_path(tid, state.output_path.as_ref(), o))
+        {
+            Ok(o) => o,
+            Err(e) => return self.expr_failed(tid, state, e),
+        };
+        let transition = match &state.kind {
+            StateKind::Pass(p) => p.transition,
+            StateKind::Task(t) => t.transition,
+            StateKind::Wait(w) => w.transition,
+            StateKind::Parallel(p) => p.transition,
+            StateKind::Map(m) => m.transition,
+            _ => Transition::End,
+        };
+        self.leave(tid, state, out, assigned, transition);
+    }
+
+    /// Checks the payload limit, applies variables, emits Exited and moves on.
+    pub(super) fn leave(
+        &mut self,
+        tid: ThreadId,
+        state: &State,
+        out: Value,
+        assigned: Option<Map<String, Value>>,
+        transition: Transition,
+    ) {
+        let out_text = text(&out);
+        if self.info.payload_limit > 0 && out_text.len() > self.info.payload_limit {
+            let f = Failure::new(
+                "States.DataLimitExceeded",
+                format!("The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.", state.name),
+            );
+            return self.state_failed(tid, state, f);
+        }
+        if let Some(a) = &assigned {
+            let vars = &mut self.threads[tid].vars;
+            for (k, v) in a {
+                vars.insert(k.clone(), v.clone());
+            }
+        }
+        self.exited(tid, state, out_text, assigned.as_ref());
+        match transition {
+            Transition::Next(n) => {
+                let th = &mut self.threads[tid];
+                th.state = n;
+                th.raw_input = out;
+                th.phase = Phase::Enter;
+            }
+            Transition::End => self.thread_succeeded(tid, out),
+        }
+    }
+}
+
+/// How AWS shows a value inside a message: strings bare, everything else as JSON.
+fn display_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        v => v.to_string(),
+    }
+}
