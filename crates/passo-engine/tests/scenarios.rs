@@ -1,0 +1,194 @@
+//! Scenario tests of the pure interpreter: feed events, assert on the commands and history.
+
+use passo_engine::{Command, Event, Execution, ExecutionInfo, Status};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+fn machine(def: Value) -> Arc<passo_asl::StateMachine> {
+    Arc::new(passo_asl::parse(&def).expect("valid"))
+}
+
+fn kinds(events: &[passo_engine::HistoryEvent]) -> Vec<&'static str> {
+    events.iter().map(|e| e.kind).collect()
+}
+
+const T0: i64 = 1_700_000_000_000;
+
+#[test]
+fn task_retry_is_a_timer_and_a_new_invocation() {
+    let m = machine(json!({
+        "StartAt": "T",
+        "States": {"T": {
+            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 3, "BackoffRate": 2.0, "MaxAttempts": 2}],
+            "End": true
+        }}
+    }));
+    let (mut ex, cmds, events) =
+        Execution::start(m, ExecutionInfo::local("t", T0, 7), json!({"x": 1}));
+    assert_eq!(
+        kinds(&events),
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted"
+        ]
+    );
+    let Command::InvokeTask {
+        task,
+        input,
+        attempt,
+        ..
+    } = &cmds[0]
+    else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!((input, *attempt), (&json!({"x": 1}), 0));
+    // A failure that a retrier matches becomes a timer 3 s later, nothing else.
+    let (cmds, events) = ex.step(
+        Event::TaskFailed {
+            task: *task,
+            error: "Flaky".into(),
+            cause: None,
+        },
+        T0 + 10,
+    );
+    assert_eq!(kinds(&events), ["TaskFailed"]);
+    let Command::StartTimer { timer, fire_at_ms } = cmds[0] else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(fire_at_ms, T0 + 10 + 3000);
+    // The timer brings a second attempt.
+    let (cmds, events) = ex.step(Event::TimerFired { timer }, fire_at_ms);
+    assert_eq!(kinds(&events), ["TaskScheduled", "TaskStarted"]);
+    let Command::InvokeTask { task, attempt, .. } = &cmds[0] else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(*attempt, 1);
+    // A second failure waits 6 s (BackoffRate 2), a third exhausts MaxAttempts.
+    let (cmds, _) = ex.step(
+        Event::TaskFailed {
+            task: *task,
+            error: "Flaky".into(),
+            cause: None,
+        },
+        fire_at_ms,
+    );
+    let Command::StartTimer {
+        timer,
+        fire_at_ms: at2,
+    } = cmds[0]
+    else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(at2 - fire_at_ms, 6000);
+    let (cmds, _) = ex.step(Event::TimerFired { timer }, at2);
+    let Command::InvokeTask { task, .. } = &cmds[0] else {
+        panic!("{cmds:?}")
+    };
+    let (cmds, events) = ex.step(
+        Event::TaskFailed {
+            task: *task,
+            error: "Flaky".into(),
+            cause: Some("again".into()),
+        },
+        at2,
+    );
+    assert_eq!(kinds(&events), ["TaskFailed", "ExecutionFailed"]);
+    let Command::Finished(o) = &cmds[0] else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(
+        (o.status, o.error.as_deref(), o.cause.as_deref()),
+        (Status::Failed, Some("Flaky"), Some("again"))
+    );
+    // Nothing is accepted after the end.
+    assert!(ex.step(Event::TimerFired { timer: 99 }, at2).0.is_empty());
+}
+
+#[test]
+fn catch_routes_the_error_output() {
+    let m = machine(json!({
+        "StartAt": "T",
+        "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Handled"}], "End": true},
+            "Handled": {"Type": "Pass", "End": true}
+        }
+    }));
+    let (mut ex, cmds, _) = Execution::start(m, ExecutionInfo::local("t", T0, 1), json!({"a": 1}));
+    let Command::InvokeTask { task, .. } = &cmds[0] else {
+        panic!()
+    };
+    let (cmds, events) = ex.step(
+        Event::TaskFailed {
+            task: *task,
+            error: "Boom".into(),
+            cause: Some("why".into()),
+        },
+        T0,
+    );
+    assert_eq!(
+        kinds(&events),
+        [
+            "TaskFailed",
+            "TaskStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    let Command::Finished(o) = &cmds[0] else {
+        panic!()
+    };
+    assert_eq!(
+        o.output,
+        Some(json!({"a": 1, "err": {"Error": "Boom", "Cause": "why"}}))
+    );
+}
+
+#[test]
+fn wait_is_a_timer_and_the_execution_timeout_wins() {
+    let m = machine(json!({
+        "TimeoutSeconds": 5,
+        "StartAt": "W",
+        "States": {"W": {"Type": "Wait", "Seconds": 60, "End": true}}
+    }));
+    let (mut ex, cmds, _) = Execution::start(m, ExecutionInfo::local("t", T0, 1), json!({}));
+    let timers: Vec<(u64, i64)> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            Command::StartTimer { timer, fire_at_ms } => Some((*timer, *fire_at_ms)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        timers.iter().map(|t| t.1).collect::<Vec<_>>(),
+        [T0 + 5000, T0 + 60_000]
+    );
+    let (cmds, events) = ex.step(Event::TimerFired { timer: timers[0].0 }, T0 + 5000);
+    assert_eq!(kinds(&events), ["ExecutionTimedOut"]);
+    assert!(matches!(&cmds[0], Command::Finished(o) if o.status == Status::TimedOut));
+}
+
+#[test]
+fn same_seed_same_history() {
+    let def = json!({
+        "StartAt": "U",
+        "States": {"U": {"Type": "Pass", "Parameters": {"id.$": "States.UUID()", "n.$": "States.MathRandom(1, 1000)"}, "End": true}}
+    });
+    let run = |seed| {
+        let (_, cmds, _) = Execution::start(
+            machine(def.clone()),
+            ExecutionInfo::local("t", T0, seed),
+            json!({}),
+        );
+        match &cmds[0] {
+            Command::Finished(o) => o.output.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(run(3), run(3));
+    assert_ne!(run(3), run(4));
+}
