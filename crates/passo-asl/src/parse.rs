@@ -77,11 +77,8 @@ fn yaml_flow_too_deep(text: &str) -> Option<usize> {
             line += 1;
         }
         match (quote, c) {
-            (Some('"'), '\\') => {
-                if chars.next() == Some('\n') {
-                    line += 1;
-                }
-            }
+            // An escape in a double-quoted scalar; an escaped line break still counts a line.
+            (Some('"'), '\\') => line += usize::from(chars.next() == Some('\n')),
             // `''` is a quote inside a single-quoted scalar.
             (Some('\''), '\'') if chars.peek() == Some(&'\'') => {
                 chars.next();
