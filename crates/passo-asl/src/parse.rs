@@ -878,15 +878,16 @@ impl Parser {
         }
     }
 
-    fn dynamic_u64(
+    /// A field given either statically (`Key`) or as a path (`KeyPath`), never both;
+    /// `parse_static` checks and converts the static value.
+    fn dynamic<T>(
         &mut self,
         obj: &JsonMap<String, Value>,
         key: &str,
         at: &str,
         lang: QueryLanguage,
-        min: u64,
-        max: u64,
-    ) -> Option<Option<Dynamic<u64>>> {
+        parse_static: impl FnOnce(&mut Self, &Value, String) -> Option<T>,
+    ) -> Option<Option<Dynamic<T>>> {
         let path_key = format!("{key}Path");
         match (obj.get(key), obj.get(&path_key)) {
             (Some(_), Some(_)) => {
@@ -899,9 +900,9 @@ impl Parser {
             (Some(Value::String(s)), None) if lang == QueryLanguage::Jsonata && is_jsonata(s) => {
                 Some(Some(Dynamic::Jsonata(s.clone())))
             }
-            (Some(v), None) => self
-                .positive_int(v, &ptr(at, key), min, max)
-                .map(|n| Some(Dynamic::Static(n))),
+            (Some(v), None) => {
+                parse_static(self, v, ptr(at, key)).map(|n| Some(Dynamic::Static(n)))
+            }
             (None, Some(Value::String(s))) => self
                 .path(s, &ptr(at, &path_key), false, false)
                 .map(|p| Some(Dynamic::Path(p))),
@@ -916,6 +917,20 @@ impl Parser {
         }
     }
 
+    fn dynamic_u64(
+        &mut self,
+        obj: &JsonMap<String, Value>,
+        key: &str,
+        at: &str,
+        lang: QueryLanguage,
+        min: u64,
+        max: u64,
+    ) -> Option<Option<Dynamic<u64>>> {
+        self.dynamic(obj, key, at, lang, |p, v, loc| {
+            p.positive_int(v, &loc, min, max)
+        })
+    }
+
     fn dynamic_f64(
         &mut self,
         obj: &JsonMap<String, Value>,
@@ -924,40 +939,16 @@ impl Parser {
         lang: QueryLanguage,
         max: Option<f64>,
     ) -> Option<Option<Dynamic<f64>>> {
-        let path_key = format!("{key}Path");
-        match (obj.get(key), obj.get(&path_key)) {
-            (Some(_), Some(_)) => {
-                self.schema(
-                    at,
-                    format!("Only one of '{key}' or '{path_key}' can be set"),
+        self.dynamic(obj, key, at, lang, |p, v, loc| match v.as_f64() {
+            Some(n) if n >= 0.0 && max.is_none_or(|m| n <= m) => Some(n),
+            _ => {
+                p.schema(
+                    loc,
+                    format!("The value for the field '{key}' is out of range"),
                 );
                 None
             }
-            (Some(Value::String(s)), None) if lang == QueryLanguage::Jsonata && is_jsonata(s) => {
-                Some(Some(Dynamic::Jsonata(s.clone())))
-            }
-            (Some(v), None) => match v.as_f64() {
-                Some(n) if n >= 0.0 && max.is_none_or(|m| n <= m) => Some(Some(Dynamic::Static(n))),
-                _ => {
-                    self.schema(
-                        ptr(at, key),
-                        format!("The value for the field '{key}' is out of range"),
-                    );
-                    None
-                }
-            },
-            (None, Some(Value::String(s))) => self
-                .path(s, &ptr(at, &path_key), false, false)
-                .map(|p| Some(Dynamic::Path(p))),
-            (None, Some(_)) => {
-                self.schema(
-                    ptr(at, &path_key),
-                    format!("The value for the field '{path_key}' must be a STRING"),
-                );
-                None
-            }
-            (None, None) => Some(None),
-        }
+        })
     }
 
     fn task(

@@ -167,6 +167,28 @@ pub(crate) struct Fanout {
     pub last_trigger: u64,
 }
 
+impl Fanout {
+    /// Bookkeeping for `n` children (Map items or Parallel branches), none started yet.
+    pub(crate) fn new(is_map: bool, effective_input: Value, items: Vec<Value>, n: usize) -> Fanout {
+        Fanout {
+            is_map,
+            effective_input,
+            items,
+            children: vec![None; n],
+            results: vec![None; n],
+            next: 0,
+            running: 0,
+            done: 0,
+            failures: 0,
+            max_concurrency: 0,
+            tolerated_count: None,
+            tolerated_percentage: None,
+            distributed: false,
+            last_trigger: 0,
+        }
+    }
+}
+
 /// One line of execution: the top level, a Parallel branch or a Map iteration.
 #[derive(Debug)]
 pub(crate) struct Thread {

@@ -76,20 +76,11 @@ impl Execution {
         self.threads.reserve(n);
         self.events.reserve(4 * n);
         let fan = Fanout {
-            is_map: true,
-            effective_input: eff,
-            items,
-            children: vec![None; n],
-            results: vec![None; n],
-            next: 0,
-            running: 0,
-            done: 0,
-            failures: 0,
             max_concurrency: max_concurrency as usize,
             tolerated_count,
             tolerated_percentage,
             distributed,
-            last_trigger: 0,
+            ..Fanout::new(true, eff, items, n)
         };
         self.threads[tid].phase = Phase::Children(Box::new(fan));
         if n == 0 {

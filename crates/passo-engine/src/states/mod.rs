@@ -174,22 +174,7 @@ impl Execution {
                 };
                 self.emit_on(tid, "ParallelStateStarted", None);
                 let n = p.branches.len();
-                let fan = Fanout {
-                    is_map: false,
-                    effective_input: params,
-                    items: Vec::new(),
-                    children: vec![None; n],
-                    results: vec![None; n],
-                    next: 0,
-                    running: 0,
-                    done: 0,
-                    failures: 0,
-                    max_concurrency: 0,
-                    tolerated_count: None,
-                    tolerated_percentage: None,
-                    distributed: false,
-                    last_trigger: 0,
-                };
+                let fan = Fanout::new(false, params, Vec::new(), n);
                 self.threads[tid].phase = Phase::Children(Box::new(fan));
                 self.launch(tid);
             }
