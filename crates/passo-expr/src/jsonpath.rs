@@ -96,18 +96,14 @@ fn children(v: &Value) -> Box<dyn Iterator<Item = &Value> + '_> {
     }
 }
 
+fn member<'v>(v: &'v Value, name: &str) -> Option<&'v Value> {
+    v.as_object()?.get(name)
+}
+
 fn apply<'v>(seg: &Segment, n: &'v Value, out: &mut Vec<&'v Value>) {
     match seg {
-        Segment::Field(name) => {
-            if let Some(v) = n.as_object().and_then(|o| o.get(name)) {
-                out.push(v)
-            }
-        }
-        Segment::Index(i) => {
-            if let Some(v) = index(n, *i) {
-                out.push(v)
-            }
-        }
+        Segment::Field(name) => out.extend(member(n, name)),
+        Segment::Index(i) => out.extend(index(n, *i)),
         Segment::Wildcard => out.extend(children(n)),
         Segment::Slice { start, end, step } => {
             if let Some(a) = n.as_array() {
@@ -135,16 +131,8 @@ fn apply<'v>(seg: &Segment, n: &'v Value, out: &mut Vec<&'v Value>) {
         Segment::Union(sels) => {
             for s in sels {
                 match s {
-                    Selector::Field(f) => {
-                        if let Some(v) = n.as_object().and_then(|o| o.get(f)) {
-                            out.push(v)
-                        }
-                    }
-                    Selector::Index(i) => {
-                        if let Some(v) = index(n, *i) {
-                            out.push(v)
-                        }
-                    }
+                    Selector::Field(f) => out.extend(member(n, f)),
+                    Selector::Index(i) => out.extend(index(n, *i)),
                 }
             }
         }
