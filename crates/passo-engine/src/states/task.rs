@@ -41,31 +41,38 @@ fn region_of(arn: &str) -> String {
 }
 
 impl Execution {
+    /// TimeoutSeconds or HeartbeatSeconds, static or read from the state's input.
+    fn task_seconds(
+        &self,
+        tid: ThreadId,
+        d: &Option<Dynamic<u64>>,
+        field: &str,
+    ) -> Result<Option<u64>, ExprError> {
+        match d {
+            Some(Dynamic::Static(s)) => Ok(Some(*s)),
+            Some(Dynamic::Path(p)) => match self.read_path(tid, p, &self.threads[tid].raw_input)? {
+                Some(v) if v.as_u64().is_some_and(|n| n > 0) => Ok(v.as_u64()),
+                _ => Err(ExprError::runtime(format!(
+                    "The {field} parameter does not reference a positive integer: {}",
+                    p.text
+                ))),
+            },
+            _ => Ok(None),
+        }
+    }
+
     pub(super) fn invoke(&mut self, tid: ThreadId, state: &State, t: &Task, params: Value) {
-        let eff_timeout = match &t.timeout_seconds {
-            Some(Dynamic::Static(s)) => Some(*s),
-            Some(Dynamic::Path(p)) => {
-                match self.read_path(tid, p, &self.threads[tid].raw_input.clone()) {
-                    Ok(Some(v)) if v.as_u64().is_some() => v.as_u64(),
-                    Ok(_) => {
-                        let e = ExprError::runtime(format!("The TimeoutSecondsPath parameter does not reference a positive integer: {}", p.text));
-                        return self.expr_failed(tid, state, e);
-                    }
-                    Err(e) => return self.expr_failed(tid, state, e),
-                }
-            }
-            _ => None,
-        };
-        let heartbeat = match &t.heartbeat_seconds {
-            Some(Dynamic::Static(s)) => Some(*s),
-            Some(Dynamic::Path(p)) => {
-                match self.read_path(tid, p, &self.threads[tid].raw_input.clone()) {
-                    Ok(Some(v)) => v.as_u64(),
-                    Ok(None) => None,
-                    Err(e) => return self.expr_failed(tid, state, e),
-                }
-            }
-            _ => None,
+        let seconds = self
+            .task_seconds(tid, &t.timeout_seconds, "TimeoutSecondsPath")
+            .and_then(|timeout| {
+                Ok((
+                    timeout,
+                    self.task_seconds(tid, &t.heartbeat_seconds, "HeartbeatSecondsPath")?,
+                ))
+            });
+        let (eff_timeout, heartbeat) = match seconds {
+            Ok(s) => s,
+            Err(e) => return self.expr_failed(tid, state, e),
         };
         let info = resource_info(&t.resource);
         let task = self.handle();
