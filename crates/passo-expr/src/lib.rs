@@ -7,6 +7,7 @@
 pub mod choice;
 pub mod error;
 pub mod intrinsics;
+pub mod jsonata;
 pub mod jsonpath;
 pub mod random;
 pub mod scope;

@@ -1,0 +1,174 @@
+//! JSONata expressions (`{% ... %}`), on the `jsonata-core` engine: parsed once when the
+//! definition loads, evaluated with bindings (`$states`, workflow variables) and guardrails
+//! (time, depth, sequence length) so that a hostile expression fails cleanly.
+//!
+//! Values cross between `serde_json` and the engine's own `JValue` here and nowhere else.
+
+use crate::error::ExprError;
+use jsonata_core::ast::AstNode;
+use jsonata_core::evaluator::{Context, Evaluator, EvaluatorOptions};
+use jsonata_core::value::JValue;
+use serde_json::Value;
+
+/// Limits applied to every evaluation.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub timeout_ms: u64,
+    pub max_depth: usize,
+    pub max_sequence: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout_ms: 5_000,
+            max_depth: 2_000,
+            max_sequence: 10_000_000,
+        }
+    }
+}
+
+/// A parsed JSONata expression.
+#[derive(Clone)]
+pub struct Jsonata {
+    text: String,
+    ast: AstNode,
+}
+
+impl std::fmt::Debug for Jsonata {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Jsonata({})", self.text)
+    }
+}
+
+impl Jsonata {
+    /// Parses an expression (the text inside `{% %}`); the error is the engine's message,
+    /// which starts with the JSONata error code (`S0201: ...`) where there is one.
+    pub fn parse(text: &str) -> Result<Jsonata, String> {
+        jsonata_core::parser::parse(text)
+            .map(|ast| Jsonata {
+                text: text.to_string(),
+                ast,
+            })
+            .map_err(|e| e.display_message())
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Evaluates against `input` (undefined when `None`) with variables bound; `Ok(None)` is
+    /// JSONata's "no result" (undefined).
+    pub fn eval(
+        &self,
+        input: Option<&Value>,
+        bindings: &[(&str, &Value)],
+        limits: Limits,
+    ) -> Result<Option<Value>, EvalError> {
+        let mut context = Context::new();
+        for (name, value) in bindings {
+            context.bind((*name).to_string(), JValue::from((*value).clone()));
+        }
+        let options = EvaluatorOptions {
+            timeout_ms: Some(limits.timeout_ms),
+            max_stack_depth: Some(limits.max_depth),
+            max_sequence_length: Some(limits.max_sequence),
+            ..EvaluatorOptions::default()
+        };
+        let mut ev = Evaluator::with_options(context, options);
+        let data = input
+            .map(|v| JValue::from(v.clone()))
+            .unwrap_or(JValue::Undefined);
+        let result = ev.evaluate(&self.ast, &data).map_err(|e| EvalError {
+            code: e.code().map(str::to_string),
+            message: e.message().to_string(),
+        })?;
+        to_json(&result)
+    }
+}
+
+/// A JSONata evaluation error: its code (`T2002`, `D3030`, ...) and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvalError {
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl EvalError {
+    /// As Step Functions reports it.
+    pub fn into_expr_error(self, expression: &str) -> ExprError {
+        ExprError {
+            error: "States.QueryEvaluationError",
+            message: format!(
+                "An error occurred while evaluating the expression '{expression}': {}",
+                self.message
+            ),
+        }
+    }
+}
+
+/// Converts an engine value to JSON; undefined becomes `None`, functions are an error.
+fn to_json(v: &JValue) -> Result<Option<Value>, EvalError> {
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    if v.is_function() {
+        return Err(EvalError {
+            code: None,
+            message: "the expression returned a function, which is not JSON".into(),
+        });
+    }
+    serde_json::to_value(v).map(Some).map_err(|e| EvalError {
+        code: None,
+        message: format!("the result is not JSON: {e}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn evaluates_with_bindings() {
+        let e = Jsonata::parse("$states.input.a + $x").unwrap();
+        let states = json!({"input": {"a": 2}});
+        let r = e
+            .eval(
+                None,
+                &[("states", &states), ("x", &json!(3))],
+                Limits::default(),
+            )
+            .unwrap();
+        assert_eq!(r.and_then(|v| v.as_f64()), Some(5.0));
+        assert_eq!(
+            Jsonata::parse("$nothing")
+                .unwrap()
+                .eval(None, &[], Limits::default())
+                .unwrap(),
+            None
+        );
+        assert!(Jsonata::parse("1 +").is_err());
+    }
+
+    #[test]
+    fn hostile_expressions_stop() {
+        let quick = Limits {
+            timeout_ms: 200,
+            ..Limits::default()
+        };
+        let endless = Jsonata::parse("($f := function($n) { $f($n + 1) }; $f(0))").unwrap();
+        assert!(endless.eval(None, &[], quick).is_err());
+        let deep =
+            Jsonata::parse("($f := function($n) { $n = 0 ? 0 : 1 + $f($n - 1) }; $f(100000))")
+                .unwrap();
+        assert!(deep.eval(None, &[], quick).is_err());
+        let slow = Jsonata::parse("$count([1..10000000].($ * 2))").unwrap();
+        let limits = Limits {
+            timeout_ms: 200,
+            max_sequence: 1_000_000,
+            ..Limits::default()
+        };
+        assert!(slow.eval(None, &[], limits).is_err());
+    }
+}
