@@ -1,14 +1,53 @@
-//! Cheap syntax checks of JSONata expressions (`{% expr %}`) at load time.
-//!
-//! This is not a JSONata parser: it tokenises the expression and catches the mistakes that
-//! need no grammar (unbalanced brackets, unterminated strings, two operands or two infix
-//! operators in a row, an expression ending in an operator, JSONPath's `@`). Anything it does
-//! not understand it lets through; the evaluator reports the rest at run time.
+//! JSONata expressions in definitions (`{% expr %}`), parsed once with `jsonata-core` when
+//! the definition loads; `passo-expr` evaluates them.
 
-/// Checks a whole string that is meant to be a JSONata expression: `{% expr %}`, with a
-/// space on each side of a non-empty expression and no more whitespace after the opening `{% `
-/// (the rule asl-validator applies; more spaces before the closing ` %}` are accepted).
-pub fn check_string(s: &str) -> Result<(), String> {
+use jsonata_core::ast::AstNode;
+use std::fmt;
+
+/// A parsed JSONata expression and its text (AWS quotes the text in its error messages).
+#[derive(Clone)]
+pub struct Jsonata {
+    text: String,
+    ast: AstNode,
+}
+
+impl fmt::Debug for Jsonata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Jsonata({})", self.text)
+    }
+}
+
+impl PartialEq for Jsonata {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Jsonata {
+    /// Parses an expression (the text inside `{% %}`). The error is the engine's message,
+    /// which starts with the JSONata error code (`S0201: ...`) where there is one.
+    pub fn parse(text: &str) -> Result<Jsonata, String> {
+        jsonata_core::parser::parse(text)
+            .map(|ast| Jsonata {
+                text: text.to_string(),
+                ast,
+            })
+            .map_err(|e| e.display_message())
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn ast(&self) -> &AstNode {
+        &self.ast
+    }
+}
+
+/// The expression inside a `{% expr %}` string, checked for the surround AWS requires: a space
+/// on each side of a non-empty expression and no more whitespace after the opening `{% `
+/// (more spaces before the closing ` %}` are accepted).
+pub fn inner(s: &str) -> Result<&str, String> {
     let inner = s
         .strip_prefix("{%")
         .and_then(|x| x.strip_suffix("%}"))
@@ -16,229 +55,24 @@ pub fn check_string(s: &str) -> Result<(), String> {
             "JSONata expressions must be surrounded like so: '{% <JSONata expression> %}'"
                 .to_string()
         })?;
-    let expr = inner
+    inner
         .strip_prefix(' ')
         .and_then(|x| x.strip_suffix(' '))
         .filter(|x| !x.is_empty() && !x.starts_with(char::is_whitespace))
         .ok_or_else(|| {
             "JSONata expressions must be written as '{% <JSONata expression> %}', with one space after '{%' and before '%}'"
                 .to_string()
-        })?;
-    check_expression(expr)
+        })
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Want {
-    /// An operand must come next (start, after an infix operator or an opening bracket).
-    Operand,
-    /// An operator, a closing bracket or the end must come next.
-    Operator,
-    /// Not sure (after `|` or `;`): check nothing about the next token.
-    Either,
+/// Checks a whole `{% expr %}` string: the surround, then the expression's syntax.
+pub fn check_string(s: &str) -> Result<(), String> {
+    check_expression(inner(s)?)
 }
 
-/// Infix-only operators: they cannot start an operand.
-const INFIX: &[&str] = &[
-    "~>", ":=", "!=", "<=", ">=", "..", "??", "?:", "+", "/", "&", "=", ".", ",", "?", ":", "#",
-    "@", "^",
-];
-
-fn err(msg: impl Into<String>) -> Result<(), String> {
-    Err(format!(
-        "The JSONata expression is not valid: {}",
-        msg.into()
-    ))
-}
-
-/// Checks the expression between the delimiters.
+/// Checks an expression's syntax with the real parser.
 pub fn check_expression(expr: &str) -> Result<(), String> {
-    let chars: Vec<char> = expr.chars().collect();
-    let mut i = 0;
-    let mut want = Want::Operand;
-    let mut stack: Vec<char> = Vec::new();
-    // The previous token was `@` or `#`, which a variable must follow.
-    let mut binding = false;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_whitespace() {
-            i += 1;
-            continue;
-        }
-        // Comments.
-        if c == '/' && chars.get(i + 1) == Some(&'*') {
-            let mut j = i + 2;
-            while j + 1 < chars.len() && !(chars[j] == '*' && chars[j + 1] == '/') {
-                j += 1;
-            }
-            if j + 1 >= chars.len() {
-                return err("unterminated comment");
-            }
-            i = j + 2;
-            continue;
-        }
-        let after_binding = std::mem::take(&mut binding);
-        let operand = |want: Want| -> Result<Want, String> {
-            if want == Want::Operator {
-                return Err("The JSONata expression is not valid: two operands in a row".into());
-            }
-            Ok(Want::Operator)
-        };
-        match c {
-            '"' | '\'' | '`' => {
-                let mut j = i + 1;
-                while j < chars.len() && chars[j] != c {
-                    if chars[j] == '\\' && c != '`' {
-                        j += 1;
-                    }
-                    j += 1;
-                }
-                if j >= chars.len() {
-                    return err("unterminated string");
-                }
-                want = operand(want)?;
-                i = j + 1;
-            }
-            '/' if want == Want::Operand => {
-                // A regular expression literal.
-                let mut j = i + 1;
-                while j < chars.len() && chars[j] != '/' {
-                    if chars[j] == '\\' {
-                        j += 1;
-                    }
-                    j += 1;
-                }
-                if j >= chars.len() {
-                    return err("unterminated regular expression");
-                }
-                j += 1;
-                while j < chars.len() && chars[j].is_ascii_alphabetic() {
-                    j += 1;
-                }
-                want = Want::Operator;
-                i = j;
-            }
-            '(' | '[' | '{' => {
-                stack.push(c);
-                want = Want::Operand;
-                i += 1;
-                if let Some(close) = chars[i..].iter().find(|c| !c.is_whitespace()) {
-                    if matches!((c, close), ('(', ')') | ('[', ']') | ('{', '}')) {
-                        want = Want::Either;
-                    }
-                }
-            }
-            ')' | ']' | '}' => {
-                let open = match c {
-                    ')' => '(',
-                    ']' => '[',
-                    _ => '{',
-                };
-                if stack.pop() != Some(open) {
-                    return err(format!("unexpected '{c}'"));
-                }
-                if want == Want::Operand {
-                    return err(format!("expected an operand before '{c}'"));
-                }
-                want = Want::Operator;
-                i += 1;
-            }
-            '|' | ';' => {
-                want = Want::Either;
-                i += 1;
-            }
-            c if c.is_ascii_digit() => {
-                let mut j = i;
-                while j < chars.len() && chars[j].is_ascii_digit() {
-                    j += 1;
-                }
-                if chars.get(j) == Some(&'.') && chars.get(j + 1).is_some_and(char::is_ascii_digit)
-                {
-                    j += 1;
-                    while j < chars.len() && chars[j].is_ascii_digit() {
-                        j += 1;
-                    }
-                }
-                if matches!(chars.get(j), Some('e' | 'E')) {
-                    let mut k = j + 1;
-                    if matches!(chars.get(k), Some('+' | '-')) {
-                        k += 1;
-                    }
-                    if chars.get(k).is_some_and(char::is_ascii_digit) {
-                        j = k;
-                        while j < chars.len() && chars[j].is_ascii_digit() {
-                            j += 1;
-                        }
-                    }
-                }
-                want = operand(want)?;
-                i = j;
-            }
-            c if c == '$' || c == '_' || c.is_alphabetic() => {
-                let mut j = i + 1;
-                while j < chars.len() && (chars[j] == '_' || chars[j].is_alphanumeric()) {
-                    j += 1;
-                }
-                let word: String = chars[i..j].iter().collect();
-                if want == Want::Operator && matches!(word.as_str(), "and" | "or" | "in") {
-                    want = Want::Operand;
-                } else {
-                    want = operand(want)?;
-                }
-                if after_binding && !word.starts_with('$') {
-                    return err("'@' and '#' must be followed by a variable");
-                }
-                i = j;
-            }
-            _ => {
-                // Operators: longest match first.
-                let rest: String = chars[i..chars.len().min(i + 2)].iter().collect();
-                let two = ["~>", ":=", "!=", "<=", ">=", "..", "??", "?:", "**"]
-                    .into_iter()
-                    .find(|op| rest.starts_with(op));
-                let op: String = match two {
-                    Some(op) => op.to_string(),
-                    None => c.to_string(),
-                };
-                let len = op.chars().count();
-                let op = op.as_str();
-                match op {
-                    "*" | "**" | "%" if want != Want::Operator => {
-                        // Wildcard, descendant wildcard, parent: operands.
-                        want = Want::Operator;
-                    }
-                    "-" if want != Want::Operator => {
-                        // Unary minus.
-                        want = Want::Operand;
-                    }
-                    "<" | ">" if want != Want::Operator => {
-                        // Sort direction in an order-by: `^(<price)`.
-                        want = Want::Operand;
-                    }
-                    "*" | "**" | "%" | "-" | "<" | ">" => want = Want::Operand,
-                    op if INFIX.contains(&op) => {
-                        if want == Want::Operand {
-                            return err(format!("unexpected '{op}'"));
-                        }
-                        want = Want::Operand;
-                    }
-                    "!" => return err("unexpected '!'"),
-                    _ => {
-                        // Unknown character (λ and the like): stop checking order.
-                        want = Want::Either;
-                    }
-                }
-                binding = matches!(op, "@" | "#");
-                i += len;
-            }
-        }
-    }
-    if let Some(open) = stack.last() {
-        return err(format!("'{open}' is not closed"));
-    }
-    if want == Want::Operand {
-        return err("the expression ends with an operator");
-    }
-    Ok(())
+    Jsonata::parse(expr).map(|_| ())
 }
 
 #[cfg(test)]

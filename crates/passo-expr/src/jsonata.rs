@@ -5,7 +5,6 @@
 //! Values cross between `serde_json` and the engine's own `JValue` here and nowhere else.
 
 use crate::error::ExprError;
-use jsonata_core::ast::AstNode;
 use jsonata_core::evaluator::{Context, Evaluator, EvaluatorOptions};
 use jsonata_core::value::JValue;
 use serde_json::Value;
@@ -28,38 +27,22 @@ impl Default for Limits {
     }
 }
 
-/// A parsed JSONata expression.
-#[derive(Clone)]
-pub struct Jsonata {
-    text: String,
-    ast: AstNode,
-}
+pub use passo_asl::jsonata::Jsonata;
 
-impl std::fmt::Debug for Jsonata {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Jsonata({})", self.text)
-    }
-}
-
-impl Jsonata {
-    /// Parses an expression (the text inside `{% %}`); the error is the engine's message,
-    /// which starts with the JSONata error code (`S0201: ...`) where there is one.
-    pub fn parse(text: &str) -> Result<Jsonata, String> {
-        jsonata_core::parser::parse(text)
-            .map(|ast| Jsonata {
-                text: text.to_string(),
-                ast,
-            })
-            .map_err(|e| e.display_message())
-    }
-
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
+/// Evaluation of a parsed expression (the parse happens in `passo-asl`, once per definition).
+pub trait Evaluate {
     /// Evaluates against `input` (undefined when `None`) with variables bound; `Ok(None)` is
     /// JSONata's "no result" (undefined).
-    pub fn eval(
+    fn eval(
+        &self,
+        input: Option<&Value>,
+        bindings: &[(&str, &Value)],
+        limits: Limits,
+    ) -> Result<Option<Value>, EvalError>;
+}
+
+impl Evaluate for Jsonata {
+    fn eval(
         &self,
         input: Option<&Value>,
         bindings: &[(&str, &Value)],
@@ -79,7 +62,7 @@ impl Jsonata {
         let data = input
             .map(|v| JValue::from(v.clone()))
             .unwrap_or(JValue::Undefined);
-        let result = ev.evaluate(&self.ast, &data).map_err(|e| EvalError {
+        let result = ev.evaluate(self.ast(), &data).map_err(|e| EvalError {
             code: e.code().map(str::to_string),
             message: e.message().to_string(),
         })?;

@@ -1,7 +1,7 @@
 //! The JSONata reference test suite (../shared/conformance/jsonata) on Passo's JSONata layer.
 //! Prints the pass rate; `PASSO_CASE=group/name` runs matching cases and prints differences.
 
-use passo_expr::jsonata::{Jsonata, Limits};
+use passo_expr::jsonata::{Evaluate, Jsonata, Limits};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
