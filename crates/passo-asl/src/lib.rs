@@ -7,6 +7,7 @@
 pub mod diagnostic;
 pub mod intrinsic;
 pub mod jsonata;
+pub mod jtemplate;
 pub mod model;
 pub mod parse;
 pub mod path;

@@ -6,6 +6,8 @@
 //! call is already parsed.
 
 use crate::intrinsic::Call;
+use crate::jsonata::Jsonata;
+use crate::jtemplate::JTemplate;
 use crate::path::Path;
 use crate::template::Template;
 use serde_json::Value;
@@ -67,8 +69,8 @@ pub enum Dynamic<T> {
     Path(Path),
     /// An intrinsic call (allowed in Fail's `ErrorPath` and `CausePath`).
     Intrinsic(Call),
-    /// A JSONata expression (`{% ... %}`), kept as written until JSONata lands.
-    Jsonata(String),
+    /// A JSONata expression (`{% ... %}`).
+    Jsonata(Jsonata),
 }
 
 /// A state: what every state type shares, and its kind.
@@ -92,12 +94,12 @@ pub struct State {
     pub kind: StateKind,
 }
 
-/// JSONata-mode fields, kept as written.
+/// JSONata-mode fields, parsed.
 #[derive(Debug, Clone, Default)]
 pub struct JsonataFields {
-    pub arguments: Option<Value>,
-    pub output: Option<Value>,
-    pub assign: Option<Value>,
+    pub arguments: Option<JTemplate>,
+    pub output: Option<JTemplate>,
+    pub assign: Option<JTemplate>,
 }
 
 /// What a state does.
@@ -180,8 +182,8 @@ pub enum Condition {
         test: TypeTest,
         expected: bool,
     },
-    /// A JSONata `Condition`, kept as written until JSONata lands.
-    Jsonata(String),
+    /// A JSONata `Condition`.
+    Jsonata(Jsonata),
 }
 
 /// The right-hand side of a comparison.

@@ -6,6 +6,8 @@
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::intrinsic::Call;
+use crate::jsonata::Jsonata;
+use crate::jtemplate::JTemplate;
 use crate::model::*;
 use crate::path::{Path, Root};
 use crate::template::{escape_pointer, Template};
@@ -654,15 +656,15 @@ impl Parser {
             None
         };
         let assign = if jsonpath { self.assign(obj, at) } else { None };
-        let jsonata = (!jsonpath).then(|| JsonataFields {
-            arguments: obj.get("Arguments").cloned(),
-            output: obj.get("Output").cloned(),
-            assign: obj.get("Assign").cloned(),
-        });
         if !jsonpath {
             self.jsonata_assign(obj, at);
             self.jsonata_fields(obj, at);
         }
+        let jsonata = (!jsonpath).then(|| JsonataFields {
+            arguments: self.jtemplate(obj.get("Arguments"), &ptr(at, "Arguments")),
+            output: self.jtemplate(obj.get("Output"), &ptr(at, "Output")),
+            assign: self.jtemplate(obj.get("Assign"), &ptr(at, "Assign")),
+        });
 
         let kind = match kind {
             "Pass" => {
@@ -898,7 +900,8 @@ impl Parser {
                 None
             }
             (Some(Value::String(s)), None) if lang == QueryLanguage::Jsonata && is_jsonata(s) => {
-                Some(Some(Dynamic::Jsonata(s.clone())))
+                self.jexpr(s, &ptr(at, key))
+                    .map(|j| Some(Dynamic::Jsonata(j)))
             }
             (Some(v), None) => {
                 parse_static(self, v, ptr(at, key)).map(|n| Some(Dynamic::Static(n)))
@@ -1219,8 +1222,8 @@ impl Parser {
             }
             let jsonata = (lang == QueryLanguage::Jsonata).then(|| JsonataFields {
                 arguments: None,
-                output: rule.get("Output").cloned(),
-                assign: rule.get("Assign").cloned(),
+                output: self.jtemplate(rule.get("Output"), &ptr(&cat, "Output")),
+                assign: self.jtemplate(rule.get("Assign"), &ptr(&cat, "Assign")),
             });
             if let (Some(error_equals), Some(next)) = (error_equals, next) {
                 out.push(Catcher {
@@ -1311,8 +1314,10 @@ impl Parser {
         }
         if lang == QueryLanguage::Jsonata {
             return match rule.get("Condition") {
-                Some(Value::String(s)) if is_jsonata(s) => Some(Condition::Jsonata(s.clone())),
-                Some(Value::Bool(b)) => Some(Condition::Jsonata(format!("{{% {b} %}}"))),
+                Some(Value::String(s)) if is_jsonata(s) => {
+                    self.jexpr(s, &ptr(at, "Condition")).map(Condition::Jsonata)
+                }
+                Some(Value::Bool(b)) => Jsonata::parse(&b.to_string()).ok().map(Condition::Jsonata),
                 Some(_) => {
                     self.schema(
                         ptr(at, "Condition"),
@@ -1493,10 +1498,11 @@ impl Parser {
                     && is_jsonata(s)
                     && matches!(key, "Seconds" | "Timestamp") =>
             {
+                let j = self.jexpr(s, &kat)?;
                 if key == "Seconds" {
-                    WaitFor::Seconds(Dynamic::Jsonata(s.clone()))
+                    WaitFor::Seconds(Dynamic::Jsonata(j))
                 } else {
-                    WaitFor::Timestamp(Dynamic::Jsonata(s.clone()))
+                    WaitFor::Timestamp(Dynamic::Jsonata(j))
                 }
             }
             ("Seconds", v) => {
@@ -1549,7 +1555,7 @@ impl Parser {
                 (Some(Value::String(s)), None)
                     if lang == QueryLanguage::Jsonata && is_jsonata(s) =>
                 {
-                    Some(Some(Dynamic::Jsonata(s.clone())))
+                    p.jexpr(s, &ptr(at, key)).map(|j| Some(Dynamic::Jsonata(j)))
                 }
                 (Some(Value::String(s)), None) => Some(Some(Dynamic::Static(s.clone()))),
                 (None, Some(Value::String(s))) => {
@@ -1960,6 +1966,36 @@ impl Parser {
                 ptr(at, "Assign"),
                 "The value for the field 'Assign' must be an OBJECT",
             );
+        }
+    }
+
+    /// A JSONata template field, parsed (a malformed expression is reported once).
+    fn jtemplate(&mut self, v: Option<&Value>, at: &str) -> Option<JTemplate> {
+        let v = v?;
+        match JTemplate::parse(v) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.report_once(at, e);
+                None
+            }
+        }
+    }
+
+    /// A `{% expr %}` string, parsed.
+    fn jexpr(&mut self, s: &str, at: &str) -> Option<Jsonata> {
+        match crate::jsonata::inner(s).and_then(Jsonata::parse) {
+            Ok(j) => Some(j),
+            Err(e) => {
+                self.report_once(at, e);
+                None
+            }
+        }
+    }
+
+    /// Reports a problem unless one was already reported at or below `at`.
+    fn report_once(&mut self, at: &str, message: String) {
+        if !self.diags.iter().any(|d| d.location.starts_with(at)) {
+            self.schema(at, message);
         }
     }
 
