@@ -162,6 +162,8 @@ pub struct ChoiceRule {
     pub condition: Condition,
     pub next: StateId,
     pub assign: Option<Template>,
+    /// A JSONata rule's `Output` and `Assign`.
+    pub jsonata: Option<JsonataFields>,
 }
 
 /// A Boolean expression of a Choice rule.

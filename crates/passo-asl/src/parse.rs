@@ -1286,11 +1286,17 @@ impl Parser {
                 None
             };
             let condition = self.condition(rule, &cat, lang, true);
+            let jsonata = (lang == QueryLanguage::Jsonata).then(|| JsonataFields {
+                arguments: None,
+                output: self.jtemplate(rule.get("Output"), &ptr(&cat, "Output")),
+                assign: self.jtemplate(rule.get("Assign"), &ptr(&cat, "Assign")),
+            });
             if let (Some(condition), Some(next)) = (condition, next) {
                 choices.push(ChoiceRule {
                     condition,
                     next,
                     assign,
+                    jsonata,
                 });
             }
         }

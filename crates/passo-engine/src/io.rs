@@ -5,8 +5,11 @@
 use crate::context::Context;
 use crate::execution::{Execution, Thread, ThreadId};
 use crate::failure::Failure;
+use passo_asl::jsonata::Jsonata;
+use passo_asl::jtemplate::JTemplate;
 use passo_asl::path::Path;
 use passo_asl::template::Template;
+use passo_expr::jsonata::Limits;
 use passo_expr::{jsonpath, ExprError, Scope, Variables};
 use serde_json::{Map, Value};
 
@@ -151,5 +154,100 @@ impl Execution {
             Some(p) if p.is_root() => Ok(result),
             Some(p) => jsonpath::set(raw.clone(), p, result),
         }
+    }
+}
+
+/// What `$states` holds besides `input` and `context`.
+#[derive(Clone, Copy)]
+pub(crate) enum StatesExtra<'a> {
+    None,
+    Result(&'a Value),
+    ErrorOutput(&'a Value),
+}
+
+impl Execution {
+    /// The context object of thread `tid`'s current state, as a value.
+    fn context_value(&self, tid: ThreadId) -> Value {
+        use passo_expr::ContextObject;
+        let th = &self.threads[tid];
+        let program = Execution::program(&self.machine, &th.path);
+        Context {
+            info: &self.info,
+            input: &self.input,
+            state_name: &program.states[th.state].name,
+            entered_time_ms: th.entered_time_ms,
+            retry_count: th.retry_counts.iter().sum(),
+            map_item: None,
+            task_token: None,
+        }
+        .context()
+    }
+
+    /// The bindings of a JSONata evaluation: `$states` and every visible variable.
+    fn jsonata_bindings(
+        &self,
+        tid: ThreadId,
+        input: &Value,
+        extra: StatesExtra<'_>,
+    ) -> (Value, Vec<(String, Value)>) {
+        let mut states = Map::new();
+        states.insert("input".into(), input.clone());
+        states.insert("context".into(), self.context_value(tid));
+        match extra {
+            StatesExtra::None => {}
+            StatesExtra::Result(r) => {
+                states.insert("result".into(), r.clone());
+            }
+            StatesExtra::ErrorOutput(e) => {
+                states.insert("errorOutput".into(), e.clone());
+            }
+        }
+        let mut vars: Vec<(String, Value)> = Vec::new();
+        let mut t = tid;
+        loop {
+            let th = &self.threads[t];
+            for (k, v) in &th.vars {
+                if !vars.iter().any(|(n, _)| n == k) {
+                    vars.push((k.clone(), v.clone()));
+                }
+            }
+            match th.parent {
+                Some((p, _)) if th.sees_outer => t = p,
+                _ => break,
+            }
+        }
+        (Value::Object(states), vars)
+    }
+
+    /// Evaluates a JSONata template for thread `tid`.
+    pub(crate) fn jtemplate(
+        &self,
+        tid: ThreadId,
+        t: &JTemplate,
+        input: &Value,
+        extra: StatesExtra<'_>,
+        field: &str,
+    ) -> Result<Value, ExprError> {
+        if let JTemplate::Literal(v) = t {
+            return Ok(v.clone());
+        }
+        let (states, vars) = self.jsonata_bindings(tid, input, extra);
+        let mut b: Vec<(&str, &Value)> = vars.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        b.push(("states", &states));
+        passo_expr::jsonata::eval_template(t, &b, Limits::default(), field)
+    }
+
+    /// Evaluates one JSONata expression for thread `tid`.
+    pub(crate) fn jexpr(
+        &self,
+        tid: ThreadId,
+        j: &Jsonata,
+        input: &Value,
+        extra: StatesExtra<'_>,
+    ) -> Result<Option<Value>, ExprError> {
+        let (states, vars) = self.jsonata_bindings(tid, input, extra);
+        let mut b: Vec<(&str, &Value)> = vars.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        b.push(("states", &states));
+        passo_expr::jsonata::eval_expr(j, &b, Limits::default())
     }
 }

@@ -242,6 +242,19 @@ struct Tally {
 
 #[test]
 fn jsonpath_pure_cases() {
+    run_language("JSONPath", (OUTCOME_FLOOR, HISTORY_FLOOR));
+}
+
+/// Issue 3's targets are 95% and 90%; these floors record where JSONata stands now.
+#[test]
+fn jsonata_pure_cases() {
+    run_language("JSONata", (JSONATA_OUTCOME_FLOOR, JSONATA_HISTORY_FLOOR));
+}
+
+const JSONATA_OUTCOME_FLOOR: f64 = 30.0;
+const JSONATA_HISTORY_FLOOR: f64 = 30.0;
+
+fn run_language(language: &str, (outcome_floor, history_floor): (f64, f64)) {
     let Some(root) = corpus() else {
         eprintln!("conformance corpus not found; skipping");
         return;
@@ -252,7 +265,7 @@ fn jsonpath_pure_cases() {
         serde_json::from_str(&std::fs::read_to_string(root.join("index.json")).unwrap()).unwrap();
     let mut t = Tally::default();
     for entry in &index {
-        if entry["pure"] != true || entry["query_language"] != "JSONPath" {
+        if entry["pure"] != true || entry["query_language"] != language {
             continue;
         }
         let id = entry["id"].as_str().unwrap();
@@ -285,7 +298,7 @@ fn jsonpath_pure_cases() {
         println!("MISS {f}");
     }
     println!(
-        "ASL conformance (JSONPath, pure): outcome {}/{} ({:.1}%), history {}/{} ({:.1}%)",
+        "ASL conformance ({language}, pure): outcome {}/{} ({:.1}%), history {}/{} ({:.1}%)",
         t.outcome_pass,
         t.outcome_total,
         pct(t.outcome_pass, t.outcome_total),
@@ -296,11 +309,11 @@ fn jsonpath_pure_cases() {
     if filter.is_none() {
         // Floors that only move up; the issue's targets are 95% (outcome) and 90% (history).
         assert!(
-            pct(t.outcome_pass, t.outcome_total) >= OUTCOME_FLOOR,
+            pct(t.outcome_pass, t.outcome_total) >= outcome_floor,
             "outcome pass rate fell below the floor"
         );
         assert!(
-            pct(t.history_pass, t.history_total) >= HISTORY_FLOOR,
+            pct(t.history_pass, t.history_total) >= history_floor,
             "history pass rate fell below the floor"
         );
     }

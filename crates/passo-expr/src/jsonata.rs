@@ -155,3 +155,56 @@ mod tests {
         assert!(slow.eval(None, &[], limits).is_err());
     }
 }
+
+/// Evaluates a JSONata-mode template. `field` names the field for AWS's messages. An
+/// expression that yields nothing is an error at the top of a field and leaves its member
+/// out inside an object, as AWS does.
+pub fn eval_template(
+    t: &passo_asl::jtemplate::JTemplate,
+    bindings: &[(&str, &Value)],
+    limits: Limits,
+    field: &str,
+) -> Result<Value, ExprError> {
+    use passo_asl::jtemplate::JTemplate;
+    match t {
+        JTemplate::Literal(v) => Ok(v.clone()),
+        JTemplate::Expr(j) => eval_expr(j, bindings, limits)?.ok_or_else(|| {
+            ExprError {
+                error: "States.QueryEvaluationError",
+                message: format!(
+                    "The JSONata expression '{}' specified for the field '{field}' returned nothing (undefined).",
+                    j.text()
+                ),
+            }
+        }),
+        JTemplate::Object(members) => {
+            let mut out = serde_json::Map::with_capacity(members.len());
+            for (k, v) in members {
+                let value = match v {
+                    JTemplate::Expr(j) => match eval_expr(j, bindings, limits)? {
+                        Some(x) => x,
+                        None => continue,
+                    },
+                    other => eval_template(other, bindings, limits, field)?,
+                };
+                out.insert(k.clone(), value);
+            }
+            Ok(Value::Object(out))
+        }
+        JTemplate::Array(items) => items
+            .iter()
+            .map(|i| eval_template(i, bindings, limits, field))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+    }
+}
+
+/// Evaluates one expression with no input document (`$states` and variables are bindings).
+pub fn eval_expr(
+    j: &Jsonata,
+    bindings: &[(&str, &Value)],
+    limits: Limits,
+) -> Result<Option<Value>, ExprError> {
+    j.eval(None, bindings, limits)
+        .map_err(|e| e.into_expr_error(j.text()))
+}

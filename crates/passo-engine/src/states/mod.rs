@@ -4,6 +4,7 @@
 
 mod fanout;
 mod flow;
+mod jsonata;
 mod recovery;
 mod task;
 
@@ -105,8 +106,7 @@ impl Execution {
     /// The state's work after its Entered event (also re-run by a Retry).
     pub(super) fn body(&mut self, tid: ThreadId, state: &State) {
         if state.query_language == QueryLanguage::Jsonata {
-            let e = ExprError::runtime("JSONata states are not supported yet");
-            return self.expr_failed(tid, state, e);
+            return self.jsonata_body(tid, state);
         }
         // The raw input is needed later only by a non-`$` ResultPath and by the states that
         // can retry or catch; otherwise it moves into the effective input without a copy.
@@ -221,6 +221,10 @@ impl Execution {
     /// A state produced `result`: ResultSelector, Assign, ResultPath, OutputPath, the size
     /// limit, the Exited event and the transition.
     pub(crate) fn complete(&mut self, tid: ThreadId, state: &State, result: Value, select: bool) {
+        if state.query_language == QueryLanguage::Jsonata {
+            let input = self.threads[tid].raw_input.clone();
+            return self.jsonata_finish(tid, state, &input, Some(&result), transition_of(state));
+        }
         let result = match (&state.result_selector, select) {
             (Some(t), true) => match self.template(tid, t, &result) {
                 Ok(v) => v,
@@ -240,15 +244,7 @@ impl Execution {
             Ok(o) => o,
             Err(e) => return self.expr_failed(tid, state, e),
         };
-        let transition = match &state.kind {
-            StateKind::Pass(p) => p.transition,
-            StateKind::Task(t) => t.transition,
-            StateKind::Wait(w) => w.transition,
-            StateKind::Parallel(p) => p.transition,
-            StateKind::Map(m) => m.transition,
-            _ => Transition::End,
-        };
-        self.leave(tid, state, out, assigned, transition);
+        self.leave(tid, state, out, assigned, transition_of(state));
     }
 
     /// Checks the payload limit, applies variables, emits Exited and moves on.
@@ -284,6 +280,19 @@ impl Execution {
             }
             Transition::End => self.thread_succeeded(tid, out),
         }
+    }
+}
+
+/// Where a state goes when its work is done (End for the terminal and Choice states, whose
+/// targets are chosen elsewhere).
+fn transition_of(state: &State) -> Transition {
+    match &state.kind {
+        StateKind::Pass(p) => p.transition,
+        StateKind::Task(t) => t.transition,
+        StateKind::Wait(w) => w.transition,
+        StateKind::Parallel(p) => p.transition,
+        StateKind::Map(m) => m.transition,
+        _ => Transition::End,
     }
 }
 

@@ -55,6 +55,9 @@ impl Execution {
         };
         if let Some(c) = catch.iter().find(|c| failure.matches(&c.error_equals)) {
             let err = failure.output();
+            if state.query_language == QueryLanguage::Jsonata {
+                return self.jsonata_catch(tid, state, c, err);
+            }
             let assigned = match self.assign(tid, c.assign.as_ref(), &err) {
                 Ok(a) => a,
                 Err(e) => {
@@ -79,9 +82,14 @@ impl Execution {
         let (machine, sid) = self.state_of(tid);
         let state = &Execution::program(&machine, &self.threads[tid].path).states[sid];
         match phase {
-            Phase::Wait {
-                effective_input, ..
-            } => self.wait_done(tid, state, effective_input),
+            Phase::Wait { effective_input } if state.query_language == QueryLanguage::Jsonata => {
+                let transition = match &state.kind {
+                    StateKind::Wait(w) => w.transition,
+                    _ => Transition::End,
+                };
+                self.jsonata_finish(tid, state, &effective_input, None, transition)
+            }
+            Phase::Wait { effective_input } => self.wait_done(tid, state, effective_input),
             Phase::Backoff => self.body(tid, state),
             other => self.threads[tid].phase = other,
         }

@@ -1,0 +1,274 @@
+//! States in JSONata mode: `Arguments` instead of InputPath/Parameters, `Output` instead of
+//! ResultSelector/ResultPath/OutputPath, `$states.input`, `$states.result`,
+//! `$states.errorOutput` and `$states.context`, and `Condition` in Choice rules.
+
+use crate::execution::{Command, Execution, Phase, ThreadId};
+use crate::failure::Failure;
+use crate::io::{state_failure, StatesExtra};
+use passo_asl::model::*;
+use passo_asl::timestamp;
+use passo_expr::ExprError;
+use serde_json::{Map, Value};
+
+fn type_error(what: &str, expr: &str, got: &Option<Value>) -> ExprError {
+    let got = got
+        .as_ref()
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| "nothing (undefined)".into());
+    ExprError {
+        error: "States.QueryEvaluationError",
+        message: format!(
+            "The JSONata expression '{expr}' must evaluate to {what}, but it returned {got}."
+        ),
+    }
+}
+
+impl Execution {
+    /// A JSONata state's work after its Entered event.
+    pub(super) fn jsonata_body(&mut self, tid: ThreadId, state: &State) {
+        let input = self.threads[tid].raw_input.clone();
+        match &state.kind {
+            StateKind::Pass(p) => self.jsonata_finish(tid, state, &input, None, p.transition),
+            StateKind::Succeed => self.jsonata_finish(tid, state, &input, None, Transition::End),
+            StateKind::Fail(f) => self.jsonata_fail(tid, state, f, &input),
+            StateKind::Choice(c) => self.jsonata_choice(tid, state, c, &input),
+            StateKind::Wait(w) => {
+                let now = self.now_ms;
+                let at = match self.jsonata_wait_until(tid, w, &input, now) {
+                    Ok(at) => at,
+                    Err(e) => return self.expr_failed(tid, state, e),
+                };
+                if at <= now {
+                    return self.jsonata_finish(tid, state, &input, None, w.transition);
+                }
+                let timer = self.handle();
+                self.timers.insert(timer, tid);
+                self.commands.push(Command::StartTimer {
+                    timer,
+                    fire_at_ms: at,
+                });
+                self.threads[tid].phase = Phase::Wait {
+                    effective_input: input,
+                };
+            }
+            StateKind::Task(t) => {
+                let args = match state.jsonata.as_ref().and_then(|f| f.arguments.as_ref()) {
+                    Some(tpl) => {
+                        match self.jtemplate(tid, tpl, &input, StatesExtra::None, "Arguments") {
+                            Ok(v) => v,
+                            Err(e) => return self.expr_failed(tid, state, e),
+                        }
+                    }
+                    None => input,
+                };
+                self.invoke(tid, state, t, args);
+            }
+            StateKind::Parallel(_) | StateKind::Map(_) => {
+                let e =
+                    ExprError::runtime("Parallel and Map states in JSONata are not supported yet");
+                self.expr_failed(tid, state, e)
+            }
+        }
+    }
+
+    /// `Assign` and `Output` (default: the result, or the input when there is none), then
+    /// the Exited event and the transition.
+    pub(super) fn jsonata_finish(
+        &mut self,
+        tid: ThreadId,
+        state: &State,
+        input: &Value,
+        result: Option<&Value>,
+        transition: Transition,
+    ) {
+        let extra = result.map_or(StatesExtra::None, StatesExtra::Result);
+        let fields = state.jsonata.as_ref();
+        let assigned = match fields.and_then(|f| f.assign.as_ref()) {
+            Some(t) => match self.jtemplate(tid, t, input, extra, "Assign") {
+                Ok(Value::Object(m)) => Some(m),
+                Ok(_) => Some(Map::new()),
+                Err(e) => return self.expr_failed(tid, state, e),
+            },
+            None => None,
+        };
+        let out = match fields.and_then(|f| f.output.as_ref()) {
+            Some(t) => match self.jtemplate(tid, t, input, extra, "Output") {
+                Ok(v) => v,
+                Err(e) => return self.expr_failed(tid, state, e),
+            },
+            None => result.cloned().unwrap_or_else(|| input.clone()),
+        };
+        self.leave(tid, state, out, assigned, transition);
+    }
+
+    fn jsonata_string(
+        &self,
+        tid: ThreadId,
+        d: &Option<Dynamic<String>>,
+        input: &Value,
+    ) -> Result<Option<String>, ExprError> {
+        match d {
+            None => Ok(None),
+            Some(Dynamic::Static(s)) => Ok(Some(s.clone())),
+            Some(Dynamic::Jsonata(j)) => match self.jexpr(tid, j, input, StatesExtra::None)? {
+                Some(Value::String(s)) => Ok(Some(s)),
+                other => Err(type_error("a string", j.text(), &other)),
+            },
+            Some(_) => Err(ExprError::runtime(
+                "JSONPath fields are not allowed in a JSONata state",
+            )),
+        }
+    }
+
+    fn jsonata_fail(&mut self, tid: ThreadId, state: &State, f: &Fail, input: &Value) {
+        let fields = self
+            .jsonata_string(tid, &f.error, input)
+            .and_then(|e| Ok((e, self.jsonata_string(tid, &f.cause, input)?)));
+        match fields {
+            Ok((error, cause)) => self.thread_failed(
+                tid,
+                Failure {
+                    error: error.unwrap_or_default(),
+                    cause,
+                },
+            ),
+            Err(e) => {
+                let fl = state_failure(&state.name, self.threads[tid].entered_event, e);
+                self.thread_failed(tid, fl)
+            }
+        }
+    }
+
+    fn jsonata_choice(&mut self, tid: ThreadId, state: &State, c: &Choice, input: &Value) {
+        let mut chosen: Option<&ChoiceRule> = None;
+        for rule in &c.choices {
+            let Condition::Jsonata(j) = &rule.condition else {
+                continue;
+            };
+            match self.jexpr(tid, j, input, StatesExtra::None) {
+                Ok(Some(Value::Bool(true))) => {
+                    chosen = Some(rule);
+                    break;
+                }
+                Ok(Some(Value::Bool(false))) => {}
+                Ok(other) => {
+                    return self.expr_failed(tid, state, type_error("a boolean", j.text(), &other))
+                }
+                Err(e) => return self.expr_failed(tid, state, e),
+            }
+        }
+        let next = match (chosen, c.default) {
+            (Some(r), _) => r.next,
+            (None, Some(d)) => d,
+            (None, None) => {
+                let f = Failure::new(
+                    "States.NoChoiceMatched",
+                    format!(
+                        "No Choice Rules matched and no default specified for state '{}'",
+                        state.name
+                    ),
+                );
+                return self.thread_failed(tid, f);
+            }
+        };
+        // A matching rule's Assign and Output take the place of the state's.
+        let rule_fields = chosen.and_then(|r| r.jsonata.as_ref());
+        let fields = state.jsonata.as_ref();
+        let assign = rule_fields
+            .and_then(|f| f.assign.as_ref())
+            .or(fields.and_then(|f| f.assign.as_ref()));
+        let output = rule_fields
+            .and_then(|f| f.output.as_ref())
+            .or(fields.and_then(|f| f.output.as_ref()));
+        let assigned = match assign {
+            Some(t) => match self.jtemplate(tid, t, input, StatesExtra::None, "Assign") {
+                Ok(Value::Object(m)) => Some(m),
+                Ok(_) => Some(Map::new()),
+                Err(e) => return self.expr_failed(tid, state, e),
+            },
+            None => None,
+        };
+        let out = match output {
+            Some(t) => match self.jtemplate(tid, t, input, StatesExtra::None, "Output") {
+                Ok(v) => v,
+                Err(e) => return self.expr_failed(tid, state, e),
+            },
+            None => input.clone(),
+        };
+        self.leave(tid, state, out, assigned, Transition::Next(next));
+    }
+
+    fn jsonata_wait_until(
+        &self,
+        tid: ThreadId,
+        w: &Wait,
+        input: &Value,
+        now: i64,
+    ) -> Result<i64, ExprError> {
+        match &w.duration {
+            WaitFor::Seconds(Dynamic::Static(s)) => Ok(now + *s as i64 * 1000),
+            WaitFor::Seconds(Dynamic::Jsonata(j)) => {
+                match self.jexpr(tid, j, input, StatesExtra::None)? {
+                    Some(v) if v.as_i64().is_some_and(|n| (0..=99_999_999).contains(&n)) => {
+                        Ok(now + v.as_i64().unwrap_or(0) * 1000)
+                    }
+                    other => Err(type_error(
+                        "an integer between 0 and 99999999",
+                        j.text(),
+                        &other,
+                    )),
+                }
+            }
+            WaitFor::Timestamp(Dynamic::Static(s)) => timestamp::parse(s)
+                .map(|t| t.timestamp_millis())
+                .ok_or_else(|| ExprError::runtime(format!("Invalid timestamp '{s}'"))),
+            WaitFor::Timestamp(Dynamic::Jsonata(j)) => {
+                match self.jexpr(tid, j, input, StatesExtra::None)? {
+                    Some(Value::String(s)) if timestamp::parse(&s).is_some() => {
+                        Ok(timestamp::parse(&s)
+                            .map(|t| t.timestamp_millis())
+                            .unwrap_or(now))
+                    }
+                    other => Err(type_error("an ISO-8601 timestamp string", j.text(), &other)),
+                }
+            }
+            _ => Err(ExprError::runtime(
+                "JSONPath fields are not allowed in a JSONata state",
+            )),
+        }
+    }
+
+    /// A Catch of a JSONata state: `Output` (default: the error output) and `Assign`, with
+    /// `$states.errorOutput`.
+    pub(super) fn jsonata_catch(&mut self, tid: ThreadId, state: &State, c: &Catcher, err: Value) {
+        let input = self.threads[tid].raw_input.clone();
+        let extra = StatesExtra::ErrorOutput(&err);
+        let fields = c.jsonata.as_ref();
+        let assigned = match fields.and_then(|f| f.assign.as_ref()) {
+            Some(t) => match self.jtemplate(tid, t, &input, extra, "Assign") {
+                Ok(Value::Object(m)) => Some(m),
+                Ok(_) => Some(Map::new()),
+                Err(e) => {
+                    return self.thread_failed(
+                        tid,
+                        state_failure(&state.name, self.threads[tid].entered_event, e),
+                    )
+                }
+            },
+            None => None,
+        };
+        let out = match fields.and_then(|f| f.output.as_ref()) {
+            Some(t) => match self.jtemplate(tid, t, &input, extra, "Output") {
+                Ok(v) => v,
+                Err(e) => {
+                    return self.thread_failed(
+                        tid,
+                        state_failure(&state.name, self.threads[tid].entered_event, e),
+                    )
+                }
+            },
+            None => err.clone(),
+        };
+        self.leave(tid, state, out, assigned, Transition::Next(c.next));
+    }
+}
