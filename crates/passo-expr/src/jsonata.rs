@@ -107,55 +107,6 @@ fn to_json(v: &JValue) -> Result<Option<Value>, EvalError> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn evaluates_with_bindings() {
-        let e = Jsonata::parse("$states.input.a + $x").unwrap();
-        let states = json!({"input": {"a": 2}});
-        let r = e
-            .eval(
-                None,
-                &[("states", &states), ("x", &json!(3))],
-                Limits::default(),
-            )
-            .unwrap();
-        assert_eq!(r.and_then(|v| v.as_f64()), Some(5.0));
-        assert_eq!(
-            Jsonata::parse("$nothing")
-                .unwrap()
-                .eval(None, &[], Limits::default())
-                .unwrap(),
-            None
-        );
-        assert!(Jsonata::parse("1 +").is_err());
-    }
-
-    #[test]
-    fn hostile_expressions_stop() {
-        let quick = Limits {
-            timeout_ms: 200,
-            ..Limits::default()
-        };
-        let endless = Jsonata::parse("($f := function($n) { $f($n + 1) }; $f(0))").unwrap();
-        assert!(endless.eval(None, &[], quick).is_err());
-        let deep =
-            Jsonata::parse("($f := function($n) { $n = 0 ? 0 : 1 + $f($n - 1) }; $f(100000))")
-                .unwrap();
-        assert!(deep.eval(None, &[], quick).is_err());
-        let slow = Jsonata::parse("$count([1..10000000].($ * 2))").unwrap();
-        let limits = Limits {
-            timeout_ms: 200,
-            max_sequence: 1_000_000,
-            ..Limits::default()
-        };
-        assert!(slow.eval(None, &[], limits).is_err());
-    }
-}
-
 /// Evaluates a JSONata-mode template. `field` names the field for AWS's messages. An
 /// expression that yields nothing is an error at the top of a field and leaves its member
 /// out inside an object, as AWS does.
@@ -207,4 +158,53 @@ pub fn eval_expr(
 ) -> Result<Option<Value>, ExprError> {
     j.eval(None, bindings, limits)
         .map_err(|e| e.into_expr_error(j.text()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn evaluates_with_bindings() {
+        let e = Jsonata::parse("$states.input.a + $x").unwrap();
+        let states = json!({"input": {"a": 2}});
+        let r = e
+            .eval(
+                None,
+                &[("states", &states), ("x", &json!(3))],
+                Limits::default(),
+            )
+            .unwrap();
+        assert_eq!(r.and_then(|v| v.as_f64()), Some(5.0));
+        assert_eq!(
+            Jsonata::parse("$nothing")
+                .unwrap()
+                .eval(None, &[], Limits::default())
+                .unwrap(),
+            None
+        );
+        assert!(Jsonata::parse("1 +").is_err());
+    }
+
+    #[test]
+    fn hostile_expressions_stop() {
+        let quick = Limits {
+            timeout_ms: 200,
+            ..Limits::default()
+        };
+        let endless = Jsonata::parse("($f := function($n) { $f($n + 1) }; $f(0))").unwrap();
+        assert!(endless.eval(None, &[], quick).is_err());
+        let deep =
+            Jsonata::parse("($f := function($n) { $n = 0 ? 0 : 1 + $f($n - 1) }; $f(100000))")
+                .unwrap();
+        assert!(deep.eval(None, &[], quick).is_err());
+        let slow = Jsonata::parse("$count([1..10000000].($ * 2))").unwrap();
+        let limits = Limits {
+            timeout_ms: 200,
+            max_sequence: 1_000_000,
+            ..Limits::default()
+        };
+        assert!(slow.eval(None, &[], limits).is_err());
+    }
 }
