@@ -219,6 +219,18 @@ impl Execution {
         (Value::Object(states), vars)
     }
 
+    /// Runs a JSONata evaluation with this execution's time and random generator, and keeps
+    /// the generator's state for the next draw.
+    fn with_host<R>(&self, f: impl FnOnce(&passo_expr::jsonata::Host) -> R) -> R {
+        let host = passo_expr::jsonata::Host {
+            now_ms: self.now_ms,
+            rng: std::rc::Rc::new(std::cell::Cell::new(self.rng.get())),
+        };
+        let r = f(&host);
+        self.rng.set(host.rng.get());
+        r
+    }
+
     /// Evaluates a JSONata template for thread `tid`.
     pub(crate) fn jtemplate(
         &self,
@@ -234,7 +246,9 @@ impl Execution {
         let (states, vars) = self.jsonata_bindings(tid, input, extra);
         let mut b: Vec<(&str, &Value)> = vars.iter().map(|(k, v)| (k.as_str(), v)).collect();
         b.push(("states", &states));
-        passo_expr::jsonata::eval_template(t, &b, Limits::default(), field)
+        self.with_host(|host| {
+            passo_expr::jsonata::eval_template(t, &b, Limits::default(), host, field)
+        })
     }
 
     /// Evaluates one JSONata expression for thread `tid`.
@@ -248,6 +262,6 @@ impl Execution {
         let (states, vars) = self.jsonata_bindings(tid, input, extra);
         let mut b: Vec<(&str, &Value)> = vars.iter().map(|(k, v)| (k.as_str(), v)).collect();
         b.push(("states", &states));
-        passo_expr::jsonata::eval_expr(j, &b, Limits::default())
+        self.with_host(|host| passo_expr::jsonata::eval_expr(j, &b, Limits::default(), host))
     }
 }

@@ -307,7 +307,7 @@ fn normalize_negative_zero(v: Value) -> Value {
     }
 }
 
-fn array_partition(array: &Value, size: &Value) -> Result<Value, ExprError> {
+pub(crate) fn array_partition(array: &Value, size: &Value) -> Result<Value, ExprError> {
     let f = Function::ArrayPartition;
     let items = array_arg(f, array, "first")?;
     let size = int_arg(f, size, "second")?;
@@ -325,7 +325,7 @@ fn array_partition(array: &Value, size: &Value) -> Result<Value, ExprError> {
     ))
 }
 
-fn array_range(start: &Value, end: &Value, step: &Value) -> Result<Value, ExprError> {
+pub(crate) fn array_range(start: &Value, end: &Value, step: &Value) -> Result<Value, ExprError> {
     let f = Function::ArrayRange;
     let start = int_arg(f, start, "first")?;
     let end = int_arg(f, end, "second")?;
@@ -401,7 +401,7 @@ fn base64_decode(v: &Value) -> Result<Value, ExprError> {
     Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
-fn hash(data: &Value, algorithm: &Value) -> Result<Value, ExprError> {
+pub(crate) fn hash(data: &Value, algorithm: &Value) -> Result<Value, ExprError> {
     use md5::Digest as _;
     let f = Function::Hash;
     let data = limited_string(f, data)?;

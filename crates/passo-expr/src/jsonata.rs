@@ -5,9 +5,11 @@
 //! Values cross between `serde_json` and the engine's own `JValue` here and nowhere else.
 
 use crate::error::ExprError;
-use jsonata_core::evaluator::{Context, Evaluator, EvaluatorOptions};
+use jsonata_core::evaluator::{Context, Evaluator, EvaluatorError, EvaluatorOptions};
 use jsonata_core::value::JValue;
 use serde_json::Value;
+use std::cell::Cell;
+use std::rc::Rc;
 
 /// Limits applied to every evaluation.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +31,82 @@ impl Default for Limits {
 
 pub use passo_asl::jsonata::Jsonata;
 
+/// What the host gives an evaluation: the time (for `$now`, `$millis`) and the execution's
+/// random generator (for `$random`, `$uuid`), so a run replays.
+#[derive(Clone)]
+pub struct Host {
+    pub now_ms: i64,
+    pub rng: Rc<Cell<u64>>,
+}
+
+fn host_error(msg: String) -> EvaluatorError {
+    EvaluatorError::EvaluationError(msg)
+}
+
+fn to_serde(v: &JValue) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+fn from_expr_error(e: ExprError) -> EvaluatorError {
+    host_error(e.message)
+}
+
+/// AWS's additions to JSONata, and the impure built-ins bound to the host.
+fn register_host(ev: &mut Evaluator, host: &Host) -> Result<(), EvaluatorError> {
+    ev.register_fn("partition", |args: &[JValue]| {
+        let (a, n) = (args.first().map(to_serde), args.get(1).map(to_serde));
+        crate::intrinsics::array_partition(&a.unwrap_or(Value::Null), &n.unwrap_or(Value::Null))
+            .map(JValue::from)
+            .map_err(from_expr_error)
+    })?;
+    ev.register_fn("range", |args: &[JValue]| {
+        let v: Vec<Value> = (0..3)
+            .map(|i| args.get(i).map(to_serde).unwrap_or(Value::Null))
+            .collect();
+        crate::intrinsics::array_range(&v[0], &v[1], &v[2])
+            .map(JValue::from)
+            .map_err(from_expr_error)
+    })?;
+    ev.register_fn("hash", |args: &[JValue]| {
+        let (d, a) = (args.first().map(to_serde), args.get(1).map(to_serde));
+        crate::intrinsics::hash(&d.unwrap_or(Value::Null), &a.unwrap_or(Value::Null))
+            .map(JValue::from)
+            .map_err(from_expr_error)
+    })?;
+    ev.register_fn("parse", |args: &[JValue]| match args.first() {
+        Some(JValue::String(s)) => serde_json::from_str::<Value>(s)
+            .map(JValue::from)
+            .map_err(|e| host_error(format!("$parse: the string is not valid JSON: {e}"))),
+        _ => Err(host_error("$parse expects a string".into())),
+    })?;
+    let rng = host.rng.clone();
+    ev.register_fn("uuid", move |_: &[JValue]| {
+        Ok(JValue::from(crate::random::uuid_v4(&rng)))
+    })?;
+    let rng = host.rng.clone();
+    ev.register_fn_override("random", move |args: &[JValue]| {
+        // With a seed the same number comes back every time; without, the execution's
+        // generator draws it.
+        let x = match args.first().and_then(JValue::as_f64) {
+            Some(seed) => crate::random::next_f64(&Cell::new(seed.to_bits())),
+            None => crate::random::next_f64(&rng),
+        };
+        Ok(JValue::from(x))
+    })?;
+    let now = host.now_ms;
+    ev.register_fn_override("millis", move |_: &[JValue]| Ok(JValue::from(now)))?;
+    ev.register_fn_override("now", move |_: &[JValue]| {
+        let t = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(now).unwrap_or_default();
+        Ok(JValue::from(
+            t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        ))
+    })?;
+    ev.register_fn_override("eval", |_: &[JValue]| {
+        Err(host_error("The $eval function is not supported".into()))
+    })?;
+    Ok(())
+}
+
 /// Evaluation of a parsed expression (the parse happens in `passo-asl`, once per definition).
 pub trait Evaluate {
     /// Evaluates against `input` (undefined when `None`) with variables bound; `Ok(None)` is
@@ -39,6 +117,15 @@ pub trait Evaluate {
         bindings: &[(&str, &Value)],
         limits: Limits,
     ) -> Result<Option<Value>, EvalError>;
+
+    /// As `eval`, with AWS's functions and the host's time and randomness.
+    fn eval_host(
+        &self,
+        input: Option<&Value>,
+        bindings: &[(&str, &Value)],
+        limits: Limits,
+        host: &Host,
+    ) -> Result<Option<Value>, EvalError>;
 }
 
 impl Evaluate for Jsonata {
@@ -48,26 +135,50 @@ impl Evaluate for Jsonata {
         bindings: &[(&str, &Value)],
         limits: Limits,
     ) -> Result<Option<Value>, EvalError> {
-        let mut context = Context::new();
-        for (name, value) in bindings {
-            context.bind((*name).to_string(), JValue::from((*value).clone()));
-        }
-        let options = EvaluatorOptions {
-            timeout_ms: Some(limits.timeout_ms),
-            max_stack_depth: Some(limits.max_depth),
-            max_sequence_length: Some(limits.max_sequence),
-            ..EvaluatorOptions::default()
-        };
-        let mut ev = Evaluator::with_options(context, options);
-        let data = input
-            .map(|v| JValue::from(v.clone()))
-            .unwrap_or(JValue::Undefined);
-        let result = ev.evaluate(self.ast(), &data).map_err(|e| EvalError {
-            code: e.code().map(str::to_string),
-            message: e.message().to_string(),
-        })?;
-        to_json(&result)
+        run(self, input, bindings, limits, None)
     }
+
+    fn eval_host(
+        &self,
+        input: Option<&Value>,
+        bindings: &[(&str, &Value)],
+        limits: Limits,
+        host: &Host,
+    ) -> Result<Option<Value>, EvalError> {
+        run(self, input, bindings, limits, Some(host))
+    }
+}
+
+fn run(
+    j: &Jsonata,
+    input: Option<&Value>,
+    bindings: &[(&str, &Value)],
+    limits: Limits,
+    host: Option<&Host>,
+) -> Result<Option<Value>, EvalError> {
+    let mut context = Context::new();
+    for (name, value) in bindings {
+        context.bind((*name).to_string(), JValue::from((*value).clone()));
+    }
+    let options = EvaluatorOptions {
+        timeout_ms: Some(limits.timeout_ms),
+        max_stack_depth: Some(limits.max_depth),
+        max_sequence_length: Some(limits.max_sequence),
+        ..EvaluatorOptions::default()
+    };
+    let mut ev = Evaluator::with_options(context, options);
+    let coded = |e: EvaluatorError| EvalError {
+        code: e.code().map(str::to_string),
+        message: e.message().to_string(),
+    };
+    if let Some(h) = host {
+        register_host(&mut ev, h).map_err(coded)?;
+    }
+    let data = input
+        .map(|v| JValue::from(v.clone()))
+        .unwrap_or(JValue::Undefined);
+    let result = ev.evaluate(j.ast(), &data).map_err(coded)?;
+    to_json(&result)
 }
 
 /// A JSONata evaluation error: its code (`T2002`, `D3030`, ...) and message.
@@ -114,12 +225,13 @@ pub fn eval_template(
     t: &passo_asl::jtemplate::JTemplate,
     bindings: &[(&str, &Value)],
     limits: Limits,
+    host: &Host,
     field: &str,
 ) -> Result<Value, ExprError> {
     use passo_asl::jtemplate::JTemplate;
     match t {
         JTemplate::Literal(v) => Ok(v.clone()),
-        JTemplate::Expr(j) => eval_expr(j, bindings, limits)?.ok_or_else(|| {
+        JTemplate::Expr(j) => eval_expr(j, bindings, limits, host)?.ok_or_else(|| {
             ExprError {
                 error: "States.QueryEvaluationError",
                 message: format!(
@@ -132,11 +244,11 @@ pub fn eval_template(
             let mut out = serde_json::Map::with_capacity(members.len());
             for (k, v) in members {
                 let value = match v {
-                    JTemplate::Expr(j) => match eval_expr(j, bindings, limits)? {
+                    JTemplate::Expr(j) => match eval_expr(j, bindings, limits, host)? {
                         Some(x) => x,
                         None => continue,
                     },
-                    other => eval_template(other, bindings, limits, field)?,
+                    other => eval_template(other, bindings, limits, host, field)?,
                 };
                 out.insert(k.clone(), value);
             }
@@ -144,7 +256,7 @@ pub fn eval_template(
         }
         JTemplate::Array(items) => items
             .iter()
-            .map(|i| eval_template(i, bindings, limits, field))
+            .map(|i| eval_template(i, bindings, limits, host, field))
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array),
     }
@@ -155,8 +267,9 @@ pub fn eval_expr(
     j: &Jsonata,
     bindings: &[(&str, &Value)],
     limits: Limits,
+    host: &Host,
 ) -> Result<Option<Value>, ExprError> {
-    j.eval(None, bindings, limits)
+    j.eval_host(None, bindings, limits, host)
         .map_err(|e| e.into_expr_error(j.text()))
 }
 
