@@ -309,8 +309,10 @@ pub enum MapMode {
 #[derive(Debug, Clone)]
 pub struct Map {
     pub items_path: Path,
-    /// JSONata `Items`, or a literal array.
-    pub items: Option<Value>,
+    /// JSONata `Items` (an expression or a literal array).
+    pub items: Option<JTemplate>,
+    /// JSONata `ItemSelector` (JSONPath's is the state's `parameters`).
+    pub item_selector: Option<JTemplate>,
     pub processor: Program,
     pub mode: MapMode,
     pub execution_type: Option<String>,

@@ -1776,7 +1776,16 @@ impl Parser {
         let items_path = items_path.unwrap_or_else(root);
         Some(StateKind::Map(Map {
             items_path,
-            items: obj.get("Items").cloned(),
+            items: if lang == QueryLanguage::Jsonata {
+                self.jtemplate(obj.get("Items"), &ptr(at, "Items"))
+            } else {
+                None
+            },
+            item_selector: if lang == QueryLanguage::Jsonata {
+                self.jtemplate(obj.get("ItemSelector"), &ptr(at, "ItemSelector"))
+            } else {
+                None
+            },
             processor: processor?,
             mode,
             execution_type,

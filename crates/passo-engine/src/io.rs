@@ -161,13 +161,15 @@ impl Execution {
 #[derive(Clone, Copy)]
 pub(crate) enum StatesExtra<'a> {
     None,
+    /// An ItemSelector: `$states.context.Map.Item` holds the index and the item.
+    MapItem(usize, &'a Value),
     Result(&'a Value),
     ErrorOutput(&'a Value),
 }
 
 impl Execution {
     /// The context object of thread `tid`'s current state, as a value.
-    fn context_value(&self, tid: ThreadId) -> Value {
+    fn context_value(&self, tid: ThreadId, map_item: Option<(usize, &Value)>) -> Value {
         use passo_expr::ContextObject;
         let th = &self.threads[tid];
         let program = Execution::program(&self.machine, &th.path);
@@ -177,7 +179,7 @@ impl Execution {
             state_name: &program.states[th.state].name,
             entered_time_ms: th.entered_time_ms,
             retry_count: th.retry_counts.iter().sum(),
-            map_item: None,
+            map_item,
             task_token: None,
         }
         .context()
@@ -192,9 +194,13 @@ impl Execution {
     ) -> (Value, Vec<(String, Value)>) {
         let mut states = Map::new();
         states.insert("input".into(), input.clone());
-        states.insert("context".into(), self.context_value(tid));
+        let map_item = match extra {
+            StatesExtra::MapItem(i, v) => Some((i, v)),
+            _ => None,
+        };
+        states.insert("context".into(), self.context_value(tid, map_item));
         match extra {
-            StatesExtra::None => {}
+            StatesExtra::None | StatesExtra::MapItem(..) => {}
             StatesExtra::Result(r) => {
                 states.insert("result".into(), r.clone());
             }

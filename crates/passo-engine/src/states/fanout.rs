@@ -4,6 +4,7 @@
 use crate::execution::{Execution, Fanout, Phase, ThreadId};
 use crate::failure::Failure;
 use crate::history::Details;
+use crate::io::StatesExtra;
 use passo_asl::model::*;
 use passo_expr::ExprError;
 use serde_json::{json, Map, Value};
@@ -14,7 +15,15 @@ type Map_ = passo_asl::model::Map;
 
 impl Execution {
     pub(super) fn map(&mut self, tid: ThreadId, state: &State, m: &Map_, eff: Value) {
-        let items = match self.read_path(tid, &m.items_path, &eff) {
+        let items = if state.query_language == QueryLanguage::Jsonata {
+            match self.jsonata_items(tid, m, &eff) {
+                Ok(items) => Ok(Some(Value::Array(items))),
+                Err(e) => Err(e),
+            }
+        } else {
+            self.read_path(tid, &m.items_path, &eff)
+        };
+        let items = match items {
             Ok(Some(Value::Array(a))) => a,
             Ok(Some(v)) => {
                 let e = ExprError::runtime(format!(
@@ -118,9 +127,19 @@ impl Execution {
                     ))
                 })
             }
-            _ => Err(ExprError::runtime(
-                "JSONata Map fields are not supported yet",
-            )),
+            Dynamic::Jsonata(j) => {
+                let name = field.trim_end_matches("Path");
+                let n = self.jsonata_number(tid, j, eff, name)?;
+                if n < 0.0 || n.fract() != 0.0 {
+                    return Err(ExprError::runtime(format!(
+                        "{name} must be a non-negative integer."
+                    )));
+                }
+                Ok(n as u64)
+            }
+            Dynamic::Intrinsic(_) => Err(ExprError::runtime(format!(
+                "{field} cannot be an intrinsic function"
+            ))),
         }
     }
 
@@ -152,10 +171,11 @@ impl Execution {
                     ))
                 })?
             }
-            _ => {
-                return Err(ExprError::runtime(
-                    "JSONata Map fields are not supported yet",
-                ))
+            Dynamic::Jsonata(j) => self.jsonata_number(tid, j, eff, field)?,
+            Dynamic::Intrinsic(_) => {
+                return Err(ExprError::runtime(format!(
+                    "{field} cannot be an intrinsic function"
+                )))
             }
         };
         if count && v < 0.0 {
@@ -218,25 +238,47 @@ impl Execution {
                         return;
                     };
                     let item = fan.items[index].clone();
-                    let input = match &state.parameters {
-                        Some(t) => {
-                            // ItemSelector sees the Map's effective input as `$`, borrowed:
-                            // cloning it per item would make a Map quadratic in its size.
-                            let r = self.with_scope(
+                    let selector = if state.query_language == QueryLanguage::Jsonata {
+                        m.item_selector.as_ref().map(|t| {
+                            self.jtemplate(
                                 tid,
+                                t,
                                 &fan.effective_input,
-                                Some((index, &item)),
-                                |s| passo_expr::template::eval(t, s),
-                            );
-                            match r {
-                                Ok(v) => v,
-                                Err(e) => {
-                                    self.ready.retain(|r| !started.iter().any(|(_, c)| c == r));
-                                    return self.expr_failed(tid, state, e);
+                                StatesExtra::MapItem(index, &item),
+                                "ItemSelector",
+                            )
+                        })
+                    } else {
+                        None
+                    };
+                    let input = match (selector, &state.parameters) {
+                        (Some(r), _) => match r {
+                            Ok(v) => v,
+                            Err(e) => {
+                                self.ready.retain(|r| !started.iter().any(|(_, c)| c == r));
+                                return self.expr_failed(tid, state, e);
+                            }
+                        },
+                        (None, params) => match params {
+                            Some(t) => {
+                                // ItemSelector sees the Map's effective input as `$`, borrowed:
+                                // cloning it per item would make a Map quadratic in its size.
+                                let r = self.with_scope(
+                                    tid,
+                                    &fan.effective_input,
+                                    Some((index, &item)),
+                                    |s| passo_expr::template::eval(t, s),
+                                );
+                                match r {
+                                    Ok(v) => v,
+                                    Err(e) => {
+                                        self.ready.retain(|r| !started.iter().any(|(_, c)| c == r));
+                                        return self.expr_failed(tid, state, e);
+                                    }
                                 }
                             }
-                        }
-                        None => item.clone(),
+                            None => item.clone(),
+                        },
                     };
                     path.push((sid, 0));
                     let sees_outer = m.mode == MapMode::Inline;
@@ -466,6 +508,50 @@ impl Execution {
 }
 
 impl Execution {
+    /// JSONata `Items` (default: the input), which must be an array.
+    fn jsonata_items(
+        &self,
+        tid: ThreadId,
+        m: &Map_,
+        input: &Value,
+    ) -> Result<Vec<Value>, ExprError> {
+        let v = match &m.items {
+            Some(t) => self.jtemplate(tid, t, input, StatesExtra::None, "Items")?,
+            None => input.clone(),
+        };
+        match v {
+            Value::Array(a) => Ok(a),
+            other => Err(ExprError {
+                error: "States.QueryEvaluationError",
+                message: format!(
+                    "The value for the field 'Items' must be an array, but it was {}",
+                    display_value(&other)
+                ),
+            }),
+        }
+    }
+
+    /// A JSONata number field of a Map (MaxConcurrency, ToleratedFailure*).
+    fn jsonata_number(
+        &self,
+        tid: ThreadId,
+        j: &passo_asl::jsonata::Jsonata,
+        input: &Value,
+        field: &str,
+    ) -> Result<f64, ExprError> {
+        match self.jexpr(tid, j, input, StatesExtra::None)? {
+            Some(v) if v.is_number() => Ok(v.as_f64().unwrap_or(0.0)),
+            other => Err(ExprError {
+                error: "States.QueryEvaluationError",
+                message: format!(
+                    "The JSONata expression '{}' specified for the field '{field}' must evaluate to a number, but it returned {}",
+                    j.text(),
+                    other.map(|v| v.to_string()).unwrap_or_else(|| "nothing (undefined)".into())
+                ),
+            }),
+        }
+    }
+
     /// A Map Run's ARN: `arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:UUID`.
     pub(super) fn map_run_arn(&self, m: &Map_) -> String {
         let base = self

@@ -63,11 +63,19 @@ impl Execution {
                 };
                 self.invoke(tid, state, t, args);
             }
-            StateKind::Parallel(_) | StateKind::Map(_) => {
-                let e =
-                    ExprError::runtime("Parallel and Map states in JSONata are not supported yet");
-                self.expr_failed(tid, state, e)
+            StateKind::Parallel(p) => {
+                let args = match state.jsonata.as_ref().and_then(|f| f.arguments.as_ref()) {
+                    Some(tpl) => {
+                        match self.jtemplate(tid, tpl, &input, StatesExtra::None, "Arguments") {
+                            Ok(v) => v,
+                            Err(e) => return self.expr_failed(tid, state, e),
+                        }
+                    }
+                    None => input,
+                };
+                self.start_parallel(tid, p, args);
             }
+            StateKind::Map(m) => self.map(tid, state, m, input),
         }
     }
 

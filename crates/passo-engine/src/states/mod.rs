@@ -172,14 +172,18 @@ impl Execution {
                     },
                     None => eff,
                 };
-                self.emit_on(tid, "ParallelStateStarted", None);
-                let n = p.branches.len();
-                let fan = Fanout::new(false, params, Vec::new(), n);
-                self.threads[tid].phase = Phase::Children(Box::new(fan));
-                self.launch(tid);
+                self.start_parallel(tid, p, params);
             }
             StateKind::Map(m) => self.map(tid, state, m, eff),
         }
+    }
+
+    /// ParallelStateStarted, then the branches, each with `input`.
+    pub(super) fn start_parallel(&mut self, tid: ThreadId, p: &Parallel, input: Value) {
+        self.emit_on(tid, "ParallelStateStarted", None);
+        let fan = Fanout::new(false, input, Vec::new(), p.branches.len());
+        self.threads[tid].phase = Phase::Children(Box::new(fan));
+        self.launch(tid);
     }
 
     /// Emits the Exited event (with assigned variables when there are any).
