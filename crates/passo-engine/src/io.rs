@@ -264,10 +264,13 @@ impl Execution {
         j: &Jsonata,
         input: &Value,
         extra: StatesExtra<'_>,
+        field: &str,
     ) -> Result<Option<Value>, ExprError> {
         let (states, vars) = self.jsonata_bindings(tid, input, extra);
         let mut b: Vec<(&str, &Value)> = vars.iter().map(|(k, v)| (k.as_str(), v)).collect();
         b.push(("states", &states));
-        self.with_host(|host| passo_expr::jsonata::eval_expr(j, &b, Limits::default(), host))
+        self.with_host(|host| {
+            passo_expr::jsonata::eval_field(j, &b, Limits::default(), host, field)
+        })
     }
 }

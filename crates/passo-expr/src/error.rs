@@ -8,11 +8,24 @@
 pub struct ExprError {
     pub error: &'static str,
     pub message: String,
+    /// The field a JSONata evaluation failed in (`Output`, `Assign/result`, ...): AWS writes it
+    /// in the EvaluationFailed event.
+    pub location: Option<String>,
 }
 
 impl ExprError {
+    /// A JSONata evaluation error in `field`.
+    pub fn query(field: &str, message: impl Into<String>) -> Self {
+        ExprError {
+            error: "States.QueryEvaluationError",
+            message: message.into(),
+            location: Some(field.to_string()),
+        }
+    }
+
     pub fn runtime(message: impl Into<String>) -> Self {
         ExprError {
+            location: None,
             error: "States.Runtime",
             message: message.into(),
         }
@@ -20,6 +33,7 @@ impl ExprError {
 
     pub fn intrinsic(message: impl Into<String>) -> Self {
         ExprError {
+            location: None,
             error: "States.IntrinsicFailure",
             message: message.into(),
         }

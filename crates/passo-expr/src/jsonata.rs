@@ -192,6 +192,7 @@ impl EvalError {
     /// As Step Functions reports it.
     pub fn into_expr_error(self, expression: &str) -> ExprError {
         ExprError {
+            location: None,
             error: "States.QueryEvaluationError",
             message: format!(
                 "An error occurred while evaluating the expression '{expression}': {}",
@@ -208,7 +209,7 @@ fn to_json(v: &JValue) -> Result<Option<Value>, EvalError> {
     }
     if v.is_function() {
         return Err(EvalError {
-            code: None,
+            code: Some(FUNCTION_RESULT.into()),
             message: "the expression returned a function, which is not JSON".into(),
         });
     }
@@ -218,9 +219,11 @@ fn to_json(v: &JValue) -> Result<Option<Value>, EvalError> {
     })
 }
 
-/// Evaluates a JSONata-mode template. `field` names the field for AWS's messages. An
-/// expression that yields nothing is an error at the top of a field and leaves its member
-/// out inside an object, as AWS does.
+/// The code `to_json` gives a function result, which AWS reports as an unsupported type.
+pub const FUNCTION_RESULT: &str = "PASSO_FUNCTION_RESULT";
+
+/// Evaluates a JSONata-mode template. `field` names the field for AWS's messages
+/// (`Assign/result` for a member); an expression that yields nothing is an error.
 pub fn eval_template(
     t: &passo_asl::jtemplate::JTemplate,
     bindings: &[(&str, &Value)],
@@ -231,35 +234,46 @@ pub fn eval_template(
     use passo_asl::jtemplate::JTemplate;
     match t {
         JTemplate::Literal(v) => Ok(v.clone()),
-        JTemplate::Expr(j) => eval_expr(j, bindings, limits, host)?.ok_or_else(|| {
-            ExprError {
-                error: "States.QueryEvaluationError",
-                message: format!(
-                    "The JSONata expression '{}' specified for the field '{field}' returned nothing (undefined).",
-                    j.text()
-                ),
-            }
+        JTemplate::Expr(j) => eval_field(j, bindings, limits, host, field)?.ok_or_else(|| {
+            ExprError::query(
+                field,
+                format!("The JSONata expression '{}' specified for the field '{field}' returned nothing (undefined).", j.text()),
+            )
         }),
         JTemplate::Object(members) => {
             let mut out = serde_json::Map::with_capacity(members.len());
             for (k, v) in members {
-                let value = match v {
-                    JTemplate::Expr(j) => match eval_expr(j, bindings, limits, host)? {
-                        Some(x) => x,
-                        None => continue,
-                    },
-                    other => eval_template(other, bindings, limits, host, field)?,
-                };
-                out.insert(k.clone(), value);
+                out.insert(k.clone(), eval_template(v, bindings, limits, host, &format!("{field}/{k}"))?);
             }
             Ok(Value::Object(out))
         }
         JTemplate::Array(items) => items
             .iter()
-            .map(|i| eval_template(i, bindings, limits, host, field))
+            .enumerate()
+            .map(|(i, t)| eval_template(t, bindings, limits, host, &format!("{field}/{i}")))
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array),
     }
+}
+
+/// Evaluates one expression for a field, with AWS's messages.
+pub fn eval_field(
+    j: &Jsonata,
+    bindings: &[(&str, &Value)],
+    limits: Limits,
+    host: &Host,
+    field: &str,
+) -> Result<Option<Value>, ExprError> {
+    j.eval_host(None, bindings, limits, host).map_err(|e| {
+        if e.code.as_deref() == Some(FUNCTION_RESULT) {
+            ExprError::query(
+                field,
+                format!("The JSONata expression '{}' specified for the field '{field}' returned an unsupported result type.", j.text()),
+            )
+        } else {
+            ExprError { location: Some(field.to_string()), ..e.into_expr_error(j.text()) }
+        }
+    })
 }
 
 /// Evaluates one expression with no input document (`$states` and variables are bindings).

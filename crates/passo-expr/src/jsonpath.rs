@@ -167,6 +167,7 @@ pub fn set(doc: Value, path: &Path, value: Value) -> Result<Value, ExprError> {
     }
     let mut doc = doc;
     let fail = |doc: &Value| ExprError {
+        location: None,
         error: "States.ResultPathMatchFailure",
         message: format!(
             "Unable to apply ResultPath \"{}\" to input \"{}\"",
@@ -187,6 +188,7 @@ pub fn set(doc: Value, path: &Path, value: Value) -> Result<Value, ExprError> {
                 Segment::Field(name) => {
                     let Value::Object(map) = cur else {
                         return Err(ExprError {
+                            location: None,
                             error: "States.ResultPathMatchFailure",
                             message: format!(
                                 "Unable to apply ResultPath \"{}\" to input",
@@ -203,6 +205,7 @@ pub fn set(doc: Value, path: &Path, value: Value) -> Result<Value, ExprError> {
                         .or_insert_with(|| Value::Object(Map::new()));
                     if !entry.is_object() && !entry.is_array() {
                         return Err(ExprError {
+                            location: None,
                             error: "States.ResultPathMatchFailure",
                             message: format!(
                                 "Unable to apply ResultPath \"{}\" to input",
@@ -215,6 +218,7 @@ pub fn set(doc: Value, path: &Path, value: Value) -> Result<Value, ExprError> {
                 Segment::Index(idx) => {
                     let Value::Array(a) = cur else {
                         return Err(ExprError {
+                            location: None,
                             error: "States.ResultPathMatchFailure",
                             message: format!(
                                 "Unable to apply ResultPath \"{}\" to input",
@@ -226,6 +230,7 @@ pub fn set(doc: Value, path: &Path, value: Value) -> Result<Value, ExprError> {
                     let j = if *idx < 0 { len + idx } else { *idx };
                     if j < 0 || j >= len {
                         return Err(ExprError {
+                            location: None,
                             error: "States.ResultPathMatchFailure",
                             message: format!(
                                 "Unable to apply ResultPath \"{}\" to input",

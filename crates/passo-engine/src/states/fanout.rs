@@ -515,19 +515,38 @@ impl Execution {
         m: &Map_,
         input: &Value,
     ) -> Result<Vec<Value>, ExprError> {
-        let v = match &m.items {
-            Some(t) => self.jtemplate(tid, t, input, StatesExtra::None, "Items")?,
-            None => input.clone(),
+        let type_name = |v: &Value| match v {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
         };
-        match v {
-            Value::Array(a) => Ok(a),
-            other => Err(ExprError {
-                error: "States.QueryEvaluationError",
-                message: format!(
-                    "The value for the field 'Items' must be an array, but it was {}",
-                    display_value(&other)
-                ),
-            }),
+        match &m.items {
+            Some(t) => match self.jtemplate(tid, t, input, StatesExtra::None, "Items")? {
+                Value::Array(a) => Ok(a),
+                other => {
+                    let text = match t {
+                        passo_asl::jtemplate::JTemplate::Expr(j) => j.text().to_string(),
+                        _ => other.to_string(),
+                    };
+                    Err(ExprError::query(
+                        "Items",
+                        format!(
+                            "The JSONata expression '{text}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {other}",
+                            type_name(&other)
+                        ),
+                    ))
+                }
+            },
+            None => match input {
+                Value::Array(a) => Ok(a.clone()),
+                other => Err(ExprError::query(
+                    "Items",
+                    format!("Map state input must be an array but was: {other}"),
+                )),
+            },
         }
     }
 
@@ -539,9 +558,10 @@ impl Execution {
         input: &Value,
         field: &str,
     ) -> Result<f64, ExprError> {
-        match self.jexpr(tid, j, input, StatesExtra::None)? {
+        match self.jexpr(tid, j, input, StatesExtra::None, field)? {
             Some(v) if v.is_number() => Ok(v.as_f64().unwrap_or(0.0)),
             other => Err(ExprError {
+                location: None,
                 error: "States.QueryEvaluationError",
                 message: format!(
                     "The JSONata expression '{}' specified for the field '{field}' must evaluate to a number, but it returned {}",

@@ -16,6 +16,7 @@ fn type_error(what: &str, expr: &str, got: &Option<Value>) -> ExprError {
         .map(|v| v.to_string())
         .unwrap_or_else(|| "nothing (undefined)".into());
     ExprError {
+        location: None,
         error: "States.QueryEvaluationError",
         message: format!(
             "The JSONata expression '{expr}' must evaluate to {what}, but it returned {got}."
@@ -114,14 +115,17 @@ impl Execution {
         tid: ThreadId,
         d: &Option<Dynamic<String>>,
         input: &Value,
+        field: &str,
     ) -> Result<Option<String>, ExprError> {
         match d {
             None => Ok(None),
             Some(Dynamic::Static(s)) => Ok(Some(s.clone())),
-            Some(Dynamic::Jsonata(j)) => match self.jexpr(tid, j, input, StatesExtra::None)? {
-                Some(Value::String(s)) => Ok(Some(s)),
-                other => Err(type_error("a string", j.text(), &other)),
-            },
+            Some(Dynamic::Jsonata(j)) => {
+                match self.jexpr(tid, j, input, StatesExtra::None, field)? {
+                    Some(Value::String(s)) => Ok(Some(s)),
+                    other => Err(type_error("a string", j.text(), &other)),
+                }
+            }
             Some(_) => Err(ExprError::runtime(
                 "JSONPath fields are not allowed in a JSONata state",
             )),
@@ -130,8 +134,8 @@ impl Execution {
 
     fn jsonata_fail(&mut self, tid: ThreadId, state: &State, f: &Fail, input: &Value) {
         let fields = self
-            .jsonata_string(tid, &f.error, input)
-            .and_then(|e| Ok((e, self.jsonata_string(tid, &f.cause, input)?)));
+            .jsonata_string(tid, &f.error, input, "Error")
+            .and_then(|e| Ok((e, self.jsonata_string(tid, &f.cause, input, "Cause")?)));
         match fields {
             Ok((error, cause)) => self.thread_failed(
                 tid,
@@ -153,7 +157,7 @@ impl Execution {
             let Condition::Jsonata(j) = &rule.condition else {
                 continue;
             };
-            match self.jexpr(tid, j, input, StatesExtra::None) {
+            match self.jexpr(tid, j, input, StatesExtra::None, "Condition") {
                 Ok(Some(Value::Bool(true))) => {
                     chosen = Some(rule);
                     break;
@@ -216,7 +220,7 @@ impl Execution {
         match &w.duration {
             WaitFor::Seconds(Dynamic::Static(s)) => Ok(now + *s as i64 * 1000),
             WaitFor::Seconds(Dynamic::Jsonata(j)) => {
-                match self.jexpr(tid, j, input, StatesExtra::None)? {
+                match self.jexpr(tid, j, input, StatesExtra::None, "Seconds")? {
                     Some(v) if v.as_i64().is_some_and(|n| (0..=99_999_999).contains(&n)) => {
                         Ok(now + v.as_i64().unwrap_or(0) * 1000)
                     }
@@ -231,12 +235,16 @@ impl Execution {
                 .map(|t| t.timestamp_millis())
                 .ok_or_else(|| ExprError::runtime(format!("Invalid timestamp '{s}'"))),
             WaitFor::Timestamp(Dynamic::Jsonata(j)) => {
-                match self.jexpr(tid, j, input, StatesExtra::None)? {
+                match self.jexpr(tid, j, input, StatesExtra::None, "Timestamp")? {
                     Some(Value::String(s)) if timestamp::parse(&s).is_some() => {
                         Ok(timestamp::parse(&s)
                             .map(|t| t.timestamp_millis())
                             .unwrap_or(now))
                     }
+                    Some(Value::String(s)) => Err(ExprError::query(
+                        "Timestamp",
+                        format!("The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {s}"),
+                    )),
                     other => Err(type_error("an ISO-8601 timestamp string", j.text(), &other)),
                 }
             }

@@ -99,7 +99,21 @@ impl Execution {
 
     /// Turns an expression error into a failure of the current state.
     pub(super) fn expr_failed(&mut self, tid: ThreadId, state: &State, e: ExprError) {
+        let location = e.location.clone();
         let f = state_failure(&state.name, self.threads[tid].entered_event, e);
+        // A JSONata evaluation that fails is recorded as EvaluationFailed (AWS links it to no
+        // earlier event).
+        if let (Some(location), false) = (location, self.threads[tid].silent) {
+            let d = serde_json::json!({
+                "error": f.error, "cause": f.cause, "location": location, "state": state.name,
+            });
+            let id = self.emit(
+                0,
+                "EvaluationFailed",
+                Some(("evaluationFailedEventDetails", d)),
+            );
+            self.threads[tid].last_event = id;
+        }
         self.state_failed(tid, state, f);
     }
 
