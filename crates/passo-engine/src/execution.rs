@@ -202,6 +202,8 @@ pub(crate) struct Thread {
     /// Whether outer variables are visible (not for Distributed Map children).
     pub sees_outer: bool,
     pub entered_event: u64,
+    /// The event the Entered event followed (AWS links EvaluationFailed to it).
+    pub entered_prev: u64,
     pub entered_time_ms: i64,
     pub last_event: u64,
     pub retry_counts: Vec<u64>,
@@ -402,6 +404,7 @@ impl Execution {
             vars,
             sees_outer,
             entered_event: 0,
+            entered_prev: 0,
             entered_time_ms: self.now_ms,
             last_event,
             retry_counts: Vec::new(),

@@ -252,7 +252,7 @@ fn jsonata_pure_cases() {
 }
 
 const JSONATA_OUTCOME_FLOOR: f64 = 94.0;
-const JSONATA_HISTORY_FLOOR: f64 = 70.0;
+const JSONATA_HISTORY_FLOOR: f64 = 90.0;
 
 fn run_language(language: &str, (outcome_floor, history_floor): (f64, f64)) {
     let Some(root) = corpus() else {

@@ -73,6 +73,7 @@ impl Execution {
         self.transitions += 1;
         // A Map iteration's first state is preceded by MapIterationStarted.
         let input = std::mem::take(&mut self.threads[tid].raw_input);
+        self.threads[tid].entered_prev = self.threads[tid].last_event;
         let id = self.emit_on(
             tid,
             entered_kind(&state.kind),
@@ -101,18 +102,32 @@ impl Execution {
     pub(super) fn expr_failed(&mut self, tid: ThreadId, state: &State, e: ExprError) {
         let location = e.location.clone();
         let f = state_failure(&state.name, self.threads[tid].entered_event, e);
-        // A JSONata evaluation that fails is recorded as EvaluationFailed (AWS links it to no
-        // earlier event).
+        // A JSONata evaluation that fails is recorded as EvaluationFailed, linked (as AWS
+        // does) to the event before the state's Entered event, or for Wait to that event.
         if let (Some(location), false) = (location, self.threads[tid].silent) {
-            let d = serde_json::json!({
-                "error": f.error, "cause": f.cause, "location": location, "state": state.name,
-            });
+            let th = &self.threads[tid];
+            let prev = match state.kind {
+                StateKind::Wait(_) => th.entered_event,
+                _ => th.entered_prev,
+            };
+            let mut d = Map::new();
+            d.insert("error".into(), Value::String(f.error.clone()));
+            if let Some(c) = &f.cause {
+                d.insert("cause".into(), Value::String(c.clone()));
+            }
+            if !location.is_empty() {
+                d.insert("location".into(), Value::String(location));
+            }
+            d.insert("state".into(), Value::String(state.name.clone()));
             let id = self.emit(
-                0,
+                prev,
                 "EvaluationFailed",
-                Some(("evaluationFailedEventDetails", d)),
+                Some(("evaluationFailedEventDetails", Value::Object(d))),
             );
             self.threads[tid].last_event = id;
+            if matches!(state.kind, StateKind::Map(_)) {
+                self.emit_on(tid, "MapStateFailed", None);
+            }
         }
         self.state_failed(tid, state, f);
     }
