@@ -63,9 +63,11 @@ fn register_host(ev: &mut Evaluator, host: &Host) -> Result<(), EvaluatorError> 
         let v: Vec<Value> = (0..3)
             .map(|i| args.get(i).map(to_serde).unwrap_or(Value::Null))
             .collect();
-        crate::intrinsics::array_range(&v[0], &v[1], &v[2])
-            .map(JValue::from)
-            .map_err(from_expr_error)
+        // AWS's $range yields a sequence: one item stands alone.
+        match crate::intrinsics::array_range(&v[0], &v[1], &v[2]).map_err(from_expr_error)? {
+            Value::Array(mut a) if a.len() == 1 => Ok(JValue::from(a.remove(0))),
+            other => Ok(JValue::from(other)),
+        }
     })?;
     ev.register_fn("hash", |args: &[JValue]| {
         let (d, a) = (args.first().map(to_serde), args.get(1).map(to_serde));
@@ -271,7 +273,18 @@ pub fn eval_field(
                 format!("The JSONata expression '{}' specified for the field '{field}' returned an unsupported result type.", j.text()),
             )
         } else {
-            ExprError { location: Some(field.to_string()), ..e.into_expr_error(j.text()) }
+            // jsonata-js words T1006 without the name; AWS quotes jsonata-js.
+            let message = match e.code.as_deref() {
+                Some("T1006") => "T1006: Attempted to invoke a non-function".to_string(),
+                _ => e.message,
+            };
+            ExprError::query(
+                field,
+                format!(
+                    "The JSONata expression '{}' specified for the field '{field}' threw an error during evaluation. {message}",
+                    j.text()
+                ),
+            )
         }
     })
 }

@@ -542,8 +542,9 @@ impl Execution {
             },
             None => match input {
                 Value::Array(a) => Ok(a.clone()),
+                // AWS names no location for this one.
                 other => Err(ExprError::query(
-                    "Items",
+                    "",
                     format!("Map state input must be an array but was: {other}"),
                 )),
             },
