@@ -42,6 +42,27 @@ impl Jsonata {
     pub fn ast(&self) -> &AstNode {
         &self.ast
     }
+
+    /// Whether the expression may read `$states.context`: it names `context`, or uses
+    /// `$states` other than through `.input`, `.result` or `.errorOutput`. Building the
+    /// context object is skipped for the others.
+    pub fn may_read_context(&self) -> bool {
+        let t = &self.text;
+        t.contains("context")
+            || t.match_indices("$states").any(|(i, m)| {
+                let rest = &t[i + m.len()..];
+                !(rest.starts_with(".input")
+                    || rest.starts_with(".result")
+                    || rest.starts_with(".errorOutput"))
+            })
+    }
+
+    /// Whether the expression mentions `$name` (a variable or function it may use).
+    pub fn mentions(&self, name: &str) -> bool {
+        self.text
+            .match_indices(name)
+            .any(|(i, _)| i > 0 && self.text.as_bytes()[i - 1] == b'$')
+    }
 }
 
 /// The expression inside a `{% expr %}` string, checked for the surround AWS requires: a space

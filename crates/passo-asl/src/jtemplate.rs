@@ -22,6 +22,16 @@ impl JTemplate {
     pub fn is_literal(&self) -> bool {
         matches!(self, JTemplate::Literal(_))
     }
+
+    /// Whether any expression of the template may read `$states.context`.
+    pub fn may_read_context(&self) -> bool {
+        match self {
+            JTemplate::Literal(_) => false,
+            JTemplate::Expr(j) => j.may_read_context(),
+            JTemplate::Object(m) => m.iter().any(|(_, t)| t.may_read_context()),
+            JTemplate::Array(a) => a.iter().any(JTemplate::may_read_context),
+        }
+    }
 }
 
 /// Whether a string is meant as an expression (AWS evaluates exactly `{% ... %}` strings).

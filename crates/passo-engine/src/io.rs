@@ -191,14 +191,17 @@ impl Execution {
         tid: ThreadId,
         input: &Value,
         extra: StatesExtra<'_>,
-    ) -> (Value, Vec<(String, Value)>) {
+        with_context: bool,
+    ) -> (Value, Vec<(&str, &Value)>) {
         let mut states = Map::new();
         states.insert("input".into(), input.clone());
         let map_item = match extra {
             StatesExtra::MapItem(i, v) => Some((i, v)),
             _ => None,
         };
-        states.insert("context".into(), self.context_value(tid, map_item));
+        if with_context {
+            states.insert("context".into(), self.context_value(tid, map_item));
+        }
         match extra {
             StatesExtra::None | StatesExtra::MapItem(..) => {}
             StatesExtra::Result(r) => {
@@ -208,13 +211,13 @@ impl Execution {
                 states.insert("errorOutput".into(), e.clone());
             }
         }
-        let mut vars: Vec<(String, Value)> = Vec::new();
+        let mut vars: Vec<(&str, &Value)> = Vec::new();
         let mut t = tid;
         loop {
             let th = &self.threads[t];
             for (k, v) in &th.vars {
                 if !vars.iter().any(|(n, _)| n == k) {
-                    vars.push((k.clone(), v.clone()));
+                    vars.push((k.as_str(), v));
                 }
             }
             match th.parent {
@@ -249,8 +252,7 @@ impl Execution {
         if let JTemplate::Literal(v) = t {
             return Ok(v.clone());
         }
-        let (states, vars) = self.jsonata_bindings(tid, input, extra);
-        let mut b: Vec<(&str, &Value)> = vars.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let (states, mut b) = self.jsonata_bindings(tid, input, extra, t.may_read_context());
         b.push(("states", &states));
         self.with_host(|host| {
             passo_expr::jsonata::eval_template(t, &b, Limits::default(), host, field)
@@ -266,8 +268,7 @@ impl Execution {
         extra: StatesExtra<'_>,
         field: &str,
     ) -> Result<Option<Value>, ExprError> {
-        let (states, vars) = self.jsonata_bindings(tid, input, extra);
-        let mut b: Vec<(&str, &Value)> = vars.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let (states, mut b) = self.jsonata_bindings(tid, input, extra, j.may_read_context());
         b.push(("states", &states));
         self.with_host(|host| {
             passo_expr::jsonata::eval_field(j, &b, Limits::default(), host, field)

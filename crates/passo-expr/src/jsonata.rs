@@ -52,7 +52,23 @@ fn from_expr_error(e: ExprError) -> EvaluatorError {
 }
 
 /// AWS's additions to JSONata, and the impure built-ins bound to the host.
-fn register_host(ev: &mut Evaluator, host: &Host) -> Result<(), EvaluatorError> {
+fn register_host(ev: &mut Evaluator, host: &Host, j: &Jsonata) -> Result<(), EvaluatorError> {
+    // Functions are reached only by name, so an expression that names none needs none.
+    const NAMES: [&str; 10] = [
+        "partition",
+        "range",
+        "hash",
+        "parse",
+        "uuid",
+        "random",
+        "millis",
+        "now",
+        "eval",
+        "randomSeeded",
+    ];
+    if !NAMES.iter().any(|n| j.mentions(n)) {
+        return Ok(());
+    }
     ev.register_fn("partition", |args: &[JValue]| {
         let (a, n) = (args.first().map(to_serde), args.get(1).map(to_serde));
         crate::intrinsics::array_partition(&a.unwrap_or(Value::Null), &n.unwrap_or(Value::Null))
@@ -159,8 +175,11 @@ fn run(
     host: Option<&Host>,
 ) -> Result<Option<Value>, EvalError> {
     let mut context = Context::new();
+    // Converting a value to the engine's form costs a copy: bind only what the text names.
     for (name, value) in bindings {
-        context.bind((*name).to_string(), JValue::from((*value).clone()));
+        if j.mentions(name) {
+            context.bind((*name).to_string(), JValue::from((*value).clone()));
+        }
     }
     let options = EvaluatorOptions {
         timeout_ms: Some(limits.timeout_ms),
@@ -174,7 +193,7 @@ fn run(
         message: e.message().to_string(),
     };
     if let Some(h) = host {
-        register_host(&mut ev, h).map_err(coded)?;
+        register_host(&mut ev, h, j).map_err(coded)?;
     }
     let data = input
         .map(|v| JValue::from(v.clone()))

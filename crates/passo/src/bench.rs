@@ -22,20 +22,20 @@ pub struct Args {
     no_history: bool,
 }
 
+/// The shared workloads (../shared/bench) and Passo's own variants (./bench, e.g. JSONata).
 fn default_files() -> Vec<PathBuf> {
-    let dir = ["../shared/bench", "../../shared/bench", "shared/bench"]
+    let shared = ["../shared/bench", "../../shared/bench", "shared/bench"]
         .iter()
         .map(PathBuf::from)
-        .find(|p| p.is_dir())
-        .unwrap_or_else(|| PathBuf::from("../shared/bench"));
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|r| {
-            r.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.to_string_lossy().ends_with(".asl.json"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
+        .find(|p| p.is_dir());
+    let mut files: Vec<PathBuf> = shared
+        .into_iter()
+        .chain(Some(PathBuf::from("bench")).filter(|p| p.is_dir()))
+        .flat_map(|dir| std::fs::read_dir(dir).into_iter().flatten())
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".asl.json"))
+        .collect();
+    files.sort_by_key(|p| p.file_name().map(|n| n.to_os_string()));
     files
 }
 
@@ -50,7 +50,7 @@ pub fn main(args: Args) -> ExitCode {
         return ExitCode::from(2);
     }
     outln!(
-        "{:<28} {:>12} {:>14} {:>16} {:>12}",
+        "{:<32} {:>12} {:>14} {:>16} {:>12}",
         "workload",
         "executions",
         "exec/s",
@@ -108,7 +108,7 @@ pub fn main(args: Args) -> ExitCode {
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
         outln!(
-            "{:<28} {:>12} {:>14.0} {:>16.0} {:>12.1}",
+            "{:<32} {:>12} {:>14.0} {:>16.0} {:>12.1}",
             name,
             runs,
             runs as f64 / secs,
