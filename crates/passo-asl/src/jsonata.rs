@@ -101,6 +101,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn knows_what_an_expression_may_read() {
+        let j = |t: &str| Jsonata::parse(t).unwrap();
+        assert!(!j("$states.input.a + $states.result").may_read_context());
+        assert!(j("$states.context.Execution.Id").may_read_context());
+        assert!(j("$keys($states)").may_read_context());
+        assert!(j("$lookup($states, 'context')").may_read_context());
+        assert!(j("$x + $hash('a', 'MD5')").mentions("x"));
+        assert!(j("$x + $hash('a', 'MD5')").mentions("hash"));
+        assert!(!j("$xy").mentions("x"));
+        assert!(!j("'hash'").mentions("hash"));
+    }
+
+    #[test]
     fn accepts_common_expressions() {
         for ok in [
             "{% $states.input %}",
