@@ -59,9 +59,11 @@ impl Jsonata {
 
     /// Whether the expression mentions `$name` (a variable or function it may use).
     pub fn mentions(&self, name: &str) -> bool {
-        self.text
-            .match_indices(name)
-            .any(|(i, _)| i > 0 && self.text.as_bytes()[i - 1] == b'$')
+        let b = self.text.as_bytes();
+        self.text.match_indices(name).any(|(i, m)| {
+            let after = b.get(i + m.len()).copied().unwrap_or(b' ');
+            i > 0 && b[i - 1] == b'$' && !(after.is_ascii_alphanumeric() || after == b'_')
+        })
     }
 }
 
