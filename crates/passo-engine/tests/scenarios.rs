@@ -192,3 +192,51 @@ fn same_seed_same_history() {
     assert_eq!(run(3), run(3));
     assert_ne!(run(3), run(4));
 }
+
+#[test]
+fn jsonata_task_arguments_timeout_and_output() {
+    let m = machine(json!({
+        "QueryLanguage": "JSONata",
+        "StartAt": "T",
+        "States": {"T": {
+            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Arguments": {"FunctionName": "f", "Payload": "{% $states.input.n * 2 %}"},
+            "TimeoutSeconds": "{% $states.input.n + 5 %}",
+            "Assign": {"seen": "{% $states.result.Payload %}"},
+            "Output": "{% {'doubled': $states.result.Payload} %}",
+            "End": true
+        }}
+    }));
+    let (mut ex, cmds, _) = Execution::start(m, ExecutionInfo::local("t", T0, 1), json!({"n": 21}));
+    let Command::InvokeTask {
+        task,
+        input,
+        timeout_seconds,
+        ..
+    } = &cmds[0]
+    else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(input, &json!({"FunctionName": "f", "Payload": 42}));
+    assert_eq!(*timeout_seconds, Some(26));
+    let (cmds, events) = ex.step(
+        Event::TaskSucceeded {
+            task: *task,
+            output: json!({"Payload": 42}),
+        },
+        T0,
+    );
+    let Command::Finished(o) = &cmds[0] else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(o.output, Some(json!({"doubled": 42})));
+    let exited = events
+        .iter()
+        .find(|e| e.kind == "TaskStateExited")
+        .unwrap()
+        .to_json();
+    assert_eq!(
+        exited["stateExitedEventDetails"]["assignedVariables"]["seen"],
+        "42"
+    );
+}

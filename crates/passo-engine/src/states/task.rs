@@ -57,7 +57,22 @@ impl Execution {
                     p.text
                 ))),
             },
-            _ => Ok(None),
+            Some(Dynamic::Jsonata(j)) => {
+                let name = field.trim_end_matches("Path");
+                let input = &self.threads[tid].raw_input;
+                match self.jexpr(tid, j, input, crate::io::StatesExtra::None, name)? {
+                    Some(v) if v.as_u64().is_some_and(|n| n > 0) => Ok(v.as_u64()),
+                    other => Err(ExprError::query(
+                        name,
+                        format!(
+                            "The JSONata expression '{}' specified for the field '{name}' must evaluate to a positive integer, but it returned {}",
+                            j.text(),
+                            other.map(|v| v.to_string()).unwrap_or_else(|| "nothing (undefined)".into())
+                        ),
+                    )),
+                }
+            }
+            Some(Dynamic::Intrinsic(_)) | None => Ok(None),
         }
     }
 
