@@ -23,6 +23,16 @@ impl JTemplate {
         matches!(self, JTemplate::Literal(_))
     }
 
+    /// Every expression in the template.
+    pub fn expressions(&self) -> Vec<&Jsonata> {
+        match self {
+            JTemplate::Literal(_) => Vec::new(),
+            JTemplate::Expr(j) => vec![j],
+            JTemplate::Object(m) => m.iter().flat_map(|(_, t)| t.expressions()).collect(),
+            JTemplate::Array(a) => a.iter().flat_map(JTemplate::expressions).collect(),
+        }
+    }
+
     /// Whether any expression of the template may read `$states.context`.
     pub fn may_read_context(&self) -> bool {
         match self {

@@ -665,6 +665,12 @@ impl Parser {
             output: self.jtemplate(obj.get("Output"), &ptr(at, "Output")),
             assign: self.jtemplate(obj.get("Assign"), &ptr(at, "Assign")),
         });
+        if let Some(f) = &jsonata {
+            let has_result = matches!(kind, "Task" | "Parallel" | "Map");
+            self.states_refs(f.arguments.as_ref(), &ptr(at, "Arguments"), false, false);
+            self.states_refs(f.output.as_ref(), &ptr(at, "Output"), has_result, false);
+            self.states_refs(f.assign.as_ref(), &ptr(at, "Assign"), has_result, false);
+        }
 
         let kind = match kind {
             "Pass" => {
@@ -1225,6 +1231,10 @@ impl Parser {
                 output: self.jtemplate(rule.get("Output"), &ptr(&cat, "Output")),
                 assign: self.jtemplate(rule.get("Assign"), &ptr(&cat, "Assign")),
             });
+            if let Some(f) = &jsonata {
+                self.states_refs(f.output.as_ref(), &ptr(&cat, "Output"), false, true);
+                self.states_refs(f.assign.as_ref(), &ptr(&cat, "Assign"), false, true);
+            }
             if let (Some(error_equals), Some(next)) = (error_equals, next) {
                 out.push(Catcher {
                     error_equals,
@@ -1976,11 +1986,43 @@ impl Parser {
     /// A JSONata state's `Assign` is an object.
     fn jsonata_assign(&mut self, obj: &JsonMap<String, Value>, at: &str) {
         let Some(a) = obj.get("Assign") else { return };
-        if !a.is_object() {
+        let Some(map) = a.as_object() else {
             self.schema(
                 ptr(at, "Assign"),
                 "The value for the field 'Assign' must be an OBJECT",
             );
+            return;
+        };
+        for key in map.keys() {
+            // A variable is assigned whole: `a.b` or `a[0]` would be a path into one.
+            if key.is_empty()
+                || key.contains(['.', '[', ']', '$'])
+                || key.contains(char::is_whitespace)
+            {
+                self.schema(
+                    ptr(&ptr(at, "Assign"), key),
+                    format!("The variable name '{key}' is not valid: Assign sets whole variables, not paths into them"),
+                );
+            }
+        }
+    }
+
+    /// `$states.result` exists only in a Task's, Parallel's or Map's Output and Assign;
+    /// `$states.errorOutput` only in a Catch's.
+    fn states_refs(&mut self, t: Option<&JTemplate>, at: &str, result_ok: bool, error_ok: bool) {
+        let Some(t) = t else { return };
+        for j in t.expressions() {
+            for (name, ok) in [
+                ("$states.result", result_ok),
+                ("$states.errorOutput", error_ok),
+            ] {
+                if !ok && j.text().contains(name) {
+                    self.schema(
+                        at,
+                        format!("The JSONata expression '{}' references {name}, which does not exist in this field", j.text()),
+                    );
+                }
+            }
         }
     }
 
