@@ -182,19 +182,18 @@ pub fn set(doc: Value, path: &Path, value: Value) -> Result<Value, ExprError> {
     {
         let mut cur = &mut doc;
         let last = path.segments.len() - 1;
+        // The path crosses a value that is not an object (or an index outside an array).
+        let mismatch = || ExprError {
+            location: None,
+            error: "States.ResultPathMatchFailure",
+            message: format!("Unable to apply ResultPath \"{}\" to input", path.text),
+        };
         for (i, seg) in path.segments.iter().enumerate() {
             let is_last = i == last;
             match seg {
                 Segment::Field(name) => {
                     let Value::Object(map) = cur else {
-                        return Err(ExprError {
-                            location: None,
-                            error: "States.ResultPathMatchFailure",
-                            message: format!(
-                                "Unable to apply ResultPath \"{}\" to input",
-                                path.text
-                            ),
-                        });
+                        return Err(mismatch());
                     };
                     if is_last {
                         map.insert(name.clone(), value);
@@ -204,39 +203,18 @@ pub fn set(doc: Value, path: &Path, value: Value) -> Result<Value, ExprError> {
                         .entry(name.clone())
                         .or_insert_with(|| Value::Object(Map::new()));
                     if !entry.is_object() && !entry.is_array() {
-                        return Err(ExprError {
-                            location: None,
-                            error: "States.ResultPathMatchFailure",
-                            message: format!(
-                                "Unable to apply ResultPath \"{}\" to input",
-                                path.text
-                            ),
-                        });
+                        return Err(mismatch());
                     }
                     cur = entry;
                 }
                 Segment::Index(idx) => {
                     let Value::Array(a) = cur else {
-                        return Err(ExprError {
-                            location: None,
-                            error: "States.ResultPathMatchFailure",
-                            message: format!(
-                                "Unable to apply ResultPath \"{}\" to input",
-                                path.text
-                            ),
-                        });
+                        return Err(mismatch());
                     };
                     let len = a.len() as i64;
                     let j = if *idx < 0 { len + idx } else { *idx };
                     if j < 0 || j >= len {
-                        return Err(ExprError {
-                            location: None,
-                            error: "States.ResultPathMatchFailure",
-                            message: format!(
-                                "Unable to apply ResultPath \"{}\" to input",
-                                path.text
-                            ),
-                        });
+                        return Err(mismatch());
                     }
                     if is_last {
                         a[j as usize] = value;

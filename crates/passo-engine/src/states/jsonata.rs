@@ -52,7 +52,7 @@ impl Execution {
                     effective_input: input,
                 };
             }
-            StateKind::Task(t) => {
+            StateKind::Task(_) | StateKind::Parallel(_) => {
                 let args = match state.jsonata.as_ref().and_then(|f| f.arguments.as_ref()) {
                     Some(tpl) => {
                         match self.jtemplate(tid, tpl, &input, StatesExtra::None, "Arguments") {
@@ -62,19 +62,11 @@ impl Execution {
                     }
                     None => input,
                 };
-                self.invoke(tid, state, t, args);
-            }
-            StateKind::Parallel(p) => {
-                let args = match state.jsonata.as_ref().and_then(|f| f.arguments.as_ref()) {
-                    Some(tpl) => {
-                        match self.jtemplate(tid, tpl, &input, StatesExtra::None, "Arguments") {
-                            Ok(v) => v,
-                            Err(e) => return self.expr_failed(tid, state, e),
-                        }
-                    }
-                    None => input,
-                };
-                self.start_parallel(tid, p, args);
+                match &state.kind {
+                    StateKind::Task(t) => self.invoke(tid, state, t, args),
+                    StateKind::Parallel(p) => self.start_parallel(tid, p, args),
+                    _ => unreachable!("matched above"),
+                }
             }
             StateKind::Map(m) => self.map(tid, state, m, input),
         }
