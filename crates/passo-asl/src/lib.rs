@@ -11,6 +11,7 @@ pub mod jtemplate;
 pub mod model;
 pub mod parse;
 pub mod path;
+pub mod scopes;
 pub mod template;
 pub mod timestamp;
 

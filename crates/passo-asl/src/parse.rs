@@ -145,6 +145,9 @@ pub fn parse_for(
         top_lang: QueryLanguage::JsonPath,
     };
     let machine = p.machine(value);
+    if let Some(m) = &machine {
+        p.diags.extend(crate::scopes::shadowing(m));
+    }
     if p.diags.is_empty() {
         machine.ok_or_else(Vec::new)
     } else {

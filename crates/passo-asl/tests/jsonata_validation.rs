@@ -54,3 +54,23 @@ fn malformed_expressions_are_reported_with_their_place() {
     assert_eq!(p.len(), 1, "{p:?}");
     assert!(p[0].starts_with("/States/P/Output/x"), "{p:?}");
 }
+
+#[test]
+fn inner_scopes_do_not_shadow_outer_variables() {
+    let def = |mode: &str| {
+        json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Assign": {"x": 1}, "Next": "M"},
+            "M": {"Type": "Map", "ItemProcessor": {"ProcessorConfig": {"Mode": mode}, "StartAt": "I", "States": {
+                "I": {"Type": "Pass", "Assign": {"x": 2, "y": 3}, "End": true}}},
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Assign": {"y": 4}, "Next": "E"}], "End": true},
+            "E": {"Type": "Succeed"}}})
+    };
+    let p = problems(def("INLINE"));
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].starts_with("/States/M/ItemProcessor/States/I/Assign") && p[0].contains("'x'"),
+        "{p:?}"
+    );
+    // Distributed children see no outer variables, so they may reuse the name.
+    assert!(problems(def("DISTRIBUTED")).is_empty());
+}
