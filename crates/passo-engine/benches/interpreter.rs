@@ -16,11 +16,14 @@ fn main() {
 }
 
 fn machine(file: &str) -> Option<Arc<passo_asl::StateMachine>> {
-    let path = format!(
-        "{}/../../../shared/bench/{file}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(path).ok()?;
+    // The shared workloads, then Passo's own variants (bench/ at the workspace root).
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let text = [
+        format!("{dir}/../../../shared/bench/{file}"),
+        format!("{dir}/../../bench/{file}"),
+    ]
+    .iter()
+    .find_map(|p| std::fs::read_to_string(p).ok())?;
     Some(Arc::new(
         passo_asl::parse_str(&text).expect("benchmark definitions are valid"),
     ))
@@ -41,10 +44,17 @@ fn run(m: &Arc<passo_asl::StateMachine>) -> u64 {
     r.transitions
 }
 
-#[divan::bench(args = ["w1-pass-chain.asl.json", "w2-choice-loop.asl.json", "w3-map-1000.asl.json", "w4-parallel.asl.json"])]
+#[divan::bench(args = [
+    "w1-pass-chain.asl.json",
+    "w2-choice-loop.asl.json",
+    "w3-map-1000.asl.json",
+    "w4-parallel.asl.json",
+    "w1-pass-chain-jsonata.asl.json",
+    "w3-map-1000-jsonata.asl.json",
+])]
 fn workload(bencher: divan::Bencher, file: &str) {
     let Some(m) = machine(file) else {
-        eprintln!("../shared/bench/{file} not found; skipping");
+        eprintln!("{file} not found in ../shared/bench or bench/; skipping");
         return;
     };
     bencher.bench_local(|| run(divan::black_box(&m)));
