@@ -69,25 +69,24 @@ fn register_host(ev: &mut Evaluator, host: &Host, j: &Jsonata) -> Result<(), Eva
     if !NAMES.iter().any(|n| j.mentions(n)) {
         return Ok(());
     }
-    ev.register_fn("partition", |args: &[JValue]| {
-        let (a, n) = (args.first().map(to_serde), args.get(1).map(to_serde));
-        crate::intrinsics::array_partition(&a.unwrap_or(Value::Null), &n.unwrap_or(Value::Null))
+    // Argument `i` as JSON (null when absent: the shared checks then report the type).
+    let arg = |args: &[JValue], i: usize| args.get(i).map(to_serde).unwrap_or(Value::Null);
+    ev.register_fn("partition", move |args: &[JValue]| {
+        crate::intrinsics::array_partition(&arg(args, 0), &arg(args, 1))
             .map(JValue::from)
             .map_err(from_expr_error)
     })?;
-    ev.register_fn("range", |args: &[JValue]| {
-        let v: Vec<Value> = (0..3)
-            .map(|i| args.get(i).map(to_serde).unwrap_or(Value::Null))
-            .collect();
+    ev.register_fn("range", move |args: &[JValue]| {
         // AWS's $range yields a sequence: one item stands alone.
-        match crate::intrinsics::array_range(&v[0], &v[1], &v[2]).map_err(from_expr_error)? {
+        match crate::intrinsics::array_range(&arg(args, 0), &arg(args, 1), &arg(args, 2))
+            .map_err(from_expr_error)?
+        {
             Value::Array(mut a) if a.len() == 1 => Ok(JValue::from(a.remove(0))),
             other => Ok(JValue::from(other)),
         }
     })?;
-    ev.register_fn("hash", |args: &[JValue]| {
-        let (d, a) = (args.first().map(to_serde), args.get(1).map(to_serde));
-        crate::intrinsics::hash(&d.unwrap_or(Value::Null), &a.unwrap_or(Value::Null))
+    ev.register_fn("hash", move |args: &[JValue]| {
+        crate::intrinsics::hash(&arg(args, 0), &arg(args, 1))
             .map(JValue::from)
             .map_err(from_expr_error)
     })?;

@@ -8,7 +8,7 @@ use passo_asl::timestamp;
 use passo_expr::ExprError;
 use serde_json::{Map, Value};
 
-use super::display_value;
+use super::{display_value, no_choice_matched};
 
 impl Execution {
     pub(super) fn choice(&mut self, tid: ThreadId, state: &State, c: &Choice, eff: Value) {
@@ -29,16 +29,7 @@ impl Execution {
         let (next, rule_assign) = match (chosen, c.default) {
             (Some(x), _) => x,
             (None, Some(d)) => (d, None),
-            (None, None) => {
-                let f = Failure::new(
-                    "States.NoChoiceMatched",
-                    format!(
-                        "No Choice Rules matched and no default specified for state '{}'",
-                        state.name
-                    ),
-                );
-                return self.thread_failed(tid, f);
-            }
+            (None, None) => return self.thread_failed(tid, no_choice_matched(state)),
         };
         let mut assigned = match self.assign(tid, state.assign.as_ref(), &eff) {
             Ok(a) => a,

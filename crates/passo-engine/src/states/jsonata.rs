@@ -5,6 +5,9 @@
 use crate::execution::{Command, Execution, Phase, ThreadId};
 use crate::failure::Failure;
 use crate::io::{state_failure, StatesExtra};
+
+use super::no_choice_matched;
+use passo_asl::jtemplate::JTemplate;
 use passo_asl::model::*;
 use passo_asl::timestamp;
 use passo_expr::ExprError;
@@ -84,22 +87,43 @@ impl Execution {
     ) {
         let extra = result.map_or(StatesExtra::None, StatesExtra::Result);
         let fields = state.jsonata.as_ref();
-        let assigned = match fields.and_then(|f| f.assign.as_ref()) {
-            Some(t) => match self.jtemplate(tid, t, input, extra, "Assign") {
-                Ok(Value::Object(m)) => Some(m),
-                Ok(_) => Some(Map::new()),
-                Err(e) => return self.expr_failed(tid, state, e),
+        let default = result.cloned().unwrap_or_else(|| input.clone());
+        let (out, assigned) = match self.assign_and_output(
+            tid,
+            fields.and_then(|f| f.assign.as_ref()),
+            fields.and_then(|f| f.output.as_ref()),
+            input,
+            extra,
+            default,
+        ) {
+            Ok(x) => x,
+            Err(e) => return self.expr_failed(tid, state, e),
+        };
+        self.leave(tid, state, out, assigned, transition);
+    }
+
+    /// `Assign` (all from the state's entry values) then `Output` (`default` when absent).
+    fn assign_and_output(
+        &self,
+        tid: ThreadId,
+        assign: Option<&JTemplate>,
+        output: Option<&JTemplate>,
+        input: &Value,
+        extra: StatesExtra<'_>,
+        default: Value,
+    ) -> Result<(Value, Option<Map<String, Value>>), ExprError> {
+        let assigned = match assign {
+            Some(t) => match self.jtemplate(tid, t, input, extra, "Assign")? {
+                Value::Object(m) => Some(m),
+                _ => Some(Map::new()),
             },
             None => None,
         };
-        let out = match fields.and_then(|f| f.output.as_ref()) {
-            Some(t) => match self.jtemplate(tid, t, input, extra, "Output") {
-                Ok(v) => v,
-                Err(e) => return self.expr_failed(tid, state, e),
-            },
-            None => result.cloned().unwrap_or_else(|| input.clone()),
+        let out = match output {
+            Some(t) => self.jtemplate(tid, t, input, extra, "Output")?,
+            None => default,
         };
-        self.leave(tid, state, out, assigned, transition);
+        Ok((out, assigned))
     }
 
     fn jsonata_string(
@@ -164,16 +188,7 @@ impl Execution {
         let next = match (chosen, c.default) {
             (Some(r), _) => r.next,
             (None, Some(d)) => d,
-            (None, None) => {
-                let f = Failure::new(
-                    "States.NoChoiceMatched",
-                    format!(
-                        "No Choice Rules matched and no default specified for state '{}'",
-                        state.name
-                    ),
-                );
-                return self.thread_failed(tid, f);
-            }
+            (None, None) => return self.thread_failed(tid, no_choice_matched(state)),
         };
         // A matching rule's Assign and Output take the place of the state's.
         let rule_fields = chosen.and_then(|r| r.jsonata.as_ref());
@@ -184,20 +199,16 @@ impl Execution {
         let output = rule_fields
             .and_then(|f| f.output.as_ref())
             .or(fields.and_then(|f| f.output.as_ref()));
-        let assigned = match assign {
-            Some(t) => match self.jtemplate(tid, t, input, StatesExtra::None, "Assign") {
-                Ok(Value::Object(m)) => Some(m),
-                Ok(_) => Some(Map::new()),
-                Err(e) => return self.expr_failed(tid, state, e),
-            },
-            None => None,
-        };
-        let out = match output {
-            Some(t) => match self.jtemplate(tid, t, input, StatesExtra::None, "Output") {
-                Ok(v) => v,
-                Err(e) => return self.expr_failed(tid, state, e),
-            },
-            None => input.clone(),
+        let (out, assigned) = match self.assign_and_output(
+            tid,
+            assign,
+            output,
+            input,
+            StatesExtra::None,
+            input.clone(),
+        ) {
+            Ok(x) => x,
+            Err(e) => return self.expr_failed(tid, state, e),
         };
         self.leave(tid, state, out, assigned, Transition::Next(next));
     }
@@ -252,30 +263,19 @@ impl Execution {
         let input = self.threads[tid].raw_input.clone();
         let extra = StatesExtra::ErrorOutput(&err);
         let fields = c.jsonata.as_ref();
-        let assigned = match fields.and_then(|f| f.assign.as_ref()) {
-            Some(t) => match self.jtemplate(tid, t, &input, extra, "Assign") {
-                Ok(Value::Object(m)) => Some(m),
-                Ok(_) => Some(Map::new()),
-                Err(e) => {
-                    return self.thread_failed(
-                        tid,
-                        state_failure(&state.name, self.threads[tid].entered_event, e),
-                    )
-                }
-            },
-            None => None,
-        };
-        let out = match fields.and_then(|f| f.output.as_ref()) {
-            Some(t) => match self.jtemplate(tid, t, &input, extra, "Output") {
-                Ok(v) => v,
-                Err(e) => {
-                    return self.thread_failed(
-                        tid,
-                        state_failure(&state.name, self.threads[tid].entered_event, e),
-                    )
-                }
-            },
-            None => err.clone(),
+        let (out, assigned) = match self.assign_and_output(
+            tid,
+            fields.and_then(|f| f.assign.as_ref()),
+            fields.and_then(|f| f.output.as_ref()),
+            &input,
+            extra,
+            err.clone(),
+        ) {
+            Ok(x) => x,
+            Err(e) => {
+                let f = state_failure(&state.name, self.threads[tid].entered_event, e);
+                return self.thread_failed(tid, f);
+            }
         };
         self.leave(tid, state, out, assigned, Transition::Next(c.next));
     }

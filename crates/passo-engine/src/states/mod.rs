@@ -329,6 +329,17 @@ fn transition_of(state: &State) -> Transition {
     }
 }
 
+/// A Choice state with no matching rule and no Default.
+fn no_choice_matched(state: &State) -> Failure {
+    Failure::new(
+        "States.NoChoiceMatched",
+        format!(
+            "No Choice Rules matched and no default specified for state '{}'",
+            state.name
+        ),
+    )
+}
+
 /// How AWS shows a value inside a message: strings bare, everything else as JSON.
 fn display_value(v: &Value) -> String {
     match v {
