@@ -240,3 +240,33 @@ fn jsonata_task_arguments_timeout_and_output() {
         "42"
     );
 }
+
+#[test]
+fn variable_size_limits_fail_with_data_limit_exceeded() {
+    // One variable over the (here lowered) payload limit fails the state; a smaller one passes.
+    let m = machine(json!({
+        "QueryLanguage": "JSONata",
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Assign": {"small": "{% $pad('', 100, 'x') %}"}, "Next": "B"},
+            "B": {"Type": "Pass", "Assign": {"big": "{% $pad('', 2000, 'x') %}"}, "End": true}
+        }
+    }));
+    let mut info = ExecutionInfo::local("t", T0, 1);
+    info.payload_limit = 1024;
+    let (_ex, cmds, events) = Execution::start(m, info, json!({}));
+    let Some(Command::Finished(o)) = cmds.last() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(o.status, Status::Failed);
+    assert_eq!(o.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert!(o.cause.as_deref().unwrap().contains("'big'"), "{o:?}");
+    // A exited normally; B failed before exiting.
+    assert_eq!(
+        kinds(&events)
+            .iter()
+            .filter(|k| **k == "PassStateExited")
+            .count(),
+        1
+    );
+}

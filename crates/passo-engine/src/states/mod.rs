@@ -298,6 +298,9 @@ impl Execution {
             return self.state_failed(tid, state, f);
         }
         if let Some(a) = &assigned {
+            if let Err(f) = self.check_variable_sizes(tid, a) {
+                return self.state_failed(tid, state, f);
+            }
             let vars = &mut self.threads[tid].vars;
             for (k, v) in a {
                 vars.insert(k.clone(), v.clone());
@@ -313,6 +316,48 @@ impl Execution {
             }
             Transition::End => self.thread_succeeded(tid, out),
         }
+    }
+}
+
+impl Execution {
+    /// AWS's variable limits: one variable and one Assign at most the payload limit (256 KiB),
+    /// all variables of an execution at most 40 times that (10 MiB). Scaled with the
+    /// configurable payload limit; 0 turns them off like the payload rule.
+    fn check_variable_sizes(&self, tid: ThreadId, a: &Map<String, Value>) -> Result<(), Failure> {
+        let limit = self.info.payload_limit;
+        if limit == 0 {
+            return Ok(());
+        }
+        let mut assign_total = 0;
+        for (k, v) in a {
+            let n = text(v).len();
+            if n > limit {
+                return Err(Failure::new(
+                    "States.DataLimitExceeded",
+                    format!("The variable '{k}' has a size exceeding the maximum number of bytes service limit ({limit})."),
+                ));
+            }
+            assign_total += n;
+        }
+        if assign_total > limit {
+            return Err(Failure::new(
+                "States.DataLimitExceeded",
+                format!("The variables assigned in one Assign field have a combined size exceeding the maximum number of bytes service limit ({limit})."),
+            ));
+        }
+        let vars = &self.threads[tid].vars;
+        let stored: usize = vars
+            .iter()
+            .filter(|(k, _)| !a.contains_key(*k))
+            .map(|(_, v)| text(v).len())
+            .sum();
+        if stored + assign_total > limit * 40 {
+            return Err(Failure::new(
+                "States.DataLimitExceeded",
+                format!("The variables of this execution have a combined size exceeding the maximum number of bytes service limit ({}).", limit * 40),
+            ));
+        }
+        Ok(())
     }
 }
 
