@@ -1,0 +1,694 @@
+//! The SQLite implementation: schema, the group-committing writer thread and the reads.
+
+use crate::rows::*;
+use crate::{Result, StoreError};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS machines (
+  arn TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, definition TEXT NOT NULL,
+  role_arn TEXT NOT NULL, revision_id TEXT NOT NULL, description TEXT NOT NULL,
+  created_ms INTEGER NOT NULL, logging TEXT NOT NULL, tracing TEXT NOT NULL,
+  encryption TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS revisions (
+  machine_arn TEXT NOT NULL, revision_id TEXT NOT NULL, definition TEXT NOT NULL,
+  role_arn TEXT NOT NULL, kind TEXT NOT NULL, PRIMARY KEY (machine_arn, revision_id));
+CREATE TABLE IF NOT EXISTS versions (
+  arn TEXT PRIMARY KEY, machine_arn TEXT NOT NULL, version INTEGER NOT NULL,
+  revision_id TEXT NOT NULL, description TEXT NOT NULL, created_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS versions_machine ON versions (machine_arn, version);
+CREATE TABLE IF NOT EXISTS aliases (
+  arn TEXT PRIMARY KEY, machine_arn TEXT NOT NULL, name TEXT NOT NULL,
+  description TEXT NOT NULL, routing TEXT NOT NULL, created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tags (
+  resource_arn TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY (resource_arn, key));
+CREATE TABLE IF NOT EXISTS executions (
+  arn TEXT PRIMARY KEY, machine_arn TEXT NOT NULL, revision_id TEXT NOT NULL,
+  version_arn TEXT, alias_arn TEXT, name TEXT NOT NULL, status TEXT NOT NULL,
+  input TEXT NOT NULL, output TEXT, error TEXT, cause TEXT, start_ms INTEGER NOT NULL,
+  stop_ms INTEGER, params TEXT NOT NULL, pending_tasks INTEGER NOT NULL, trace_header TEXT);
+CREATE INDEX IF NOT EXISTS executions_machine ON executions (machine_arn, start_ms);
+CREATE INDEX IF NOT EXISTS executions_running ON executions (status) WHERE status = 'RUNNING';
+CREATE INDEX IF NOT EXISTS executions_stopped ON executions (stop_ms) WHERE stop_ms IS NOT NULL;
+CREATE TABLE IF NOT EXISTS steps (
+  execution_arn TEXT NOT NULL, seq INTEGER NOT NULL, now_ms INTEGER NOT NULL,
+  event TEXT NOT NULL, history TEXT NOT NULL, PRIMARY KEY (execution_arn, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS timers (
+  execution_arn TEXT NOT NULL, timer_id INTEGER NOT NULL, fire_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (execution_arn, timer_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS timers_due ON timers (fire_at_ms);
+";
+
+/// How the database is opened.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// `synchronous=FULL`: survive power loss, not only a killed process (slower commits).
+    pub fsync_full: bool,
+    /// Most write requests committed in one transaction.
+    pub max_batch: usize,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            fsync_full: false,
+            max_batch: 2048,
+        }
+    }
+}
+
+type Request = (Vec<Write>, oneshot::Sender<Result<()>>);
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    tx: Mutex<Option<mpsc::Sender<Request>>>,
+    readers: Mutex<Vec<Connection>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Transactions committed so far (tests count commits instead of timing disks).
+    commits: std::sync::atomic::AtomicU64,
+}
+
+fn open_conn(path: &Path, opts: &DbOptions) -> rusqlite::Result<Connection> {
+    let c = Connection::open(path)?;
+    c.pragma_update(None, "journal_mode", "WAL")?;
+    c.pragma_update(
+        None,
+        "synchronous",
+        if opts.fsync_full { "FULL" } else { "NORMAL" },
+    )?;
+    c.pragma_update(None, "foreign_keys", "OFF")?;
+    c.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(c)
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file at `path` and starts the writer thread.
+    pub fn open(path: &Path, opts: DbOptions) -> Result<Db> {
+        let conn = open_conn(path, &opts)?;
+        conn.execute_batch(SCHEMA)?;
+        let (tx, rx) = mpsc::channel::<Request>();
+        let inner = Arc::new(Inner {
+            path: path.to_path_buf(),
+            tx: Mutex::new(Some(tx)),
+            readers: Mutex::new(Vec::new()),
+            writer: Mutex::new(None),
+            commits: Default::default(),
+        });
+        let weak = Arc::downgrade(&inner);
+        let max_batch = opts.max_batch;
+        let handle = std::thread::Builder::new()
+            .name("passo-store-writer".into())
+            .spawn(move || writer_loop(conn, rx, max_batch, weak))
+            .map_err(|_| StoreError::Closed)?;
+        *inner.writer.lock().unwrap() = Some(handle);
+        Ok(Db { inner })
+    }
+
+    /// Applies `writes` atomically, committed together with whatever else is queued.
+    /// Resolves once the transaction is committed.
+    pub async fn write(&self, writes: Vec<Write>) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        {
+            let guard = self.inner.tx.lock().unwrap();
+            let sender = guard.as_ref().ok_or(StoreError::Closed)?;
+            sender.send((writes, tx)).map_err(|_| StoreError::Closed)?;
+        }
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Transactions committed since the database was opened.
+    pub fn commits(&self) -> u64 {
+        self.inner
+            .commits
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Stops the writer after it has committed everything queued.
+    pub fn close(&self) {
+        self.inner.tx.lock().unwrap().take();
+        if let Some(h) = self.inner.writer.lock().unwrap().take() {
+            let _ = h.join();
+        }
+    }
+
+    /// Runs `f` on a read connection (WAL: sees every committed write).
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let conn = self.inner.readers.lock().unwrap().pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => {
+                let c = Connection::open(&self.inner.path)?;
+                c.busy_timeout(std::time::Duration::from_secs(10))?;
+                c
+            }
+        };
+        let out = f(&conn);
+        let mut pool = self.inner.readers.lock().unwrap();
+        if pool.len() < 8 {
+            pool.push(conn);
+        }
+        Ok(out?)
+    }
+
+    pub fn machine(&self, arn: &str) -> Result<Option<MachineRow>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT * FROM machines WHERE arn = ?1")?
+                .query_row([arn], machine_row)
+                .optional()
+        })
+    }
+
+    pub fn machines(&self) -> Result<Vec<MachineRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT * FROM machines ORDER BY created_ms, arn")?;
+            let rows = st.query_map([], machine_row)?;
+            rows.collect()
+        })
+    }
+
+    pub fn revision(&self, machine_arn: &str, revision_id: &str) -> Result<Option<RevisionRow>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT machine_arn, revision_id, definition, role_arn, kind FROM revisions
+                 WHERE machine_arn = ?1 AND revision_id = ?2",
+            )?
+            .query_row([machine_arn, revision_id], |r| {
+                Ok(RevisionRow {
+                    machine_arn: r.get(0)?,
+                    revision_id: r.get(1)?,
+                    definition: r.get(2)?,
+                    role_arn: r.get(3)?,
+                    kind: r.get(4)?,
+                })
+            })
+            .optional()
+        })
+    }
+
+    pub fn versions(&self, machine_arn: &str) -> Result<Vec<VersionRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT * FROM versions WHERE machine_arn = ?1 ORDER BY version DESC",
+            )?;
+            let rows = st.query_map([machine_arn], version_row)?;
+            rows.collect()
+        })
+    }
+
+    pub fn all_versions(&self) -> Result<Vec<VersionRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT * FROM versions")?;
+            let rows = st.query_map([], version_row)?;
+            rows.collect()
+        })
+    }
+
+    pub fn all_aliases(&self) -> Result<Vec<AliasRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT * FROM aliases ORDER BY created_ms, arn")?;
+            let rows = st.query_map([], |r| {
+                Ok(AliasRow {
+                    arn: r.get(0)?,
+                    machine_arn: r.get(1)?,
+                    name: r.get(2)?,
+                    description: r.get(3)?,
+                    routing: r.get(4)?,
+                    created_ms: r.get(5)?,
+                    updated_ms: r.get(6)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    pub fn tags(&self, resource_arn: &str) -> Result<Vec<(String, String)>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT key, value FROM tags WHERE resource_arn = ?1 ORDER BY rowid",
+            )?;
+            let rows = st.query_map([resource_arn], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })
+    }
+
+    pub fn execution(&self, arn: &str) -> Result<Option<ExecutionRow>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT * FROM executions WHERE arn = ?1")?
+                .query_row([arn], execution_row)
+                .optional()
+        })
+    }
+
+    /// Executions of a machine, newest first, optionally of one status, version or alias;
+    /// `offset`/`limit` page through them.
+    pub fn executions(
+        &self,
+        machine_arn: &str,
+        status: Option<&str>,
+        qualifier: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT * FROM executions WHERE machine_arn = ?1
+                   AND (?2 IS NULL OR status = ?2)
+                   AND (?3 IS NULL OR version_arn = ?3 OR alias_arn = ?3)
+                 ORDER BY start_ms DESC, arn DESC LIMIT ?4 OFFSET ?5",
+            )?;
+            let rows = st.query_map(
+                params![machine_arn, status, qualifier, limit as i64, offset as i64],
+                execution_row,
+            )?;
+            rows.collect()
+        })
+    }
+
+    /// Every running execution: (ARN, tasks that were out at its last step).
+    pub fn running(&self) -> Result<Vec<(String, i64)>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT arn, pending_tasks FROM executions WHERE status = 'RUNNING'",
+            )?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })
+    }
+
+    /// The steps of an execution, in order.
+    pub fn steps(&self, execution_arn: &str) -> Result<Vec<StepRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT execution_arn, seq, now_ms, event, history FROM steps
+                 WHERE execution_arn = ?1 ORDER BY seq",
+            )?;
+            let rows = st.query_map([execution_arn], |r| {
+                Ok(StepRow {
+                    execution_arn: r.get(0)?,
+                    seq: r.get(1)?,
+                    now_ms: r.get(2)?,
+                    event: r.get(3)?,
+                    history: r.get(4)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Timers due at or before `until_ms`, earliest first.
+    pub fn due_timers(&self, until_ms: i64, limit: usize) -> Result<Vec<TimerRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT fire_at_ms, execution_arn, timer_id FROM timers
+                 WHERE fire_at_ms <= ?1 ORDER BY fire_at_ms LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![until_ms, limit as i64], |r| {
+                Ok(TimerRow {
+                    fire_at_ms: r.get(0)?,
+                    execution_arn: r.get(1)?,
+                    timer_id: r.get(2)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+}
+
+fn machine_row(r: &Row<'_>) -> rusqlite::Result<MachineRow> {
+    Ok(MachineRow {
+        arn: r.get(0)?,
+        name: r.get(1)?,
+        kind: r.get(2)?,
+        definition: r.get(3)?,
+        role_arn: r.get(4)?,
+        revision_id: r.get(5)?,
+        description: r.get(6)?,
+        created_ms: r.get(7)?,
+        logging: r.get(8)?,
+        tracing: r.get(9)?,
+        encryption: r.get(10)?,
+    })
+}
+
+fn version_row(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
+    Ok(VersionRow {
+        arn: r.get(0)?,
+        machine_arn: r.get(1)?,
+        version: r.get(2)?,
+        revision_id: r.get(3)?,
+        description: r.get(4)?,
+        created_ms: r.get(5)?,
+    })
+}
+
+fn execution_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
+    Ok(ExecutionRow {
+        arn: r.get(0)?,
+        machine_arn: r.get(1)?,
+        revision_id: r.get(2)?,
+        version_arn: r.get(3)?,
+        alias_arn: r.get(4)?,
+        name: r.get(5)?,
+        status: r.get(6)?,
+        input: r.get(7)?,
+        output: r.get(8)?,
+        error: r.get(9)?,
+        cause: r.get(10)?,
+        start_ms: r.get(11)?,
+        stop_ms: r.get(12)?,
+        params: r.get(13)?,
+        pending_tasks: r.get(14)?,
+        trace_header: r.get(15)?,
+    })
+}
+
+/// Takes every queued request (up to `max_batch`), applies each in its own savepoint inside
+/// one transaction, commits once and answers them all.
+fn writer_loop(
+    mut conn: Connection,
+    rx: mpsc::Receiver<Request>,
+    max_batch: usize,
+    inner: std::sync::Weak<Inner>,
+) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let outcome = commit_batch(&mut conn, &batch);
+        if let Some(i) = inner.upgrade() {
+            i.commits
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        match outcome {
+            Ok(results) => {
+                for ((_, reply), r) in batch.into_iter().zip(results) {
+                    let _ = reply.send(r);
+                }
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(StoreError::Commit(msg.clone())));
+                }
+            }
+        }
+    }
+}
+
+fn commit_batch(conn: &mut Connection, batch: &[Request]) -> rusqlite::Result<Vec<Result<()>>> {
+    let tx = conn.transaction()?;
+    let mut results = Vec::with_capacity(batch.len());
+    for (writes, _) in batch {
+        let r = if batch.len() == 1 {
+            apply_all(&tx, writes)
+        } else {
+            tx.execute_batch("SAVEPOINT req")?;
+            let r = apply_all(&tx, writes);
+            if r.is_err() {
+                tx.execute_batch("ROLLBACK TO req")?;
+            }
+            tx.execute_batch("RELEASE req")?;
+            r
+        };
+        results.push(r);
+    }
+    if results.len() == 1 && results[0].is_err() {
+        tx.rollback()?;
+    } else {
+        tx.commit()?;
+    }
+    Ok(results)
+}
+
+fn apply_all(c: &Connection, writes: &[Write]) -> Result<()> {
+    for w in writes {
+        apply(c, w)?;
+    }
+    Ok(())
+}
+
+fn apply(c: &Connection, w: &Write) -> Result<()> {
+    match w {
+        Write::PutMachine(m) => {
+            c.prepare_cached(
+                "INSERT OR REPLACE INTO machines VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+            )?
+            .execute(params![
+                m.arn,
+                m.name,
+                m.kind,
+                m.definition,
+                m.role_arn,
+                m.revision_id,
+                m.description,
+                m.created_ms,
+                m.logging,
+                m.tracing,
+                m.encryption
+            ])?;
+        }
+        Write::DeleteMachine(arn) => {
+            c.prepare_cached("DELETE FROM machines WHERE arn = ?1")?
+                .execute([arn])?;
+            c.prepare_cached("DELETE FROM versions WHERE machine_arn = ?1")?
+                .execute([arn])?;
+            c.prepare_cached("DELETE FROM aliases WHERE machine_arn = ?1")?
+                .execute([arn])?;
+            c.prepare_cached("DELETE FROM tags WHERE resource_arn = ?1")?
+                .execute([arn])?;
+        }
+        Write::PutRevision(r) => {
+            c.prepare_cached("INSERT OR REPLACE INTO revisions VALUES (?1,?2,?3,?4,?5)")?
+                .execute(params![
+                    r.machine_arn,
+                    r.revision_id,
+                    r.definition,
+                    r.role_arn,
+                    r.kind
+                ])?;
+        }
+        Write::PutVersion(v) => {
+            c.prepare_cached("INSERT INTO versions VALUES (?1,?2,?3,?4,?5,?6)")?
+                .execute(params![
+                    v.arn,
+                    v.machine_arn,
+                    v.version,
+                    v.revision_id,
+                    v.description,
+                    v.created_ms
+                ])
+                .map_err(conflict)?;
+        }
+        Write::DeleteVersion(arn) => {
+            c.prepare_cached("DELETE FROM versions WHERE arn = ?1")?
+                .execute([arn])?;
+        }
+        Write::PutAlias(a) => {
+            c.prepare_cached("INSERT OR REPLACE INTO aliases VALUES (?1,?2,?3,?4,?5,?6,?7)")?
+                .execute(params![
+                    a.arn,
+                    a.machine_arn,
+                    a.name,
+                    a.description,
+                    a.routing,
+                    a.created_ms,
+                    a.updated_ms
+                ])?;
+        }
+        Write::DeleteAlias(arn) => {
+            c.prepare_cached("DELETE FROM aliases WHERE arn = ?1")?
+                .execute([arn])?;
+        }
+        Write::PutTags(arn, tags) => {
+            let mut st = c.prepare_cached("INSERT OR REPLACE INTO tags VALUES (?1,?2,?3)")?;
+            for (k, v) in tags {
+                st.execute(params![arn, k, v])?;
+            }
+        }
+        Write::RemoveTags(arn, keys) => {
+            let mut st =
+                c.prepare_cached("DELETE FROM tags WHERE resource_arn = ?1 AND key = ?2")?;
+            for k in keys {
+                st.execute(params![arn, k])?;
+            }
+        }
+        Write::InsertExecution(e) => {
+            c.prepare_cached(
+                "INSERT INTO executions VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
+            )?
+            .execute(params![
+                e.arn,
+                e.machine_arn,
+                e.revision_id,
+                e.version_arn,
+                e.alias_arn,
+                e.name,
+                e.status,
+                e.input,
+                e.output,
+                e.error,
+                e.cause,
+                e.start_ms,
+                e.stop_ms,
+                e.params,
+                e.pending_tasks,
+                e.trace_header
+            ])
+            .map_err(conflict)?;
+        }
+        Write::UpdateExecution(u) => {
+            c.prepare_cached(
+                "UPDATE executions SET status = ?2, output = ?3, error = ?4, cause = ?5,
+                 stop_ms = ?6, pending_tasks = ?7 WHERE arn = ?1",
+            )?
+            .execute(params![
+                u.arn,
+                u.status,
+                u.output,
+                u.error,
+                u.cause,
+                u.stop_ms,
+                u.pending_tasks
+            ])?;
+        }
+        Write::AppendStep(s) => {
+            c.prepare_cached("INSERT INTO steps VALUES (?1,?2,?3,?4,?5)")?
+                .execute(params![s.execution_arn, s.seq, s.now_ms, s.event, s.history])
+                .map_err(conflict)?;
+        }
+        Write::PutTimer(t) => {
+            c.prepare_cached("INSERT OR REPLACE INTO timers VALUES (?1,?2,?3)")?
+                .execute(params![t.execution_arn, t.timer_id, t.fire_at_ms])?;
+        }
+        Write::DeleteTimer(arn, id) => {
+            c.prepare_cached("DELETE FROM timers WHERE execution_arn = ?1 AND timer_id = ?2")?
+                .execute(params![arn, id])?;
+        }
+        Write::DeleteTimers(arn) => {
+            c.prepare_cached("DELETE FROM timers WHERE execution_arn = ?1")?
+                .execute([arn])?;
+        }
+        Write::PurgeStoppedBefore(ms) => {
+            c.prepare_cached(
+                "DELETE FROM steps WHERE execution_arn IN
+                 (SELECT arn FROM executions WHERE stop_ms IS NOT NULL AND stop_ms < ?1)",
+            )?
+            .execute([ms])?;
+            c.prepare_cached(
+                "DELETE FROM executions WHERE stop_ms IS NOT NULL AND stop_ms < ?1",
+            )?
+            .execute([ms])?;
+        }
+    }
+    Ok(())
+}
+
+fn conflict(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Conflict
+        }
+        _ => StoreError::Sqlite(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exec(arn: &str) -> ExecutionRow {
+        ExecutionRow {
+            arn: arn.into(),
+            machine_arn: "m".into(),
+            revision_id: "r".into(),
+            version_arn: None,
+            alias_arn: None,
+            name: arn.into(),
+            status: "RUNNING".into(),
+            input: "{}".into(),
+            output: None,
+            error: None,
+            cause: None,
+            start_ms: 1,
+            stop_ms: None,
+            params: "{}".into(),
+            pending_tasks: 0,
+            trace_header: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_share_commits_and_a_conflict_fails_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("p.db"), DbOptions::default()).unwrap();
+        let mut handles = Vec::new();
+        for i in 0..500 {
+            let db = db.clone();
+            handles.push(tokio::spawn(async move {
+                db.write(vec![Write::InsertExecution(exec(&format!("e{i}")))])
+                    .await
+            }));
+        }
+        // The same key twice in flight: exactly one wins.
+        let dup = db.write(vec![Write::InsertExecution(exec("e7"))]).await;
+        let mut conflicts = usize::from(matches!(dup, Err(StoreError::Conflict)));
+        for h in handles {
+            match h.await.unwrap() {
+                Ok(()) => {}
+                Err(StoreError::Conflict) => conflicts += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(conflicts, 1);
+        assert_eq!(db.running().unwrap().len(), 500);
+        // 501 requests were committed in fewer transactions than requests.
+        assert!(db.commits() < 501, "commits: {}", db.commits());
+        db.close();
+        // Reopening sees everything committed.
+        let db = Db::open(&dir.path().join("p.db"), DbOptions::default()).unwrap();
+        assert!(db.execution("e499").unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn timers_come_back_in_due_order_and_purge_removes_old_executions() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("p.db"), DbOptions::default()).unwrap();
+        let t = |at, id| {
+            Write::PutTimer(TimerRow {
+                fire_at_ms: at,
+                execution_arn: "e".into(),
+                timer_id: id,
+            })
+        };
+        db.write(vec![t(30, 1), t(10, 2), t(20, 3)]).await.unwrap();
+        let due: Vec<i64> = db.due_timers(25, 10).unwrap().iter().map(|t| t.timer_id).collect();
+        assert_eq!(due, [2, 3]);
+        let mut old = exec("old");
+        old.stop_ms = Some(5);
+        old.status = "SUCCEEDED".into();
+        db.write(vec![Write::InsertExecution(old), Write::InsertExecution(exec("new"))])
+            .await
+            .unwrap();
+        db.write(vec![Write::PurgeStoppedBefore(6)]).await.unwrap();
+        assert!(db.execution("old").unwrap().is_none());
+        assert!(db.execution("new").unwrap().is_some());
+    }
+}
