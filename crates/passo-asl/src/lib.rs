@@ -15,6 +15,7 @@ pub mod scopes;
 pub mod template;
 pub mod timestamp;
 
+pub use diagnostic::invalid_definition_message;
 pub use diagnostic::{Code, Diagnostic};
 pub use model::*;
-pub use parse::{parse, parse_str, parse_text, validate};
+pub use parse::{parse, parse_for, parse_str, parse_text, validate, validate_for, MachineType};

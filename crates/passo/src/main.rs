@@ -10,6 +10,7 @@ macro_rules! outln {
 
 mod bench;
 mod run;
+mod server;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +39,8 @@ enum Command {
     Run(run::Args),
     /// Check definitions and list every problem (exit 0 valid, 1 invalid, 2 unreadable).
     Validate(validate::Args),
+    /// Serve the AWS Step Functions API with durable executions (embedded SQLite).
+    Server(server::Args),
     /// Measure the interpreter on benchmark workloads (executions/s, transitions/s).
     Bench(bench::Args),
 }
@@ -48,5 +51,6 @@ fn main() -> ExitCode {
         Command::Run(a) => run::main(a),
         Command::Validate(a) => validate::main(a),
         Command::Bench(a) => bench::main(a),
+        Command::Server(a) => server::main(a),
     }
 }

@@ -1,0 +1,343 @@
+//! StartExecution, StartSyncExecution, DescribeExecution, DescribeStateMachineForExecution,
+//! GetExecutionHistory, ListExecutions, StopExecution and RedriveExecution.
+
+use super::{opt_str, page, paged, req_str, ts};
+use crate::arn::{self, Resource};
+use crate::error::ApiError;
+use crate::express;
+use crate::runtime::{now_ms, Runtime, StartRequest};
+use passo_engine::{Event, Outcome};
+use passo_store::ExecutionRow;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Name, input (parsed and as text) of a start request, checked as AWS checks them.
+fn start_params(rt: &Runtime, req: &Value) -> Result<(String, Value, String), ApiError> {
+    let name = match opt_str(req, "name") {
+        Some(n) => {
+            arn::check_name(n)?;
+            n.to_string()
+        }
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let text = opt_str(req, "input").unwrap_or("{}").to_string();
+    if rt.cfg.payload_limit > 0 && text.len() > rt.cfg.payload_limit {
+        return Err(ApiError::InvalidExecutionInput(format!(
+            "Invalid State Machine Execution Input: 'The input of {} bytes exceeds the limit of {} bytes'",
+            text.len(),
+            rt.cfg.payload_limit
+        )));
+    }
+    let input: Value = serde_json::from_str(&text).map_err(|e| {
+        ApiError::InvalidExecutionInput(format!(
+            "Invalid State Machine Execution Input: '{}'",
+            json_error(&e)
+        ))
+    })?;
+    Ok((name, input, text))
+}
+
+/// serde_json's message without its position suffix, which AWS's does not have.
+fn json_error(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.find(" at line ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+fn pick() -> u64 {
+    (uuid::Uuid::new_v4().as_u128() % 100) as u64
+}
+
+pub async fn start(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
+    let target_arn = req_str(req, "stateMachineArn")?;
+    let target = rt.catalog.target(&rt.db, target_arn, pick())?;
+    let (name, input, input_text) = start_params(rt, req)?;
+    if target.kind == "EXPRESS" {
+        // Asynchronous Express: runs in memory, at-least-once, nothing recorded.
+        let id = uuid::Uuid::new_v4().to_string();
+        let arn = rt.cfg.realm.express_arn(&target.machine_name, &name, &id);
+        let start = now_ms();
+        let info = rt.info(
+            &arn,
+            &name,
+            &target.machine_name,
+            &target.machine_arn,
+            &target.role_arn,
+            start,
+            rt.seed(),
+        );
+        let tasks = rt.tasks.clone();
+        tokio::spawn(express::run(target.machine.clone(), info, input, tasks));
+        return Ok(json!({"executionArn": arn, "startDate": ts(start)}));
+    }
+    let (arn, start) = rt
+        .start(StartRequest {
+            target,
+            name,
+            input,
+            input_text,
+            trace_header: opt_str(req, "traceHeader").map(String::from),
+        })
+        .await?;
+    Ok(json!({"executionArn": arn, "startDate": ts(start)}))
+}
+
+pub async fn start_sync(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
+    let target_arn = req_str(req, "stateMachineArn")?;
+    let target = rt.catalog.target(&rt.db, target_arn, pick())?;
+    if target.kind != "EXPRESS" {
+        return Err(ApiError::StateMachineTypeNotSupported(
+            "This operation is not supported by this type of state machine".into(),
+        ));
+    }
+    let (name, input, input_text) = start_params(rt, req)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let arn = rt.cfg.realm.express_arn(&target.machine_name, &name, &id);
+    let start = now_ms();
+    let info = rt.info(
+        &arn,
+        &name,
+        &target.machine_name,
+        &target.machine_arn,
+        &target.role_arn,
+        start,
+        rt.seed(),
+    );
+    let o: Outcome = express::run(target.machine.clone(), info, input, rt.tasks.clone()).await;
+    let stop = now_ms();
+    let mut out = json!({
+        "executionArn": arn,
+        "stateMachineArn": target.version_arn.clone().unwrap_or(target.machine_arn.clone()),
+        "name": name,
+        "startDate": ts(start),
+        "stopDate": ts(stop),
+        "status": o.status.as_str(),
+        "input": input_text,
+        "inputDetails": {"included": true},
+        "billingDetails": {
+            "billedMemoryUsedInMB": 64,
+            "billedDurationInMilliseconds": ((stop - start).max(1) + 99) / 100 * 100,
+        },
+    });
+    if let Some(v) = &o.output {
+        out["output"] = json!(passo_engine::history::text(v));
+        out["outputDetails"] = json!({"included": true});
+    }
+    if let Some(e) = &o.error {
+        out["error"] = json!(e);
+    }
+    if let Some(c) = &o.cause {
+        out["cause"] = json!(c);
+    }
+    if let Some(h) = opt_str(req, "traceHeader") {
+        out["traceHeader"] = json!(h);
+    }
+    Ok(out)
+}
+
+/// The execution an ARN names, with AWS's errors for a bad or unknown ARN.
+fn execution(rt: &Runtime, arn: &str) -> Result<ExecutionRow, ApiError> {
+    match arn::parse(arn)? {
+        Resource::Execution { .. } => rt
+            .db
+            .execution(arn)?
+            .ok_or_else(|| ApiError::execution_missing(arn)),
+        other => Err(arn::wrong_kind(&other)),
+    }
+}
+
+pub fn describe(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
+    let e = execution(rt, req_str(req, "executionArn")?)?;
+    let mut out = json!({
+        "executionArn": e.arn,
+        "stateMachineArn": e.machine_arn,
+        "name": e.name,
+        "status": e.status,
+        "startDate": ts(e.start_ms),
+        "input": e.input,
+        "inputDetails": {"included": true},
+        "redriveCount": 0,
+        "redriveStatus": "NOT_REDRIVABLE",
+    });
+    if let Some(s) = e.stop_ms {
+        out["stopDate"] = ts(s);
+    }
+    if let Some(o) = &e.output {
+        out["output"] = json!(o);
+        out["outputDetails"] = json!({"included": true});
+    }
+    if let Some(x) = &e.error {
+        out["error"] = json!(x);
+    }
+    if let Some(x) = &e.cause {
+        out["cause"] = json!(x);
+    }
+    if let Some(x) = &e.version_arn {
+        out["stateMachineVersionArn"] = json!(x);
+    }
+    if let Some(x) = &e.alias_arn {
+        out["stateMachineAliasArn"] = json!(x);
+    }
+    if let Some(x) = &e.trace_header {
+        out["traceHeader"] = json!(x);
+    }
+    if e.status == "RUNNING" {
+        out["redriveStatusReason"] = json!("Execution is RUNNING and cannot be redriven");
+    } else if e.status == "SUCCEEDED" {
+        out["redriveStatusReason"] = json!("Execution is SUCCEEDED and cannot be redriven");
+    }
+    Ok(out)
+}
+
+pub fn describe_machine_for(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
+    let e = execution(rt, req_str(req, "executionArn")?)?;
+    let rev = rt
+        .db
+        .revision(&e.machine_arn, &e.revision_id)?
+        .ok_or_else(|| ApiError::machine_missing(&e.machine_arn))?;
+    let m = rt.catalog.machine(&e.machine_arn);
+    let name = e.machine_arn.rsplit(':').next().unwrap_or_default();
+    let mut out = json!({
+        "stateMachineArn": e.machine_arn,
+        "name": name,
+        "definition": rev.definition,
+        "roleArn": rev.role_arn,
+        "updateDate": ts(m.as_ref().map_or(e.start_ms, |m| m.created_ms)),
+        "revisionId": e.revision_id,
+        "loggingConfiguration": {"level": "OFF", "includeExecutionData": false},
+        "tracingConfiguration": {"enabled": false},
+    });
+    if let Some(m) = m {
+        out["loggingConfiguration"] = serde_json::from_str(&m.logging).unwrap_or(Value::Null);
+        out["tracingConfiguration"] = serde_json::from_str(&m.tracing).unwrap_or(Value::Null);
+    }
+    Ok(out)
+}
+
+/// Payload fields GetExecutionHistory leaves out when `includeExecutionData` is false.
+const DATA_FIELDS: [&str; 5] = [
+    "input",
+    "output",
+    "parameters",
+    "result",
+    "assignedVariables",
+];
+
+pub fn history(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
+    let e = execution(rt, req_str(req, "executionArn")?)?;
+    let (limit, offset) = page(req, 100)?;
+    let mut events = rt.history(&e.arn)?;
+    if req.get("reverseOrder").and_then(Value::as_bool) == Some(true) {
+        events.reverse();
+    }
+    if req.get("includeExecutionData").and_then(Value::as_bool) == Some(false) {
+        for ev in &mut events {
+            if let Some(obj) = ev.as_object_mut() {
+                for (k, d) in obj.iter_mut() {
+                    if k.ends_with("EventDetails") {
+                        if let Some(d) = d.as_object_mut() {
+                            for f in DATA_FIELDS {
+                                d.remove(f);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(paged(events, "events", offset, limit))
+}
+
+pub fn list(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
+    let target = req_str(req, "stateMachineArn")?;
+    let (limit, offset) = page(req, 100)?;
+    let status = opt_str(req, "statusFilter");
+    let (machine_arn, qualifier) = match arn::parse(target)? {
+        Resource::Machine { .. } => (target.to_string(), None),
+        Resource::Version { .. } => {
+            let v = rt
+                .catalog
+                .version(target)
+                .ok_or_else(|| ApiError::machine_missing(target))?;
+            (v.machine_arn, Some(target))
+        }
+        Resource::Alias { .. } => {
+            let a = rt
+                .catalog
+                .alias(target)
+                .ok_or_else(|| ApiError::machine_missing(target))?;
+            (a.machine_arn, Some(target))
+        }
+        other => return Err(arn::wrong_kind(&other)),
+    };
+    let m = rt
+        .catalog
+        .machine(&machine_arn)
+        .ok_or_else(|| ApiError::machine_missing(target))?;
+    if m.kind == "EXPRESS" {
+        return Err(ApiError::StateMachineTypeNotSupported(
+            "This operation is not supported by this type of state machine".into(),
+        ));
+    }
+    let rows = rt
+        .db
+        .executions(&machine_arn, status, qualifier, offset, limit + 1)?;
+    let more = rows.len() > limit;
+    let items: Vec<Value> = rows
+        .into_iter()
+        .take(limit)
+        .map(|e| {
+            let mut v = json!({
+                "executionArn": e.arn,
+                "stateMachineArn": e.machine_arn,
+                "name": e.name,
+                "status": e.status,
+                "startDate": ts(e.start_ms),
+                "redriveCount": 0,
+            });
+            if let Some(s) = e.stop_ms {
+                v["stopDate"] = ts(s);
+            }
+            if let Some(x) = e.version_arn {
+                v["stateMachineVersionArn"] = json!(x);
+            }
+            if let Some(x) = e.alias_arn {
+                v["stateMachineAliasArn"] = json!(x);
+            }
+            v
+        })
+        .collect();
+    let mut out = json!({ "executions": items });
+    if more {
+        out["nextToken"] = json!(super::encode_token(offset + limit));
+    }
+    Ok(out)
+}
+
+pub async fn stop(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
+    let arn = req_str(req, "executionArn")?;
+    let e = execution(rt, arn)?;
+    if e.status == "RUNNING" {
+        rt.deliver(
+            arn,
+            Event::Stop {
+                error: opt_str(req, "error").map(String::from),
+                cause: opt_str(req, "cause").map(String::from),
+            },
+        )
+        .await?;
+    }
+    let e = execution(rt, arn)?;
+    Ok(json!({"stopDate": ts(e.stop_ms.unwrap_or_else(now_ms))}))
+}
+
+pub fn redrive(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
+    let arn = req_str(req, "executionArn")?;
+    let e = execution(rt, arn)?;
+    Err(ApiError::ExecutionNotRedrivable(format!(
+        "Execution with arn {} is {} and cannot be redriven",
+        e.arn, e.status
+    )))
+}

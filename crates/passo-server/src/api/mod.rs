@@ -1,0 +1,198 @@
+//! The AWS Step Functions API over HTTP: the JSON 1.0 protocol (`POST /` with
+//! `X-Amz-Target: AWSStepFunctions.<Action>`), answered with AWS's shapes and errors.
+
+mod executions;
+mod machines;
+mod versions;
+
+use crate::error::ApiError;
+use crate::runtime::Runtime;
+use crate::sigv4;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+pub fn router(rt: Arc<Runtime>) -> Router {
+    Router::new()
+        .route("/", post(handle))
+        .route("/health", axum::routing::get(|| async { "ok" }))
+        .with_state(rt)
+}
+
+async fn handle(State(rt): State<Arc<Runtime>>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = dispatch(&rt, &headers, &body).await;
+    let (status, body) = match result {
+        Ok(v) => (StatusCode::OK, v.to_string()),
+        Err(e) => (
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            json!({"__type": e.code(), "message": e.message()}).to_string(),
+        ),
+    };
+    let mut resp = (status, body).into_response();
+    resp.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    resp
+}
+
+async fn dispatch(rt: &Arc<Runtime>, headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+    if body.len() > rt.cfg.max_request_bytes {
+        return Err(ApiError::RequestEntityTooLarge(format!(
+            "Request of {} bytes exceeds the limit of {} bytes",
+            body.len(),
+            rt.cfg.max_request_bytes
+        )));
+    }
+    if !rt.cfg.access_keys.is_empty() {
+        sigv4::verify(&rt.cfg.access_keys, headers, body)?;
+    }
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let action = target
+        .strip_prefix("AWSStepFunctions.")
+        .ok_or_else(|| ApiError::UnknownOperation(format!("Unknown operation: '{target}'")))?;
+    let req: Value = if body.is_empty() {
+        Value::Object(Map::new())
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::SerializationException(format!("Malformed request body: {e}")))?
+    };
+    if !req.is_object() {
+        return Err(ApiError::SerializationException(
+            "The request body must be a JSON object".into(),
+        ));
+    }
+    match action {
+        "CreateStateMachine" => machines::create(rt, &req).await,
+        "DescribeStateMachine" => machines::describe(rt, &req),
+        "UpdateStateMachine" => machines::update(rt, &req).await,
+        "DeleteStateMachine" => machines::delete(rt, &req).await,
+        "ListStateMachines" => machines::list(rt, &req),
+        "ValidateStateMachineDefinition" => machines::validate(&req),
+        "StartExecution" => executions::start(rt, &req).await,
+        "StartSyncExecution" => executions::start_sync(rt, &req).await,
+        "DescribeExecution" => executions::describe(rt, &req),
+        "DescribeStateMachineForExecution" => executions::describe_machine_for(rt, &req),
+        "GetExecutionHistory" => executions::history(rt, &req),
+        "ListExecutions" => executions::list(rt, &req),
+        "StopExecution" => executions::stop(rt, &req).await,
+        "RedriveExecution" => executions::redrive(rt, &req),
+        "PublishStateMachineVersion" => versions::publish(rt, &req).await,
+        "ListStateMachineVersions" => versions::list(rt, &req),
+        "DeleteStateMachineVersion" => versions::delete(rt, &req).await,
+        "CreateStateMachineAlias" => versions::create_alias(rt, &req).await,
+        "DescribeStateMachineAlias" => versions::describe_alias(rt, &req),
+        "UpdateStateMachineAlias" => versions::update_alias(rt, &req).await,
+        "DeleteStateMachineAlias" => versions::delete_alias(rt, &req).await,
+        "ListStateMachineAliases" => versions::list_aliases(rt, &req),
+        "TagResource" => versions::tag(rt, &req).await,
+        "UntagResource" => versions::untag(rt, &req).await,
+        "ListTagsForResource" => versions::list_tags(rt, &req),
+        other => Err(ApiError::UnknownOperation(format!(
+            "The action {other} is not supported by Passo yet"
+        ))),
+    }
+}
+
+/// An optional string field.
+pub(crate) fn opt_str<'a>(req: &'a Value, key: &str) -> Option<&'a str> {
+    req.get(key).and_then(Value::as_str)
+}
+
+/// A required string field.
+pub(crate) fn req_str<'a>(req: &'a Value, key: &str) -> Result<&'a str, ApiError> {
+    match req.get(key) {
+        Some(Value::String(s)) => Ok(s),
+        Some(Value::Null) | None => Err(ApiError::ValidationException(format!(
+            "1 validation error detected: Value null at '{key}' failed to satisfy constraint: Member must not be null"
+        ))),
+        Some(_) => Err(ApiError::SerializationException(format!(
+            "Field '{key}' must be a string"
+        ))),
+    }
+}
+
+/// Epoch seconds, as the JSON protocol carries timestamps.
+pub(crate) fn ts(ms: i64) -> Value {
+    json!(ms as f64 / 1000.0)
+}
+
+/// A page request: `maxResults` (0 or absent: `default`) and the offset in `nextToken`.
+pub(crate) fn page(req: &Value, default: usize) -> Result<(usize, usize), ApiError> {
+    let max = match req.get("maxResults") {
+        None | Some(Value::Null) => 0,
+        Some(v) => v.as_i64().ok_or_else(|| {
+            ApiError::SerializationException("maxResults must be an integer".into())
+        })?,
+    };
+    if max > 1000 {
+        return Err(ApiError::constraint(
+            &max.to_string(),
+            "maxResults",
+            "Member must have value less than or equal to 1000",
+        ));
+    }
+    if max < 0 {
+        return Err(ApiError::constraint(
+            &max.to_string(),
+            "maxResults",
+            "Member must have value greater than or equal to 0",
+        ));
+    }
+    let offset = match opt_str(req, "nextToken") {
+        None => 0,
+        Some(t) if t.len() > 1024 => {
+            return Err(ApiError::constraint(
+                t,
+                "nextToken",
+                "Member must have length less than or equal to 1024",
+            ))
+        }
+        Some("") => {
+            return Err(ApiError::constraint(
+                "",
+                "nextToken",
+                "Member must have length greater than or equal to 1",
+            ))
+        }
+        Some(t) => decode_token(t)
+            .ok_or_else(|| ApiError::InvalidToken("Invalid Token: 'Invalid token'".into()))?,
+    };
+    Ok((if max == 0 { default } else { max as usize }, offset))
+}
+
+const TOKEN_PREFIX: &str = "passo:";
+
+pub(crate) fn encode_token(offset: usize) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{TOKEN_PREFIX}{offset}"))
+}
+
+fn decode_token(t: &str) -> Option<usize> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(t).ok()?;
+    let s = String::from_utf8(bytes).ok()?;
+    s.strip_prefix(TOKEN_PREFIX)?.parse().ok()
+}
+
+/// Takes one page of `items` and adds `nextToken` when more follow.
+pub(crate) fn paged(items: Vec<Value>, key: &str, offset: usize, limit: usize) -> Value {
+    let total = items.len();
+    let page: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
+    let mut out = Map::new();
+    out.insert(key.to_string(), Value::Array(page));
+    if offset + limit < total {
+        out.insert(
+            "nextToken".into(),
+            Value::String(encode_token(offset + limit)),
+        );
+    }
+    Value::Object(out)
+}

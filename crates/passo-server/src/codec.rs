@@ -1,0 +1,91 @@
+//! How steps are written down: the interpreter's input events and history as JSON text.
+
+use passo_engine::{Event, HistoryEvent};
+use serde_json::{json, Value};
+
+/// The event text of step 0 (the start; its input is the execution's).
+pub const START: &str = r#"{"t":"start"}"#;
+
+pub fn event_text(e: &Event) -> String {
+    let v = match e {
+        Event::TaskSucceeded { task, output } => json!({"t": "ok", "task": task, "output": output}),
+        Event::TaskFailed { task, error, cause } => {
+            json!({"t": "fail", "task": task, "error": error, "cause": cause})
+        }
+        Event::TimerFired { timer } => json!({"t": "timer", "timer": timer}),
+        Event::Stop { error, cause } => json!({"t": "stop", "error": error, "cause": cause}),
+    };
+    v.to_string()
+}
+
+pub fn parse_event(text: &str) -> Option<Event> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    let s = |k: &str| v.get(k).and_then(Value::as_str).map(String::from);
+    let n = |k: &str| v.get(k).and_then(Value::as_u64);
+    Some(match v.get("t")?.as_str()? {
+        "ok" => Event::TaskSucceeded {
+            task: n("task")?,
+            output: v.get("output").cloned().unwrap_or(Value::Null),
+        },
+        "fail" => Event::TaskFailed {
+            task: n("task")?,
+            error: s("error").unwrap_or_default(),
+            cause: s("cause"),
+        },
+        "timer" => Event::TimerFired { timer: n("timer")? },
+        "stop" => Event::Stop {
+            error: s("error"),
+            cause: s("cause"),
+        },
+        _ => return None,
+    })
+}
+
+/// History events as one JSON array (what GetExecutionHistory concatenates).
+pub fn history_text(events: &[HistoryEvent]) -> String {
+    let arr: Vec<Value> = events.iter().map(HistoryEvent::to_json).collect();
+    Value::Array(arr).to_string()
+}
+
+/// The interpreter's start parameters that are not in the execution row.
+pub fn params(seed: u64, payload_limit: usize) -> String {
+    json!({"seed": seed, "payloadLimit": payload_limit}).to_string()
+}
+
+pub fn parse_params(text: &str) -> (u64, usize) {
+    let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    (
+        v.get("seed").and_then(Value::as_u64).unwrap_or(0),
+        v.get("payloadLimit")
+            .and_then(Value::as_u64)
+            .unwrap_or(262_144) as usize,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip() {
+        for e in [
+            Event::TaskSucceeded {
+                task: 3,
+                output: json!({"a": [1, 2]}),
+            },
+            Event::TaskFailed {
+                task: 4,
+                error: "E".into(),
+                cause: None,
+            },
+            Event::TimerFired { timer: 9 },
+            Event::Stop {
+                error: Some("x".into()),
+                cause: Some("y".into()),
+            },
+        ] {
+            let back = parse_event(&event_text(&e)).unwrap();
+            assert_eq!(event_text(&back), event_text(&e));
+        }
+    }
+}

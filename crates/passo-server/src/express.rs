@@ -1,0 +1,116 @@
+//! Express executions: the same interpreter, driven in memory, nothing stored. Timers are
+//! tokio sleeps and Task results come back over a channel; the execution ends within
+//! AWS's five-minute Express limit or is stopped with States.Timeout.
+
+use crate::runtime::now_ms;
+use crate::tasks::{TaskRequest, TaskRunner};
+use passo_asl::StateMachine;
+use passo_engine::{Command, Event, Execution, ExecutionInfo, Outcome, Status};
+use serde_json::Value;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+
+/// AWS's longest Express execution.
+pub const MAX_DURATION_MS: i64 = 5 * 60 * 1000;
+
+/// Runs an Express execution to its end and answers how it ended.
+pub async fn run(
+    machine: Arc<StateMachine>,
+    info: ExecutionInfo,
+    input: Value,
+    tasks: Arc<dyn TaskRunner>,
+) -> Outcome {
+    let start = info.start_time_ms;
+    let arn = info.execution_arn.clone();
+    let (mut ex, mut cmds, _) = Execution::start(machine, info, input);
+    // Only the first step's commands are inspected before any channel is needed: most
+    // Express machines finish right here.
+    if let Some(o) = finished(&cmds) {
+        return o;
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let mut timers: BinaryHeap<Reverse<(i64, u64)>> = BinaryHeap::new();
+    let deadline = start + MAX_DURATION_MS;
+    loop {
+        for c in cmds.drain(..) {
+            match c {
+                Command::Finished(o) => return o,
+                Command::StartTimer { timer, fire_at_ms } => {
+                    timers.push(Reverse((fire_at_ms, timer)))
+                }
+                Command::InvokeTask {
+                    task,
+                    state_name,
+                    resource,
+                    input,
+                    attempt,
+                    timeout_seconds,
+                    heartbeat_seconds,
+                } => {
+                    let tx = tx.clone();
+                    let tasks = tasks.clone();
+                    let req = TaskRequest {
+                        execution_arn: arn.clone(),
+                        state_name,
+                        resource,
+                        input,
+                        attempt,
+                        timeout_seconds,
+                        heartbeat_seconds,
+                    };
+                    tokio::spawn(async move {
+                        let ev = match tasks.invoke(req).await {
+                            Ok(output) => Event::TaskSucceeded { task, output },
+                            Err((error, cause)) => Event::TaskFailed { task, error, cause },
+                        };
+                        let _ = tx.send(ev);
+                    });
+                }
+            }
+        }
+        let next = timers
+            .peek()
+            .map(|Reverse((at, _))| *at)
+            .unwrap_or(i64::MAX)
+            .min(deadline);
+        let wait = (next - now_ms()).max(0) as u64;
+        let ev = tokio::select! {
+            ev = rx.recv() => match ev { Some(ev) => ev, None => continue },
+            _ = tokio::time::sleep(std::time::Duration::from_millis(wait)) => {
+                match timers.peek() {
+                    Some(Reverse((at, id))) if *at <= now_ms() => {
+                        let id = *id;
+                        timers.pop();
+                        Event::TimerFired { timer: id }
+                    }
+                    _ if now_ms() >= deadline => Event::Stop {
+                        error: Some("States.Timeout".into()),
+                        cause: Some("The Express execution ran longer than five minutes.".into()),
+                    },
+                    _ => continue,
+                }
+            }
+        };
+        let (c, _) = ex.step(ev, now_ms());
+        cmds = c;
+        if let Some(o) = ex.outcome() {
+            if cmds.is_empty() {
+                return o.clone();
+            }
+        }
+    }
+}
+
+fn finished(cmds: &[Command]) -> Option<Outcome> {
+    cmds.iter().find_map(|c| match c {
+        Command::Finished(o) => Some(o.clone()),
+        _ => None,
+    })
+}
+
+/// An Express outcome's status as StartSyncExecution reports it (an aborted one is FAILED
+/// from the caller's view only when AWS says so: it reports TIMED_OUT and FAILED as is).
+pub fn status_text(s: Status) -> &'static str {
+    s.as_str()
+}

@@ -1,0 +1,116 @@
+//! `passo server`: the AWS Step Functions API over Passo's interpreter.
+//!
+//! - [`runtime`] drives Standard executions durably over [`passo_store`]; [`timers`] fires
+//!   their timers; [`express`] runs Express executions in memory.
+//! - [`api`] speaks the AWS JSON 1.0 protocol; [`catalog`] holds machines, versions and
+//!   aliases; [`arn`] and [`error`] give AWS's ARNs, name rules and errors; [`sigv4`] checks
+//!   signatures when access keys are configured.
+
+pub mod api;
+pub mod arn;
+pub mod catalog;
+mod codec;
+pub mod error;
+pub mod express;
+pub mod runtime;
+pub mod sigv4;
+pub mod tasks;
+pub mod timers;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub realm: arn::Realm,
+    /// Largest payload a state may produce (AWS: 256 KiB); 0 disables the check.
+    pub payload_limit: usize,
+    /// How long finished executions are kept (AWS: 90 days).
+    pub retention_ms: i64,
+    /// Largest request body accepted (AWS: 1 MiB).
+    pub max_request_bytes: usize,
+    /// (access key id, secret); when empty, any signature is accepted.
+    pub access_keys: Vec<(String, String)>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            realm: arn::Realm {
+                account: "123456789012".into(),
+                region: "us-east-1".into(),
+            },
+            payload_limit: 262_144,
+            retention_ms: 90 * 24 * 3600 * 1000,
+            max_request_bytes: 1024 * 1024,
+            access_keys: Vec::new(),
+        }
+    }
+}
+
+/// Where to listen and keep data.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub fsync_full: bool,
+}
+
+/// Opens the store, recovers running executions, and serves until Ctrl-C (or SIGTERM).
+pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&opts.data_dir)?;
+    let db_path = opts.data_dir.join("passo.db");
+    let db = passo_store::Db::open(
+        &db_path,
+        passo_store::DbOptions {
+            fsync_full: opts.fsync_full,
+            ..Default::default()
+        },
+    )?;
+    let rt = runtime::Runtime::new(cfg, db.clone(), Arc::new(tasks::NoIntegrations))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let reissued = rt.recover().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let timer_task = tokio::spawn(timers::run(rt.clone()));
+    let listener = tokio::net::TcpListener::bind(opts.listen).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        "passo server listening on http://{addr} (data: {}){}",
+        db_path.display(),
+        if reissued > 0 {
+            format!(", re-invoked {reissued} in-flight tasks")
+        } else {
+            String::new()
+        }
+    );
+    axum::serve(listener, api::router(rt.clone()))
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    timer_task.abort();
+    db.close();
+    tracing::info!("passo server stopped");
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let term = async move {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,516 @@
+//! Drives Standard executions durably: every step's history and state are committed before
+//! its effects (task invocations, timers) go out; an execution that only waits on a distant
+//! timer is dropped from memory and rebuilt from its steps when the timer fires.
+//!
+//! Rebuilding is replay: the interpreter is deterministic, so feeding it the recorded events
+//! at their recorded times gives back the same execution, including the tasks that were out.
+//! After a crash those tasks are invoked again (in-flight work is at-least-once); nothing
+//! that was recorded runs again.
+
+use crate::catalog::{Catalog, Target};
+use crate::codec;
+use crate::error::ApiError;
+use crate::tasks::{TaskRequest, TaskRunner};
+use crate::timers::Timers;
+use crate::Config;
+use passo_asl::StateMachine;
+use passo_engine::{Command, Event, Execution, ExecutionInfo, Outcome, Status};
+use passo_store::{Db, ExecutionRow, ExecutionUpdate, StepRow, StoreError, TimerRow, Write};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Timers due within this window keep their execution in memory and sit in the timer heap;
+/// later ones live only in the database until the scan brings them in.
+pub const LOOKAHEAD_MS: i64 = 15_000;
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// An execution being driven.
+struct Active {
+    ex: Execution,
+    seq: i64,
+    /// Task invocations out, by id (re-issued after a restart).
+    tasks: HashMap<u64, Command>,
+    /// Timers out: id -> fire time.
+    timers: HashMap<u64, i64>,
+}
+
+#[derive(Default)]
+struct SlotState {
+    active: Option<Active>,
+    /// Set when the slot left the map: whoever holds it must look again.
+    evicted: bool,
+}
+
+type Slot = Arc<tokio::sync::Mutex<SlotState>>;
+
+/// The start of a Standard execution as the API asked for it.
+pub struct StartRequest {
+    pub target: Target,
+    pub name: String,
+    pub input: Value,
+    pub input_text: String,
+    pub trace_header: Option<String>,
+}
+
+pub struct Runtime {
+    pub cfg: Config,
+    pub db: Db,
+    pub catalog: Catalog,
+    active: Mutex<HashMap<String, Slot>>,
+    pub timers: Timers,
+    pub tasks: Arc<dyn TaskRunner>,
+    seeds: AtomicU64,
+}
+
+impl Runtime {
+    pub fn new(cfg: Config, db: Db, tasks: Arc<dyn TaskRunner>) -> Result<Arc<Runtime>, ApiError> {
+        let catalog = Catalog::load(&db, cfg.realm.clone())?;
+        Ok(Arc::new(Runtime {
+            cfg,
+            db,
+            catalog,
+            active: Mutex::new(HashMap::new()),
+            timers: Timers::default(),
+            tasks,
+            seeds: AtomicU64::new(now_ms() as u64 ^ 0x9e37_79b9_7f4a_7c15),
+        }))
+    }
+
+    /// A fresh seed for an execution's random draws.
+    pub fn seed(&self) -> u64 {
+        let n = self
+            .seeds
+            .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed);
+        let mut z = n;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    pub fn info(
+        &self,
+        arn: &str,
+        name: &str,
+        machine_name: &str,
+        machine_arn: &str,
+        role: &str,
+        start_ms: i64,
+        seed: u64,
+    ) -> ExecutionInfo {
+        ExecutionInfo {
+            execution_arn: arn.to_string(),
+            execution_name: name.to_string(),
+            state_machine_arn: machine_arn.to_string(),
+            state_machine_name: machine_name.to_string(),
+            role_arn: role.to_string(),
+            start_time_ms: start_ms,
+            seed,
+            payload_limit: self.cfg.payload_limit,
+            max_history_events: 25_000,
+        }
+    }
+
+    /// Starts a Standard execution; answers its ARN and start time. Idempotent for the same
+    /// name and input while the first one runs, as AWS.
+    pub async fn start(self: &Arc<Self>, req: StartRequest) -> Result<(String, i64), ApiError> {
+        let t = &req.target;
+        let arn = self.cfg.realm.execution_arn(&t.machine_name, &req.name);
+        let start_ms = now_ms();
+        let seed = self.seed();
+        let info = self.info(
+            &arn,
+            &req.name,
+            &t.machine_name,
+            &t.machine_arn,
+            &t.role_arn,
+            start_ms,
+            seed,
+        );
+        let (ex, cmds, events) = Execution::start(t.machine.clone(), info, req.input);
+        let mut a = Active {
+            ex,
+            seq: 0,
+            tasks: HashMap::new(),
+            timers: HashMap::new(),
+        };
+        let outcome = finished(&cmds);
+        track(&mut a, &cmds);
+        let row = ExecutionRow {
+            arn: arn.clone(),
+            machine_arn: t.machine_arn.clone(),
+            revision_id: t.revision_id.clone(),
+            version_arn: t.version_arn.clone(),
+            alias_arn: t.alias_arn.clone(),
+            name: req.name.clone(),
+            status: outcome.map_or("RUNNING", |o| o.status.as_str()).to_string(),
+            input: req.input_text.clone(),
+            output: outcome.and_then(|o| o.output.as_ref().map(passo_engine::history::text)),
+            error: outcome.and_then(|o| o.error.clone()),
+            cause: outcome.and_then(|o| o.cause.clone()),
+            start_ms,
+            stop_ms: outcome.map(|_| start_ms),
+            params: codec::params(seed, self.cfg.payload_limit),
+            pending_tasks: a.tasks.len() as i64,
+            trace_header: req.trace_header.clone(),
+        };
+        let mut writes = vec![
+            Write::InsertExecution(row),
+            Write::AppendStep(StepRow {
+                execution_arn: arn.clone(),
+                seq: 0,
+                now_ms: start_ms,
+                event: codec::START.to_string(),
+                history: codec::history_text(&events),
+            }),
+        ];
+        timer_writes(&arn, &cmds, &mut writes);
+        match self.db.write(writes).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => return self.existing_start(&arn, &req.input_text),
+            Err(e) => return Err(e.into()),
+        }
+        self.after_commit(&arn, a, cmds, None);
+        Ok((arn, start_ms))
+    }
+
+    /// StartExecution with a name already taken: the same input on a running execution
+    /// answers that execution; anything else is ExecutionAlreadyExists.
+    fn existing_start(&self, arn: &str, input: &str) -> Result<(String, i64), ApiError> {
+        match self.db.execution(arn)? {
+            Some(row) if row.status == "RUNNING" && row.input == input => {
+                Ok((row.arn, row.start_ms))
+            }
+            _ => Err(ApiError::ExecutionAlreadyExists(format!(
+                "Execution Already Exists: '{arn}'"
+            ))),
+        }
+    }
+
+    /// Keeps a running execution in memory when it will need it soon, and sends out its
+    /// effects. `slot` is the execution's locked slot when it already has one.
+    fn after_commit(
+        self: &Arc<Self>,
+        arn: &str,
+        a: Active,
+        cmds: Vec<Command>,
+        slot: Option<&mut SlotState>,
+    ) {
+        let now = now_ms();
+        for c in &cmds {
+            match c {
+                Command::InvokeTask { .. } => self.invoke(arn, c.clone()),
+                Command::StartTimer { timer, fire_at_ms } if *fire_at_ms <= now + LOOKAHEAD_MS => {
+                    self.timers.push(TimerRow {
+                        fire_at_ms: *fire_at_ms,
+                        execution_arn: arn.to_string(),
+                        timer_id: *timer as i64,
+                    })
+                }
+                _ => {}
+            }
+        }
+        let keep = a.ex.outcome().is_none()
+            && (!a.tasks.is_empty() || a.timers.values().any(|t| *t <= now + LOOKAHEAD_MS));
+        match slot {
+            Some(s) => {
+                if keep {
+                    s.active = Some(a);
+                } else {
+                    s.active = None;
+                    s.evicted = true;
+                    self.active.lock().unwrap().remove(arn);
+                }
+            }
+            None if keep => {
+                let slot = Arc::new(tokio::sync::Mutex::new(SlotState {
+                    active: Some(a),
+                    evicted: false,
+                }));
+                self.active.lock().unwrap().insert(arn.to_string(), slot);
+            }
+            None => {}
+        }
+    }
+
+    fn invoke(self: &Arc<Self>, arn: &str, cmd: Command) {
+        let Command::InvokeTask {
+            task,
+            state_name,
+            resource,
+            input,
+            attempt,
+            timeout_seconds,
+            heartbeat_seconds,
+        } = cmd
+        else {
+            return;
+        };
+        let rt = self.clone();
+        let arn = arn.to_string();
+        let req = TaskRequest {
+            execution_arn: arn.clone(),
+            state_name,
+            resource,
+            input,
+            attempt,
+            timeout_seconds,
+            heartbeat_seconds,
+        };
+        tokio::spawn(async move {
+            let event = match rt.tasks.invoke(req).await {
+                Ok(output) => Event::TaskSucceeded { task, output },
+                Err((error, cause)) => Event::TaskFailed { task, error, cause },
+            };
+            if let Err(e) = rt.deliver(&arn, event).await {
+                tracing::warn!("delivering a task result to {arn}: {e}");
+            }
+        });
+    }
+
+    /// The execution's slot, created (empty, to be loaded) when it has none.
+    fn slot(&self, arn: &str) -> Slot {
+        let mut map = self.active.lock().unwrap();
+        map.entry(arn.to_string()).or_default().clone()
+    }
+
+    /// Feeds one event to an execution: step, commit, then effects. Events for an execution
+    /// that has ended are dropped (a late timer or task result).
+    pub async fn deliver(self: &Arc<Self>, arn: &str, event: Event) -> Result<(), ApiError> {
+        loop {
+            let slot = self.slot(arn);
+            let mut g = slot.lock().await;
+            if g.evicted {
+                continue;
+            }
+            let a = match g.active.take() {
+                Some(a) => a,
+                None => match self.load(arn)? {
+                    Some(a) => a,
+                    None => {
+                        g.evicted = true;
+                        let mut map = self.active.lock().unwrap();
+                        if map.get(arn).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
+                            map.remove(arn);
+                        }
+                        return Ok(());
+                    }
+                },
+            };
+            return self.step_locked(arn, a, event, &mut g).await;
+        }
+    }
+
+    async fn step_locked(
+        self: &Arc<Self>,
+        arn: &str,
+        mut a: Active,
+        event: Event,
+        g: &mut SlotState,
+    ) -> Result<(), ApiError> {
+        if a.ex.outcome().is_some() {
+            g.active = Some(a);
+            return Ok(());
+        }
+        let now = now_ms();
+        let event_text = codec::event_text(&event);
+        match &event {
+            Event::TaskSucceeded { task, .. } | Event::TaskFailed { task, .. } => {
+                a.tasks.remove(task);
+            }
+            Event::TimerFired { timer } => {
+                a.timers.remove(timer);
+            }
+            Event::Stop { .. } => {}
+        }
+        let fired = match &event {
+            Event::TimerFired { timer } => Some(*timer),
+            _ => None,
+        };
+        let (cmds, events) = a.ex.step(event, now);
+        a.seq += 1;
+        track(&mut a, &cmds);
+        let mut writes = vec![Write::AppendStep(StepRow {
+            execution_arn: arn.to_string(),
+            seq: a.seq,
+            now_ms: now,
+            event: event_text,
+            history: codec::history_text(&events),
+        })];
+        if let Some(t) = fired {
+            writes.push(Write::DeleteTimer(arn.to_string(), t as i64));
+        }
+        timer_writes(arn, &cmds, &mut writes);
+        let outcome = a.ex.outcome().cloned();
+        writes.push(Write::UpdateExecution(update(
+            arn,
+            outcome.as_ref(),
+            now,
+            a.tasks.len(),
+        )));
+        if outcome.is_some() {
+            writes.push(Write::DeleteTimers(arn.to_string()));
+        }
+        if let Err(e) = self.db.write(writes).await {
+            // Not committed: forget the in-memory step; the next event reloads from the store.
+            g.active = None;
+            return Err(e.into());
+        }
+        self.after_commit(arn, a, cmds, Some(g));
+        Ok(())
+    }
+
+    /// Rebuilds a running execution from its recorded steps (None when it does not exist or
+    /// has ended).
+    fn load(&self, arn: &str) -> Result<Option<Active>, ApiError> {
+        let Some(row) = self.db.execution(arn)? else {
+            return Ok(None);
+        };
+        if row.status != "RUNNING" {
+            return Ok(None);
+        }
+        let machine = self
+            .catalog
+            .definition(&self.db, &row.machine_arn, &row.revision_id)?;
+        let (seed, payload_limit) = codec::parse_params(&row.params);
+        let machine_name = row
+            .machine_arn
+            .rsplit(':')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let mut info = self.info(
+            &row.arn,
+            &row.name,
+            &machine_name,
+            &row.machine_arn,
+            &machine.1,
+            row.start_ms,
+            seed,
+        );
+        info.payload_limit = payload_limit;
+        let input: Value = serde_json::from_str(&row.input).unwrap_or(Value::Null);
+        let steps = self.db.steps(arn)?;
+        let (ex, cmds, _) = Execution::start(machine.0, info, input);
+        let mut a = Active {
+            ex,
+            seq: 0,
+            tasks: HashMap::new(),
+            timers: HashMap::new(),
+        };
+        track(&mut a, &cmds);
+        for s in steps.iter().skip(1) {
+            let Some(ev) = codec::parse_event(&s.event) else {
+                continue;
+            };
+            match &ev {
+                Event::TaskSucceeded { task, .. } | Event::TaskFailed { task, .. } => {
+                    a.tasks.remove(task);
+                }
+                Event::TimerFired { timer } => {
+                    a.timers.remove(timer);
+                }
+                Event::Stop { .. } => {}
+            }
+            let (cmds, _) = a.ex.step(ev, s.now_ms);
+            a.seq = s.seq;
+            track(&mut a, &cmds);
+        }
+        Ok(Some(a))
+    }
+
+    /// After a restart: invoke again the tasks that were out when the process stopped.
+    pub async fn recover(self: &Arc<Self>) -> Result<usize, ApiError> {
+        let mut n = 0;
+        for (arn, pending) in self.db.running()? {
+            if pending == 0 {
+                continue;
+            }
+            let slot = self.slot(&arn);
+            let mut g = slot.lock().await;
+            if let Some(a) = self.load(&arn)? {
+                let cmds: Vec<Command> = a.tasks.values().cloned().collect();
+                n += cmds.len();
+                self.after_commit(&arn, a, cmds, Some(&mut g));
+            }
+        }
+        Ok(n)
+    }
+
+    /// The history events of an execution, in order.
+    pub fn history(&self, arn: &str) -> Result<Vec<Value>, ApiError> {
+        let mut out = Vec::new();
+        for s in self.db.steps(arn)? {
+            if let Ok(Value::Array(evs)) = serde_json::from_str(&s.history) {
+                out.extend(evs);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Executions in memory right now (for tests and the bench's memory figures).
+    pub fn active_count(&self) -> usize {
+        self.active.lock().unwrap().len()
+    }
+}
+
+fn finished(cmds: &[Command]) -> Option<&Outcome> {
+    cmds.iter().find_map(|c| match c {
+        Command::Finished(o) => Some(o),
+        _ => None,
+    })
+}
+
+fn track(a: &mut Active, cmds: &[Command]) {
+    for c in cmds {
+        match c {
+            Command::InvokeTask { task, .. } => {
+                a.tasks.insert(*task, c.clone());
+            }
+            Command::StartTimer { timer, fire_at_ms } => {
+                a.timers.insert(*timer, *fire_at_ms);
+            }
+            Command::Finished(_) => {
+                a.tasks.clear();
+                a.timers.clear();
+            }
+        }
+    }
+}
+
+fn timer_writes(arn: &str, cmds: &[Command], writes: &mut Vec<Write>) {
+    for c in cmds {
+        if let Command::StartTimer { timer, fire_at_ms } = c {
+            writes.push(Write::PutTimer(TimerRow {
+                fire_at_ms: *fire_at_ms,
+                execution_arn: arn.to_string(),
+                timer_id: *timer as i64,
+            }));
+        }
+    }
+}
+
+fn update(arn: &str, outcome: Option<&Outcome>, now: i64, pending: usize) -> ExecutionUpdate {
+    ExecutionUpdate {
+        arn: arn.to_string(),
+        status: outcome
+            .map_or(Status::Running, |o| o.status)
+            .as_str()
+            .to_string(),
+        output: outcome.and_then(|o| o.output.as_ref().map(passo_engine::history::text)),
+        error: outcome.and_then(|o| o.error.clone()),
+        cause: outcome.and_then(|o| o.cause.clone()),
+        stop_ms: outcome.map(|_| now),
+        pending_tasks: pending as i64,
+    }
+}
+
+/// The machine an execution runs and its role.
+pub type Definition = (Arc<StateMachine>, String);

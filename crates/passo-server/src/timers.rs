@@ -1,0 +1,103 @@
+//! Timers: rows in the store; the ones due soon also sit in an in-memory heap that one task
+//! watches. A periodic scan moves rows from the store into the heap as they come due, so an
+//! execution parked for a year costs a row, not memory.
+
+use crate::runtime::{now_ms, Runtime, LOOKAHEAD_MS};
+use passo_engine::Event;
+use passo_store::{TimerRow, Write};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+#[derive(Default)]
+pub struct Timers {
+    heap: Mutex<(BinaryHeap<Reverse<TimerRow>>, HashSet<(String, i64)>)>,
+    wake: Notify,
+}
+
+impl Timers {
+    /// Adds a timer (once: a timer already in the heap is not added again).
+    pub fn push(&self, t: TimerRow) {
+        let mut g = self.heap.lock().unwrap();
+        let key = (t.execution_arn.clone(), t.timer_id);
+        if g.1.insert(key) {
+            let earliest =
+                g.0.peek()
+                    .is_none_or(|Reverse(h)| t.fire_at_ms < h.fire_at_ms);
+            g.0.push(Reverse(t));
+            drop(g);
+            if earliest {
+                self.wake.notify_one();
+            }
+        }
+    }
+
+    fn pop_due(&self, now: i64) -> (Vec<TimerRow>, Option<i64>) {
+        let mut g = self.heap.lock().unwrap();
+        let mut due = Vec::new();
+        while let Some(Reverse(t)) = g.0.peek() {
+            if t.fire_at_ms > now {
+                break;
+            }
+            let Reverse(t) = g.0.pop().unwrap();
+            g.1.remove(&(t.execution_arn.clone(), t.timer_id));
+            due.push(t);
+        }
+        let next = g.0.peek().map(|Reverse(t)| t.fire_at_ms);
+        (due, next)
+    }
+
+    pub fn len(&self) -> usize {
+        self.heap.lock().unwrap().0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// How often the store is scanned for timers coming due, and old executions purged.
+const SCAN_EVERY_MS: i64 = 5_000;
+const PURGE_EVERY_MS: i64 = 3_600_000;
+
+/// Fires due timers forever (run it as a task).
+pub async fn run(rt: Arc<Runtime>) {
+    let mut next_scan = 0;
+    let mut next_purge = now_ms() + 60_000;
+    loop {
+        let now = now_ms();
+        if now >= next_scan {
+            match rt.db.due_timers(now + LOOKAHEAD_MS, 100_000) {
+                Ok(rows) => rows.into_iter().for_each(|t| rt.timers.push(t)),
+                Err(e) => tracing::warn!("scanning timers: {e}"),
+            }
+            next_scan = now + SCAN_EVERY_MS;
+        }
+        if now >= next_purge {
+            let before = now - rt.cfg.retention_ms;
+            if let Err(e) = rt.db.write(vec![Write::PurgeStoppedBefore(before)]).await {
+                tracing::warn!("purging old executions: {e}");
+            }
+            next_purge = now + PURGE_EVERY_MS;
+        }
+        let (due, next) = rt.timers.pop_due(now);
+        for t in due {
+            let rt = rt.clone();
+            tokio::spawn(async move {
+                let ev = Event::TimerFired {
+                    timer: t.timer_id as u64,
+                };
+                if let Err(e) = rt.deliver(&t.execution_arn, ev).await {
+                    tracing::warn!("firing a timer of {}: {e}", t.execution_arn);
+                }
+            });
+        }
+        let until = next.unwrap_or(i64::MAX).min(next_scan);
+        let wait = (until - now_ms()).clamp(0, SCAN_EVERY_MS) as u64;
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(wait)) => {}
+            _ = rt.timers.wake.notified() => {}
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! `passo server`: the AWS Step Functions API, durable on embedded SQLite.
+
+use clap::Args as ClapArgs;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(ClapArgs)]
+#[command(
+    about = "Serve the AWS Step Functions API (aws CLI, boto3 and the SDKs work with --endpoint-url)",
+    long_about = "Serve the AWS Step Functions API over HTTP (AWS JSON 1.0 protocol).\n\n\
+Standard executions are durable in an embedded SQLite database under --data-dir: kill the \
+process at any moment and restart it, and every execution carries on. Express executions run \
+in memory. Tasks that were in flight when the process died are invoked again (at-least-once).\n\n\
+Examples:\n  passo server\n  aws stepfunctions list-state-machines --endpoint-url http://127.0.0.1:8083\n  \
+passo server --listen 0.0.0.0:8083 --access-key AKIDEXAMPLE:secret"
+)]
+pub struct Args {
+    /// Address to listen on (loopback by default; 0.0.0.0:8083 must be asked for).
+    #[arg(long, default_value = "127.0.0.1:8083")]
+    listen: SocketAddr,
+    /// Directory for the embedded database.
+    #[arg(long, default_value = "./passo-data")]
+    data_dir: PathBuf,
+    /// Account id in ARNs.
+    #[arg(long, default_value = "123456789012")]
+    account: String,
+    /// Region in ARNs.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// Days a finished execution is kept before it is removed.
+    #[arg(long, default_value_t = 90)]
+    retention_days: u32,
+    /// Largest payload (bytes) a state may produce; AWS's 256 KiB by default, 0 = no limit.
+    #[arg(long, default_value_t = 262_144)]
+    payload_limit: usize,
+    /// Largest API request body (bytes).
+    #[arg(long, default_value_t = 1024 * 1024)]
+    max_request_bytes: usize,
+    /// Require requests signed (SigV4) with this access key, as ID:SECRET (repeatable).
+    /// Without any, every signature is accepted, as local emulators do.
+    #[arg(long, value_name = "ID:SECRET")]
+    access_key: Vec<String>,
+    /// Sync every commit to disk (survives power loss, not only a killed process; slower).
+    #[arg(long)]
+    fsync: bool,
+}
+
+pub fn main(a: Args) -> ExitCode {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_target(false)
+        .try_init();
+    let mut keys = Vec::new();
+    for k in &a.access_key {
+        match k.split_once(':') {
+            Some((id, secret)) if !id.is_empty() && !secret.is_empty() => {
+                keys.push((id.to_string(), secret.to_string()))
+            }
+            _ => {
+                eprintln!("error: --access-key must be ID:SECRET, got '{k}'");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let cfg = passo_server::Config {
+        realm: passo_server::arn::Realm {
+            account: a.account,
+            region: a.region,
+        },
+        payload_limit: a.payload_limit,
+        retention_ms: i64::from(a.retention_days) * 24 * 3600 * 1000,
+        max_request_bytes: a.max_request_bytes,
+        access_keys: keys,
+    };
+    let opts = passo_server::ServeOptions {
+        listen: a.listen,
+        data_dir: a.data_dir,
+        fsync_full: a.fsync,
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(passo_server::serve(cfg, opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
