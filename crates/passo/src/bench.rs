@@ -20,6 +20,20 @@ pub struct Args {
     /// Skip recording history events (measures the interpreter alone).
     #[arg(long)]
     no_history: bool,
+    /// Measure `passo server` through its HTTP API instead (W1: Express StartSyncExecution,
+    /// durable Standard StartExecution, then executions parked in a Wait and a restart).
+    #[arg(long)]
+    http: bool,
+    /// With --http: concurrent keep-alive connections.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// With --http: Standard executions to park in a one-hour Wait (0 skips it).
+    #[arg(long, default_value_t = 100_000)]
+    parked: usize,
+    /// With --http: measure a server already running here (e.g. http://127.0.0.1:8083)
+    /// instead of starting one.
+    #[arg(long)]
+    endpoint: Option<String>,
 }
 
 /// The shared workloads (../shared/bench) and Passo's own variants (./bench, e.g. JSONata).
@@ -40,6 +54,24 @@ fn default_files() -> Vec<PathBuf> {
 }
 
 pub fn main(args: Args) -> ExitCode {
+    if args.http {
+        let w1 = args.files.first().cloned().or_else(|| {
+            default_files()
+                .into_iter()
+                .find(|p| p.to_string_lossy().contains("w1-pass-chain"))
+        });
+        let Some(w1) = w1 else {
+            eprintln!("error: W1 not found (../shared/bench/w1-pass-chain.asl.json); pass it");
+            return ExitCode::from(2);
+        };
+        return crate::bench_http::main(crate::bench_http::HttpArgs {
+            connections: args.connections,
+            seconds: args.seconds,
+            parked: args.parked,
+            endpoint: args.endpoint,
+            w1,
+        });
+    }
     let files = if args.files.is_empty() {
         default_files()
     } else {

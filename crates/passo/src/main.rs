@@ -9,6 +9,7 @@ macro_rules! outln {
 }
 
 mod bench;
+mod bench_http;
 mod run;
 mod server;
 mod validate;
