@@ -1,0 +1,392 @@
+//! `passo server` driven as a process through its HTTP API: durability across SIGKILL,
+//! stop, Express, request limits and signature checks.
+
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(data: &Path, extra: &[&str]) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = Command::new(env!("CARGO_BIN_EXE_passo"))
+            .args(["server", "--listen", &addr, "--data-dir"])
+            .arg(data)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(&addr).is_err() {
+            assert!(Instant::now() < deadline, "server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Server { child, addr }
+    }
+
+    /// One API call: (HTTP status, JSON body).
+    fn raw(&self, action: &str, body: &str, headers: &str) -> (u16, Value) {
+        let mut s = TcpStream::connect(&self.addr).unwrap();
+        let req = format!(
+            "POST / HTTP/1.1\r\nHost: {}\r\nX-Amz-Target: AWSStepFunctions.{action}\r\nContent-Type: application/x-amz-json-1.0\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        s.write_all(req.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).unwrap();
+        let text = String::from_utf8_lossy(&out);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    }
+
+    fn call(&self, action: &str, body: Value) -> Value {
+        let (status, v) = self.raw(action, &body.to_string(), "");
+        assert_eq!(status, 200, "{action}: {v}");
+        v
+    }
+
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn create(s: &Server, name: &str, kind: &str, def: Value) -> String {
+    s.call(
+        "CreateStateMachine",
+        json!({"name": name, "type": kind, "definition": def.to_string(),
+               "roleArn": "arn:aws:iam::123456789012:role/t"}),
+    )["stateMachineArn"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn history(s: &Server, arn: &str) -> Vec<Value> {
+    let mut events = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut req = json!({"executionArn": arn, "maxResults": 1000});
+        if let Some(t) = &token {
+            req["nextToken"] = json!(t);
+        }
+        let v = s.call("GetExecutionHistory", req);
+        events.extend(v["events"].as_array().unwrap().iter().cloned());
+        match v["nextToken"].as_str() {
+            Some(t) => token = Some(t.to_string()),
+            None => return events,
+        }
+    }
+}
+
+/// Executions waiting (1-2 s) or mid-chain when the server is SIGKILLed all finish after a
+/// restart, exactly once, with no recorded step run twice.
+#[test]
+fn sigkill_and_restart_every_execution_completes_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Server::start(dir.path(), &[]);
+    let mut states = json!({});
+    for i in 0..20 {
+        let next = if i == 19 {
+            json!({"End": true})
+        } else {
+            json!({"Next": format!("P{}", i + 1)})
+        };
+        let mut st = json!({"Type": "Pass", "Result": {"i": i}, "ResultPath": format!("$.p{i}")});
+        st.as_object_mut()
+            .unwrap()
+            .extend(next.as_object().unwrap().clone());
+        if i == 10 {
+            st = json!({"Type": "Wait", "Seconds": 1, "Next": "P11"});
+        }
+        states[format!("P{i}")] = st;
+    }
+    let chain = create(
+        &s,
+        "chain",
+        "STANDARD",
+        json!({"StartAt": "P0", "States": states}),
+    );
+    let waits = create(
+        &s,
+        "waits",
+        "STANDARD",
+        json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "SecondsPath": "$.s", "Next": "A"},
+            "A": {"Type": "Pass", "Next": "B"},
+            "B": {"Type": "Pass", "End": true}}}),
+    );
+    let mut arns = Vec::new();
+    for i in 0..300 {
+        let (machine, input) = if i % 2 == 0 {
+            (&chain, json!({}))
+        } else {
+            (&waits, json!({"s": 1 + i % 2}))
+        };
+        let v = s.call(
+            "StartExecution",
+            json!({"stateMachineArn": machine, "name": format!("x{i}"), "input": input.to_string()}),
+        );
+        arns.push(v["executionArn"].as_str().unwrap().to_string());
+    }
+    s.kill();
+    let s = Server::start(dir.path(), &[]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for arn in &arns {
+        loop {
+            let d = s.call("DescribeExecution", json!({"executionArn": arn}));
+            if d["status"] == "SUCCEEDED" {
+                break;
+            }
+            assert_eq!(d["status"], "RUNNING", "{d}");
+            assert!(Instant::now() < deadline, "{arn} still running");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let h = history(&s, arn);
+        let succeeded = h
+            .iter()
+            .filter(|e| e["type"] == "ExecutionSucceeded")
+            .count();
+        assert_eq!(succeeded, 1, "{arn}");
+        let mut entered: Vec<&str> = h
+            .iter()
+            .filter_map(|e| e["stateEnteredEventDetails"]["name"].as_str())
+            .collect();
+        let n = entered.len();
+        entered.sort_unstable();
+        entered.dedup();
+        assert_eq!(entered.len(), n, "{arn}: a state was entered twice");
+        let ids: Vec<u64> = h.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+        assert_eq!(
+            ids,
+            (1..=h.len() as u64).collect::<Vec<_>>(),
+            "{arn}: event ids"
+        );
+    }
+    let listed = s.call(
+        "ListExecutions",
+        json!({"stateMachineArn": chain, "statusFilter": "SUCCEEDED", "maxResults": 1000}),
+    );
+    assert_eq!(listed["executions"].as_array().unwrap().len(), 150);
+}
+
+#[test]
+fn stop_aborts_a_waiting_execution_and_idempotent_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let m = create(
+        &s,
+        "long",
+        "STANDARD",
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}}),
+    );
+    let start = json!({"stateMachineArn": m, "name": "e", "input": "{\"a\":1}"});
+    let a = s.call("StartExecution", start.clone());
+    // Same name and input while running: the same execution.
+    let b = s.call("StartExecution", start);
+    assert_eq!(a["executionArn"], b["executionArn"]);
+    // Same name, other input: ExecutionAlreadyExists.
+    let (status, err) = s.raw(
+        "StartExecution",
+        &json!({"stateMachineArn": m, "name": "e", "input": "{}"}).to_string(),
+        "",
+    );
+    assert_eq!(
+        (status, err["__type"].as_str()),
+        (400, Some("ExecutionAlreadyExists"))
+    );
+    s.call(
+        "StopExecution",
+        json!({"executionArn": a["executionArn"], "error": "Bye", "cause": "test"}),
+    );
+    let d = s.call(
+        "DescribeExecution",
+        json!({"executionArn": a["executionArn"]}),
+    );
+    assert_eq!(d["status"], "ABORTED");
+    let h = history(&s, a["executionArn"].as_str().unwrap());
+    assert_eq!(h.last().unwrap()["type"], "ExecutionAborted");
+}
+
+#[test]
+fn express_sync_answers_output_or_error_and_standard_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let ok = create(
+        &s,
+        "ok",
+        "EXPRESS",
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"v.$": "$.x"}, "End": true}}}),
+    );
+    let v = s.call(
+        "StartSyncExecution",
+        json!({"stateMachineArn": ok, "input": "{\"x\": 5}"}),
+    );
+    assert_eq!(
+        (v["status"].as_str(), v["output"].as_str()),
+        (Some("SUCCEEDED"), Some("{\"v\":5}"))
+    );
+    assert!(v["executionArn"].as_str().unwrap().contains(":express:ok:"));
+    let bad = create(
+        &s,
+        "bad",
+        "EXPRESS",
+        json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Nope", "Cause": "why"}}}),
+    );
+    let v = s.call("StartSyncExecution", json!({"stateMachineArn": bad}));
+    assert_eq!(
+        (
+            v["status"].as_str(),
+            v["error"].as_str(),
+            v["cause"].as_str()
+        ),
+        (Some("FAILED"), Some("Nope"), Some("why"))
+    );
+    let std = create(
+        &s,
+        "std",
+        "STANDARD",
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+    );
+    let (status, err) = s.raw(
+        "StartSyncExecution",
+        &json!({"stateMachineArn": std}).to_string(),
+        "",
+    );
+    assert_eq!(
+        (status, err["__type"].as_str()),
+        (400, Some("StateMachineTypeNotSupported"))
+    );
+}
+
+#[test]
+fn oversized_bodies_and_unsigned_requests_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(
+        dir.path(),
+        &[
+            "--max-request-bytes",
+            "1000",
+            "--access-key",
+            "AKIDTEST:secret",
+        ],
+    );
+    let (status, err) = s.raw("ListStateMachines", &"x".repeat(2000), "");
+    assert_eq!(
+        (status, err["__type"].as_str()),
+        (413, Some("RequestEntityTooLargeException"))
+    );
+    let (status, err) = s.raw("ListStateMachines", "{}", "");
+    assert_eq!(
+        (status, err["__type"].as_str()),
+        (403, Some("MissingAuthenticationTokenException"))
+    );
+    let (status, err) = s.raw(
+        "ListStateMachines",
+        "{}",
+        "Authorization: AWS4-HMAC-SHA256 Credential=OTHER/20260101/us-east-1/states/aws4_request, SignedHeaders=host, Signature=00\r\n",
+    );
+    assert_eq!(
+        (status, err["__type"].as_str()),
+        (403, Some("UnrecognizedClientException"))
+    );
+    let (status, err) = s.raw(
+        "ListStateMachines",
+        "{}",
+        "X-Amz-Date: 20260101T000000Z\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/states/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000\r\n",
+    );
+    assert_eq!(
+        (status, err["__type"].as_str()),
+        (403, Some("InvalidSignatureException"))
+    );
+}
+
+#[test]
+fn versions_aliases_route_and_history_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let def = |r: i64| json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": r, "End": true}}});
+    let m = s.call(
+        "CreateStateMachine",
+        json!({"name": "v", "definition": def(1).to_string(), "roleArn": "arn:aws:iam::1:role/r", "publish": true}),
+    );
+    let v1 = m["stateMachineVersionArn"].as_str().unwrap().to_string();
+    let arn = m["stateMachineArn"].as_str().unwrap();
+    assert!(v1.ends_with(":v:1"));
+    let u = s.call(
+        "UpdateStateMachine",
+        json!({"stateMachineArn": arn, "definition": def(2).to_string(), "publish": true}),
+    );
+    let v2 = u["stateMachineVersionArn"].as_str().unwrap().to_string();
+    assert!(v2.ends_with(":v:2"));
+    let alias = s.call(
+        "CreateStateMachineAlias",
+        json!({"name": "prod", "routingConfiguration": [
+            {"stateMachineVersionArn": v1, "weight": 100}]}),
+    )["stateMachineAliasArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Through the alias: version 1's definition (Result 1), and the execution says so.
+    let e = s.call("StartExecution", json!({"stateMachineArn": alias}));
+    let d = s.call(
+        "DescribeExecution",
+        json!({"executionArn": e["executionArn"]}),
+    );
+    assert_eq!(d["output"], "1");
+    assert_eq!(d["stateMachineAliasArn"], alias.as_str());
+    assert_eq!(d["stateMachineVersionArn"], v1.as_str());
+    // The current revision runs Result 2.
+    let e = s.call("StartExecution", json!({"stateMachineArn": arn}));
+    let d = s.call(
+        "DescribeExecution",
+        json!({"executionArn": e["executionArn"]}),
+    );
+    assert_eq!(d["output"], "2");
+    // A version an alias routes to cannot be deleted.
+    let (status, err) = s.raw(
+        "DeleteStateMachineVersion",
+        &json!({"stateMachineVersionArn": v1}).to_string(),
+        "",
+    );
+    assert_eq!(
+        (status, err["__type"].as_str()),
+        (400, Some("ConflictException"))
+    );
+    // History pages of 2, reversed.
+    let p1 = s.call(
+        "GetExecutionHistory",
+        json!({"executionArn": e["executionArn"], "maxResults": 2, "reverseOrder": true}),
+    );
+    assert_eq!(p1["events"][0]["type"], "ExecutionSucceeded");
+    let p2 = s.call(
+        "GetExecutionHistory",
+        json!({"executionArn": e["executionArn"], "maxResults": 2, "reverseOrder": true,
+               "nextToken": p1["nextToken"]}),
+    );
+    assert_eq!(p2["events"][0]["type"], "PassStateEntered");
+    assert_eq!(p2["events"][1]["type"], "ExecutionStarted");
+    assert!(p2.get("nextToken").is_none());
+}
