@@ -21,6 +21,7 @@ pub struct Context<'a> {
     pub retry_count: u64,
     pub map_item: Option<(usize, &'a Value)>,
     pub task_token: Option<&'a str>,
+    pub redrive_count: u64,
 }
 
 impl ContextObject for Context<'_> {
@@ -34,7 +35,7 @@ impl ContextObject for Context<'_> {
                 "StartTime": iso_millis(self.info.start_time_ms),
                 "Name": self.info.execution_name,
                 "RoleArn": self.info.role_arn,
-                "RedriveCount": 0,
+                "RedriveCount": self.redrive_count,
             }),
         );
         root.insert(

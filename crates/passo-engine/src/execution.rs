@@ -75,6 +75,9 @@ pub enum Event {
         error: Option<String>,
         cause: Option<String>,
     },
+    /// RedriveExecution: a FAILED, ABORTED or TIMED_OUT execution runs again from the state
+    /// it did not finish, with that state's input and the variables it had.
+    Redrive,
 }
 
 /// What the interpreter asks of the driver.
@@ -228,6 +231,8 @@ pub struct Execution {
     pub(crate) execution_timer: Option<TimerId>,
     pub(crate) outcome: Option<Outcome>,
     pub(crate) now_ms: i64,
+    /// Times the execution was redriven (`$$.Execution.RedriveCount`).
+    pub(crate) redrive_count: u64,
     pub(crate) events: Vec<HistoryEvent>,
     pub(crate) commands: Vec<Command>,
     /// Counts states entered (the benchmark's "transitions").
@@ -256,6 +261,7 @@ impl Execution {
             execution_timer: None,
             outcome: None,
             now_ms: now,
+            redrive_count: 0,
             events: Vec::new(),
             commands: Vec::new(),
             transitions: 0,
@@ -286,6 +292,12 @@ impl Execution {
 
     /// Applies one event at time `now_ms` and runs until the next wait.
     pub fn step(&mut self, event: Event, now_ms: i64) -> (Vec<Command>, Vec<HistoryEvent>) {
+        if matches!(event, Event::Redrive) {
+            self.now_ms = now_ms.max(self.now_ms);
+            self.redrive();
+            self.run();
+            return self.take();
+        }
         if self.outcome.is_some() {
             return (Vec::new(), Vec::new());
         }
@@ -312,9 +324,58 @@ impl Execution {
                 }
             }
             Event::Stop { error, cause } => self.abort(error, cause),
+            Event::Redrive => {}
         }
         self.run();
         self.take()
+    }
+
+    /// Whether RedriveExecution may restart this execution (it ended FAILED, ABORTED or
+    /// TIMED_OUT, and not on the history limit).
+    pub fn redrivable(&self) -> bool {
+        matches!(
+            self.outcome.as_ref().map(|o| o.status),
+            Some(Status::Failed | Status::Aborted | Status::TimedOut)
+        ) && self.next_event_id <= self.info.max_history_events
+    }
+
+    pub fn redrive_count(&self) -> u64 {
+        self.redrive_count
+    }
+
+    /// Restarts the top-level thread at the state it was in (a Parallel or Map state runs
+    /// again as a whole), with that state's input and the variables it had.
+    fn redrive(&mut self) {
+        if !self.redrivable() || self.threads.is_empty() {
+            return;
+        }
+        self.redrive_count += 1;
+        self.outcome = None;
+        // Answers to work from before the end are stale now.
+        self.tasks.clear();
+        self.timers.clear();
+        let prev = self.next_event_id - 1;
+        let id = self.emit(
+            prev,
+            "ExecutionRedriven",
+            Some((
+                "executionRedrivenEventDetails",
+                json!({"redriveCount": self.redrive_count}),
+            )),
+        );
+        if let Some(t) = self.machine.timeout_seconds {
+            let timer = self.handle();
+            self.execution_timer = Some(timer);
+            self.commands.push(Command::StartTimer {
+                timer,
+                fire_at_ms: self.now_ms + t as i64 * 1000,
+            });
+        }
+        let th = &mut self.threads[0];
+        th.phase = Phase::Enter;
+        th.retry_counts.clear();
+        th.last_event = id;
+        self.ready.push(0);
     }
 
     /// The outcome, once the execution has ended.
@@ -505,6 +566,13 @@ impl Execution {
         self.commands.push(Command::Finished(outcome.clone()));
         self.outcome = Some(outcome);
         for t in &mut self.threads {
+            // A Wait that moved its input into the phase gives it back: a redrive re-enters
+            // the state with it.
+            if let Phase::Wait { effective_input } = &mut t.phase {
+                if t.raw_input.is_null() {
+                    t.raw_input = std::mem::take(effective_input);
+                }
+            }
             t.phase = Phase::Done;
         }
         self.ready.clear();

@@ -71,6 +71,7 @@ impl Execution {
             retry_count: th.retry_counts.iter().sum(),
             map_item,
             task_token: None,
+            redrive_count: self.redrive_count,
         };
         let vars = VarView {
             threads: &self.threads,
@@ -181,6 +182,7 @@ impl Execution {
             retry_count: th.retry_counts.iter().sum(),
             map_item,
             task_token: None,
+            redrive_count: self.redrive_count,
         }
         .context()
     }

@@ -14,6 +14,7 @@ pub fn event_text(e: &Event) -> String {
         }
         Event::TimerFired { timer } => json!({"t": "timer", "timer": timer}),
         Event::Stop { error, cause } => json!({"t": "stop", "error": error, "cause": cause}),
+        Event::Redrive => json!({"t": "redrive"}),
     };
     v.to_string()
 }
@@ -37,6 +38,7 @@ pub fn parse_event(text: &str) -> Option<Event> {
             error: s("error"),
             cause: s("cause"),
         },
+        "redrive" => Event::Redrive,
         _ => return None,
     })
 }
@@ -83,6 +85,7 @@ mod tests {
                 error: Some("x".into()),
                 cause: Some("y".into()),
             },
+            Event::Redrive,
         ] {
             let back = parse_event(&event_text(&e)).unwrap();
             assert_eq!(event_text(&back), event_text(&e));

@@ -160,6 +160,8 @@ impl Runtime {
             params: codec::params(seed, self.cfg.payload_limit),
             pending_tasks: a.tasks.len() as i64,
             trace_header: req.trace_header.clone(),
+            redrive_count: 0,
+            redrive_ms: None,
         };
         let mut writes = vec![
             Write::InsertExecution(row),
@@ -284,6 +286,7 @@ impl Runtime {
     /// Feeds one event to an execution: step, commit, then effects. Events for an execution
     /// that has ended are dropped (a late timer or task result).
     pub async fn deliver(self: &Arc<Self>, arn: &str, event: Event) -> Result<(), ApiError> {
+        let redrive = matches!(event, Event::Redrive);
         loop {
             let slot = self.slot(arn);
             let mut g = slot.lock().await;
@@ -292,7 +295,7 @@ impl Runtime {
             }
             let a = match g.active.take() {
                 Some(a) => a,
-                None => match self.load(arn)? {
+                None => match self.load(arn, redrive)? {
                     Some(a) => a,
                     None => {
                         g.evicted = true;
@@ -315,7 +318,8 @@ impl Runtime {
         event: Event,
         g: &mut SlotState,
     ) -> Result<(), ApiError> {
-        if a.ex.outcome().is_some() {
+        let redrive = matches!(event, Event::Redrive);
+        if a.ex.outcome().is_some() && !redrive {
             g.active = Some(a);
             return Ok(());
         }
@@ -329,6 +333,10 @@ impl Runtime {
                 a.timers.remove(timer);
             }
             Event::Stop { .. } => {}
+            Event::Redrive => {
+                a.tasks.clear();
+                a.timers.clear();
+            }
         }
         let fired = match &event {
             Event::TimerFired { timer } => Some(*timer),
@@ -349,12 +357,10 @@ impl Runtime {
         }
         timer_writes(arn, &cmds, &mut writes);
         let outcome = a.ex.outcome().cloned();
-        writes.push(Write::UpdateExecution(update(
-            arn,
-            outcome.as_ref(),
-            now,
-            a.tasks.len(),
-        )));
+        let mut u = update(arn, outcome.as_ref(), now, a.tasks.len());
+        u.redrive_count = a.ex.redrive_count() as i64;
+        u.redrive_ms = redrive.then_some(now);
+        writes.push(Write::UpdateExecution(u));
         if outcome.is_some() {
             writes.push(Write::DeleteTimers(arn.to_string()));
         }
@@ -369,11 +375,11 @@ impl Runtime {
 
     /// Rebuilds a running execution from its recorded steps (None when it does not exist or
     /// has ended).
-    fn load(&self, arn: &str) -> Result<Option<Active>, ApiError> {
+    fn load(&self, arn: &str, finished_too: bool) -> Result<Option<Active>, ApiError> {
         let Some(row) = self.db.execution(arn)? else {
             return Ok(None);
         };
-        if row.status != "RUNNING" {
+        if row.status != "RUNNING" && !finished_too {
             return Ok(None);
         }
         let machine = self
@@ -418,6 +424,10 @@ impl Runtime {
                     a.timers.remove(timer);
                 }
                 Event::Stop { .. } => {}
+                Event::Redrive => {
+                    a.tasks.clear();
+                    a.timers.clear();
+                }
             }
             let (cmds, _) = a.ex.step(ev, s.now_ms);
             a.seq = s.seq;
@@ -435,7 +445,7 @@ impl Runtime {
             }
             let slot = self.slot(&arn);
             let mut g = slot.lock().await;
-            if let Some(a) = self.load(&arn)? {
+            if let Some(a) = self.load(&arn, false)? {
                 let cmds: Vec<Command> = a.tasks.values().cloned().collect();
                 n += cmds.len();
                 self.after_commit(&arn, a, cmds, Some(&mut g));
@@ -509,6 +519,8 @@ fn update(arn: &str, outcome: Option<&Outcome>, now: i64, pending: usize) -> Exe
         cause: outcome.and_then(|o| o.cause.clone()),
         stop_ms: outcome.map(|_| now),
         pending_tasks: pending as i64,
+        redrive_count: 0,
+        redrive_ms: None,
     }
 }
 

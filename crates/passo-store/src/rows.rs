@@ -76,6 +76,8 @@ pub struct ExecutionRow {
     /// Task invocations out when the last step was committed (re-issued after a crash).
     pub pending_tasks: i64,
     pub trace_header: Option<String>,
+    pub redrive_count: i64,
+    pub redrive_ms: Option<i64>,
 }
 
 /// The part of an execution that changes as it runs.
@@ -88,6 +90,8 @@ pub struct ExecutionUpdate {
     pub cause: Option<String>,
     pub stop_ms: Option<i64>,
     pub pending_tasks: i64,
+    pub redrive_count: i64,
+    pub redrive_ms: Option<i64>,
 }
 
 /// One step of an execution: the event given to the interpreter at `now_ms` (JSON text;

@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS executions (
   arn TEXT PRIMARY KEY, machine_arn TEXT NOT NULL, revision_id TEXT NOT NULL,
   version_arn TEXT, alias_arn TEXT, name TEXT NOT NULL, status TEXT NOT NULL,
   input TEXT NOT NULL, output TEXT, error TEXT, cause TEXT, start_ms INTEGER NOT NULL,
-  stop_ms INTEGER, params TEXT NOT NULL, pending_tasks INTEGER NOT NULL, trace_header TEXT);
+  stop_ms INTEGER, params TEXT NOT NULL, pending_tasks INTEGER NOT NULL, trace_header TEXT,
+  redrive_count INTEGER NOT NULL DEFAULT 0, redrive_ms INTEGER);
 CREATE INDEX IF NOT EXISTS executions_machine ON executions (machine_arn, start_ms);
 CREATE INDEX IF NOT EXISTS executions_running ON executions (status) WHERE status = 'RUNNING';
 CREATE INDEX IF NOT EXISTS executions_stopped ON executions (stop_ms) WHERE stop_ms IS NOT NULL;
@@ -371,6 +372,8 @@ fn execution_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
         params: r.get(13)?,
         pending_tasks: r.get(14)?,
         trace_header: r.get(15)?,
+        redrive_count: r.get(16)?,
+        redrive_ms: r.get(17)?,
     })
 }
 
@@ -392,8 +395,7 @@ fn writer_loop(
         }
         let outcome = commit_batch(&mut conn, &batch);
         if let Some(i) = inner.upgrade() {
-            i.commits
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            i.commits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         match outcome {
             Ok(results) => {
@@ -530,7 +532,7 @@ fn apply(c: &Connection, w: &Write) -> Result<()> {
         }
         Write::InsertExecution(e) => {
             c.prepare_cached(
-                "INSERT INTO executions VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
+                "INSERT INTO executions VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)",
             )?
             .execute(params![
                 e.arn,
@@ -548,14 +550,17 @@ fn apply(c: &Connection, w: &Write) -> Result<()> {
                 e.stop_ms,
                 e.params,
                 e.pending_tasks,
-                e.trace_header
+                e.trace_header,
+                e.redrive_count,
+                e.redrive_ms
             ])
             .map_err(conflict)?;
         }
         Write::UpdateExecution(u) => {
             c.prepare_cached(
                 "UPDATE executions SET status = ?2, output = ?3, error = ?4, cause = ?5,
-                 stop_ms = ?6, pending_tasks = ?7 WHERE arn = ?1",
+                 stop_ms = ?6, pending_tasks = ?7, redrive_count = ?8,
+                 redrive_ms = COALESCE(?9, redrive_ms) WHERE arn = ?1",
             )?
             .execute(params![
                 u.arn,
@@ -564,12 +569,20 @@ fn apply(c: &Connection, w: &Write) -> Result<()> {
                 u.error,
                 u.cause,
                 u.stop_ms,
-                u.pending_tasks
+                u.pending_tasks,
+                u.redrive_count,
+                u.redrive_ms
             ])?;
         }
         Write::AppendStep(s) => {
             c.prepare_cached("INSERT INTO steps VALUES (?1,?2,?3,?4,?5)")?
-                .execute(params![s.execution_arn, s.seq, s.now_ms, s.event, s.history])
+                .execute(params![
+                    s.execution_arn,
+                    s.seq,
+                    s.now_ms,
+                    s.event,
+                    s.history
+                ])
                 .map_err(conflict)?;
         }
         Write::PutTimer(t) => {
@@ -590,10 +603,8 @@ fn apply(c: &Connection, w: &Write) -> Result<()> {
                  (SELECT arn FROM executions WHERE stop_ms IS NOT NULL AND stop_ms < ?1)",
             )?
             .execute([ms])?;
-            c.prepare_cached(
-                "DELETE FROM executions WHERE stop_ms IS NOT NULL AND stop_ms < ?1",
-            )?
-            .execute([ms])?;
+            c.prepare_cached("DELETE FROM executions WHERE stop_ms IS NOT NULL AND stop_ms < ?1")?
+                .execute([ms])?;
         }
     }
     Ok(())
@@ -632,6 +643,8 @@ mod tests {
             params: "{}".into(),
             pending_tasks: 0,
             trace_header: None,
+            redrive_count: 0,
+            redrive_ms: None,
         }
     }
 
@@ -679,14 +692,22 @@ mod tests {
             })
         };
         db.write(vec![t(30, 1), t(10, 2), t(20, 3)]).await.unwrap();
-        let due: Vec<i64> = db.due_timers(25, 10).unwrap().iter().map(|t| t.timer_id).collect();
+        let due: Vec<i64> = db
+            .due_timers(25, 10)
+            .unwrap()
+            .iter()
+            .map(|t| t.timer_id)
+            .collect();
         assert_eq!(due, [2, 3]);
         let mut old = exec("old");
         old.stop_ms = Some(5);
         old.status = "SUCCEEDED".into();
-        db.write(vec![Write::InsertExecution(old), Write::InsertExecution(exec("new"))])
-            .await
-            .unwrap();
+        db.write(vec![
+            Write::InsertExecution(old),
+            Write::InsertExecution(exec("new")),
+        ])
+        .await
+        .unwrap();
         db.write(vec![Write::PurgeStoppedBefore(6)]).await.unwrap();
         assert!(db.execution("old").unwrap().is_none());
         assert!(db.execution("new").unwrap().is_some());

@@ -390,3 +390,60 @@ fn versions_aliases_route_and_history_pages() {
     assert_eq!(p2["events"][1]["type"], "ExecutionStarted");
     assert!(p2.get("nextToken").is_none());
 }
+
+#[test]
+fn redrive_restarts_an_aborted_execution_at_its_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let m = create(
+        &s,
+        "redrive",
+        "STANDARD",
+        json!({"StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Result": "x", "ResultPath": "$.p", "Next": "W"},
+            "W": {"Type": "Wait", "Seconds": 3600, "End": true}}}),
+    );
+    let e = s.call(
+        "StartExecution",
+        json!({"stateMachineArn": m, "input": "{\"a\":1}"}),
+    );
+    let arn = e["executionArn"].as_str().unwrap();
+    // A running execution cannot be redriven.
+    let (status, err) = s.raw(
+        "RedriveExecution",
+        &json!({"executionArn": arn}).to_string(),
+        "",
+    );
+    assert_eq!(
+        (status, err["__type"].as_str()),
+        (400, Some("ExecutionNotRedrivable"))
+    );
+    s.call("StopExecution", json!({"executionArn": arn}));
+    let d = s.call("DescribeExecution", json!({"executionArn": arn}));
+    assert_eq!(
+        (d["status"].as_str(), d["redriveStatus"].as_str()),
+        (Some("ABORTED"), Some("REDRIVABLE"))
+    );
+    s.call("RedriveExecution", json!({"executionArn": arn}));
+    let d = s.call("DescribeExecution", json!({"executionArn": arn}));
+    assert_eq!(
+        (d["status"].as_str(), d["redriveCount"].as_u64()),
+        (Some("RUNNING"), Some(1))
+    );
+    let h = history(&s, arn);
+    let kinds: Vec<&str> = h.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let n = kinds.len();
+    assert_eq!(
+        &kinds[n - 3..],
+        ["ExecutionAborted", "ExecutionRedriven", "WaitStateEntered"]
+    );
+    // The Wait state runs again on the input it had: P is not run again.
+    assert_eq!(
+        h[n - 1]["stateEnteredEventDetails"]["input"],
+        "{\"a\":1,\"p\":\"x\"}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "PassStateEntered").count(),
+        1
+    );
+}

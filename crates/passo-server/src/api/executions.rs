@@ -158,9 +158,12 @@ pub fn describe(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
         "startDate": ts(e.start_ms),
         "input": e.input,
         "inputDetails": {"included": true},
-        "redriveCount": 0,
-        "redriveStatus": "NOT_REDRIVABLE",
+        "redriveCount": e.redrive_count,
+        "redriveStatus": if redrivable(&e) { "REDRIVABLE" } else { "NOT_REDRIVABLE" },
     });
+    if let Some(r) = e.redrive_ms {
+        out["redriveDate"] = ts(r);
+    }
     if let Some(s) = e.stop_ms {
         out["stopDate"] = ts(s);
     }
@@ -295,7 +298,7 @@ pub fn list(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
                 "name": e.name,
                 "status": e.status,
                 "startDate": ts(e.start_ms),
-                "redriveCount": 0,
+                "redriveCount": e.redrive_count,
             });
             if let Some(s) = e.stop_ms {
                 v["stopDate"] = ts(s);
@@ -333,11 +336,29 @@ pub async fn stop(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     Ok(json!({"stopDate": ts(e.stop_ms.unwrap_or_else(now_ms))}))
 }
 
-pub fn redrive(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
+pub async fn redrive(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     let arn = req_str(req, "executionArn")?;
     let e = execution(rt, arn)?;
-    Err(ApiError::ExecutionNotRedrivable(format!(
-        "Execution with arn {} is {} and cannot be redriven",
-        e.arn, e.status
-    )))
+    let not_redrivable = |status: &str| {
+        ApiError::ExecutionNotRedrivable(format!(
+            "Execution with arn {arn} is {status} and cannot be redriven"
+        ))
+    };
+    if !redrivable(&e) {
+        return Err(not_redrivable(&e.status));
+    }
+    rt.deliver(arn, Event::Redrive).await?;
+    let after = execution(rt, arn)?;
+    if after.redrive_count == e.redrive_count {
+        return Err(not_redrivable(&after.status));
+    }
+    Ok(json!({"redriveDate": ts(after.redrive_ms.unwrap_or_else(now_ms))}))
+}
+
+/// AWS redrives FAILED, ABORTED and TIMED_OUT Standard executions that stopped less than 14
+/// days ago.
+fn redrivable(e: &ExecutionRow) -> bool {
+    matches!(e.status.as_str(), "FAILED" | "ABORTED" | "TIMED_OUT")
+        && e.stop_ms
+            .is_some_and(|s| now_ms() - s < 14 * 24 * 3600 * 1000)
 }

@@ -85,7 +85,7 @@ async fn dispatch(rt: &Arc<Runtime>, headers: &HeaderMap, body: &[u8]) -> Result
         "GetExecutionHistory" => executions::history(rt, &req),
         "ListExecutions" => executions::list(rt, &req),
         "StopExecution" => executions::stop(rt, &req).await,
-        "RedriveExecution" => executions::redrive(rt, &req),
+        "RedriveExecution" => executions::redrive(rt, &req).await,
         "PublishStateMachineVersion" => versions::publish(rt, &req).await,
         "ListStateMachineVersions" => versions::list(rt, &req),
         "DeleteStateMachineVersion" => versions::delete(rt, &req).await,
