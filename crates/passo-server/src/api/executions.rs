@@ -31,18 +31,49 @@ fn start_params(rt: &Runtime, req: &Value) -> Result<(String, Value, String), Ap
     let input: Value = serde_json::from_str(&text).map_err(|e| {
         ApiError::InvalidExecutionInput(format!(
             "Invalid State Machine Execution Input: '{}'",
-            json_error(&e)
+            json_error(&text, &e)
         ))
     })?;
     Ok((name, input, text))
 }
 
-/// serde_json's message without its position suffix, which AWS's does not have.
-fn json_error(e: &serde_json::Error) -> String {
-    let s = e.to_string();
-    match s.find(" at line ") {
-        Some(i) => s[..i].to_string(),
-        None => s,
+/// Why input text is not JSON, worded as AWS's (Jackson's) parser words it where the
+/// cause is recognisable; serde_json's message otherwise.
+fn json_error(text: &str, e: &serde_json::Error) -> String {
+    if text.trim().is_empty() {
+        return "Invalid execution input.".into();
+    }
+    // The character where parsing stopped (serde_json counts lines and columns from 1).
+    let at = text
+        .lines()
+        .nth(e.line().saturating_sub(1))
+        .and_then(|l| l.get(e.column().saturating_sub(1)..))
+        .unwrap_or("");
+    let msg = e.to_string();
+    if msg.starts_with("key must be a string") {
+        if let Some(c) = at.chars().next() {
+            return format!(
+                "Unexpected character ('{c}' (code {})): was expecting double-quote to start field name",
+                c as u32
+            );
+        }
+    }
+    if msg.starts_with("expected ident") || msg.starts_with("expected value") {
+        // Jackson names the whole token (letters and digits) that is not JSON.
+        let token: String = text
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if !token.is_empty() {
+            return format!(
+                "Unrecognized token '{token}': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
+            );
+        }
+    }
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg,
     }
 }
 
@@ -361,4 +392,27 @@ fn redrivable(e: &ExecutionRow) -> bool {
     matches!(e.status.as_str(), "FAILED" | "ABORTED" | "TIMED_OUT")
         && e.stop_ms
             .is_some_and(|s| now_ms() - s < 14 * 24 * 3600 * 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_error;
+
+    fn msg(text: &str) -> String {
+        let e = serde_json::from_str::<serde_json::Value>(text).unwrap_err();
+        json_error(text, &e)
+    }
+
+    #[test]
+    fn input_errors_read_as_aws_writes_them() {
+        assert_eq!(
+            msg("not some json"),
+            "Unrecognized token 'not': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
+        );
+        assert_eq!(
+            msg("{'not': 'json'"),
+            "Unexpected character (''' (code 39)): was expecting double-quote to start field name"
+        );
+        assert_eq!(msg(""), "Invalid execution input.");
+    }
 }
