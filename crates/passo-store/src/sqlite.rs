@@ -253,24 +253,30 @@ impl Db {
     }
 
     /// Executions of a machine, newest first, optionally of one status, version or alias;
-    /// `offset`/`limit` page through them.
+    /// `after` (start time, ARN) continues after the last row of the previous page, so rows
+    /// added or changed meanwhile neither repeat nor shift the pages.
     pub fn executions(
         &self,
         machine_arn: &str,
         status: Option<&str>,
         qualifier: Option<&str>,
-        offset: usize,
+        after: Option<(i64, &str)>,
         limit: usize,
     ) -> Result<Vec<ExecutionRow>> {
+        let (after_ms, after_arn) = match after {
+            Some((ms, arn)) => (Some(ms), Some(arn)),
+            None => (None, None),
+        };
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT * FROM executions WHERE machine_arn = ?1
                    AND (?2 IS NULL OR status = ?2)
                    AND (?3 IS NULL OR version_arn = ?3 OR alias_arn = ?3)
-                 ORDER BY start_ms DESC, arn DESC LIMIT ?4 OFFSET ?5",
+                   AND (?4 IS NULL OR start_ms < ?4 OR (start_ms = ?4 AND arn < ?5))
+                 ORDER BY start_ms DESC, arn DESC LIMIT ?6",
             )?;
             let rows = st.query_map(
-                params![machine_arn, status, qualifier, limit as i64, offset as i64],
+                params![machine_arn, status, qualifier, after_ms, after_arn, limit as i64],
                 execution_row,
             )?;
             rows.collect()

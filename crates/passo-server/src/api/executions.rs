@@ -1,7 +1,7 @@
 //! StartExecution, StartSyncExecution, DescribeExecution, DescribeStateMachineForExecution,
 //! GetExecutionHistory, ListExecutions, StopExecution and RedriveExecution.
 
-use super::{opt_str, page, paged, req_str, ts};
+use super::{encode_cursor, invalid_token, opt_str, page_cursor, req_str, ts};
 use crate::arn::{self, Resource};
 use crate::error::ApiError;
 use crate::express;
@@ -31,50 +31,10 @@ fn start_params(rt: &Runtime, req: &Value) -> Result<(String, Value, String), Ap
     let input: Value = serde_json::from_str(&text).map_err(|e| {
         ApiError::InvalidExecutionInput(format!(
             "Invalid State Machine Execution Input: '{}'",
-            json_error(&text, &e)
+            super::json_error(&text, &e).0
         ))
     })?;
     Ok((name, input, text))
-}
-
-/// Why input text is not JSON, worded as AWS's (Jackson's) parser words it where the
-/// cause is recognisable; serde_json's message otherwise.
-fn json_error(text: &str, e: &serde_json::Error) -> String {
-    if text.trim().is_empty() {
-        return "Invalid execution input.".into();
-    }
-    // The character where parsing stopped (serde_json counts lines and columns from 1).
-    let at = text
-        .lines()
-        .nth(e.line().saturating_sub(1))
-        .and_then(|l| l.get(e.column().saturating_sub(1)..))
-        .unwrap_or("");
-    let msg = e.to_string();
-    if msg.starts_with("key must be a string") {
-        if let Some(c) = at.chars().next() {
-            return format!(
-                "Unexpected character ('{c}' (code {})): was expecting double-quote to start field name",
-                c as u32
-            );
-        }
-    }
-    if msg.starts_with("expected ident") || msg.starts_with("expected value") {
-        // Jackson names the whole token (letters and digits) that is not JSON.
-        let token: String = text
-            .trim_start()
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
-        if !token.is_empty() {
-            return format!(
-                "Unrecognized token '{token}': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
-            );
-        }
-    }
-    match msg.find(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg,
-    }
 }
 
 fn pick() -> u64 {
@@ -261,13 +221,32 @@ const DATA_FIELDS: [&str; 5] = [
 
 pub fn history(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     let e = execution(rt, req_str(req, "executionArn")?)?;
-    let (limit, offset) = page(req, 100)?;
+    let (limit, cursor) = page_cursor(req, 100)?;
+    // The cursor is the id of the last event handed out: events of a running execution
+    // keep coming, and ids never shift.
+    let after: Option<u64> = match cursor {
+        None => None,
+        Some(c) => Some(c.parse().map_err(|_| invalid_token())?),
+    };
+    let reverse = req.get("reverseOrder").and_then(Value::as_bool) == Some(true);
     let mut events = rt.history(&e.arn)?;
-    if req.get("reverseOrder").and_then(Value::as_bool) == Some(true) {
+    if reverse {
         events.reverse();
     }
+    let id = |ev: &Value| ev["id"].as_u64().unwrap_or(0);
+    let mut page: Vec<Value> = events
+        .into_iter()
+        .filter(|ev| match after {
+            None => true,
+            Some(a) if reverse => id(ev) < a,
+            Some(a) => id(ev) > a,
+        })
+        .take(limit + 1)
+        .collect();
+    let more = page.len() > limit;
+    page.truncate(limit);
     if req.get("includeExecutionData").and_then(Value::as_bool) == Some(false) {
-        for ev in &mut events {
+        for ev in &mut page {
             if let Some(obj) = ev.as_object_mut() {
                 for (k, d) in obj.iter_mut() {
                     if k.ends_with("EventDetails") {
@@ -281,12 +260,26 @@ pub fn history(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
             }
         }
     }
-    Ok(paged(events, "events", offset, limit))
+    let mut out = json!({});
+    if more {
+        let last = page.last().map(id).unwrap_or(0);
+        out["nextToken"] = json!(encode_cursor(&last.to_string()));
+    }
+    out["events"] = Value::Array(page);
+    Ok(out)
 }
 
 pub fn list(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     let target = req_str(req, "stateMachineArn")?;
-    let (limit, offset) = page(req, 100)?;
+    let (limit, cursor) = page_cursor(req, 100)?;
+    // The cursor is the (start time, ARN) of the last execution handed out.
+    let after: Option<(i64, String)> = match cursor {
+        None => None,
+        Some(c) => {
+            let (ms, arn) = c.split_once('|').ok_or_else(invalid_token)?;
+            Some((ms.parse().map_err(|_| invalid_token())?, arn.to_string()))
+        }
+    };
     let status = opt_str(req, "statusFilter");
     let (machine_arn, qualifier) = match arn::parse(target)? {
         Resource::Machine { .. } => (target.to_string(), None),
@@ -315,10 +308,12 @@ pub fn list(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
             "This operation is not supported by this type of state machine".into(),
         ));
     }
-    let rows = rt
-        .db
-        .executions(&machine_arn, status, qualifier, offset, limit + 1)?;
+    let after = after.as_ref().map(|(ms, arn)| (*ms, arn.as_str()));
+    let rows = rt.db.executions(&machine_arn, status, qualifier, after, limit + 1)?;
     let more = rows.len() > limit;
+    let last = rows
+        .get(limit.wrapping_sub(1))
+        .map(|e| format!("{}|{}", e.start_ms, e.arn));
     let items: Vec<Value> = rows
         .into_iter()
         .take(limit)
@@ -344,8 +339,8 @@ pub fn list(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
         })
         .collect();
     let mut out = json!({ "executions": items });
-    if more {
-        out["nextToken"] = json!(super::encode_token(offset + limit));
+    if let (true, Some(last)) = (more, last) {
+        out["nextToken"] = json!(encode_cursor(&last));
     }
     Ok(out)
 }
@@ -396,11 +391,11 @@ fn redrivable(e: &ExecutionRow) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::json_error;
+    use crate::api::json_error;
 
     fn msg(text: &str) -> String {
         let e = serde_json::from_str::<serde_json::Value>(text).unwrap_err();
-        json_error(text, &e)
+        json_error(text, &e).0
     }
 
     #[test]

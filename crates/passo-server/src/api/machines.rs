@@ -23,10 +23,36 @@ fn check_definition(text: &str, kind: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The API takes JSON only (YAML is a convenience of the CLI), and words JSON errors as
+/// AWS's parser does.
 fn diagnostics(text: &str, kind: &str) -> Vec<Diagnostic> {
-    match passo_asl::parse_text(text) {
-        Ok(v) => passo_asl::validate_for(&v, machine_type(kind)),
-        Err(d) => vec![d],
+    if text.trim().is_empty() {
+        return vec![Diagnostic::new(
+            passo_asl::Code::SchemaValidationFailed,
+            "",
+            "Definition must be a valid JSON object",
+        )];
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) if v.is_object() => passo_asl::validate_for(&v, machine_type(kind)),
+        Ok(_) => vec![Diagnostic::new(
+            passo_asl::Code::SchemaValidationFailed,
+            "",
+            "Definition must be a valid JSON object",
+        )],
+        Err(e) => {
+            let (msg, column) = super::json_error(text, &e);
+            let source = format!(
+                "[Source: (String)\"{}\"; line: {}, column: {column}]",
+                text.replace('"', "\\\""),
+                e.line()
+            );
+            vec![Diagnostic::new(
+                passo_asl::Code::InvalidJsonDescription,
+                source.clone(),
+                format!("{msg}\n at {source}"),
+            )]
+        }
     }
 }
 
@@ -64,6 +90,17 @@ fn default_tracing() -> String {
     json!({"enabled": false}).to_string()
 }
 
+/// AWS accepts `versionDescription` only together with `publish: true`.
+fn check_version_description(req: &Value) -> Result<(), ApiError> {
+    let publish = req.get("publish").and_then(Value::as_bool) == Some(true);
+    if opt_str(req, "versionDescription").is_some() && !publish {
+        return Err(ApiError::ValidationException(
+            "Version description can only be set when publish is true".into(),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn new_revision() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -79,6 +116,7 @@ pub async fn create(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     if let Some(l) = req.get("loggingConfiguration") {
         check_logging(l)?;
     }
+    check_version_description(req)?;
     let machine_arn = rt.cfg.realm.machine_arn(name);
     let _g = rt.catalog.changes.lock().await;
     let logging = req
@@ -161,6 +199,10 @@ pub(crate) fn machine_of(rt: &Runtime, machine_arn: &str) -> Result<MachineRow, 
             .catalog
             .machine(machine_arn)
             .ok_or_else(|| ApiError::machine_missing(machine_arn)),
+        // A version or alias ARN where a machine's is expected: AWS says it does not exist.
+        Resource::Version { .. } | Resource::Alias { .. } => {
+            Err(ApiError::machine_missing(machine_arn))
+        }
         other => Err(arn::wrong_kind(&other)),
     }
 }
@@ -233,6 +275,7 @@ pub async fn update(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     let role = opt_str(req, "roleArn");
     let logging = req.get("loggingConfiguration").filter(|v| !v.is_null());
     let tracing = req.get("tracingConfiguration").filter(|v| !v.is_null());
+    check_version_description(req)?;
     let _g = rt.catalog.changes.lock().await;
     let mut m = machine_of(rt, target)?;
     if definition.is_none() && role.is_none() && logging.is_none() && tracing.is_none() {

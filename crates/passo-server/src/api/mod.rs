@@ -5,6 +5,9 @@ mod executions;
 mod machines;
 mod versions;
 
+/// ValidateStateMachineDefinition (pure: no runtime needed).
+pub use machines::validate as validate_state_machine_definition;
+
 use crate::error::ApiError;
 use crate::runtime::Runtime;
 use crate::sigv4;
@@ -126,8 +129,8 @@ pub(crate) fn ts(ms: i64) -> Value {
     json!(ms as f64 / 1000.0)
 }
 
-/// A page request: `maxResults` (0 or absent: `default`) and the offset in `nextToken`.
-pub(crate) fn page(req: &Value, default: usize) -> Result<(usize, usize), ApiError> {
+/// A page request: `maxResults` (0 or absent: `default`) and the cursor in `nextToken`.
+pub(crate) fn page_cursor(req: &Value, default: usize) -> Result<(usize, Option<String>), ApiError> {
     let max = match req.get("maxResults") {
         None | Some(Value::Null) => 0,
         Some(v) => v.as_i64().ok_or_else(|| {
@@ -148,8 +151,8 @@ pub(crate) fn page(req: &Value, default: usize) -> Result<(usize, usize), ApiErr
             "Member must have value greater than or equal to 0",
         ));
     }
-    let offset = match opt_str(req, "nextToken") {
-        None => 0,
+    let cursor = match opt_str(req, "nextToken") {
+        None => None,
         Some(t) if t.len() > 1024 => {
             return Err(ApiError::constraint(
                 t,
@@ -164,22 +167,40 @@ pub(crate) fn page(req: &Value, default: usize) -> Result<(usize, usize), ApiErr
                 "Member must have length greater than or equal to 1",
             ))
         }
-        Some(t) => decode_token(t)
-            .ok_or_else(|| ApiError::InvalidToken("Invalid Token: 'Invalid token'".into()))?,
+        Some(t) => Some(decode_token(t).ok_or_else(invalid_token)?),
     };
-    Ok((if max == 0 { default } else { max as usize }, offset))
+    Ok((if max == 0 { default } else { max as usize }, cursor))
+}
+
+pub(crate) fn invalid_token() -> ApiError {
+    ApiError::InvalidToken("Invalid Token: 'Invalid token'".into())
+}
+
+/// A page request over a list that only grows at its end: the cursor is an offset.
+pub(crate) fn page(req: &Value, default: usize) -> Result<(usize, usize), ApiError> {
+    let (limit, cursor) = page_cursor(req, default)?;
+    let offset = match cursor {
+        None => 0,
+        Some(c) => c.parse().map_err(|_| invalid_token())?,
+    };
+    Ok((limit, offset))
 }
 
 const TOKEN_PREFIX: &str = "passo:";
 
-pub(crate) fn encode_token(offset: usize) -> String {
-    base64::engine::general_purpose::STANDARD.encode(format!("{TOKEN_PREFIX}{offset}"))
+/// An opaque page token holding `cursor`.
+pub(crate) fn encode_cursor(cursor: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{TOKEN_PREFIX}{cursor}"))
 }
 
-fn decode_token(t: &str) -> Option<usize> {
+pub(crate) fn encode_token(offset: usize) -> String {
+    encode_cursor(&offset.to_string())
+}
+
+fn decode_token(t: &str) -> Option<String> {
     let bytes = base64::engine::general_purpose::STANDARD.decode(t).ok()?;
     let s = String::from_utf8(bytes).ok()?;
-    s.strip_prefix(TOKEN_PREFIX)?.parse().ok()
+    s.strip_prefix(TOKEN_PREFIX).map(String::from)
 }
 
 /// Takes one page of `items` and adds `nextToken` when more follow.
@@ -196,3 +217,53 @@ pub(crate) fn paged(items: Vec<Value>, key: &str, offset: usize, limit: usize) -
     }
     Value::Object(out)
 }
+
+/// Why input text is not JSON, worded as AWS's (Jackson's) parser words it where the
+/// cause is recognisable; serde_json's message otherwise.
+/// Answers the message and the column AWS reports.
+pub(crate) fn json_error(text: &str, e: &serde_json::Error) -> (String, usize) {
+    if text.trim().is_empty() {
+        return ("Invalid execution input.".into(), 1);
+    }
+    // The character where parsing stopped (serde_json counts lines and columns from 1).
+    let at = text
+        .lines()
+        .nth(e.line().saturating_sub(1))
+        .and_then(|l| l.get(e.column().saturating_sub(1)..))
+        .unwrap_or("");
+    let msg = e.to_string();
+    if msg.starts_with("key must be a string") {
+        if let Some(c) = at.chars().next() {
+            return (
+                format!(
+                    "Unexpected character ('{c}' (code {})): was expecting double-quote to start field name",
+                    c as u32
+                ),
+                e.column() + 1,
+            );
+        }
+    }
+    if msg.starts_with("expected ident") || msg.starts_with("expected value") {
+        // Jackson names the whole token (letters and digits) that is not JSON.
+        let token: String = text
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if !token.is_empty() {
+            let start = text.len() - text.trim_start().len();
+            return (
+                format!(
+                    "Unrecognized token '{token}': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
+                ),
+                start + token.chars().count() + 1,
+            );
+        }
+    }
+    let column = e.column();
+    match msg.find(" at line ") {
+        Some(i) => (msg[..i].to_string(), column),
+        None => (msg, column),
+    }
+}
+
