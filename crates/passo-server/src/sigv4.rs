@@ -18,8 +18,17 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Checks the request's Authorization header against the configured (id, secret) pairs.
-pub fn verify(keys: &[(String, String)], headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
+/// How far a request's X-Amz-Date may be from the server's clock (AWS: 15 minutes).
+const MAX_SKEW_MS: i64 = 15 * 60 * 1000;
+
+/// Checks the request's Authorization header against the configured (id, secret) pairs, and
+/// that it was signed within 15 minutes of `now_ms`.
+pub fn verify(
+    keys: &[(String, String)],
+    headers: &HeaderMap,
+    body: &[u8],
+    now_ms: i64,
+) -> Result<(), ApiError> {
     let auth = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -66,6 +75,16 @@ pub fn verify(keys: &[(String, String)], headers: &HeaderMap, body: &[u8]) -> Re
         .get("x-amz-date")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    let signed_at = chrono::NaiveDateTime::parse_from_str(amz_date, "%Y%m%dT%H%M%SZ")
+        .map(|t| t.and_utc().timestamp_millis())
+        .map_err(|_| {
+            ApiError::IncompleteSignature("X-Amz-Date must be a date like 20260101T000000Z".into())
+        })?;
+    if (now_ms - signed_at).abs() > MAX_SKEW_MS {
+        return Err(ApiError::InvalidSignature(format!(
+            "Signature expired: {amz_date} is now earlier or later than the server's time by more than 15 minutes."
+        )));
+    }
     let mut canonical_headers = String::new();
     for name in signed.split(';') {
         let value = headers
@@ -143,14 +162,21 @@ mod tests {
             );
             h
         };
-        assert!(verify(&keys, &sign("secret"), body).is_ok());
+        let now = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+        assert!(verify(&keys, &sign("secret"), body, now).is_ok());
         assert!(matches!(
-            verify(&keys, &sign("wrong"), body),
+            verify(&keys, &sign("wrong"), body, now),
             Err(ApiError::InvalidSignature(_))
         ));
         assert!(matches!(
-            verify(&keys, &HeaderMap::new(), body),
+            verify(&keys, &HeaderMap::new(), body, now),
             Err(ApiError::MissingAuthenticationToken(_))
+        ));
+        // A right signature made an hour ago is refused.
+        let later = now + 3_600_000;
+        assert!(matches!(
+            verify(&keys, &sign("secret"), body, later),
+            Err(ApiError::InvalidSignature(m)) if m.contains("expired")
         ));
     }
 }

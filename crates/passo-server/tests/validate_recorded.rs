@@ -16,7 +16,8 @@ fn validate_answers_match_aws_recordings() {
     let (mut total, mut same) = (0, 0);
     let mut misses = Vec::new();
     for e in entries.flatten() {
-        let case: Value = serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap()).unwrap();
+        let case: Value =
+            serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap()).unwrap();
         if case["operation"] != "validate_state_machine_definition" {
             continue;
         }
@@ -37,7 +38,12 @@ fn validate_answers_match_aws_recordings() {
         if strip(&got) == strip(want) {
             same += 1;
         } else {
-            misses.push(format!("{}:\n  want {}\n  got  {}", case["id"], strip(want), strip(&got)));
+            misses.push(format!(
+                "{}:\n  want {}\n  got  {}",
+                case["id"],
+                strip(want),
+                strip(&got)
+            ));
         }
     }
     println!("ValidateStateMachineDefinition recorded: {same}/{total}");

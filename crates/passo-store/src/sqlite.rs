@@ -276,7 +276,14 @@ impl Db {
                  ORDER BY start_ms DESC, arn DESC LIMIT ?6",
             )?;
             let rows = st.query_map(
-                params![machine_arn, status, qualifier, after_ms, after_arn, limit as i64],
+                params![
+                    machine_arn,
+                    status,
+                    qualifier,
+                    after_ms,
+                    after_arn,
+                    limit as i64
+                ],
                 execution_row,
             )?;
             rows.collect()

@@ -27,5 +27,8 @@ fn boto3_and_aws_cli_drive_the_server() {
             println!("{line}");
         }
     }
-    assert!(out.status.success(), "e2e suite failed:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "e2e suite failed:\n{stdout}\n{stderr}"
+    );
 }

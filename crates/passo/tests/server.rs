@@ -312,14 +312,21 @@ fn oversized_bodies_and_unsigned_requests_are_refused() {
         (status, err["__type"].as_str()),
         (403, Some("UnrecognizedClientException"))
     );
-    let (status, err) = s.raw(
-        "ListStateMachines",
-        "{}",
-        "X-Amz-Date: 20260101T000000Z\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/states/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000\r\n",
+    // Signed now, but not with the configured secret: the signature does not match.
+    let now = chrono::Utc::now();
+    let headers = format!(
+        "X-Amz-Date: {}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/{}/us-east-1/states/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000\r\n",
+        now.format("%Y%m%dT%H%M%SZ"),
+        now.format("%Y%m%d")
     );
+    let (status, err) = s.raw("ListStateMachines", "{}", &headers);
     assert_eq!(
         (status, err["__type"].as_str()),
         (403, Some("InvalidSignatureException"))
+    );
+    assert!(
+        err["message"].as_str().unwrap().contains("does not match"),
+        "{err}"
     );
 }
 

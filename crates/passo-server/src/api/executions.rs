@@ -309,7 +309,9 @@ pub fn list(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
         ));
     }
     let after = after.as_ref().map(|(ms, arn)| (*ms, arn.as_str()));
-    let rows = rt.db.executions(&machine_arn, status, qualifier, after, limit + 1)?;
+    let rows = rt
+        .db
+        .executions(&machine_arn, status, qualifier, after, limit + 1)?;
     let more = rows.len() > limit;
     let last = rows
         .get(limit.wrapping_sub(1))

@@ -54,7 +54,7 @@ async fn dispatch(rt: &Arc<Runtime>, headers: &HeaderMap, body: &[u8]) -> Result
         )));
     }
     if !rt.cfg.access_keys.is_empty() {
-        sigv4::verify(&rt.cfg.access_keys, headers, body)?;
+        sigv4::verify(&rt.cfg.access_keys, headers, body, crate::runtime::now_ms())?;
     }
     let target = headers
         .get("x-amz-target")
@@ -130,7 +130,10 @@ pub(crate) fn ts(ms: i64) -> Value {
 }
 
 /// A page request: `maxResults` (0 or absent: `default`) and the cursor in `nextToken`.
-pub(crate) fn page_cursor(req: &Value, default: usize) -> Result<(usize, Option<String>), ApiError> {
+pub(crate) fn page_cursor(
+    req: &Value,
+    default: usize,
+) -> Result<(usize, Option<String>), ApiError> {
     let max = match req.get("maxResults") {
         None | Some(Value::Null) => 0,
         Some(v) => v.as_i64().ok_or_else(|| {
@@ -266,4 +269,3 @@ pub(crate) fn json_error(text: &str, e: &serde_json::Error) -> (String, usize) {
         None => (msg, column),
     }
 }
-
