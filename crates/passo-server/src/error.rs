@@ -28,6 +28,8 @@ pub enum ApiError {
     #[error("{0}")]
     ResourceNotFound(String),
     #[error("{0}")]
+    ActivityDoesNotExist(String),
+    #[error("{0}")]
     InvalidLoggingConfiguration(String),
     #[error("{0}")]
     ValidationException(String),
@@ -73,6 +75,7 @@ impl ApiError {
             ApiError::ExecutionAlreadyExists(_) => "ExecutionAlreadyExists",
             ApiError::ExecutionNotRedrivable(_) => "ExecutionNotRedrivable",
             ApiError::ResourceNotFound(_) => "ResourceNotFound",
+            ApiError::ActivityDoesNotExist(_) => "ActivityDoesNotExist",
             ApiError::InvalidLoggingConfiguration(_) => "InvalidLoggingConfiguration",
             ApiError::ValidationException(_) => "ValidationException",
             ApiError::ConflictException(_) => "ConflictException",

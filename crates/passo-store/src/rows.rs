@@ -113,6 +113,14 @@ pub struct TimerRow {
     pub timer_id: i64,
 }
 
+/// An activity: a named queue of tasks that workers poll with GetActivityTask.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityRow {
+    pub arn: String,
+    pub name: String,
+    pub created_ms: i64,
+}
+
 /// One change to the store; a request is a list of them, applied atomically.
 #[derive(Debug, Clone)]
 pub enum Write {
@@ -124,6 +132,9 @@ pub enum Write {
     PutAlias(AliasRow),
     DeleteAlias(String),
     PutTags(String, Vec<(String, String)>),
+    /// Creates an activity (nothing happens when it exists).
+    PutActivity(ActivityRow),
+    DeleteActivity(String),
     RemoveTags(String, Vec<String>),
     /// Fails the request with `StoreError::Conflict` when the ARN exists.
     InsertExecution(ExecutionRow),

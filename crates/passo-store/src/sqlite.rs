@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS aliases (
   arn TEXT PRIMARY KEY, machine_arn TEXT NOT NULL, name TEXT NOT NULL,
   description TEXT NOT NULL, routing TEXT NOT NULL, created_ms INTEGER NOT NULL,
   updated_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS activities (
+  arn TEXT PRIMARY KEY, name TEXT NOT NULL, created_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS tags (
   resource_arn TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
   PRIMARY KEY (resource_arn, key));
@@ -240,6 +242,37 @@ impl Db {
                 "SELECT key, value FROM tags WHERE resource_arn = ?1 ORDER BY rowid",
             )?;
             let rows = st.query_map([resource_arn], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })
+    }
+
+    pub fn activity(&self, arn: &str) -> Result<Option<ActivityRow>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT arn, name, created_ms FROM activities WHERE arn = ?1")?
+                .query_row([arn], |r| {
+                    Ok(ActivityRow {
+                        arn: r.get(0)?,
+                        name: r.get(1)?,
+                        created_ms: r.get(2)?,
+                    })
+                })
+                .optional()
+        })
+    }
+
+    /// Every activity, oldest first.
+    pub fn activities(&self) -> Result<Vec<ActivityRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT arn, name, created_ms FROM activities ORDER BY created_ms, arn",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(ActivityRow {
+                    arn: r.get(0)?,
+                    name: r.get(1)?,
+                    created_ms: r.get(2)?,
+                })
+            })?;
             rows.collect()
         })
     }
@@ -535,6 +568,16 @@ fn apply(c: &Connection, w: &Write) -> Result<()> {
             for (k, v) in tags {
                 st.execute(params![arn, k, v])?;
             }
+        }
+        Write::PutActivity(a) => {
+            c.prepare_cached("INSERT OR IGNORE INTO activities VALUES (?1,?2,?3)")?
+                .execute(params![a.arn, a.name, a.created_ms])?;
+        }
+        Write::DeleteActivity(arn) => {
+            c.prepare_cached("DELETE FROM activities WHERE arn = ?1")?
+                .execute([arn])?;
+            c.prepare_cached("DELETE FROM tags WHERE resource_arn = ?1")?
+                .execute([arn])?;
         }
         Write::RemoveTags(arn, keys) => {
             let mut st =

@@ -1,6 +1,7 @@
 //! The AWS Step Functions API over HTTP: the JSON 1.0 protocol (`POST /` with
 //! `X-Amz-Target: AWSStepFunctions.<Action>`), answered with AWS's shapes and errors.
 
+mod activities;
 mod executions;
 mod machines;
 mod versions;
@@ -97,6 +98,11 @@ async fn dispatch(rt: &Arc<Runtime>, headers: &HeaderMap, body: &[u8]) -> Result
         "UpdateStateMachineAlias" => versions::update_alias(rt, &req).await,
         "DeleteStateMachineAlias" => versions::delete_alias(rt, &req).await,
         "ListStateMachineAliases" => versions::list_aliases(rt, &req),
+        "CreateActivity" => activities::create(rt, &req).await,
+        "DescribeActivity" => activities::describe(rt, &req),
+        "DeleteActivity" => activities::delete(rt, &req).await,
+        "ListActivities" => activities::list(rt, &req),
+        "GetActivityTask" => activities::get_task(rt, &req).await,
         "TagResource" => versions::tag(rt, &req).await,
         "UntagResource" => versions::untag(rt, &req).await,
         "ListTagsForResource" => versions::list_tags(rt, &req),

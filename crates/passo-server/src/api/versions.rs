@@ -387,7 +387,7 @@ fn taggable(rt: &Runtime, arn: &str) -> Result<(), ApiError> {
     let not_found = || ApiError::ResourceNotFound(format!("Resource not found: '{arn}'"));
     match arn::parse(arn)? {
         Resource::Machine { .. } if rt.catalog.machine(arn).is_some() => Ok(()),
-        Resource::Activity { .. } => Ok(()),
+        Resource::Activity { .. } if rt.db.activity(arn)?.is_some() => Ok(()),
         _ => Err(not_found()),
     }
 }
