@@ -124,7 +124,7 @@ impl Catalog {
             .filter(|v| v.machine_arn == machine_arn)
             .cloned()
             .collect();
-        v.sort_by(|a, b| b.version.cmp(&a.version));
+        v.sort_by_key(|v| std::cmp::Reverse(v.version));
         v
     }
 

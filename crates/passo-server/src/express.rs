@@ -3,7 +3,7 @@
 //! AWS's five-minute Express limit or is stopped with States.Timeout.
 
 use crate::runtime::now_ms;
-use crate::tasks::{TaskRequest, TaskRunner};
+use crate::tasks::{IntoEvent, TaskRequest, TaskRunner};
 use passo_asl::StateMachine;
 use passo_engine::{Command, Event, Execution, ExecutionInfo, Outcome, Status};
 use serde_json::Value;
@@ -39,32 +39,14 @@ pub async fn run(
                 Command::StartTimer { timer, fire_at_ms } => {
                     timers.push(Reverse((fire_at_ms, timer)))
                 }
-                Command::InvokeTask {
-                    task,
-                    state_name,
-                    resource,
-                    input,
-                    attempt,
-                    timeout_seconds,
-                    heartbeat_seconds,
-                } => {
+                c @ Command::InvokeTask { .. } => {
+                    let Some((task, req)) = TaskRequest::from_command(&arn, c) else {
+                        continue;
+                    };
                     let tx = tx.clone();
                     let tasks = tasks.clone();
-                    let req = TaskRequest {
-                        execution_arn: arn.clone(),
-                        state_name,
-                        resource,
-                        input,
-                        attempt,
-                        timeout_seconds,
-                        heartbeat_seconds,
-                    };
                     tokio::spawn(async move {
-                        let ev = match tasks.invoke(req).await {
-                            Ok(output) => Event::TaskSucceeded { task, output },
-                            Err((error, cause)) => Event::TaskFailed { task, error, cause },
-                        };
-                        let _ = tx.send(ev);
+                        let _ = tx.send(tasks.invoke(req).await.into_event(task));
                     });
                 }
             }

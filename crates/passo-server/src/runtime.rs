@@ -10,7 +10,7 @@
 use crate::catalog::{Catalog, Target};
 use crate::codec;
 use crate::error::ApiError;
-use crate::tasks::{TaskRequest, TaskRunner};
+use crate::tasks::{IntoEvent, TaskRequest, TaskRunner};
 use crate::timers::Timers;
 use crate::Config;
 use passo_asl::StateMachine;
@@ -95,6 +95,8 @@ impl Runtime {
         z ^ (z >> 31)
     }
 
+    /// The interpreter's parameters for an execution of this server.
+    #[allow(clippy::too_many_arguments)]
     pub fn info(
         &self,
         arn: &str,
@@ -243,34 +245,13 @@ impl Runtime {
     }
 
     fn invoke(self: &Arc<Self>, arn: &str, cmd: Command) {
-        let Command::InvokeTask {
-            task,
-            state_name,
-            resource,
-            input,
-            attempt,
-            timeout_seconds,
-            heartbeat_seconds,
-        } = cmd
-        else {
+        let Some((task, req)) = TaskRequest::from_command(arn, cmd) else {
             return;
         };
         let rt = self.clone();
         let arn = arn.to_string();
-        let req = TaskRequest {
-            execution_arn: arn.clone(),
-            state_name,
-            resource,
-            input,
-            attempt,
-            timeout_seconds,
-            heartbeat_seconds,
-        };
         tokio::spawn(async move {
-            let event = match rt.tasks.invoke(req).await {
-                Ok(output) => Event::TaskSucceeded { task, output },
-                Err((error, cause)) => Event::TaskFailed { task, error, cause },
-            };
+            let event = rt.tasks.invoke(req).await.into_event(task);
             if let Err(e) = rt.deliver(&arn, event).await {
                 tracing::warn!("delivering a task result to {arn}: {e}");
             }
@@ -325,19 +306,7 @@ impl Runtime {
         }
         let now = now_ms();
         let event_text = codec::event_text(&event);
-        match &event {
-            Event::TaskSucceeded { task, .. } | Event::TaskFailed { task, .. } => {
-                a.tasks.remove(task);
-            }
-            Event::TimerFired { timer } => {
-                a.timers.remove(timer);
-            }
-            Event::Stop { .. } => {}
-            Event::Redrive => {
-                a.tasks.clear();
-                a.timers.clear();
-            }
-        }
+        forget(&mut a, &event);
         let fired = match &event {
             Event::TimerFired { timer } => Some(*timer),
             _ => None,
@@ -416,19 +385,7 @@ impl Runtime {
             let Some(ev) = codec::parse_event(&s.event) else {
                 continue;
             };
-            match &ev {
-                Event::TaskSucceeded { task, .. } | Event::TaskFailed { task, .. } => {
-                    a.tasks.remove(task);
-                }
-                Event::TimerFired { timer } => {
-                    a.timers.remove(timer);
-                }
-                Event::Stop { .. } => {}
-                Event::Redrive => {
-                    a.tasks.clear();
-                    a.timers.clear();
-                }
-            }
+            forget(&mut a, &ev);
             let (cmds, _) = a.ex.step(ev, s.now_ms);
             a.seq = s.seq;
             track(&mut a, &cmds);
@@ -491,6 +448,23 @@ fn track(a: &mut Active, cmds: &[Command]) {
                 a.tasks.clear();
                 a.timers.clear();
             }
+        }
+    }
+}
+
+/// What an event answers: the task or timer it settles is no longer out.
+fn forget(a: &mut Active, ev: &Event) {
+    match ev {
+        Event::TaskSucceeded { task, .. } | Event::TaskFailed { task, .. } => {
+            a.tasks.remove(task);
+        }
+        Event::TimerFired { timer } => {
+            a.timers.remove(timer);
+        }
+        Event::Stop { .. } => {}
+        Event::Redrive => {
+            a.tasks.clear();
+            a.timers.clear();
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What a Task state's resource reaches. The integrations themselves (functions, HTTP,
 //! activities, callbacks) come with the tasks work; the server is handed a runner.
 
+use passo_engine::{Command, Event, TaskId};
 use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
@@ -19,6 +20,50 @@ pub struct TaskRequest {
 
 /// The result: the output, or an error name and cause.
 pub type TaskResult = Result<Value, (String, Option<String>)>;
+
+impl TaskRequest {
+    /// The request an InvokeTask command makes, with the task's id (None for other commands).
+    pub fn from_command(execution_arn: &str, cmd: Command) -> Option<(TaskId, TaskRequest)> {
+        let Command::InvokeTask {
+            task,
+            state_name,
+            resource,
+            input,
+            attempt,
+            timeout_seconds,
+            heartbeat_seconds,
+        } = cmd
+        else {
+            return None;
+        };
+        Some((
+            task,
+            TaskRequest {
+                execution_arn: execution_arn.to_string(),
+                state_name,
+                resource,
+                input,
+                attempt,
+                timeout_seconds,
+                heartbeat_seconds,
+            },
+        ))
+    }
+}
+
+/// A task's result as the event that answers the interpreter.
+pub trait IntoEvent {
+    fn into_event(self, task: TaskId) -> Event;
+}
+
+impl IntoEvent for TaskResult {
+    fn into_event(self, task: TaskId) -> Event {
+        match self {
+            Ok(output) => Event::TaskSucceeded { task, output },
+            Err((error, cause)) => Event::TaskFailed { task, error, cause },
+        }
+    }
+}
 
 pub trait TaskRunner: Send + Sync + 'static {
     fn invoke(&self, req: TaskRequest) -> Pin<Box<dyn Future<Output = TaskResult> + Send>>;

@@ -10,9 +10,12 @@ use std::collections::{BinaryHeap, HashSet};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
+/// The timers due soonest first, and the (execution, timer) keys present, to add each once.
+type Heap = (BinaryHeap<Reverse<TimerRow>>, HashSet<(String, i64)>);
+
 #[derive(Default)]
 pub struct Timers {
-    heap: Mutex<(BinaryHeap<Reverse<TimerRow>>, HashSet<(String, i64)>)>,
+    heap: Mutex<Heap>,
     wake: Notify,
 }
 

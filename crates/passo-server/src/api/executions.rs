@@ -3,10 +3,11 @@
 
 use super::{encode_cursor, invalid_token, opt_str, page_cursor, req_str, ts};
 use crate::arn::{self, Resource};
+use crate::catalog::Target;
 use crate::error::ApiError;
 use crate::express;
 use crate::runtime::{now_ms, Runtime, StartRequest};
-use passo_engine::{Event, Outcome};
+use passo_engine::{Event, ExecutionInfo, Outcome};
 use passo_store::ExecutionRow;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -37,6 +38,23 @@ fn start_params(rt: &Runtime, req: &Value) -> Result<(String, Value, String), Ap
     Ok((name, input, text))
 }
 
+/// An Express execution's ARN (with a fresh id), start time and interpreter parameters.
+fn express_info(rt: &Runtime, target: &Target, name: &str) -> (String, i64, ExecutionInfo) {
+    let id = uuid::Uuid::new_v4().to_string();
+    let arn = rt.cfg.realm.express_arn(&target.machine_name, name, &id);
+    let start = now_ms();
+    let info = rt.info(
+        &arn,
+        name,
+        &target.machine_name,
+        &target.machine_arn,
+        &target.role_arn,
+        start,
+        rt.seed(),
+    );
+    (arn, start, info)
+}
+
 fn pick() -> u64 {
     (uuid::Uuid::new_v4().as_u128() % 100) as u64
 }
@@ -47,18 +65,7 @@ pub async fn start(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     let (name, input, input_text) = start_params(rt, req)?;
     if target.kind == "EXPRESS" {
         // Asynchronous Express: runs in memory, at-least-once, nothing recorded.
-        let id = uuid::Uuid::new_v4().to_string();
-        let arn = rt.cfg.realm.express_arn(&target.machine_name, &name, &id);
-        let start = now_ms();
-        let info = rt.info(
-            &arn,
-            &name,
-            &target.machine_name,
-            &target.machine_arn,
-            &target.role_arn,
-            start,
-            rt.seed(),
-        );
+        let (arn, start, info) = express_info(rt, &target, &name);
         let tasks = rt.tasks.clone();
         tokio::spawn(express::run(target.machine.clone(), info, input, tasks));
         return Ok(json!({"executionArn": arn, "startDate": ts(start)}));
@@ -84,18 +91,7 @@ pub async fn start_sync(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiErro
         ));
     }
     let (name, input, input_text) = start_params(rt, req)?;
-    let id = uuid::Uuid::new_v4().to_string();
-    let arn = rt.cfg.realm.express_arn(&target.machine_name, &name, &id);
-    let start = now_ms();
-    let info = rt.info(
-        &arn,
-        &name,
-        &target.machine_name,
-        &target.machine_arn,
-        &target.role_arn,
-        start,
-        rt.seed(),
-    );
+    let (arn, start, info) = express_info(rt, &target, &name);
     let o: Outcome = express::run(target.machine.clone(), info, input, rt.tasks.clone()).await;
     let stop = now_ms();
     let mut out = json!({
