@@ -182,6 +182,17 @@ class PassoServer:
         return cli_env()
 
 
+def paginate(call, key, **args):
+    """Every item under `key` of a listing call, following nextToken to the last page."""
+    items, token = [], None
+    while True:
+        page = call(**(dict(args, nextToken=token) if token else args))
+        items.extend(page[key])
+        token = page.get("nextToken")
+        if not token:
+            return items
+
+
 def sfn_client(endpoint, inject_host_prefix=False, **config_kwargs):
     """A boto3 Step Functions client for `endpoint`.
 

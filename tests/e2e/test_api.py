@@ -14,7 +14,7 @@ import botocore.exceptions
 from botocore.exceptions import ClientError
 
 import server as srv
-from server import ROLE_ARN, definition, pass_chain, wait_until
+from server import ROLE_ARN, definition, paginate, pass_chain, wait_until
 
 SERVER = None
 
@@ -96,28 +96,10 @@ class E2E(unittest.TestCase):
         return wait_until(reached, timeout=timeout, what=f"{execution_arn} to be {status}")
 
     def history(self, execution_arn, **kw):
-        events, token = [], None
-        while True:
-            args = dict(kw, executionArn=execution_arn)
-            if token:
-                args["nextToken"] = token
-            page = self.sfn.get_execution_history(**args)
-            events.extend(page["events"])
-            token = page.get("nextToken")
-            if not token:
-                return events
+        return paginate(self.sfn.get_execution_history, "events", executionArn=execution_arn, **kw)
 
     def list_all_executions(self, sm_arn, **kw):
-        out, token = [], None
-        while True:
-            args = dict(kw, stateMachineArn=sm_arn)
-            if token:
-                args["nextToken"] = token
-            page = self.sfn.list_executions(**args)
-            out.extend(page["executions"])
-            token = page.get("nextToken")
-            if not token:
-                return out
+        return paginate(self.sfn.list_executions, "executions", stateMachineArn=sm_arn, **kw)
 
 
 class HostPrefixTest(E2E):
@@ -187,13 +169,7 @@ class StateMachineTest(E2E):
         self.assertNotIn(arn, {m["stateMachineArn"] for m in self.list_all_machines()})
 
     def list_all_machines(self):
-        out, token = [], None
-        while True:
-            page = self.sfn.list_state_machines(**({"nextToken": token} if token else {}))
-            out.extend(page["stateMachines"])
-            token = page.get("nextToken")
-            if not token:
-                return out
+        return paginate(self.sfn.list_state_machines, "stateMachines")
 
     def test_create_express_describe_type(self):
         arn, name, _ = self.create(type_="EXPRESS")

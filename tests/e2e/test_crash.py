@@ -18,7 +18,7 @@ import botocore.exceptions
 from botocore.exceptions import ClientError
 
 import server as srv
-from server import ROLE_ARN, definition, pass_chain
+from server import ROLE_ARN, definition, paginate, pass_chain
 
 N_PER_MACHINE = 150          # 300 executions in all
 START_THREADS = 6
@@ -108,19 +108,10 @@ class CrashTest(unittest.TestCase):
         """How many executions list_executions shows (pages of 100). With strict, a page
         walk that shows one execution twice fails the test; while executions are changing
         status (before the kill) that is only counted, not judged."""
-        token = None
-        arns = []
-        while True:
-            args = {"stateMachineArn": machine, "maxResults": 100}
-            if status:
-                args["statusFilter"] = status
-            if token:
-                args["nextToken"] = token
-            page = self.sfn.list_executions(**args)
-            arns.extend(e["executionArn"] for e in page["executions"])
-            token = page.get("nextToken")
-            if not token:
-                break
+        args = {"stateMachineArn": machine, "maxResults": 100}
+        if status:
+            args["statusFilter"] = status
+        arns = [e["executionArn"] for e in paginate(self.sfn.list_executions, "executions", **args)]
         if strict:
             self.assertEqual(len(arns), len(set(arns)), "list_executions repeats an execution")
         return len(set(arns))
@@ -148,16 +139,8 @@ class CrashTest(unittest.TestCase):
                          f"still RUNNING {FINISH_TIMEOUT_S}s after the restart")
 
     def history(self, client, arn):
-        events, token = [], None
-        while True:
-            args = {"executionArn": arn, "maxResults": 1000, "includeExecutionData": False}
-            if token:
-                args["nextToken"] = token
-            page = client.get_execution_history(**args)
-            events.extend(page["events"])
-            token = page.get("nextToken")
-            if not token:
-                return events
+        return paginate(client.get_execution_history, "events", executionArn=arn,
+                        maxResults=1000, includeExecutionData=False)
 
     def check_histories(self, tracked):
         clients = [self.server.client() for _ in range(4)]
@@ -261,17 +244,7 @@ class CrashTest(unittest.TestCase):
         # have run exactly once too. Nothing else may exist.
         known = {t.name: t for t in todo}
         for machine in (waiter, chain):
-            listed = []
-            token = None
-            while True:
-                args = {"stateMachineArn": machine}
-                if token:
-                    args["nextToken"] = token
-                page = self.sfn.list_executions(**args)
-                listed.extend(page["executions"])
-                token = page.get("nextToken")
-                if not token:
-                    break
+            listed = paginate(self.sfn.list_executions, "executions", stateMachineArn=machine)
             acked_here = {t.arn for t in acknowledged if t.machine == machine}
             self.assertLessEqual(acked_here, {e["executionArn"] for e in listed})
             extra = []

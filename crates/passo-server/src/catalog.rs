@@ -2,7 +2,7 @@
 //! start) and written through to the store; and the parsed definitions, parsed once per
 //! revision.
 
-use crate::arn::{self, Realm, Resource};
+use crate::arn::{self, Resource};
 use crate::error::ApiError;
 use crate::runtime::Definition;
 use passo_asl::{MachineType, StateMachine};
@@ -38,7 +38,6 @@ pub struct Catalog {
     pub changes: tokio::sync::Mutex<()>,
     /// The highest version number each machine has had (numbers are not reused).
     max_versions: Mutex<HashMap<String, i64>>,
-    realm: Realm,
 }
 
 pub fn machine_type(kind: &str) -> MachineType {
@@ -50,7 +49,7 @@ pub fn machine_type(kind: &str) -> MachineType {
 }
 
 impl Catalog {
-    pub fn load(db: &Db, realm: Realm) -> Result<Catalog, ApiError> {
+    pub fn load(db: &Db) -> Result<Catalog, ApiError> {
         let mut d = Data::default();
         let mut max_versions: HashMap<String, i64> = HashMap::new();
         for m in db.machines()? {
@@ -69,7 +68,6 @@ impl Catalog {
             parsed: Mutex::new(HashMap::new()),
             changes: tokio::sync::Mutex::new(()),
             max_versions: Mutex::new(max_versions),
-            realm,
         })
     }
 
@@ -219,7 +217,6 @@ impl Catalog {
             .machine(&machine_arn)
             .ok_or_else(|| ApiError::machine_missing(target_arn))?;
         let (machine, role_arn) = self.definition(db, &machine_arn, &revision_id)?;
-        let _ = &self.realm;
         Ok(Target {
             machine,
             machine_name: m.name.clone(),

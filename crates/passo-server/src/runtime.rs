@@ -72,7 +72,7 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new(cfg: Config, db: Db, tasks: Arc<dyn TaskRunner>) -> Result<Arc<Runtime>, ApiError> {
-        let catalog = Catalog::load(&db, cfg.realm.clone())?;
+        let catalog = Catalog::load(&db)?;
         Ok(Arc::new(Runtime {
             cfg,
             db,
