@@ -2,12 +2,12 @@
 //! time without sleeping, and Task invocations are answered by a callback. `passo run`, the
 //! conformance tests and the benchmark use it; the server drives executions its own way.
 
-use crate::execution::{Command, Event, Execution, ExecutionInfo, Outcome};
+use crate::execution::{Command, Event, Execution, ExecutionInfo, Outcome, TaskId, TimerId};
 use crate::history::HistoryEvent;
 use passo_asl::StateMachine;
 use serde_json::Value;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 
 /// A Task invocation as the callback sees it.
@@ -17,6 +17,9 @@ pub struct Invocation {
     pub resource: String,
     pub input: Value,
     pub attempt: u64,
+    /// The task token of callback and activity tasks.
+    pub token: Option<String>,
+    pub timeout_seconds: Option<u64>,
 }
 
 /// How a Task invocation ended.
@@ -27,6 +30,36 @@ pub enum TaskResult {
         error: String,
         cause: Option<String>,
     },
+    /// What happens to the task over (virtual) time, each step so many milliseconds after the
+    /// invocation: a callback submitted then answered, an activity taken by a worker that sends
+    /// heartbeats, a function that answers after its timeout. Steps after the task closed are
+    /// ignored; no final answer leaves the task to its TimeoutSeconds.
+    Script(Vec<(i64, TaskAction)>),
+}
+
+/// One step of a [`TaskResult::Script`].
+#[derive(Debug, Clone)]
+pub enum TaskAction {
+    Submitted(Value),
+    Started(Option<String>),
+    Heartbeat,
+    Succeeded(Value),
+    Failed {
+        error: String,
+        cause: Option<String>,
+    },
+}
+
+impl TaskAction {
+    fn into_event(self, task: TaskId) -> Event {
+        match self {
+            TaskAction::Submitted(output) => Event::TaskSubmitted { task, output },
+            TaskAction::Started(worker_name) => Event::TaskStarted { task, worker_name },
+            TaskAction::Heartbeat => Event::TaskHeartbeat { task },
+            TaskAction::Succeeded(output) => Event::TaskSucceeded { task, output },
+            TaskAction::Failed { error, cause } => Event::TaskFailed { task, error, cause },
+        }
+    }
 }
 
 /// The end of a run: the outcome, the history, and the number of states entered.
@@ -60,6 +93,12 @@ impl Default for RunOptions {
     }
 }
 
+/// Something due at a time: a timer, or a scripted step of a task.
+enum Due {
+    Timer(TimerId),
+    Task(TaskId, TaskAction),
+}
+
 /// Runs an execution to its end on virtual time.
 pub fn run(
     machine: Arc<StateMachine>,
@@ -74,10 +113,14 @@ pub fn run(
     if opts.record_history {
         history.extend(events);
     }
-    let mut timers: BinaryHeap<Reverse<(i64, u64)>> = BinaryHeap::new();
+    // Due items by (time, sequence): equal times keep the order they were scheduled in.
+    let mut queue: BinaryHeap<Reverse<(i64, u64)>> = BinaryHeap::new();
+    let mut due: HashMap<u64, Due> = HashMap::new();
+    let mut seq = 0u64;
+    let mut cancelled: HashSet<TimerId> = HashSet::new();
     let mut pending: Vec<Command> = commands;
     loop {
-        // Answer tasks at once; queue timers.
+        // Answer tasks at once; queue timers and scripted steps.
         let mut answers = Vec::new();
         for c in pending.drain(..) {
             match c {
@@ -87,6 +130,8 @@ pub fn run(
                     resource,
                     input,
                     attempt,
+                    token,
+                    timeout_seconds,
                     ..
                 } => {
                     let inv = Invocation {
@@ -94,11 +139,27 @@ pub fn run(
                         resource,
                         input,
                         attempt,
+                        token,
+                        timeout_seconds,
                     };
-                    answers.push((task, tasks(&inv)));
+                    match tasks(&inv) {
+                        TaskResult::Script(steps) => {
+                            for (delay, action) in steps {
+                                seq += 1;
+                                queue.push(Reverse((now + delay.max(0), seq)));
+                                due.insert(seq, Due::Task(task, action));
+                            }
+                        }
+                        r => answers.push((task, r)),
+                    }
                 }
                 Command::StartTimer { timer, fire_at_ms } => {
-                    timers.push(Reverse((fire_at_ms, timer)))
+                    seq += 1;
+                    queue.push(Reverse((fire_at_ms, seq)));
+                    due.insert(seq, Due::Timer(timer));
+                }
+                Command::CancelTimer { timer } => {
+                    cancelled.insert(timer);
                 }
                 Command::Finished(outcome) => {
                     return Run {
@@ -120,7 +181,13 @@ pub fn run(
                 pending.extend(c);
             }
             to_event(task, result)
-        } else if let Some(Reverse((at, timer))) = timers.pop() {
+        } else if let Some(Reverse((at, key))) = queue.pop() {
+            let item = due.remove(&key).expect("every queued key has its item");
+            if let Due::Timer(timer) = item {
+                if cancelled.remove(&timer) {
+                    continue;
+                }
+            }
             if opts.horizon_ms.is_some_and(|h| at > h) {
                 let outcome = Outcome {
                     status: crate::Status::Running,
@@ -139,7 +206,15 @@ pub fn run(
                 Some(wait) => wait(at),
                 None => now.max(at),
             };
-            Event::TimerFired { timer }
+            match item {
+                Due::Timer(timer) => Event::TimerFired { timer },
+                Due::Task(task, action) => {
+                    if ex.task_phase(task).is_none() {
+                        continue;
+                    }
+                    action.into_event(task)
+                }
+            }
         } else {
             // Nothing outstanding but no end: cannot happen for a well-formed execution.
             let outcome = Outcome {
@@ -167,5 +242,6 @@ fn to_event(task: u64, r: TaskResult) -> Event {
     match r {
         TaskResult::Success(output) => Event::TaskSucceeded { task, output },
         TaskResult::Failure { error, cause } => Event::TaskFailed { task, error, cause },
+        TaskResult::Script(_) => unreachable!("scripts are queued, not answered at once"),
     }
 }

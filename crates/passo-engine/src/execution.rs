@@ -32,6 +32,9 @@ pub struct ExecutionInfo {
     /// Most history events an execution may write (AWS: 25,000); a loop of states that never
     /// ends fails here instead of running forever.
     pub max_history_events: u64,
+    /// The key task tokens are signed with (see [`crate::token`]); the host keeps it secret
+    /// and the same across restarts, so replay mints the same tokens.
+    pub token_secret: Arc<[u8]>,
 }
 
 impl ExecutionInfo {
@@ -51,6 +54,7 @@ impl ExecutionInfo {
             seed,
             payload_limit: 262_144,
             max_history_events: 25_000,
+            token_secret: Arc::from(&b"passo-local"[..]),
         }
     }
 }
@@ -66,6 +70,21 @@ pub enum Event {
         task: TaskId,
         error: String,
         cause: Option<String>,
+    },
+    /// A callback (`.waitForTaskToken`) or job (`.sync`) task's integration accepted the
+    /// request (TaskSubmitted); its result comes later, as TaskSucceeded or TaskFailed.
+    TaskSubmitted {
+        task: TaskId,
+        output: Value,
+    },
+    /// An activity worker took the task (ActivityStarted); its heartbeat clock starts.
+    TaskStarted {
+        task: TaskId,
+        worker_name: Option<String>,
+    },
+    /// SendTaskHeartbeat: the task's heartbeat clock starts over.
+    TaskHeartbeat {
+        task: TaskId,
     },
     TimerFired {
         timer: TimerId,
@@ -93,11 +112,43 @@ pub enum Command {
         attempt: u64,
         timeout_seconds: Option<u64>,
         heartbeat_seconds: Option<u64>,
+        /// The task token, for callback (`.waitForTaskToken`) and activity tasks.
+        token: Option<String>,
     },
     /// Answer with TimerFired at (or after) this time.
     StartTimer { timer: TimerId, fire_at_ms: i64 },
+    /// A timer that is no longer needed (its task ended): the host may drop it.
+    CancelTimer { timer: TimerId },
     /// The execution is over; no more events are accepted.
     Finished(Outcome),
+}
+
+/// Where an open Task invocation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskPhase {
+    /// Sent to its integration (or queued for an activity worker); no answer yet.
+    Invoked,
+    /// The integration accepted it; the result comes with the task token (or the job's end).
+    Submitted,
+    /// An activity worker has it.
+    Started,
+}
+
+/// An open Task invocation.
+#[derive(Debug)]
+pub(crate) struct OpenTask {
+    pub thread: ThreadId,
+    pub phase: TaskPhase,
+    pub heartbeat_seconds: Option<u64>,
+    /// The heartbeat timer now running (an older one firing is stale).
+    pub heartbeat_timer: Option<TimerId>,
+}
+
+/// What a task timer ends when it fires.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TaskTimer {
+    Timeout(TaskId),
+    Heartbeat(TaskId),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,6 +264,9 @@ pub(crate) struct Thread {
     pub map_item: Option<(usize, Value)>,
     /// A Distributed Map child: its events belong to its own child execution, not here.
     pub silent: bool,
+    /// The Task invocation being prepared (its id and token are known before its
+    /// Parameters are evaluated, for `$$.Task.Token`).
+    pub pending_task: Option<(TaskId, Option<String>)>,
 }
 
 /// A running (or finished) execution. All of its state is here; nothing is hidden in the
@@ -226,8 +280,9 @@ pub struct Execution {
     pub(crate) next_event_id: u64,
     pub(crate) next_handle: u64,
     pub(crate) rng: Cell<u64>,
-    pub(crate) tasks: HashMap<TaskId, ThreadId>,
+    pub(crate) tasks: HashMap<TaskId, OpenTask>,
     pub(crate) timers: HashMap<TimerId, ThreadId>,
+    pub(crate) task_timers: HashMap<TimerId, TaskTimer>,
     pub(crate) execution_timer: Option<TimerId>,
     pub(crate) outcome: Option<Outcome>,
     pub(crate) now_ms: i64,
@@ -258,6 +313,7 @@ impl Execution {
             next_handle: 1,
             tasks: HashMap::new(),
             timers: HashMap::new(),
+            task_timers: HashMap::new(),
             execution_timer: None,
             outcome: None,
             now_ms: now,
@@ -304,20 +360,25 @@ impl Execution {
         self.now_ms = now_ms.max(self.now_ms);
         match event {
             Event::TaskSucceeded { task, output } => {
-                if let Some(tid) = self.tasks.remove(&task) {
-                    self.task_succeeded(tid, output);
-                    self.wake(tid);
+                if let Some(t) = self.close_task(task) {
+                    self.task_succeeded(t.thread, output);
+                    self.wake(t.thread);
                 }
             }
             Event::TaskFailed { task, error, cause } => {
-                if let Some(tid) = self.tasks.remove(&task) {
-                    self.task_failed(tid, Failure { error, cause });
-                    self.wake(tid);
+                if let Some(t) = self.close_task(task) {
+                    self.task_failed(t.thread, Failure { error, cause }, false);
+                    self.wake(t.thread);
                 }
             }
+            Event::TaskSubmitted { task, output } => self.task_submitted(task, output),
+            Event::TaskStarted { task, worker_name } => self.task_started(task, worker_name),
+            Event::TaskHeartbeat { task } => self.task_heartbeat(task),
             Event::TimerFired { timer } => {
                 if Some(timer) == self.execution_timer {
                     self.time_out();
+                } else if let Some(tt) = self.task_timers.remove(&timer) {
+                    self.task_timer_fired(timer, tt);
                 } else if let Some(tid) = self.timers.remove(&timer) {
                     self.timer_fired(tid);
                     self.wake(tid);
@@ -343,6 +404,22 @@ impl Execution {
         self.redrive_count
     }
 
+    /// The Task invocations still open, and where each stands (none once the execution ended).
+    pub fn open_tasks(&self) -> impl Iterator<Item = (TaskId, TaskPhase)> + '_ {
+        self.tasks
+            .iter()
+            .filter(|_| self.outcome.is_none())
+            .map(|(id, t)| (*id, t.phase))
+    }
+
+    /// Where task `task` stands, if it is still open.
+    pub fn task_phase(&self, task: TaskId) -> Option<TaskPhase> {
+        if self.outcome.is_some() {
+            return None;
+        }
+        self.tasks.get(&task).map(|t| t.phase)
+    }
+
     /// Restarts the top-level thread at the state it was in (a Parallel or Map state runs
     /// again as a whole), with that state's input and the variables it had.
     fn redrive(&mut self) {
@@ -354,6 +431,7 @@ impl Execution {
         // Answers to work from before the end are stale now.
         self.tasks.clear();
         self.timers.clear();
+        self.task_timers.clear();
         let prev = self.next_event_id - 1;
         let id = self.emit(
             prev,
@@ -471,6 +549,7 @@ impl Execution {
             retry_counts: Vec::new(),
             map_item,
             silent: false,
+            pending_task: None,
         });
         self.ready.push(id);
         id
@@ -646,8 +725,31 @@ impl Execution {
             self.threads[t].phase = Phase::Done;
         }
         self.tasks
-            .retain(|_, t| !matches!(self.threads[*t].phase, Phase::Done));
-        self.timers
-            .retain(|_, t| !matches!(self.threads[*t].phase, Phase::Done));
+            .retain(|_, t| !matches!(self.threads[t.thread].phase, Phase::Done));
+        let mut cancelled = Vec::new();
+        let tasks = &self.tasks;
+        self.task_timers.retain(|timer, tt| {
+            let keep = match tt {
+                TaskTimer::Timeout(t) | TaskTimer::Heartbeat(t) => tasks.contains_key(t),
+            };
+            if !keep {
+                cancelled.push(*timer);
+            }
+            keep
+        });
+        let threads = &self.threads;
+        self.timers.retain(|timer, t| {
+            let keep = !matches!(threads[*t].phase, Phase::Done);
+            if !keep {
+                cancelled.push(*timer);
+            }
+            keep
+        });
+        cancelled.sort_unstable();
+        self.commands.extend(
+            cancelled
+                .into_iter()
+                .map(|timer| Command::CancelTimer { timer }),
+        );
     }
 }

@@ -20,8 +20,15 @@ impl Failure {
     pub fn output(&self) -> Value {
         let mut m = Map::new();
         m.insert("Error".into(), Value::String(self.error.clone()));
-        if let Some(c) = &self.cause {
-            m.insert("Cause".into(), Value::String(c.clone()));
+        match &self.cause {
+            Some(c) => {
+                m.insert("Cause".into(), Value::String(c.clone()));
+            }
+            // A task that timed out has no cause in its events, but its error output says "".
+            None if self.error == "States.Timeout" => {
+                m.insert("Cause".into(), Value::String(String::new()));
+            }
+            None => {}
         }
         Value::Object(m)
     }

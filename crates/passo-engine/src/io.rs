@@ -70,7 +70,7 @@ impl Execution {
             entered_time_ms: th.entered_time_ms,
             retry_count: th.retry_counts.iter().sum(),
             map_item,
-            task_token: None,
+            task_token: th.pending_task.as_ref().and_then(|(_, t)| t.as_deref()),
             redrive_count: self.redrive_count,
         };
         let vars = VarView {
@@ -181,7 +181,7 @@ impl Execution {
             entered_time_ms: th.entered_time_ms,
             retry_count: th.retry_counts.iter().sum(),
             map_item,
-            task_token: None,
+            task_token: th.pending_task.as_ref().and_then(|(_, t)| t.as_deref()),
             redrive_count: self.redrive_count,
         }
         .context()

@@ -14,7 +14,10 @@ mod io;
 pub mod mock;
 mod retry;
 mod states;
+pub mod token;
 
-pub use execution::{Command, Event, Execution, ExecutionInfo, Outcome, Status, TaskId, TimerId};
+pub use execution::{
+    Command, Event, Execution, ExecutionInfo, Outcome, Status, TaskId, TaskPhase, TimerId,
+};
 pub use failure::Failure;
 pub use history::HistoryEvent;

@@ -180,6 +180,8 @@ mod tests {
             resource: "r".into(),
             input: json!({}),
             attempt: 0,
+            token: None,
+            timeout_seconds: None,
         };
         assert!(matches!(m.answer(&inv), Some(TaskResult::Failure { .. })));
         assert!(matches!(m.answer(&inv), Some(TaskResult::Success(_))));

@@ -351,6 +351,7 @@ fn run_case(case: &Value, verbose: bool) -> (bool, Option<bool>, String) {
         seed: 42,
         payload_limit: 262_144,
         max_history_events: 25_000,
+        token_secret: Arc::from(&b"conformance"[..]),
     };
     let expected = &case["expected"];
     // AWS had not finished RUNNING cases when it recorded them: stop at the first long wait.

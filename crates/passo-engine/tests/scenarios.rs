@@ -1,6 +1,7 @@
 //! Scenario tests of the pure interpreter: feed events, assert on the commands and history.
 
-use passo_engine::{Command, Event, Execution, ExecutionInfo, Status};
+use passo_engine::driver::{self, RunOptions, TaskAction, TaskResult};
+use passo_engine::{Command, Event, Execution, ExecutionInfo, Status, TaskPhase};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -208,12 +209,14 @@ fn jsonata_task_arguments_timeout_and_output() {
         }}
     }));
     let (mut ex, cmds, _) = Execution::start(m, ExecutionInfo::local("t", T0, 1), json!({"n": 21}));
-    let Command::InvokeTask {
+    let Some(Command::InvokeTask {
         task,
         input,
         timeout_seconds,
         ..
-    } = &cmds[0]
+    }) = cmds
+        .iter()
+        .find(|c| matches!(c, Command::InvokeTask { .. }))
     else {
         panic!("{cmds:?}")
     };
@@ -226,7 +229,9 @@ fn jsonata_task_arguments_timeout_and_output() {
         },
         T0,
     );
-    let Command::Finished(o) = &cmds[0] else {
+    // The timeout timer is cancelled with the task, then the execution ends.
+    assert!(matches!(cmds[0], Command::CancelTimer { .. }), "{cmds:?}");
+    let Some(Command::Finished(o)) = cmds.last() else {
         panic!("{cmds:?}")
     };
     assert_eq!(o.output, Some(json!({"doubled": 42})));
@@ -268,5 +273,197 @@ fn variable_size_limits_fail_with_data_limit_exceeded() {
             .filter(|k| **k == "PassStateExited")
             .count(),
         1
+    );
+}
+
+fn run_with(
+    def: Value,
+    input: Value,
+    reply: impl Fn(&driver::Invocation) -> TaskResult,
+) -> driver::Run {
+    driver::run(
+        machine(def),
+        ExecutionInfo::local("t", T0, 1),
+        input,
+        &RunOptions::default(),
+        &mut |inv| reply(inv),
+    )
+}
+
+fn event_kinds(run: &driver::Run) -> Vec<&'static str> {
+    run.history.iter().map(|e| e.kind).collect()
+}
+
+#[test]
+fn callback_waits_for_its_token_and_the_token_is_in_the_context() {
+    let def = json!({"StartAt": "Ask", "States": {"Ask": {
+        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"MessageBody": {"Token.$": "$$.Task.Token"}},
+        "End": true
+    }}});
+    let run = run_with(def, json!({}), |inv| {
+        let token = inv.token.clone().expect("callback tasks carry a token");
+        assert_eq!(inv.input["MessageBody"]["Token"], json!(token));
+        passo_engine::token::open(b"passo-local", &token).expect("a token the secret opens");
+        TaskResult::Script(vec![
+            (0, TaskAction::Submitted(json!({"MessageId": "m"}))),
+            (3_600_000, TaskAction::Succeeded(json!("approved"))),
+        ])
+    });
+    assert_eq!(run.outcome.status, Status::Succeeded);
+    assert_eq!(run.outcome.output, Some(json!("approved")));
+    assert_eq!(
+        event_kinds(&run),
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    // The answer came an hour later, on virtual time.
+    assert_eq!(run.end_time_ms, T0 + 3_600_000);
+}
+
+#[test]
+fn task_timeout_fails_with_states_timeout_and_catch_sees_an_empty_cause() {
+    let def = json!({"StartAt": "Slow", "States": {
+        "Slow": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "TimeoutSeconds": 5,
+                  "Catch": [{"ErrorEquals": ["States.Timeout"], "Next": "Caught"}], "End": true},
+        "Caught": {"Type": "Pass", "End": true}
+    }});
+    // The function would answer after 60 s: too late.
+    let run = run_with(def, json!({}), |inv| {
+        TaskResult::Script(vec![(60_000, TaskAction::Succeeded(inv.input.clone()))])
+    });
+    assert_eq!(
+        run.outcome.output,
+        Some(json!({"Error": "States.Timeout", "Cause": ""}))
+    );
+    let timed_out = run
+        .history
+        .iter()
+        .find(|e| e.kind == "TaskTimedOut")
+        .unwrap()
+        .to_json();
+    assert_eq!(
+        timed_out["taskTimedOutEventDetails"],
+        json!({"resourceType": "lambda", "resource": "invoke", "error": "States.Timeout"})
+    );
+    assert_eq!(run.end_time_ms, T0 + 5_000);
+}
+
+#[test]
+fn heartbeats_keep_a_task_alive_until_they_stop() {
+    let def = json!({"StartAt": "Work", "States": {"Work": {
+        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "HeartbeatSeconds": 10, "End": true
+    }}});
+    // Beats every 8 s for 40 s, then success: the task lives past its 10 s heartbeat.
+    let beating = run_with(def.clone(), json!({}), |_| {
+        let mut s: Vec<(i64, TaskAction)> = vec![(0, TaskAction::Submitted(json!({})))];
+        s.extend((1..=5).map(|i| (i * 8_000, TaskAction::Heartbeat)));
+        s.push((45_000, TaskAction::Succeeded(json!("done"))));
+        TaskResult::Script(s)
+    });
+    assert_eq!(beating.outcome.status, Status::Succeeded);
+    // Beats stop at 16 s: the heartbeat runs out at 26 s.
+    let silent = run_with(def, json!({}), |_| {
+        TaskResult::Script(vec![
+            (0, TaskAction::Submitted(json!({}))),
+            (8_000, TaskAction::Heartbeat),
+            (16_000, TaskAction::Heartbeat),
+            (45_000, TaskAction::Succeeded(json!("late"))),
+        ])
+    });
+    assert_eq!(silent.outcome.status, Status::Failed);
+    assert_eq!(silent.outcome.error.as_deref(), Some("States.Timeout"));
+    assert_eq!(silent.end_time_ms, T0 + 26_000);
+}
+
+#[test]
+fn activity_tasks_write_activity_events_and_start_their_heartbeat_when_taken() {
+    let arn = "arn:aws:states:us-east-1:123456789012:activity:review";
+    let def = json!({"StartAt": "Review", "States": {"Review": {
+        "Type": "Task", "Resource": arn, "TimeoutSeconds": 600, "HeartbeatSeconds": 10, "End": true
+    }}});
+    // The worker takes it after 30 s (longer than the heartbeat: the clock starts at taking).
+    let run = run_with(def.clone(), json!({"doc": 1}), |inv| {
+        assert!(inv.token.is_some(), "activity tasks carry a token");
+        TaskResult::Script(vec![
+            (30_000, TaskAction::Started(Some("worker-1".into()))),
+            (35_000, TaskAction::Succeeded(json!({"ok": true}))),
+        ])
+    });
+    assert_eq!(run.outcome.output, Some(json!({"ok": true})));
+    assert_eq!(
+        event_kinds(&run)[2..5],
+        ["ActivityScheduled", "ActivityStarted", "ActivitySucceeded"]
+    );
+    let scheduled = run.history[2].to_json();
+    assert_eq!(
+        scheduled["activityScheduledEventDetails"]["heartbeatInSeconds"],
+        json!(10)
+    );
+    assert_eq!(
+        run.history[3].to_json()["activityStartedEventDetails"],
+        json!({"workerName": "worker-1"})
+    );
+    // Taken but never answered: ActivityTimedOut after the heartbeat.
+    let run = run_with(def, json!({}), |_| {
+        TaskResult::Script(vec![(1_000, TaskAction::Started(None))])
+    });
+    assert_eq!(event_kinds(&run)[4], "ActivityTimedOut");
+    assert_eq!(run.end_time_ms, T0 + 11_000);
+}
+
+#[test]
+fn a_closed_task_refuses_late_answers() {
+    let m = machine(json!({"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "TimeoutSeconds": 5, "End": true
+    }}}));
+    let (mut ex, cmds, _) = Execution::start(m, ExecutionInfo::local("t", T0, 1), json!({}));
+    let task = cmds
+        .iter()
+        .find_map(|c| match c {
+            Command::InvokeTask { task, .. } => Some(*task),
+            _ => None,
+        })
+        .unwrap();
+    let timer = cmds
+        .iter()
+        .find_map(|c| match c {
+            Command::StartTimer { timer, .. } => Some(*timer),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(ex.task_phase(task), Some(TaskPhase::Invoked));
+    ex.step(
+        Event::TaskSubmitted {
+            task,
+            output: json!({}),
+        },
+        T0,
+    );
+    assert_eq!(ex.task_phase(task), Some(TaskPhase::Submitted));
+    assert_eq!(ex.open_tasks().count(), 1);
+    ex.step(Event::TimerFired { timer }, T0 + 5_000);
+    assert_eq!(ex.task_phase(task), None);
+    let (cmds, events) = ex.step(
+        Event::TaskSucceeded {
+            task,
+            output: json!(1),
+        },
+        T0 + 6_000,
+    );
+    assert!(cmds.is_empty() && events.is_empty());
+    assert_eq!(
+        ex.outcome().unwrap().error.as_deref(),
+        Some("States.Timeout")
     );
 }

@@ -12,6 +12,13 @@ pub fn event_text(e: &Event) -> String {
         Event::TaskFailed { task, error, cause } => {
             json!({"t": "fail", "task": task, "error": error, "cause": cause})
         }
+        Event::TaskSubmitted { task, output } => {
+            json!({"t": "submitted", "task": task, "output": output})
+        }
+        Event::TaskStarted { task, worker_name } => {
+            json!({"t": "started", "task": task, "worker": worker_name})
+        }
+        Event::TaskHeartbeat { task } => json!({"t": "beat", "task": task}),
         Event::TimerFired { timer } => json!({"t": "timer", "timer": timer}),
         Event::Stop { error, cause } => json!({"t": "stop", "error": error, "cause": cause}),
         Event::Redrive => json!({"t": "redrive"}),
@@ -33,6 +40,15 @@ pub fn parse_event(text: &str) -> Option<Event> {
             error: s("error").unwrap_or_default(),
             cause: s("cause"),
         },
+        "submitted" => Event::TaskSubmitted {
+            task: n("task")?,
+            output: v.get("output").cloned().unwrap_or(Value::Null),
+        },
+        "started" => Event::TaskStarted {
+            task: n("task")?,
+            worker_name: s("worker"),
+        },
+        "beat" => Event::TaskHeartbeat { task: n("task")? },
         "timer" => Event::TimerFired { timer: n("timer")? },
         "stop" => Event::Stop {
             error: s("error"),
@@ -81,6 +97,19 @@ mod tests {
                 cause: None,
             },
             Event::TimerFired { timer: 9 },
+            Event::TaskSubmitted {
+                task: 5,
+                output: json!("x"),
+            },
+            Event::TaskStarted {
+                task: 6,
+                worker_name: Some("w".into()),
+            },
+            Event::TaskStarted {
+                task: 6,
+                worker_name: None,
+            },
+            Event::TaskHeartbeat { task: 7 },
             Event::Stop {
                 error: Some("x".into()),
                 cause: Some("y".into()),

@@ -56,6 +56,12 @@ pub enum ApiError {
     #[error("{0}")]
     IncompleteSignature(String),
     #[error("{0}")]
+    TaskDoesNotExist(String),
+    #[error("{0}")]
+    TaskTimedOut(String),
+    #[error("{0}")]
+    InvalidOutput(String),
+    #[error("{0}")]
     Internal(String),
 }
 
@@ -88,6 +94,9 @@ impl ApiError {
             ApiError::InvalidSignature(_) => "InvalidSignatureException",
             ApiError::MissingAuthenticationToken(_) => "MissingAuthenticationTokenException",
             ApiError::IncompleteSignature(_) => "IncompleteSignatureException",
+            ApiError::TaskDoesNotExist(_) => "TaskDoesNotExist",
+            ApiError::TaskTimedOut(_) => "TaskTimedOut",
+            ApiError::InvalidOutput(_) => "InvalidOutput",
             ApiError::Internal(_) => "InternalFailure",
         }
     }

@@ -3,7 +3,7 @@
 //! AWS's five-minute Express limit or is stopped with States.Timeout.
 
 use crate::runtime::now_ms;
-use crate::tasks::{IntoEvent, TaskRequest, TaskRunner};
+use crate::tasks::{answer, TaskRequest, TaskRunner};
 use passo_asl::StateMachine;
 use passo_engine::{Command, Event, Execution, ExecutionInfo, Outcome, Status};
 use serde_json::Value;
@@ -39,6 +39,8 @@ pub async fn run(
                 Command::StartTimer { timer, fire_at_ms } => {
                     timers.push(Reverse((fire_at_ms, timer)))
                 }
+                // A cancelled timer that fires is ignored by the interpreter.
+                Command::CancelTimer { .. } => {}
                 c @ Command::InvokeTask { .. } => {
                     let Some((task, req)) = TaskRequest::from_command(&arn, c) else {
                         continue;
@@ -46,7 +48,8 @@ pub async fn run(
                     let tx = tx.clone();
                     let tasks = tasks.clone();
                     tokio::spawn(async move {
-                        let _ = tx.send(tasks.invoke(req).await.into_event(task));
+                        let resource = req.resource.clone();
+                        let _ = tx.send(answer(&resource, task, tasks.invoke(req).await));
                     });
                 }
             }

@@ -6,6 +6,7 @@
 //!   aliases; [`arn`] and [`error`] give AWS's ARNs, name rules and errors; [`sigv4`] checks
 //!   signatures when access keys are configured.
 
+pub mod activities;
 pub mod api;
 pub mod arn;
 pub mod catalog;
@@ -33,6 +34,8 @@ pub struct Config {
     pub max_request_bytes: usize,
     /// (access key id, secret); when empty, any signature is accepted.
     pub access_keys: Vec<(String, String)>,
+    /// Signs task tokens; kept in the data directory so tokens outlive a restart.
+    pub token_secret: Arc<[u8]>,
 }
 
 impl Default for Config {
@@ -46,6 +49,7 @@ impl Default for Config {
             retention_ms: 90 * 24 * 3600 * 1000,
             max_request_bytes: 1024 * 1024,
             access_keys: Vec::new(),
+            token_secret: Arc::from(&b"passo-default-secret"[..]),
         }
     }
 }
@@ -62,6 +66,8 @@ pub struct ServeOptions {
 pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     std::fs::create_dir_all(&opts.data_dir)?;
     let db_path = opts.data_dir.join("passo.db");
+    let mut cfg = cfg;
+    cfg.token_secret = token_secret(&opts.data_dir)?;
     let db = passo_store::Db::open(
         &db_path,
         passo_store::DbOptions {
@@ -91,6 +97,23 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     db.close();
     tracing::info!("passo server stopped");
     Ok(())
+}
+
+/// The data directory's task-token key, made on first start (32 random bytes).
+fn token_secret(dir: &std::path::Path) -> anyhow::Result<Arc<[u8]>> {
+    let path = dir.join("token.key");
+    match std::fs::read(&path) {
+        Ok(k) if k.len() >= 32 => return Ok(Arc::from(k)),
+        Ok(_) | Err(_) => {}
+    }
+    let mut key = Vec::with_capacity(32);
+    key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    // Written aside and renamed, so a crash never leaves half a key.
+    let tmp = dir.join("token.key.tmp");
+    std::fs::write(&tmp, &key)?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(Arc::from(key))
 }
 
 async fn shutdown() {

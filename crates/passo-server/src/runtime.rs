@@ -7,14 +7,15 @@
 //! After a crash those tasks are invoked again (in-flight work is at-least-once); nothing
 //! that was recorded runs again.
 
+use crate::activities::{ActivityQueues, ActivityTask};
 use crate::catalog::{Catalog, Target};
 use crate::codec;
 use crate::error::ApiError;
-use crate::tasks::{IntoEvent, TaskRequest, TaskRunner};
+use crate::tasks::{answer, TaskRequest, TaskRunner};
 use crate::timers::Timers;
 use crate::Config;
 use passo_asl::StateMachine;
-use passo_engine::{Command, Event, Execution, ExecutionInfo, Outcome, Status};
+use passo_engine::{Command, Event, Execution, ExecutionInfo, Outcome, Status, TaskId, TaskPhase};
 use passo_store::{Db, ExecutionRow, ExecutionUpdate, StepRow, StoreError, TimerRow, Write};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -36,7 +37,8 @@ pub fn now_ms() -> i64 {
 struct Active {
     ex: Execution,
     seq: i64,
-    /// Task invocations out, by id (re-issued after a restart).
+    /// Task invocations in flight (not yet submitted or taken by a worker), by id: invoked
+    /// again after a restart.
     tasks: HashMap<u64, Command>,
     /// Timers out: id -> fire time.
     timers: HashMap<u64, i64>,
@@ -67,7 +69,28 @@ pub struct Runtime {
     active: Mutex<HashMap<String, Slot>>,
     pub timers: Timers,
     pub tasks: Arc<dyn TaskRunner>,
+    pub activities: ActivityQueues,
     seeds: AtomicU64,
+}
+
+/// What an event may be applied to (checked under the execution's lock).
+#[derive(Debug, Clone, Copy)]
+pub enum Expect {
+    Anything,
+    /// A timer that is still set (a cancelled or fired one is dropped without a step).
+    Timer(u64),
+    /// A task that is still open, in one of these phases (any when empty).
+    Task(TaskId, &'static [TaskPhase]),
+}
+
+/// Whether an event was applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Applied,
+    /// The execution runs, but not what the event answers (a closed task, a stale timer).
+    Refused,
+    /// No such execution, or it has ended.
+    Ended,
 }
 
 impl Runtime {
@@ -80,6 +103,7 @@ impl Runtime {
             active: Mutex::new(HashMap::new()),
             timers: Timers::default(),
             tasks,
+            activities: ActivityQueues::default(),
             seeds: AtomicU64::new(now_ms() as u64 ^ 0x9e37_79b9_7f4a_7c15),
         }))
     }
@@ -117,6 +141,7 @@ impl Runtime {
             seed,
             payload_limit: self.cfg.payload_limit,
             max_history_events: 25_000,
+            token_secret: self.cfg.token_secret.clone(),
         }
     }
 
@@ -244,15 +269,30 @@ impl Runtime {
         }
     }
 
+    /// Sends a task out: activity tasks to their queue, everything else to the task runner.
     fn invoke(self: &Arc<Self>, arn: &str, cmd: Command) {
         let Some((task, req)) = TaskRequest::from_command(arn, cmd) else {
             return;
         };
+        if let (Some(activity), Some(token)) = (activity_of(&req.resource), &req.token) {
+            self.activities.push(
+                activity,
+                ActivityTask {
+                    execution_arn: arn.to_string(),
+                    task,
+                    token: token.clone(),
+                    input: req.input,
+                },
+            );
+            return;
+        }
         let rt = self.clone();
         let arn = arn.to_string();
         tokio::spawn(async move {
-            let event = rt.tasks.invoke(req).await.into_event(task);
-            if let Err(e) = rt.deliver(&arn, event).await {
+            let resource = req.resource.clone();
+            let event = answer(&resource, task, rt.tasks.invoke(req).await);
+            let expect = Expect::Task(task, &[TaskPhase::Invoked]);
+            if let Err(e) = rt.deliver_if(&arn, event, expect).await {
                 tracing::warn!("delivering a task result to {arn}: {e}");
             }
         });
@@ -267,6 +307,18 @@ impl Runtime {
     /// Feeds one event to an execution: step, commit, then effects. Events for an execution
     /// that has ended are dropped (a late timer or task result).
     pub async fn deliver(self: &Arc<Self>, arn: &str, event: Event) -> Result<(), ApiError> {
+        self.deliver_if(arn, event, Expect::Anything)
+            .await
+            .map(|_| ())
+    }
+
+    /// Feeds one event to an execution if it still expects it.
+    pub async fn deliver_if(
+        self: &Arc<Self>,
+        arn: &str,
+        event: Event,
+        expect: Expect,
+    ) -> Result<Delivery, ApiError> {
         let redrive = matches!(event, Event::Redrive);
         loop {
             let slot = self.slot(arn);
@@ -284,11 +336,26 @@ impl Runtime {
                         if map.get(arn).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
                             map.remove(arn);
                         }
-                        return Ok(());
+                        return Ok(Delivery::Ended);
                     }
                 },
             };
-            return self.step_locked(arn, a, event, &mut g).await;
+            let expected = match expect {
+                _ if a.ex.outcome().is_some() && !redrive => Delivery::Ended,
+                Expect::Anything => Delivery::Applied,
+                Expect::Timer(t) if a.timers.contains_key(&t) => Delivery::Applied,
+                Expect::Task(t, phases) => match a.ex.task_phase(t) {
+                    Some(p) if phases.is_empty() || phases.contains(&p) => Delivery::Applied,
+                    _ => Delivery::Refused,
+                },
+                Expect::Timer(_) => Delivery::Refused,
+            };
+            if expected != Delivery::Applied {
+                g.active = Some(a);
+                return Ok(expected);
+            }
+            self.step_locked(arn, a, event, &mut g).await?;
+            return Ok(Delivery::Applied);
         }
     }
 
@@ -314,6 +381,7 @@ impl Runtime {
         let (cmds, events) = a.ex.step(event, now);
         a.seq += 1;
         track(&mut a, &cmds);
+        settle(&mut a);
         let mut writes = vec![Write::AppendStep(StepRow {
             execution_arn: arn.to_string(),
             seq: a.seq,
@@ -389,6 +457,7 @@ impl Runtime {
             let (cmds, _) = a.ex.step(ev, s.now_ms);
             a.seq = s.seq;
             track(&mut a, &cmds);
+            settle(&mut a);
         }
         Ok(Some(a))
     }
@@ -444,6 +513,9 @@ fn track(a: &mut Active, cmds: &[Command]) {
             Command::StartTimer { timer, fire_at_ms } => {
                 a.timers.insert(*timer, *fire_at_ms);
             }
+            Command::CancelTimer { timer } => {
+                a.timers.remove(timer);
+            }
             Command::Finished(_) => {
                 a.tasks.clear();
                 a.timers.clear();
@@ -455,9 +527,13 @@ fn track(a: &mut Active, cmds: &[Command]) {
 /// What an event answers: the task or timer it settles is no longer out.
 fn forget(a: &mut Active, ev: &Event) {
     match ev {
-        Event::TaskSucceeded { task, .. } | Event::TaskFailed { task, .. } => {
+        Event::TaskSucceeded { task, .. }
+        | Event::TaskFailed { task, .. }
+        | Event::TaskSubmitted { task, .. }
+        | Event::TaskStarted { task, .. } => {
             a.tasks.remove(task);
         }
+        Event::TaskHeartbeat { .. } => {}
         Event::TimerFired { timer } => {
             a.timers.remove(timer);
         }
@@ -469,14 +545,32 @@ fn forget(a: &mut Active, ev: &Event) {
     }
 }
 
+/// Drops from the in-flight set the tasks the interpreter closed on its own (timed out, or
+/// abandoned when a sibling branch failed or the execution ended).
+fn settle(a: &mut Active) {
+    let ex = &a.ex;
+    a.tasks
+        .retain(|id, _| ex.task_phase(*id) == Some(TaskPhase::Invoked));
+}
+
+/// The activity a Task resource names, if it is one.
+fn activity_of(resource: &str) -> Option<&str> {
+    let parts: Vec<&str> = resource.splitn(7, ':').collect();
+    matches!(parts.as_slice(), ["arn", _, "states", _, _, "activity", _]).then_some(resource)
+}
+
 fn timer_writes(arn: &str, cmds: &[Command], writes: &mut Vec<Write>) {
     for c in cmds {
-        if let Command::StartTimer { timer, fire_at_ms } = c {
-            writes.push(Write::PutTimer(TimerRow {
+        match c {
+            Command::StartTimer { timer, fire_at_ms } => writes.push(Write::PutTimer(TimerRow {
                 fire_at_ms: *fire_at_ms,
                 execution_arn: arn.to_string(),
                 timer_id: *timer as i64,
-            }));
+            })),
+            Command::CancelTimer { timer } => {
+                writes.push(Write::DeleteTimer(arn.to_string(), *timer as i64))
+            }
+            _ => {}
         }
     }
 }

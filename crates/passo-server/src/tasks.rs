@@ -16,6 +16,8 @@ pub struct TaskRequest {
     pub attempt: u64,
     pub timeout_seconds: Option<u64>,
     pub heartbeat_seconds: Option<u64>,
+    /// The task token of a callback (`.waitForTaskToken`) or activity task.
+    pub token: Option<String>,
 }
 
 /// The result: the output, or an error name and cause.
@@ -32,6 +34,7 @@ impl TaskRequest {
             attempt,
             timeout_seconds,
             heartbeat_seconds,
+            token,
         } = cmd
         else {
             return None;
@@ -46,22 +49,22 @@ impl TaskRequest {
                 attempt,
                 timeout_seconds,
                 heartbeat_seconds,
+                token,
             },
         ))
     }
 }
 
-/// A task's result as the event that answers the interpreter.
-pub trait IntoEvent {
-    fn into_event(self, task: TaskId) -> Event;
-}
-
-impl IntoEvent for TaskResult {
-    fn into_event(self, task: TaskId) -> Event {
-        match self {
-            Ok(output) => Event::TaskSucceeded { task, output },
-            Err((error, cause)) => Event::TaskFailed { task, error, cause },
+/// The event a task's integration call answers: for a callback (`.waitForTaskToken`) the
+/// call's result only means the request went out (TaskSubmitted); the task's own result comes
+/// with its token.
+pub fn answer(resource: &str, task: TaskId, result: TaskResult) -> Event {
+    match result {
+        Ok(output) if resource.ends_with(".waitForTaskToken") => {
+            Event::TaskSubmitted { task, output }
         }
+        Ok(output) => Event::TaskSucceeded { task, output },
+        Err((error, cause)) => Event::TaskFailed { task, error, cause },
     }
 }
 

@@ -2,7 +2,7 @@
 //! watches. A periodic scan moves rows from the store into the heap as they come due, so an
 //! execution parked for a year costs a row, not memory.
 
-use crate::runtime::{now_ms, Runtime, LOOKAHEAD_MS};
+use crate::runtime::{now_ms, Delivery, Expect, Runtime, LOOKAHEAD_MS};
 use passo_engine::Event;
 use passo_store::{TimerRow, Write};
 use std::cmp::Reverse;
@@ -91,8 +91,20 @@ pub async fn run(rt: Arc<Runtime>) {
                 let ev = Event::TimerFired {
                     timer: t.timer_id as u64,
                 };
-                if let Err(e) = rt.deliver(&t.execution_arn, ev).await {
-                    tracing::warn!("firing a timer of {}: {e}", t.execution_arn);
+                let arn = &t.execution_arn;
+                match rt
+                    .deliver_if(arn, ev, Expect::Timer(t.timer_id as u64))
+                    .await
+                {
+                    Ok(Delivery::Applied) => {}
+                    // A timer its execution no longer has (cancelled, or it ended): drop it.
+                    Ok(Delivery::Refused | Delivery::Ended) => {
+                        let del = Write::DeleteTimer(arn.clone(), t.timer_id);
+                        if let Err(e) = rt.db.write(vec![del]).await {
+                            tracing::warn!("dropping a stale timer of {arn}: {e}");
+                        }
+                    }
+                    Err(e) => tracing::warn!("firing a timer of {arn}: {e}"),
                 }
             });
         }

@@ -75,6 +75,7 @@ pub fn main(a: Args) -> ExitCode {
         retention_ms: i64::from(a.retention_days) * 24 * 3600 * 1000,
         max_request_bytes: a.max_request_bytes,
         access_keys: keys,
+        ..Default::default()
     };
     let opts = passo_server::ServeOptions {
         listen: a.listen,

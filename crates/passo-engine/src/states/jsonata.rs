@@ -56,6 +56,9 @@ impl Execution {
                 };
             }
             StateKind::Task(_) | StateKind::Parallel(_) => {
+                if let StateKind::Task(t) = &state.kind {
+                    self.prepare_task(tid, t);
+                }
                 let args = match state.jsonata.as_ref().and_then(|f| f.arguments.as_ref()) {
                     Some(tpl) => {
                         match self.jtemplate(tid, tpl, &input, StatesExtra::None, "Arguments") {

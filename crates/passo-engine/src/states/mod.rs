@@ -184,6 +184,7 @@ impl Execution {
             }
             StateKind::Fail(f) => self.fail(tid, state, f, &eff),
             StateKind::Task(t) => {
+                self.prepare_task(tid, t);
                 let params = match &state.parameters {
                     Some(tpl) => match self.template(tid, tpl, &eff) {
                         Ok(v) => v,

@@ -1,35 +1,48 @@
 //! Task states: the invocation command, and the events AWS writes around it.
 
-use crate::execution::{Command, Execution, Phase, ThreadId};
+use crate::execution::{
+    Command, Execution, OpenTask, Phase, TaskId, TaskPhase, TaskTimer, ThreadId, TimerId,
+};
 use crate::failure::Failure;
 use crate::history::{payload, payload_details};
 use passo_asl::model::*;
 use passo_expr::ExprError;
 use serde_json::{json, Map, Value};
 
-/// How a Task resource appears in history events.
-struct ResourceInfo {
-    lambda: bool,
-    resource_type: String,
-    resource: String,
+/// The three families of Task resources, which write different history events.
+enum ResourceKind {
+    /// `arn:aws:lambda:...:function:NAME`: LambdaFunction* events.
+    Lambda,
+    /// `arn:aws:states:...:activity:NAME`: Activity* events; a worker polls for the task.
+    Activity,
+    /// `arn:aws:states:::SERVICE:ACTION[.sync|.waitForTaskToken]`: Task* events naming the
+    /// service (`resourceType`) and the action (`resource`).
+    Service {
+        resource_type: String,
+        resource: String,
+    },
 }
 
-fn resource_info(arn: &str) -> ResourceInfo {
-    if arn.starts_with("arn:aws:lambda:") {
-        return ResourceInfo {
-            lambda: true,
-            resource_type: "lambda".into(),
-            resource: arn.into(),
-        };
+fn resource_kind(arn: &str) -> ResourceKind {
+    let parts: Vec<&str> = arn.splitn(7, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "lambda", _, _, "function", ..] => return ResourceKind::Lambda,
+        ["arn", _, "states", _, _, "activity", ..] => return ResourceKind::Activity,
+        _ => {}
     }
     // arn:aws:states:::lambda:invoke(.waitForTaskToken) -> type "lambda", resource "invoke..."
     let rest = arn.splitn(6, ':').nth(5).unwrap_or(arn);
     let (ty, res) = rest.split_once(':').unwrap_or((rest, ""));
-    ResourceInfo {
-        lambda: false,
+    ResourceKind::Service {
         resource_type: ty.into(),
         resource: res.into(),
     }
+}
+
+/// Whether a Task on this resource gets a task token: activities (the worker answers with
+/// it) and the callback pattern.
+pub(crate) fn takes_token(arn: &str) -> bool {
+    arn.ends_with(".waitForTaskToken") || matches!(resource_kind(arn), ResourceKind::Activity)
 }
 
 fn region_of(arn: &str) -> String {
@@ -76,6 +89,15 @@ impl Execution {
         }
     }
 
+    /// Picks the next Task invocation's id and token before the state's Parameters are
+    /// evaluated, so that `$$.Task.Token` can be read there.
+    pub(super) fn prepare_task(&mut self, tid: ThreadId, t: &Task) {
+        let task = self.handle();
+        let token = takes_token(&t.resource)
+            .then(|| crate::token::mint(&self.info.token_secret, &self.info.execution_arn, task));
+        self.threads[tid].pending_task = Some((task, token));
+    }
+
     pub(super) fn invoke(&mut self, tid: ThreadId, state: &State, t: &Task, params: Value) {
         let seconds = self
             .task_seconds(tid, &t.timeout_seconds, "TimeoutSecondsPath")
@@ -89,55 +111,93 @@ impl Execution {
             Ok(s) => s,
             Err(e) => return self.expr_failed(tid, state, e),
         };
-        let info = resource_info(&t.resource);
-        let task = self.handle();
+        let (task, token) = match self.threads[tid].pending_task.take() {
+            Some(p) => p,
+            None => (self.handle(), None),
+        };
+        let kind = resource_kind(&t.resource);
         let mut d = Map::new();
-        if info.lambda {
-            d.insert("resource".into(), Value::String(info.resource.clone()));
-            d.insert("input".into(), payload(&params));
-            d.insert("inputDetails".into(), payload_details());
-            if let Some(s) = eff_timeout {
-                d.insert("timeoutInSeconds".into(), json!(s));
+        match &kind {
+            ResourceKind::Lambda | ResourceKind::Activity => {
+                d.insert("resource".into(), Value::String(t.resource.clone()));
+                d.insert("input".into(), payload(&params));
+                d.insert("inputDetails".into(), payload_details());
+                if let Some(s) = eff_timeout {
+                    d.insert("timeoutInSeconds".into(), json!(s));
+                }
             }
-            self.emit_on(
-                tid,
-                "LambdaFunctionScheduled",
-                Some(("lambdaFunctionScheduledEventDetails", Value::Object(d))),
-            );
-            self.emit_on(tid, "LambdaFunctionStarted", None);
-        } else {
-            d.insert(
-                "resourceType".into(),
-                Value::String(info.resource_type.clone()),
-            );
-            d.insert("resource".into(), Value::String(info.resource.clone()));
-            d.insert(
-                "region".into(),
-                Value::String(region_of(&self.info.state_machine_arn)),
-            );
-            d.insert("parameters".into(), payload(&params));
-            if let Some(s) = eff_timeout {
-                d.insert("timeoutInSeconds".into(), json!(s));
+            ResourceKind::Service {
+                resource_type,
+                resource,
+            } => {
+                d.insert("resourceType".into(), Value::String(resource_type.clone()));
+                d.insert("resource".into(), Value::String(resource.clone()));
+                d.insert(
+                    "region".into(),
+                    Value::String(region_of(&self.info.state_machine_arn)),
+                );
+                d.insert("parameters".into(), payload(&params));
+                if let Some(s) = eff_timeout {
+                    d.insert("timeoutInSeconds".into(), json!(s));
+                }
             }
-            if let Some(s) = heartbeat {
-                d.insert("heartbeatInSeconds".into(), json!(s));
+        }
+        if let (Some(s), false) = (heartbeat, matches!(kind, ResourceKind::Lambda)) {
+            d.insert("heartbeatInSeconds".into(), json!(s));
+        }
+        match &kind {
+            ResourceKind::Lambda => {
+                self.emit_on(
+                    tid,
+                    "LambdaFunctionScheduled",
+                    Some(("lambdaFunctionScheduledEventDetails", Value::Object(d))),
+                );
+                self.emit_on(tid, "LambdaFunctionStarted", None);
             }
-            self.emit_on(
-                tid,
-                "TaskScheduled",
-                Some(("taskScheduledEventDetails", Value::Object(d))),
-            );
-            self.emit_on(
-                tid,
-                "TaskStarted",
-                Some((
-                    "taskStartedEventDetails",
-                    json!({"resourceType": info.resource_type, "resource": info.resource}),
-                )),
-            );
+            ResourceKind::Activity => {
+                self.emit_on(
+                    tid,
+                    "ActivityScheduled",
+                    Some(("activityScheduledEventDetails", Value::Object(d))),
+                );
+            }
+            ResourceKind::Service {
+                resource_type,
+                resource,
+            } => {
+                let started = json!({"resourceType": resource_type, "resource": resource});
+                self.emit_on(
+                    tid,
+                    "TaskScheduled",
+                    Some(("taskScheduledEventDetails", Value::Object(d))),
+                );
+                self.emit_on(
+                    tid,
+                    "TaskStarted",
+                    Some(("taskStartedEventDetails", started)),
+                );
+            }
         }
         let attempt = self.threads[tid].retry_counts.iter().sum();
-        self.tasks.insert(task, tid);
+        if let Some(s) = eff_timeout {
+            self.task_timer(s, TaskTimer::Timeout(task));
+        }
+        // An activity's heartbeat clock starts when a worker takes it.
+        let heartbeat_timer = match (heartbeat, &kind) {
+            (Some(s), ResourceKind::Lambda | ResourceKind::Service { .. }) => {
+                Some(self.task_timer(s, TaskTimer::Heartbeat(task)))
+            }
+            _ => None,
+        };
+        self.tasks.insert(
+            task,
+            OpenTask {
+                thread: tid,
+                phase: TaskPhase::Invoked,
+                heartbeat_seconds: heartbeat,
+                heartbeat_timer,
+            },
+        );
         self.commands.push(Command::InvokeTask {
             task,
             state_name: state.name.clone(),
@@ -146,8 +206,131 @@ impl Execution {
             attempt,
             timeout_seconds: eff_timeout,
             heartbeat_seconds: heartbeat,
+            token,
         });
         self.threads[tid].phase = Phase::Task;
+    }
+
+    fn task_timer(&mut self, seconds: u64, what: TaskTimer) -> TimerId {
+        let timer = self.handle();
+        self.task_timers.insert(timer, what);
+        self.commands.push(Command::StartTimer {
+            timer,
+            fire_at_ms: self.now_ms + seconds as i64 * 1000,
+        });
+        timer
+    }
+
+    /// Removes an open task and cancels its timers.
+    pub(crate) fn close_task(&mut self, task: TaskId) -> Option<OpenTask> {
+        let t = self.tasks.remove(&task)?;
+        let mut cancelled: Vec<TimerId> = self
+            .task_timers
+            .iter()
+            .filter(|(_, tt)| matches!(tt, TaskTimer::Timeout(x) | TaskTimer::Heartbeat(x) if *x == task))
+            .map(|(timer, _)| *timer)
+            .collect();
+        cancelled.sort_unstable();
+        for timer in cancelled {
+            self.task_timers.remove(&timer);
+            self.commands.push(Command::CancelTimer { timer });
+        }
+        Some(t)
+    }
+
+    /// The resource of the Task state thread `tid` is in.
+    fn task_resource(&self, tid: ThreadId) -> Option<String> {
+        let (machine, sid) = self.state_of(tid);
+        match &Execution::program(&machine, &self.threads[tid].path).states[sid].kind {
+            StateKind::Task(t) => Some(t.resource.clone()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn task_submitted(&mut self, task: TaskId, output: Value) {
+        let Some(t) = self.tasks.get_mut(&task) else {
+            return;
+        };
+        if t.phase != TaskPhase::Invoked {
+            return;
+        }
+        t.phase = TaskPhase::Submitted;
+        let tid = t.thread;
+        if let Some(ResourceKind::Service {
+            resource_type,
+            resource,
+        }) = self.task_resource(tid).map(|r| resource_kind(&r))
+        {
+            self.emit_on(
+                tid,
+                "TaskSubmitted",
+                Some((
+                    "taskSubmittedEventDetails",
+                    json!({"resourceType": resource_type, "resource": resource, "output": payload(&output), "outputDetails": payload_details()}),
+                )),
+            );
+        }
+    }
+
+    pub(crate) fn task_started(&mut self, task: TaskId, worker_name: Option<String>) {
+        let Some(t) = self.tasks.get_mut(&task) else {
+            return;
+        };
+        if t.phase != TaskPhase::Invoked {
+            return;
+        }
+        t.phase = TaskPhase::Started;
+        let tid = t.thread;
+        let mut d = Map::new();
+        if let Some(w) = worker_name {
+            d.insert("workerName".into(), Value::String(w));
+        }
+        self.emit_on(
+            tid,
+            "ActivityStarted",
+            Some(("activityStartedEventDetails", Value::Object(d))),
+        );
+        self.task_heartbeat(task);
+    }
+
+    /// Starts the task's heartbeat clock over (a late beat of an older clock is stale).
+    pub(crate) fn task_heartbeat(&mut self, task: TaskId) {
+        let Some(seconds) = self.tasks.get(&task).and_then(|t| t.heartbeat_seconds) else {
+            return;
+        };
+        let old = self.tasks.get(&task).and_then(|t| t.heartbeat_timer);
+        if let Some(timer) = old {
+            self.task_timers.remove(&timer);
+            self.commands.push(Command::CancelTimer { timer });
+        }
+        let timer = self.task_timer(seconds, TaskTimer::Heartbeat(task));
+        if let Some(t) = self.tasks.get_mut(&task) {
+            t.heartbeat_timer = Some(timer);
+        }
+    }
+
+    /// TimeoutSeconds or HeartbeatSeconds ran out: the task fails with States.Timeout (and
+    /// Retry and Catch apply as for any error).
+    pub(crate) fn task_timer_fired(&mut self, timer: TimerId, what: TaskTimer) {
+        let (task, error) = match what {
+            TaskTimer::Timeout(t) => (t, "States.Timeout"),
+            TaskTimer::Heartbeat(t) => {
+                if self.tasks.get(&t).and_then(|o| o.heartbeat_timer) != Some(timer) {
+                    return;
+                }
+                // AWS reports a missed heartbeat as States.Timeout too (recorded:
+                // timeouts.test_heartbeats); HeartbeatInSeconds in the scheduled event tells.
+                (t, "States.Timeout")
+            }
+        };
+        if let Some(t) = self.close_task(task) {
+            let failure = Failure {
+                error: error.into(),
+                cause: None,
+            };
+            self.task_failed(t.thread, failure, true);
+            self.wake(t.thread);
+        }
     }
 
     pub(crate) fn task_succeeded(&mut self, tid: ThreadId, output: Value) {
@@ -156,59 +339,69 @@ impl Execution {
         let StateKind::Task(t) = &state.kind else {
             return;
         };
-        let info = resource_info(&t.resource);
-        if info.lambda {
-            self.emit_on(
+        let details = json!({"output": payload(&output), "outputDetails": payload_details()});
+        match resource_kind(&t.resource) {
+            ResourceKind::Lambda => self.emit_on(
                 tid,
                 "LambdaFunctionSucceeded",
-                Some((
-                    "lambdaFunctionSucceededEventDetails",
-                    json!({"output": payload(&output), "outputDetails": payload_details()}),
-                )),
-            );
-        } else {
-            self.emit_on(
+                Some(("lambdaFunctionSucceededEventDetails", details)),
+            ),
+            ResourceKind::Activity => self.emit_on(
+                tid,
+                "ActivitySucceeded",
+                Some(("activitySucceededEventDetails", details)),
+            ),
+            ResourceKind::Service {
+                resource_type,
+                resource,
+            } => self.emit_on(
                 tid,
                 "TaskSucceeded",
                 Some((
                     "taskSucceededEventDetails",
-                    json!({"resourceType": info.resource_type, "resource": info.resource, "output": payload(&output), "outputDetails": payload_details()}),
+                    json!({"resourceType": resource_type, "resource": resource, "output": payload(&output), "outputDetails": payload_details()}),
                 )),
-            );
-        }
+            ),
+        };
         self.threads[tid].phase = Phase::Done;
         self.complete(tid, state, output, true);
     }
 
-    pub(crate) fn task_failed(&mut self, tid: ThreadId, failure: Failure) {
+    /// The task failed (`timed_out`: its TimeoutSeconds or HeartbeatSeconds ran out).
+    pub(crate) fn task_failed(&mut self, tid: ThreadId, failure: Failure, timed_out: bool) {
         let (machine, sid) = self.state_of(tid);
         let state = &Execution::program(&machine, &self.threads[tid].path).states[sid];
         let StateKind::Task(t) = &state.kind else {
             return;
         };
-        let info = resource_info(&t.resource);
+        let kind = resource_kind(&t.resource);
         let mut d = Map::new();
-        if !info.lambda {
-            d.insert("resourceType".into(), Value::String(info.resource_type));
-            d.insert("resource".into(), Value::String(info.resource));
+        if let ResourceKind::Service {
+            resource_type,
+            resource,
+        } = &kind
+        {
+            d.insert("resourceType".into(), Value::String(resource_type.clone()));
+            d.insert("resource".into(), Value::String(resource.clone()));
         }
         d.insert("error".into(), Value::String(failure.error.clone()));
         if let Some(c) = &failure.cause {
             d.insert("cause".into(), Value::String(c.clone()));
         }
-        if info.lambda {
-            self.emit_on(
-                tid,
-                "LambdaFunctionFailed",
-                Some(("lambdaFunctionFailedEventDetails", Value::Object(d))),
-            );
-        } else {
-            self.emit_on(
-                tid,
-                "TaskFailed",
-                Some(("taskFailedEventDetails", Value::Object(d))),
-            );
-        }
+        let (kind_name, key) = match (&kind, timed_out) {
+            (ResourceKind::Lambda, false) => {
+                ("LambdaFunctionFailed", "lambdaFunctionFailedEventDetails")
+            }
+            (ResourceKind::Lambda, true) => (
+                "LambdaFunctionTimedOut",
+                "lambdaFunctionTimedOutEventDetails",
+            ),
+            (ResourceKind::Activity, false) => ("ActivityFailed", "activityFailedEventDetails"),
+            (ResourceKind::Activity, true) => ("ActivityTimedOut", "activityTimedOutEventDetails"),
+            (ResourceKind::Service { .. }, false) => ("TaskFailed", "taskFailedEventDetails"),
+            (ResourceKind::Service { .. }, true) => ("TaskTimedOut", "taskTimedOutEventDetails"),
+        };
+        self.emit_on(tid, kind_name, Some((key, Value::Object(d))));
         self.threads[tid].phase = Phase::Done;
         self.state_failed(tid, state, failure);
     }

@@ -4,7 +4,8 @@
 use super::{opt_str, page, paged, req_str, ts};
 use crate::arn::{self, Resource};
 use crate::error::ApiError;
-use crate::runtime::{now_ms, Runtime};
+use crate::runtime::{now_ms, Delivery, Expect, Runtime};
+use passo_engine::{Event, TaskPhase};
 use passo_store::{ActivityRow, Write};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -75,12 +76,30 @@ pub fn list(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     Ok(paged(items, "activities", offset, limit))
 }
 
-/// Waits up to 60 s for a task of the activity; answers `{}` (no token) when none came.
-/// Scheduling activity tasks from Task states comes with the task integrations.
+/// Waits up to 60 s for a task of the activity and hands it to the worker (ActivityStarted);
+/// answers `{}` (no token) when none came.
 pub async fn get_task(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     let arn = req_str(req, "activityArn")?;
     activity(rt, arn)?;
-    let _worker = opt_str(req, "workerName");
-    tokio::time::sleep(Duration::from_secs(POLL_SECONDS)).await;
+    let worker = opt_str(req, "workerName").map(String::from);
+    if worker.as_deref().is_some_and(|w| w.chars().count() > 80) {
+        return Err(ApiError::constraint(
+            worker.as_deref().unwrap_or_default(),
+            "workerName",
+            "Member must have length less than or equal to 80",
+        ));
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(POLL_SECONDS);
+    while let Some(t) = rt.activities.pop(arn, deadline).await {
+        let event = Event::TaskStarted {
+            task: t.task,
+            worker_name: worker.clone(),
+        };
+        let expect = Expect::Task(t.task, &[TaskPhase::Invoked]);
+        // A task that timed out (or whose execution ended) while queued is skipped.
+        if rt.deliver_if(&t.execution_arn, event, expect).await? == Delivery::Applied {
+            return Ok(json!({"taskToken": t.token, "input": t.input.to_string()}));
+        }
+    }
     Ok(json!({}))
 }

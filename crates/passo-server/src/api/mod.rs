@@ -4,6 +4,7 @@
 mod activities;
 mod executions;
 mod machines;
+mod tasks;
 mod versions;
 
 /// ValidateStateMachineDefinition (pure: no runtime needed).
@@ -103,6 +104,9 @@ async fn dispatch(rt: &Arc<Runtime>, headers: &HeaderMap, body: &[u8]) -> Result
         "DeleteActivity" => activities::delete(rt, &req).await,
         "ListActivities" => activities::list(rt, &req),
         "GetActivityTask" => activities::get_task(rt, &req).await,
+        "SendTaskSuccess" => tasks::success(rt, &req).await,
+        "SendTaskFailure" => tasks::failure(rt, &req).await,
+        "SendTaskHeartbeat" => tasks::heartbeat(rt, &req).await,
         "TagResource" => versions::tag(rt, &req).await,
         "UntagResource" => versions::untag(rt, &req).await,
         "ListTagsForResource" => versions::list_tags(rt, &req),
