@@ -60,6 +60,8 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub fsync_full: bool,
+    /// The project (functions) Task states can call.
+    pub project: passo_tasks::Project,
 }
 
 /// Opens the store, recovers running executions, and serves until Ctrl-C (or SIGTERM).
@@ -75,14 +77,21 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
             ..Default::default()
         },
     )?;
-    let rt = runtime::Runtime::new(cfg, db.clone(), Arc::new(tasks::NoIntegrations))
+    let site = passo_tasks::lambda::Site {
+        region: cfg.realm.region.clone(),
+        account: cfg.realm.account.clone(),
+        payload_limit: cfg.payload_limit,
+    };
+    let functions = opts.project.functions.len();
+    let integrations = Arc::new(passo_tasks::Integrations::new(opts.project.clone(), site));
+    let rt = runtime::Runtime::new(cfg, db.clone(), Arc::new(integrations))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let reissued = rt.recover().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let timer_task = tokio::spawn(timers::run(rt.clone()));
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
     tracing::info!(
-        "passo server listening on http://{addr} (data: {}){}",
+        "passo server listening on http://{addr} (data: {}, {functions} functions){}",
         db_path.display(),
         if reissued > 0 {
             format!(", re-invoked {reissued} in-flight tasks")

@@ -10,6 +10,7 @@ macro_rules! outln {
 
 mod bench;
 mod bench_http;
+mod project;
 mod run;
 mod server;
 mod validate;

@@ -1,6 +1,6 @@
 //! `passo run`: one execution in-process, on virtual time unless `--real-time`.
 
-use passo_engine::driver::{self, Invocation, RunOptions, TaskResult};
+use passo_engine::driver::{self, Invocation, RunOptions, TaskAction, TaskResult};
 use passo_engine::mock::Mocks;
 use passo_engine::{ExecutionInfo, Status};
 use serde_json::{json, Value};
@@ -39,6 +39,9 @@ pub struct Args {
     /// Seed for retry jitter, States.UUID and States.MathRandom (default: fixed, so runs replay).
     #[arg(long, default_value_t = 0x5eed)]
     seed: u64,
+    /// The project file declaring functions Task states call (default: ./passo.toml if any).
+    #[arg(long, value_name = "FILE")]
+    project: Option<PathBuf>,
 }
 
 fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
@@ -118,16 +121,71 @@ pub fn main(args: Args) -> ExitCode {
         .unwrap_or_else(|| "machine".into());
     let start = chrono::Utc::now().timestamp_millis();
     let info = ExecutionInfo::local(&name, start, args.seed);
+    let project = match crate::project::load(args.project.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return usage_error(e),
+    };
+    let site = passo_tasks::lambda::Site {
+        region: "us-east-1".into(),
+        account: "123456789012".into(),
+        payload_limit: 262_144,
+    };
+    let integrations = passo_tasks::Integrations::new(project, site);
+    let io = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return usage_error(e),
+    };
+    let execution_arn = info.execution_arn.clone();
     let mut tasks = |inv: &Invocation| -> TaskResult {
         if let Some(r) = mocks.as_mut().and_then(|m| m.answer(inv)) {
             return r;
         }
-        TaskResult::Failure {
-            error: "States.TaskFailed".into(),
-            cause: Some(format!(
-                "Task state '{}' (resource {}) has no mocked response: give one with --mock FILE --test-case NAME",
-                inv.state_name, inv.resource
-            )),
+        let req = passo_tasks::TaskRequest {
+            execution_arn: execution_arn.clone(),
+            state_name: inv.state_name.clone(),
+            resource: inv.resource.clone(),
+            input: inv.input.clone(),
+            attempt: inv.attempt,
+            timeout_seconds: inv.timeout_seconds,
+            heartbeat_seconds: None,
+            token: inv.token.clone(),
+        };
+        match io.block_on(integrations.run(req)) {
+            // A callback went out, but nothing can answer its token outside a server.
+            Ok(out) if inv.resource.ends_with(".waitForTaskToken") => {
+                eprintln!(
+                    "note: Task state '{}' waits for a task token; callbacks need `passo server` (or a mock)",
+                    inv.state_name
+                );
+                TaskResult::Script(vec![(0, TaskAction::Submitted(out))])
+            }
+            Ok(out) => TaskResult::Success(out),
+            Err((error, cause))
+                if cause
+                    .as_deref()
+                    .is_some_and(|c| c.starts_with("No integration is configured")) =>
+            {
+                TaskResult::Failure {
+                    error,
+                    cause: Some(format!(
+                        "{} (Task state '{}'): declare a function in passo.toml, or give mocked responses with --mock FILE --test-case NAME",
+                        cause.unwrap_or_default(),
+                        inv.state_name
+                    )),
+                }
+            }
+            Err((error, cause)) => {
+                if error == "Lambda.ResourceNotFoundException" {
+                    eprintln!(
+                        "note: Task state '{}' calls a function no project declares: add it to passo.toml, or give mocked responses with --mock FILE --test-case NAME",
+                        inv.state_name
+                    );
+                }
+                TaskResult::Failure { error, cause }
+            }
         }
     };
     let mut opts = RunOptions::default();

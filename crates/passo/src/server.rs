@@ -44,6 +44,9 @@ pub struct Args {
     /// Sync every commit to disk (survives power loss, not only a killed process; slower).
     #[arg(long)]
     fsync: bool,
+    /// The project file declaring functions Task states call (default: ./passo.toml if any).
+    #[arg(long, value_name = "FILE")]
+    project: Option<PathBuf>,
 }
 
 pub fn main(a: Args) -> ExitCode {
@@ -77,10 +80,18 @@ pub fn main(a: Args) -> ExitCode {
         access_keys: keys,
         ..Default::default()
     };
+    let project = match crate::project::load(a.project.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let opts = passo_server::ServeOptions {
         listen: a.listen,
         data_dir: a.data_dir,
         fsync_full: a.fsync,
+        project,
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -100,12 +100,21 @@ fn mocks_drive_retry_and_catch() {
 }
 
 #[test]
-fn unmocked_task_fails_naming_the_state() {
+fn unmocked_task_fails_naming_the_function_and_the_state() {
     let o = passo(&["run", "examples/order-with-retry.asl.json", "--json"]);
     assert_eq!(o.status.code(), Some(1));
     let v = json(&o);
-    assert_eq!(v["error"], "States.TaskFailed");
-    assert!(v["cause"].as_str().unwrap().contains("ChargeCard"));
+    // As AWS answers a call to a function that does not exist.
+    assert_eq!(v["error"], "Lambda.ResourceNotFoundException");
+    assert!(v["cause"]
+        .as_str()
+        .unwrap()
+        .contains("function:charge:$LATEST"));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("'ChargeCard'") && stderr.contains("passo.toml"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -185,4 +194,88 @@ fn hostile_definitions_fail_cleanly() {
             "{name}"
         );
     }
+}
+
+/// The bank account example: functions from its passo.toml (local Python commands) reached
+/// by bare Lambda ARN and by lambda:invoke, in a Parallel, with Retry and Catch.
+fn bank_account(input: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_passo"))
+        .current_dir(root().join("examples/bank-account"))
+        .args([
+            "run",
+            "account-application.asl.json",
+            "--input",
+            input,
+            "--json",
+            "--history",
+        ])
+        .output()
+        .expect("passo runs")
+}
+
+#[test]
+fn bank_account_example_approves_a_valid_application() {
+    let o = bank_account(
+        r#"{"name":"Jane Doe","address":{"street":"1 Main St","city":"Springfield","zip":"12345"},"flakyMarker":null}"#,
+    );
+    let v = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{v}");
+    assert_eq!(
+        v["output"],
+        serde_json::json!({"status": "APPROVED", "name": "Jane Doe"})
+    );
+    let kinds: Vec<&str> = v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"LambdaFunctionSucceeded"),
+        "bare ARN: {kinds:?}"
+    );
+    assert_eq!(kinds.iter().filter(|k| **k == "TaskSucceeded").count(), 2);
+}
+
+#[test]
+fn bank_account_example_denies_on_a_custom_error() {
+    let o = bank_account(
+        r#"{"name":"Evil Corp","address":{"street":"1 Main St","city":"Springfield","zip":"12345"},"flakyMarker":null}"#,
+    );
+    let v = json(&o);
+    assert_eq!(o.status.code(), Some(1), "{v}");
+    assert_eq!(v["error"], "ApplicationDenied");
+    // The Catch received the function's error object, as Lambda reports it.
+    let cause: Value = serde_json::from_str(v["cause"].as_str().unwrap()).unwrap();
+    assert_eq!(cause["errorType"], "ValidationError");
+    assert_eq!(cause["errorMessage"], "'Evil Corp' may not open an account");
+}
+
+#[test]
+fn bank_account_example_retries_a_busy_back_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("attempted");
+    let input = serde_json::json!({
+        "name": "Jane Doe",
+        "address": {"street": "1 Main St", "city": "Springfield", "zip": "12345"},
+        "flakyMarker": marker.to_str().unwrap()
+    });
+    let o = bank_account(&input.to_string());
+    let v = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{v}");
+    let failed: Vec<&Value> = v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "TaskFailed")
+        .collect();
+    assert_eq!(
+        failed.len(),
+        1,
+        "one failed attempt, then the retry succeeded"
+    );
+    assert_eq!(
+        failed[0]["taskFailedEventDetails"]["error"],
+        "ServiceUnavailable"
+    );
 }

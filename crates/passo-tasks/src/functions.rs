@@ -1,0 +1,372 @@
+//! Calling functions: a local command or an HTTP endpoint declared in the project file, or
+//! any function of a Lambda-compatible Invoke API. What comes back is the raw reply; the
+//! shapes Step Functions gives it (bare ARN or `lambda:invoke`) are in [`crate::lambda`].
+
+use crate::project::{Function, Handler, Project};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Semaphore;
+
+/// An error the function itself reported (`{"errorType": ..., "errorMessage": ...}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionError {
+    pub error_type: String,
+    pub error_message: String,
+    /// The stack trace, when the function gave one.
+    pub stack_trace: Option<Value>,
+}
+
+/// How a call went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// The function's response bytes (JSON).
+    Ok(Vec<u8>),
+    /// The function failed.
+    Failed(FunctionError),
+}
+
+/// The call did not reach the function.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CallError {
+    #[error("Function not found: {0}")]
+    NotFound(String),
+    /// The transport failed (the process could not start, the endpoint did not answer).
+    #[error("{0}")]
+    Service(String),
+}
+
+/// The project's functions; cheap to clone (shared state behind an Arc).
+#[derive(Clone)]
+pub struct Functions {
+    project: Arc<Project>,
+    limits: Arc<HashMap<String, Arc<Semaphore>>>,
+    http: reqwest::Client,
+}
+
+impl Functions {
+    pub fn new(project: Project) -> Functions {
+        let limits = project
+            .functions
+            .values()
+            .filter_map(|f| Some((f.name.clone(), Arc::new(Semaphore::new(f.concurrency?)))))
+            .collect();
+        Functions {
+            project: Arc::new(project),
+            limits: Arc::new(limits),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Another handle on the same functions (limits are shared).
+    pub fn clone_handle(&self) -> Functions {
+        self.clone()
+    }
+
+    pub fn project(&self) -> &Project {
+        &self.project
+    }
+
+    /// Calls function `name` with `payload` (empty: the function gets `{}`, as Lambda does).
+    /// `task_deadline` is the Task's own TimeoutSeconds: the call never outlives it.
+    pub async fn call(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+        payload: &[u8],
+        task_deadline: Option<Duration>,
+    ) -> Result<Reply, CallError> {
+        let payload: &[u8] = if payload.is_empty() { b"{}" } else { payload };
+        let Some(f) = self.project.functions.get(name) else {
+            return match &self.project.lambda_endpoint {
+                Some(endpoint) => {
+                    let mut url = format!("{endpoint}/2015-03-31/functions/{name}/invocations");
+                    if let Some(q) = qualifier {
+                        url.push_str(&format!("?Qualifier={q}"));
+                    }
+                    let limit = task_deadline.unwrap_or(Duration::from_secs(900));
+                    self.post(&url, payload, limit).await
+                }
+                None => Err(CallError::NotFound(name.to_string())),
+            };
+        };
+        // Per-function concurrency: callers over the limit wait for a turn.
+        let _permit = match self.limits.get(name) {
+            Some(s) => Some(
+                s.clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| CallError::Service(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let mut limit = Duration::from_secs(f.timeout_seconds);
+        if let Some(d) = task_deadline {
+            limit = limit.min(d);
+        }
+        match &f.handler {
+            Handler::Command { .. } => run_command(f, payload, limit).await,
+            Handler::Http { url } => self.post(url, payload, limit).await,
+        }
+    }
+
+    async fn post(&self, url: &str, payload: &[u8], limit: Duration) -> Result<Reply, CallError> {
+        let sent = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(payload.to_vec())
+            .timeout(limit)
+            .send()
+            .await;
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) if e.is_timeout() => return Ok(Reply::Failed(timed_out(limit))),
+            Err(e) => return Err(CallError::Service(format!("{url}: {e}"))),
+        };
+        let status = resp.status();
+        let function_error = resp
+            .headers()
+            .get("x-amz-function-error")
+            .and_then(|h| h.to_str().ok())
+            .map(String::from);
+        let body = match resp.bytes().await {
+            Ok(b) => b.to_vec(),
+            Err(e) if e.is_timeout() => return Ok(Reply::Failed(timed_out(limit))),
+            Err(e) => return Err(CallError::Service(format!("{url}: {e}"))),
+        };
+        if status.as_u16() == 404 && function_error.is_none() {
+            return Err(CallError::NotFound(url.to_string()));
+        }
+        match function_error {
+            Some(kind) => Ok(Reply::Failed(
+                error_in(&body).unwrap_or_else(|| unhandled(&kind, &body)),
+            )),
+            None if status.is_success() => Ok(Reply::Ok(body)),
+            None => Ok(Reply::Failed(error_in(&body).unwrap_or_else(|| {
+                unhandled(
+                    "Unhandled",
+                    format!("HTTP {status}: {}", String::from_utf8_lossy(&body)).as_bytes(),
+                )
+            }))),
+        }
+    }
+}
+
+/// Runs a command function: payload on stdin, result on stdout; a non-zero exit is a
+/// failure described by the `{"errorType", "errorMessage"}` object it printed (stdout first,
+/// then stderr), and the process is killed at the time limit.
+async fn run_command(f: &Function, payload: &[u8], limit: Duration) -> Result<Reply, CallError> {
+    let Handler::Command { argv, env, cwd } = &f.handler else {
+        unreachable!("only command functions come here")
+    };
+    let mut cmd = tokio::process::Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .envs(env)
+        .env("AWS_LAMBDA_FUNCTION_NAME", &f.name)
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().map_err(|e| {
+        CallError::Service(format!(
+            "function {}: cannot start {:?}: {e}",
+            f.name, argv[0]
+        ))
+    })?;
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let input = payload.to_vec();
+    // Written concurrently with reading the output: a large payload cannot deadlock.
+    let writer = tokio::spawn(async move {
+        let _ = stdin.write_all(&input).await;
+        let _ = stdin.shutdown().await;
+    });
+    let out = match tokio::time::timeout(limit, child.wait_with_output()).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => return Err(CallError::Service(format!("function {}: {e}", f.name))),
+        // Dropping the child kills it (kill_on_drop).
+        Err(_) => return Ok(Reply::Failed(timed_out(limit))),
+    };
+    writer.abort();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !stderr.trim().is_empty() {
+        tracing::debug!(function = %f.name, "stderr: {}", stderr.trim_end());
+    }
+    if out.status.success() {
+        let body = trim(&out.stdout);
+        return Ok(Reply::Ok(if body.is_empty() {
+            b"null".to_vec()
+        } else {
+            body.to_vec()
+        }));
+    }
+    if let Some(e) = error_in(&out.stdout).or_else(|| error_in(&out.stderr)) {
+        return Ok(Reply::Failed(e));
+    }
+    let code = out
+        .status
+        .code()
+        .map_or_else(|| "signal".to_string(), |c| format!("exit status {c}"));
+    Ok(Reply::Failed(FunctionError {
+        error_type: "Runtime.ExitError".into(),
+        error_message: format!("Runtime exited with error: {code}"),
+        stack_trace: None,
+    }))
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &b[start..end]
+}
+
+/// The error object in a function's output: the whole text, or its last line that is one.
+fn error_in(bytes: &[u8]) -> Option<FunctionError> {
+    let text = String::from_utf8_lossy(bytes);
+    let whole = std::iter::once(text.trim());
+    for candidate in whole.chain(text.lines().rev().map(str::trim)) {
+        if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(candidate) {
+            if m.contains_key("errorType") || m.contains_key("errorMessage") {
+                let s = |k: &str| m.get(k).and_then(Value::as_str).map(String::from);
+                return Some(FunctionError {
+                    error_type: s("errorType").unwrap_or_else(|| "Unhandled".into()),
+                    error_message: s("errorMessage").unwrap_or_default(),
+                    stack_trace: m.get("stackTrace").cloned(),
+                });
+            }
+        }
+    }
+    None
+}
+
+fn unhandled(kind: &str, body: &[u8]) -> FunctionError {
+    FunctionError {
+        error_type: kind.to_string(),
+        error_message: String::from_utf8_lossy(body).into_owned(),
+        stack_trace: None,
+    }
+}
+
+/// What Lambda reports when a function runs past its timeout.
+fn timed_out(limit: Duration) -> FunctionError {
+    FunctionError {
+        error_type: "Sandbox.Timedout".into(),
+        error_message: format!("Task timed out after {:.2} seconds", limit.as_secs_f64()),
+        stack_trace: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn functions(toml: &str, dir: &Path) -> Functions {
+        Functions::new(Project::parse(toml, dir).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_command_gets_stdin_and_answers_on_stdout() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = functions(
+            "[functions.echo]\ncommand = [\"sh\", \"-c\", \"cat; echo\"]\n[functions.empty]\ncommand = \"true\"\n",
+            dir.path(),
+        );
+        let r = f.call("echo", None, br#"{"a":1}"#, None).await.unwrap();
+        assert_eq!(r, Reply::Ok(br#"{"a":1}"#.to_vec()));
+        // No payload: the function gets {} as from Lambda.
+        assert_eq!(
+            f.call("echo", None, b"", None).await.unwrap(),
+            Reply::Ok(b"{}".to_vec())
+        );
+        assert_eq!(
+            f.call("empty", None, b"1", None).await.unwrap(),
+            Reply::Ok(b"null".to_vec())
+        );
+        assert!(matches!(
+            f.call("nope", None, b"", None).await,
+            Err(CallError::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_failing_command_reports_its_error_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = functions(
+            r#"
+            [functions.bad]
+            command = ["sh", "-c", "echo 'log line'; echo '{\"errorType\":\"NameTaken\",\"errorMessage\":\"taken\"}' >&2; exit 3"]
+            [functions.crash]
+            command = ["sh", "-c", "exit 7"]
+            "#,
+            dir.path(),
+        );
+        let Reply::Failed(e) = f.call("bad", None, b"{}", None).await.unwrap() else {
+            panic!("a non-zero exit is a failure")
+        };
+        assert_eq!(
+            (e.error_type.as_str(), e.error_message.as_str()),
+            ("NameTaken", "taken")
+        );
+        let Reply::Failed(e) = f.call("crash", None, b"{}", None).await.unwrap() else {
+            panic!()
+        };
+        assert_eq!(e.error_type, "Runtime.ExitError");
+        assert!(e.error_message.contains("exit status 7"));
+    }
+
+    #[tokio::test]
+    async fn a_command_past_its_timeout_is_killed() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("finished");
+        let f = functions(
+            &format!(
+                "[functions.slow]\ncommand = [\"sh\", \"-c\", \"sleep 3; touch {}\"]\ntimeout_seconds = 1\n",
+                marker.display()
+            ),
+            dir.path(),
+        );
+        let t0 = std::time::Instant::now();
+        let Reply::Failed(e) = f.call("slow", None, b"{}", None).await.unwrap() else {
+            panic!()
+        };
+        assert_eq!(e.error_type, "Sandbox.Timedout");
+        assert!(t0.elapsed() < Duration::from_millis(2500));
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert!(!marker.exists(), "the process was killed, not left running");
+    }
+
+    #[tokio::test]
+    async fn concurrency_limits_calls_in_flight() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let f = Arc::new(functions(
+            &format!(
+                "[functions.one]\ncommand = [\"sh\", \"-c\", \"echo start >> {0}; sleep 0.3; echo end >> {0}; echo 1\"]\nconcurrency = 1\n",
+                log.display()
+            ),
+            dir.path(),
+        ));
+        let calls: Vec<_> = (0..3)
+            .map(|_| {
+                let f = f.clone();
+                tokio::spawn(async move { f.call("one", None, b"{}", None).await })
+            })
+            .collect();
+        for c in calls {
+            assert_eq!(c.await.unwrap().unwrap(), Reply::Ok(b"1".to_vec()));
+        }
+        let lines = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(lines, "start\nend\n".repeat(3), "calls never overlapped");
+    }
+}

@@ -1,0 +1,170 @@
+//! What a Task state's resource reaches, for `passo server` and `passo run` alike.
+//!
+//! - [`project`]: the project file (`passo.toml`) declaring functions;
+//! - [`functions`]: calling them (local command, HTTP endpoint, Lambda-compatible API);
+//! - [`lambda`]: the result and error shapes of the bare Lambda ARN and `lambda:invoke`;
+//! - [`Integrations`]: the [`TaskRunner`] that routes a Task's resource to the right one.
+
+pub mod functions;
+pub mod lambda;
+pub mod project;
+mod pyjson;
+
+use functions::Functions;
+use passo_engine::{Command, TaskId};
+use serde_json::Value;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use project::{Project, ProjectError};
+
+/// One Task invocation.
+#[derive(Debug, Clone)]
+pub struct TaskRequest {
+    pub execution_arn: String,
+    pub state_name: String,
+    pub resource: String,
+    pub input: Value,
+    pub attempt: u64,
+    pub timeout_seconds: Option<u64>,
+    pub heartbeat_seconds: Option<u64>,
+    /// The task token of a callback (`.waitForTaskToken`) or activity task.
+    pub token: Option<String>,
+}
+
+/// The result: the output, or an error name and cause.
+pub type TaskResult = Result<Value, (String, Option<String>)>;
+
+impl TaskRequest {
+    /// The request an InvokeTask command makes, with the task's id (None for other commands).
+    pub fn from_command(execution_arn: &str, cmd: Command) -> Option<(TaskId, TaskRequest)> {
+        let Command::InvokeTask {
+            task,
+            state_name,
+            resource,
+            input,
+            attempt,
+            timeout_seconds,
+            heartbeat_seconds,
+            token,
+        } = cmd
+        else {
+            return None;
+        };
+        Some((
+            task,
+            TaskRequest {
+                execution_arn: execution_arn.to_string(),
+                state_name,
+                resource,
+                input,
+                attempt,
+                timeout_seconds,
+                heartbeat_seconds,
+                token,
+            },
+        ))
+    }
+}
+
+pub type TaskFuture = Pin<Box<dyn Future<Output = TaskResult> + Send>>;
+
+pub trait TaskRunner: Send + Sync + 'static {
+    fn invoke(&self, req: TaskRequest) -> TaskFuture;
+}
+
+/// The error for a resource nothing is configured to answer.
+pub fn no_integration(resource: &str) -> TaskResult {
+    Err((
+        "States.TaskFailed".to_string(),
+        Some(format!(
+            "No integration is configured for resource '{resource}'"
+        )),
+    ))
+}
+
+/// Answers every Task with an error naming the resource: no integration is configured.
+pub struct NoIntegrations;
+
+impl TaskRunner for NoIntegrations {
+    fn invoke(&self, req: TaskRequest) -> TaskFuture {
+        Box::pin(async move { no_integration(&req.resource) })
+    }
+}
+
+/// The integrations of a project: its functions, reached as Lambda is.
+pub struct Integrations {
+    functions: Functions,
+    site: lambda::Site,
+}
+
+impl Integrations {
+    pub fn new(project: Project, site: lambda::Site) -> Integrations {
+        Integrations {
+            functions: Functions::new(project),
+            site,
+        }
+    }
+
+    pub fn functions(&self) -> &Functions {
+        &self.functions
+    }
+
+    /// Runs one Task invocation.
+    pub async fn run(&self, req: TaskRequest) -> TaskResult {
+        let deadline = req.timeout_seconds.map(Duration::from_secs);
+        let request_id = uuid::Uuid::new_v4().to_string();
+        if let Some((name, qualifier)) = lambda::bare_function(&req.resource) {
+            let payload = req.input.to_string().into_bytes();
+            let reply = self
+                .functions
+                .call(&name, qualifier.as_deref(), &payload, deadline)
+                .await;
+            return lambda::bare_result(
+                &self.site,
+                &req.resource,
+                &name,
+                qualifier.as_deref(),
+                reply,
+                &request_id,
+            );
+        }
+        if lambda::is_invoke(&req.resource) {
+            let call = lambda::invoke_request(&req.input)?;
+            let reply = if call.asynchronous {
+                // Fire and forget: the call runs on; the task only learns it was accepted.
+                let functions = self.functions.clone_handle();
+                let c = call.clone();
+                tokio::spawn(async move {
+                    let _ = functions
+                        .call(&c.name, c.qualifier.as_deref(), &c.payload, None)
+                        .await;
+                });
+                Ok(functions::Reply::Ok(Vec::new()))
+            } else {
+                self.functions
+                    .call(
+                        &call.name,
+                        call.qualifier.as_deref(),
+                        &call.payload,
+                        deadline,
+                    )
+                    .await
+            };
+            let date = chrono::Utc::now()
+                .format("%a, %d %b %Y %H:%M:%S GMT")
+                .to_string();
+            return lambda::invoke_result(&self.site, &call, reply, &request_id, &date);
+        }
+        no_integration(&req.resource)
+    }
+}
+
+impl TaskRunner for Arc<Integrations> {
+    fn invoke(&self, req: TaskRequest) -> TaskFuture {
+        let me = self.clone();
+        Box::pin(async move { me.run(req).await })
+    }
+}

@@ -1,0 +1,259 @@
+//! The project file (`passo.toml`): the functions Task states can call, and where to forward
+//! the ones it does not declare.
+//!
+//! ```toml
+//! [functions.check-name]
+//! command = ["python3", "functions/check_name.py"]   # input JSON on stdin, result on stdout
+//! timeout_seconds = 10                                # the process is killed after this
+//! concurrency = 4                                     # at most 4 at once; more wait their turn
+//! env = { GREETING = "hello" }
+//!
+//! [functions.score]
+//! url = "http://127.0.0.1:9000/score"                 # POST of the payload
+//!
+//! [lambda]
+//! endpoint = "http://127.0.0.1:3001"                  # any Lambda-compatible Invoke API
+//! ```
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What a function is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Handler {
+    /// A local command: the payload on stdin, the result on stdout.
+    Command {
+        argv: Vec<String>,
+        env: BTreeMap<String, String>,
+        /// Where it runs (the project file's directory unless set).
+        cwd: PathBuf,
+    },
+    /// An HTTP endpoint: a POST of the payload; the response body is the result.
+    Http { url: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Function {
+    pub name: String,
+    pub handler: Handler,
+    pub timeout_seconds: u64,
+    /// Most invocations running at once (None: no limit).
+    pub concurrency: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Project {
+    pub functions: BTreeMap<String, Function>,
+    /// Where functions not declared here are forwarded (a Lambda-compatible Invoke API).
+    pub lambda_endpoint: Option<String>,
+}
+
+/// A project file that cannot be used, with the place of the fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    functions: BTreeMap<String, FunctionFile>,
+    lambda: Option<LambdaFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FunctionFile {
+    command: Option<CommandLine>,
+    url: Option<String>,
+    timeout_seconds: Option<u64>,
+    concurrency: Option<usize>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    cwd: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CommandLine {
+    Argv(Vec<String>),
+    /// One string, split on whitespace (no shell: quote-free commands only).
+    Line(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LambdaFile {
+    endpoint: String,
+}
+
+/// Lambda's default timeout is 3 s; local commands often start an interpreter, so Passo's
+/// default is longer.
+pub const DEFAULT_TIMEOUT_SECONDS: u64 = 60;
+
+impl Project {
+    pub fn load(path: &Path) -> Result<Project, ProjectError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ProjectError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        // Commands run from the project file's directory ("passo.toml" alone: this one).
+        let base = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Project::parse(&text, &base).map_err(|message| ProjectError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses a project file's text; relative paths are taken from `base`.
+    pub fn parse(text: &str, base: &Path) -> Result<Project, String> {
+        let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut functions = BTreeMap::new();
+        for (name, f) in file.functions {
+            check_function_name(&name)?;
+            let handler = match (f.command, f.url) {
+                (Some(c), None) => {
+                    let argv = match c {
+                        CommandLine::Argv(a) => a,
+                        CommandLine::Line(l) => l.split_whitespace().map(String::from).collect(),
+                    };
+                    if argv.is_empty() {
+                        return Err(format!("functions.{name}.command is empty"));
+                    }
+                    Handler::Command {
+                        argv,
+                        env: f.env,
+                        cwd: f
+                            .cwd
+                            .map(|c| base.join(c))
+                            .unwrap_or_else(|| base.to_path_buf()),
+                    }
+                }
+                (None, Some(url)) => {
+                    if !(url.starts_with("http://") || url.starts_with("https://")) {
+                        return Err(format!(
+                            "functions.{name}.url must be an http:// or https:// URL"
+                        ));
+                    }
+                    Handler::Http { url }
+                }
+                (Some(_), Some(_)) => {
+                    return Err(format!(
+                        "functions.{name} has both command and url: choose one"
+                    ))
+                }
+                (None, None) => return Err(format!("functions.{name} needs a command or a url")),
+            };
+            if f.concurrency == Some(0) {
+                return Err(format!("functions.{name}.concurrency must be at least 1"));
+            }
+            functions.insert(
+                name.clone(),
+                Function {
+                    name,
+                    handler,
+                    timeout_seconds: f.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS).max(1),
+                    concurrency: f.concurrency,
+                },
+            );
+        }
+        Ok(Project {
+            functions,
+            lambda_endpoint: file
+                .lambda
+                .map(|l| l.endpoint.trim_end_matches('/').to_string()),
+        })
+    }
+}
+
+/// Lambda's rule for function names: 1-64 letters, digits, hyphens and underscores.
+fn check_function_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "function name '{name}' must be 1-64 letters, digits, hyphens or underscores"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_commands_urls_and_the_lambda_endpoint() {
+        let p = Project::parse(
+            r#"
+            [functions.a]
+            command = ["python3", "a.py"]
+            timeout_seconds = 5
+            concurrency = 2
+            env = { X = "1" }
+            [functions.b]
+            command = "node b.js"
+            [functions.c]
+            url = "http://127.0.0.1:9/c"
+            [lambda]
+            endpoint = "http://127.0.0.1:3001/"
+            "#,
+            Path::new("/proj"),
+        )
+        .unwrap();
+        let a = &p.functions["a"];
+        assert_eq!(a.timeout_seconds, 5);
+        assert_eq!(a.concurrency, Some(2));
+        assert!(matches!(&a.handler, Handler::Command { argv, cwd, env }
+            if argv == &["python3", "a.py"] && cwd == Path::new("/proj") && env["X"] == "1"));
+        assert!(
+            matches!(&p.functions["b"].handler, Handler::Command { argv, .. } if argv == &["node", "b.js"])
+        );
+        assert_eq!(p.functions["b"].timeout_seconds, DEFAULT_TIMEOUT_SECONDS);
+        assert!(
+            matches!(&p.functions["c"].handler, Handler::Http { url } if url == "http://127.0.0.1:9/c")
+        );
+        assert_eq!(p.lambda_endpoint.as_deref(), Some("http://127.0.0.1:3001"));
+    }
+
+    #[test]
+    fn refuses_what_cannot_run() {
+        let base = Path::new(".");
+        for (text, says) in [
+            ("[functions.a]\n", "needs a command or a url"),
+            ("[functions.a]\ncommand = []\n", "is empty"),
+            (
+                "[functions.a]\ncommand = \"x\"\nurl = \"http://h\"\n",
+                "both",
+            ),
+            ("[functions.a]\nurl = \"ftp://h\"\n", "http://"),
+            ("[functions.\"a b\"]\ncommand = \"x\"\n", "must be 1-64"),
+            (
+                "[functions.a]\ncommand = \"x\"\nconcurrency = 0\n",
+                "at least 1",
+            ),
+            (
+                "[functions.a]\ncommand = \"x\"\ntimeout = 3\n",
+                "unknown field",
+            ),
+        ] {
+            let e = Project::parse(text, base).unwrap_err();
+            assert!(e.contains(says), "{text:?}: {e}");
+        }
+    }
+}
