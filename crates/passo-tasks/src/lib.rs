@@ -8,7 +8,7 @@
 pub mod functions;
 pub mod lambda;
 pub mod project;
-mod pyjson;
+pub mod pyjson;
 
 use functions::Functions;
 use passo_engine::{Command, TaskId};

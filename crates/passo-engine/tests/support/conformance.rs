@@ -1,0 +1,393 @@
+//! What the conformance tests share: the snapshot's normalisation of actual values, and the
+//! comparison of a run with a recorded case (outcome and history).
+#![allow(dead_code)]
+
+use passo_engine::driver::Run;
+use passo_engine::ExecutionInfo;
+use regex::Regex;
+use serde_json::{Map, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub fn corpus() -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/asl");
+    p.exists().then_some(p)
+}
+
+/// The execution's names, as the case recorded them.
+pub fn info_for(case: &Value) -> ExecutionInfo {
+    let env = &case["environment"];
+    let account = env["account_id"].as_str().unwrap_or("000000000000");
+    let region = env["region"].as_str().unwrap_or("us-east-1");
+    let sm = env["state_machine_name"].as_str().unwrap_or("sm");
+    let ex = env["execution_name"].as_str().unwrap_or("ex");
+    ExecutionInfo {
+        execution_arn: format!("arn:aws:states:{region}:{account}:execution:{sm}:{ex}"),
+        execution_name: ex.to_string(),
+        state_machine_arn: format!("arn:aws:states:{region}:{account}:stateMachine:{sm}"),
+        state_machine_name: sm.to_string(),
+        role_arn: env["role_arn"].as_str().unwrap_or_default().to_string(),
+        start_time_ms: 1_700_000_000_000,
+        seed: 42,
+        payload_limit: 262_144,
+        max_history_events: 25_000,
+        token_secret: Arc::from(&b"conformance"[..]),
+    }
+}
+
+/// The case's input (null: AWS's `{}`).
+pub fn input_of(case: &Value) -> Value {
+    if case["input"].is_null() {
+        Value::Object(Map::new())
+    } else {
+        case["input"].clone()
+    }
+}
+
+/// Numbers compare by value; objects by their members regardless of order.
+pub fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same(v, w))
+        }
+        // A payload kept as JSON text on one side (or with other spacing) compares by value.
+        (Value::String(x), Value::String(y)) if x != y => {
+            match (
+                serde_json::from_str::<Value>(x),
+                serde_json::from_str::<Value>(y),
+            ) {
+                (Ok(p), Ok(q)) if !p.is_string() || !q.is_string() => same(&p, &q),
+                _ => false,
+            }
+        }
+        (Value::String(x), other) | (other, Value::String(x)) if !other.is_string() => {
+            serde_json::from_str::<Value>(x).is_ok_and(|p| same(&p, other))
+        }
+        _ => a == b,
+    }
+}
+
+pub struct Normalizer {
+    /// UUIDs seen as the value of an `...id` key anywhere in the run (see `collect_ids`).
+    pub known_uuids: std::cell::RefCell<Vec<String>>,
+    /// In-place replacements: key name (from `$..key` paths) -> replacement.
+    keys: Vec<(String, String)>,
+    literal: Vec<(String, String)>,
+    regexes: Vec<(Regex, String)>,
+    iso: Regex,
+    uuid: Regex,
+    cause_json: Regex,
+}
+
+impl Normalizer {
+    pub fn new(case: &Value) -> Normalizer {
+        let mut literal = Vec::new();
+        let mut regexes = Vec::new();
+        let mut keys = Vec::new();
+        for n in case["normalize"].as_array().into_iter().flatten() {
+            if n["type"] == "jsonpath" && n["reference"] == false {
+                let path = n["path"].as_str().unwrap_or_default();
+                if let Some(last) = path
+                    .rsplit("..")
+                    .next()
+                    .filter(|l| !l.contains(['.', '[', '$']))
+                {
+                    keys.push((
+                        last.to_string(),
+                        n["replacement"].as_str().unwrap_or_default().to_string(),
+                    ));
+                }
+            }
+            if n["type"] == "regex" {
+                let pat = n["pattern"].as_str().unwrap_or_default().to_string();
+                let rep = n["replacement"].as_str().unwrap_or_default().to_string();
+                if pat.chars().any(|c| "[]()*+?\\^$|{}".contains(c)) {
+                    if let Ok(r) = Regex::new(&pat) {
+                        regexes.push((r, rep));
+                    }
+                } else {
+                    literal.push((pat, rep));
+                }
+            }
+        }
+        Normalizer {
+            known_uuids: Default::default(),
+            keys,
+            literal,
+            regexes,
+            iso: Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+                .unwrap(),
+            uuid: Regex::new(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+                .unwrap(),
+            cause_json: Regex::new(r"'(\{.*\})'").unwrap(),
+        }
+    }
+
+    pub fn text(&self, s: &str) -> String {
+        let mut out = s.to_string();
+        // Map Run ids were replaced by the recorder with these placeholders.
+        if let Some(i) = out.find(":mapRun:") {
+            if let Some(slash) = out[i..].find('/') {
+                out = format!(
+                    "{}/<MapRunArnPart0_0idx>:<MapRunArnPart1_0idx>",
+                    &out[..i + slash]
+                );
+            }
+        }
+        for (p, r) in &self.literal {
+            out = out.replace(p.as_str(), r);
+        }
+        for (p, r) in &self.regexes {
+            out = p.replace_all(&out, r.as_str()).into_owned();
+        }
+        out
+    }
+
+    /// Registers the UUIDs held by keys ending in "id" (in JSON text too), as the snapshot's
+    /// `uuid_in_id_keys` collected them before replacing them everywhere.
+    pub fn collect_ids(&self, v: &Value, key: &str) {
+        match v {
+            Value::String(s) if s.starts_with('{') || s.starts_with('[') => {
+                if let Ok(p) = serde_json::from_str::<Value>(s) {
+                    self.collect_ids(&p, key);
+                }
+            }
+            Value::String(s) => {
+                if key.to_ascii_lowercase().ends_with("id") && self.uuid.is_match(s) {
+                    let mut k = self.known_uuids.borrow_mut();
+                    if !k.contains(s) {
+                        k.push(s.clone());
+                    }
+                }
+            }
+            Value::Object(m) => m.iter().for_each(|(k, x)| self.collect_ids(x, k)),
+            Value::Array(a) => a.iter().for_each(|x| self.collect_ids(x, key)),
+            _ => {}
+        }
+    }
+
+    /// Applies the snapshot's transformations to an actual value.
+    pub fn value(
+        &self,
+        v: &Value,
+        key: &str,
+        uuids: &mut Vec<String>,
+        inputs: &mut Vec<String>,
+    ) -> Value {
+        match v {
+            Value::String(s) => {
+                let mut s = s.clone();
+                if key == "cause" {
+                    if let Some(c) = self.cause_json.captures(&s) {
+                        let j = c[1].to_string();
+                        let n = position(inputs, &j);
+                        s = s.replace(&format!("'{j}'"), &format!("'<json-input:{n}>'"));
+                    }
+                }
+                if self.iso.is_match(&s) {
+                    return Value::String("date".into());
+                }
+                if key.to_ascii_lowercase().ends_with("id") && self.uuid.is_match(&s) {
+                    let n = position(uuids, &s);
+                    return Value::String(format!("<uuid:{n}>"));
+                }
+                // The snapshot replaced every occurrence of such an id, also inside text
+                // (a Lambda error's cause carries its requestId).
+                for known in self.known_uuids.borrow().iter() {
+                    if s.contains(known.as_str()) {
+                        let n = position(uuids, known);
+                        s = s.replace(known.as_str(), &format!("<uuid:{n}>"));
+                    }
+                }
+                Value::String(self.text(&s))
+            }
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, x)| {
+                        if let Some((_, r)) = self.keys.iter().find(|(key, _)| key == k) {
+                            return (k.clone(), Value::String(r.clone()));
+                        }
+                        if k.to_ascii_lowercase().contains("timestamp")
+                            && !x.is_object()
+                            && !x.is_array()
+                        {
+                            return (k.clone(), Value::String("timestamp".into()));
+                        }
+                        (k.clone(), self.value(x, k, uuids, inputs))
+                    })
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(
+                a.iter()
+                    .map(|x| self.value(x, key, uuids, inputs))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+}
+
+fn position(list: &mut Vec<String>, s: &str) -> usize {
+    match list.iter().position(|x| x == s) {
+        Some(i) => i + 1,
+        None => {
+            list.push(s.to_string());
+            list.len()
+        }
+    }
+}
+
+/// As the snapshot tool did: every string that starts with `{` is parsed as JSON.
+pub fn parse_braced(v: &Value) -> Value {
+    match v {
+        Value::String(s) if s.starts_with('{') => serde_json::from_str::<Value>(s)
+            .map(|x| parse_braced(&x))
+            .unwrap_or_else(|_| v.clone()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), parse_braced(x)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(parse_braced).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The events between ParallelStateStarted and ParallelStateSucceeded, as a sorted multiset.
+pub fn sort_parallel(events: &mut Vec<Value>) {
+    let mut i = 0;
+    while i < events.len() {
+        if events[i]["type"] == "ParallelStateStarted" {
+            if let Some(j) = (i + 1..events.len()).find(|&j| {
+                events[j]["type"] == "ParallelStateSucceeded"
+                    || events[j]["type"] == "ParallelStateExited"
+            }) {
+                let end = if events[j]["type"] == "ParallelStateSucceeded" {
+                    j + 1
+                } else {
+                    j
+                };
+                let mut region: Vec<Value> = events[i + 1..end]
+                    .iter()
+                    .filter(|e| e["type"] != "ParallelStateSucceeded")
+                    .map(|e| {
+                        let mut e = e.clone();
+                        e["id"] = Value::from(0);
+                        e["previousEventId"] = Value::from(0);
+                        e
+                    })
+                    .collect();
+                region.sort_by_key(|e| e.to_string());
+                events.splice(i + 1..end, region);
+            }
+        }
+        i += 1;
+    }
+}
+
+
+/// Compares a run with the case's expected outcome and (when recorded) history: (outcome
+/// matches, history matches, why not).
+pub fn compare(case: &Value, run: &Run, verbose: bool) -> (bool, Option<bool>, String) {
+    let expected = &case["expected"];
+    let norm = Normalizer::new(case);
+    for e in &run.history {
+        norm.collect_ids(&e.to_json(), "");
+    }
+    if let Some(o) = &run.outcome.output {
+        norm.collect_ids(o, "output");
+    }
+    let mut uuids = Vec::new();
+    let mut inputs = Vec::new();
+    let o = &run.outcome;
+    let mut why = String::new();
+    let mut outcome_ok = o.status.as_str() == expected["status"];
+    if !outcome_ok {
+        why = format!(
+            "status {} != {} ({:?} {:?})",
+            o.status.as_str(),
+            expected["status"],
+            o.error,
+            o.cause
+        );
+    } else if expected["status"] == "SUCCEEDED" {
+        let actual = norm.value(
+            o.output.as_ref().unwrap_or(&Value::Null),
+            "output",
+            &mut uuids,
+            &mut inputs,
+        );
+        if !same(&actual, &expected["output"]) {
+            outcome_ok = false;
+            why = format!("output {} != {}", actual, expected["output"]);
+        }
+    } else if expected["status"] == "FAILED" {
+        let err = o.error.clone().map(Value::String).unwrap_or(Value::Null);
+        let cause = o.cause.clone().map(Value::String).unwrap_or(Value::Null);
+        let cause = norm.value(&cause, "cause", &mut uuids, &mut inputs);
+        let exp_cause = expected.get("cause").cloned().unwrap_or(Value::Null);
+        let exp_err = expected.get("error").cloned().unwrap_or(Value::Null);
+        if err != exp_err || !same(&cause, &exp_cause) {
+            outcome_ok = false;
+            why = format!("error/cause {err} {cause} != {exp_err} {exp_cause}");
+        }
+    }
+    let history_ok = case["expected_history"].as_array().map(|exp| {
+        let mut uuids = Vec::new();
+        let mut inputs = Vec::new();
+        let mut actual: Vec<Value> = run
+            .history
+            .iter()
+            .map(|e| {
+                let mut j = e.to_json();
+                j.as_object_mut().unwrap().remove("timestamp");
+                norm.value(&parse_braced(&j), "", &mut uuids, &mut inputs)
+            })
+            .collect();
+        let mut exp = exp.clone();
+        let sort = case["normalize"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|n| n["name"] == "parallel_events_sort");
+        if sort {
+            sort_parallel(&mut actual);
+            sort_parallel(&mut exp);
+        }
+        if actual.len() != exp.len() {
+            if why.is_empty() {
+                why = format!(
+                    "history has {} events, expected {}",
+                    actual.len(),
+                    exp.len()
+                );
+            }
+            if verbose {
+                for (i, e) in actual.iter().enumerate() {
+                    println!("  actual[{i}] {e}");
+                }
+                for (i, e) in exp.iter().enumerate() {
+                    println!("  expect[{i}] {e}");
+                }
+            }
+            return false;
+        }
+        for (a, e) in actual.iter().zip(&exp) {
+            if !same(a, e) {
+                if why.is_empty() {
+                    why = format!("event differs:\n    actual   {a}\n    expected {e}");
+                }
+                return false;
+            }
+        }
+        true
+    });
+    if verbose {
+        println!("{} {}", case["id"], why);
+    }
+    (outcome_ok, history_ok, why)
+}
