@@ -55,6 +55,9 @@ pub fn same(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same(v, w))
         }
         // A payload kept as JSON text on one side (or with other spacing) compares by value.
+        // sqs_api's resource-name transformer cannot be reproduced (it ran before the
+        // other replacements): such fields compare loosely, as the corpus README says.
+        (Value::String(_), Value::String(y)) if y.contains("<resource:") => true,
         (Value::String(x), Value::String(y)) if x != y => {
             match (
                 serde_json::from_str::<Value>(x),
@@ -72,8 +75,12 @@ pub fn same(a: &Value, b: &Value) -> bool {
 }
 
 pub struct Normalizer {
-    /// UUIDs seen as the value of an `...id` key anywhere in the run (see `collect_ids`).
-    pub known_uuids: std::cell::RefCell<Vec<String>>,
+    /// Values replaced wherever they occur, with their label: UUIDs seen under an `...id`
+    /// key, and the values of reference keys (see `collect_ids`).
+    pub known: std::cell::RefCell<Vec<(String, String)>>,
+    /// Keys whose values are replaced by reference (`$..TaskToken` with reference: true,
+    /// `key_value` entries): key -> label.
+    ref_keys: Vec<(String, String)>,
     /// In-place replacements: key name (from `$..key` paths) -> replacement.
     keys: Vec<(String, String)>,
     literal: Vec<(String, String)>,
@@ -88,7 +95,19 @@ impl Normalizer {
         let mut literal = Vec::new();
         let mut regexes = Vec::new();
         let mut keys = Vec::new();
+        let mut ref_keys = Vec::new();
         for n in case["normalize"].as_array().into_iter().flatten() {
+            let replacement = n["replacement"].as_str().unwrap_or_default();
+            if n["type"] == "jsonpath" && n["reference"] == true {
+                let path = n["path"].as_str().unwrap_or_default();
+                if let Some(key) = path.strip_prefix("$..").filter(|k| !k.contains(['.', '['])) {
+                    ref_keys.push((key.to_string(), replacement.to_string()));
+                }
+            }
+            if n["type"] == "key_value" {
+                let key = n["key"].as_str().unwrap_or_default();
+                ref_keys.push((key.to_string(), kebab(replacement)));
+            }
             if n["type"] == "jsonpath" && n["reference"] == false {
                 let path = n["path"].as_str().unwrap_or_default();
                 if let Some(last) = path
@@ -114,8 +133,19 @@ impl Normalizer {
                 }
             }
         }
+        // LocalStack's sqs_api transformer numbered request ids as UUIDs before the generic
+        // request-id replacements ran: leave them to the UUID rule.
+        let sqs_api = case["normalize"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|n| n["name"] == "sqs_api");
+        if sqs_api {
+            keys.retain(|(k, _)| !k.eq_ignore_ascii_case("x-amzn-RequestId") && k != "RequestId");
+        }
         Normalizer {
-            known_uuids: Default::default(),
+            known: Default::default(),
+            ref_keys,
             keys,
             literal,
             regexes,
@@ -157,10 +187,15 @@ impl Normalizer {
                 }
             }
             Value::String(s) => {
-                if key.to_ascii_lowercase().ends_with("id") && self.uuid.is_match(s) {
-                    let mut k = self.known_uuids.borrow_mut();
-                    if !k.contains(s) {
-                        k.push(s.clone());
+                let label = if key.to_ascii_lowercase().ends_with("id") && self.uuid.is_match(s) {
+                    Some("uuid".to_string())
+                } else {
+                    self.ref_keys.iter().find(|(k, _)| k == key).map(|(_, l)| l.clone())
+                };
+                if let Some(label) = label {
+                    let mut k = self.known.borrow_mut();
+                    if !k.iter().any(|(v, _)| v == s) {
+                        k.push((s.clone(), label));
                     }
                 }
             }
@@ -191,16 +226,12 @@ impl Normalizer {
                 if self.iso.is_match(&s) {
                     return Value::String("date".into());
                 }
-                if key.to_ascii_lowercase().ends_with("id") && self.uuid.is_match(&s) {
-                    let n = position(uuids, &s);
-                    return Value::String(format!("<uuid:{n}>"));
-                }
-                // The snapshot replaced every occurrence of such an id, also inside text
-                // (a Lambda error's cause carries its requestId).
-                for known in self.known_uuids.borrow().iter() {
+                // The snapshot replaced every occurrence of a collected value, also inside
+                // text (a Lambda error's cause carries its requestId; a message its token).
+                for (known, label) in self.known.borrow().iter() {
                     if s.contains(known.as_str()) {
-                        let n = position(uuids, known);
-                        s = s.replace(known.as_str(), &format!("<uuid:{n}>"));
+                        let n = label_position(uuids, label, known);
+                        s = s.replace(known.as_str(), &format!("<{label}:{n}>"));
                     }
                 }
                 Value::String(self.text(&s))
@@ -229,6 +260,27 @@ impl Normalizer {
             other => other.clone(),
         }
     }
+}
+
+/// LocalStack's label for a key_value replacement: "MD5OfMessageBody" -> "m-d5-of-message-body".
+fn kebab(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('-');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// The number of `value` among the values of its label, in order of first sight.
+fn label_position(list: &mut Vec<String>, label: &str, value: &str) -> usize {
+    let key = format!("{label}\u{0}{value}");
+    position(list, &key);
+    let prefix = format!("{label}\u{0}");
+    let at = list.iter().position(|x| *x == key).unwrap_or(0);
+    list[..=at].iter().filter(|x| x.starts_with(&prefix)).count()
 }
 
 fn position(list: &mut Vec<String>, s: &str) -> usize {
