@@ -353,7 +353,18 @@ pub fn compare(case: &Value, run: &Run, verbose: bool) -> (bool, Option<bool>, S
     if let Some(o) = &run.outcome.output {
         norm.collect_ids(o, "output");
     }
+    // The history first: the snapshot numbered UUIDs in the order it met them there.
     let mut uuids = Vec::new();
+    let mut inputs = Vec::new();
+    let history: Vec<Value> = run
+        .history
+        .iter()
+        .map(|e| {
+            let mut j = e.to_json();
+            j.as_object_mut().unwrap().remove("timestamp");
+            norm.value(&parse_braced(&j), "", &mut uuids, &mut inputs)
+        })
+        .collect();
     let mut inputs = Vec::new();
     let o = &run.outcome;
     let mut why = String::new();
@@ -389,17 +400,7 @@ pub fn compare(case: &Value, run: &Run, verbose: bool) -> (bool, Option<bool>, S
         }
     }
     let history_ok = case["expected_history"].as_array().map(|exp| {
-        let mut uuids = Vec::new();
-        let mut inputs = Vec::new();
-        let mut actual: Vec<Value> = run
-            .history
-            .iter()
-            .map(|e| {
-                let mut j = e.to_json();
-                j.as_object_mut().unwrap().remove("timestamp");
-                norm.value(&parse_braced(&j), "", &mut uuids, &mut inputs)
-            })
-            .collect();
+        let mut actual = history.clone();
         let mut exp = exp.clone();
         let sort = case["normalize"]
             .as_array()
