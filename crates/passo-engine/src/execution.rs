@@ -367,7 +367,12 @@ impl Execution {
             }
             Event::TaskFailed { task, error, cause } => {
                 if let Some(t) = self.close_task(task) {
-                    self.task_failed(t.thread, Failure { error, cause }, false);
+                    let failure = Failure {
+                        error,
+                        cause,
+                        from_task: true,
+                    };
+                    self.task_failed(t.thread, failure, false);
                     self.wake(t.thread);
                 }
             }

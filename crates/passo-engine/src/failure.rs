@@ -6,6 +6,9 @@ use serde_json::{Map, Value};
 pub struct Failure {
     pub error: String,
     pub cause: Option<String>,
+    /// Reported by a task's integration (a function's result too large, say): then even
+    /// States.DataLimitExceeded is an ordinary task error that States.ALL catches, as AWS does.
+    pub from_task: bool,
 }
 
 impl Failure {
@@ -13,6 +16,7 @@ impl Failure {
         Failure {
             error: error.into(),
             cause: Some(cause.into()),
+            from_task: false,
         }
     }
 
@@ -37,10 +41,11 @@ impl Failure {
     /// everything but the terminal `States.Runtime` and `States.DataLimitExceeded`;
     /// `States.TaskFailed` matches every error but `States.Timeout`.
     pub fn matches(&self, error_equals: &[String]) -> bool {
-        let terminal = matches!(
-            self.error.as_str(),
-            "States.Runtime" | "States.DataLimitExceeded"
-        );
+        let terminal = !self.from_task
+            && matches!(
+                self.error.as_str(),
+                "States.Runtime" | "States.DataLimitExceeded"
+            );
         error_equals.iter().any(|e| {
             e == &self.error
                 || (e == "States.ALL" && !terminal)

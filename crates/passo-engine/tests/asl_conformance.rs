@@ -118,7 +118,8 @@ fn run_case(case: &Value, verbose: bool) -> (bool, Option<bool>, String) {
     let info = info_for(case);
     // AWS had not finished RUNNING cases when it recorded them: stop at the first long wait.
     let opts = RunOptions {
-        horizon_ms: (case["expected"]["status"] == "RUNNING").then_some(info.start_time_ms + 60_000),
+        horizon_ms: (case["expected"]["status"] == "RUNNING")
+            .then_some(info.start_time_ms + 60_000),
         ..RunOptions::default()
     };
     let run = driver::run(machine, info, input_of(case), &opts, &mut |inv| {

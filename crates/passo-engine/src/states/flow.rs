@@ -177,11 +177,13 @@ impl Execution {
                 let failure = Failure {
                     error: error.unwrap_or_default(),
                     cause,
+                    from_task: false,
                 };
                 let failure = if failure.error.is_empty() && f.error.is_none() {
                     Failure {
                         error: String::new(),
                         cause: failure.cause,
+                        from_task: false,
                     }
                 } else {
                     failure

@@ -161,6 +161,7 @@ impl Execution {
                 Failure {
                     error: error.unwrap_or_default(),
                     cause,
+                    from_task: false,
                 },
             ),
             Err(e) => {

@@ -327,6 +327,7 @@ impl Execution {
             let failure = Failure {
                 error: error.into(),
                 cause: None,
+                from_task: false,
             };
             self.task_failed(t.thread, failure, true);
             self.wake(t.thread);

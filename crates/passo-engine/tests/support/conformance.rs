@@ -190,7 +190,10 @@ impl Normalizer {
                 let label = if key.to_ascii_lowercase().ends_with("id") && self.uuid.is_match(s) {
                     Some("uuid".to_string())
                 } else {
-                    self.ref_keys.iter().find(|(k, _)| k == key).map(|(_, l)| l.clone())
+                    self.ref_keys
+                        .iter()
+                        .find(|(k, _)| k == key)
+                        .map(|(_, l)| l.clone())
                 };
                 if let Some(label) = label {
                     let mut k = self.known.borrow_mut();
@@ -280,7 +283,10 @@ fn label_position(list: &mut Vec<String>, label: &str, value: &str) -> usize {
     position(list, &key);
     let prefix = format!("{label}\u{0}");
     let at = list.iter().position(|x| *x == key).unwrap_or(0);
-    list[..=at].iter().filter(|x| x.starts_with(&prefix)).count()
+    list[..=at]
+        .iter()
+        .filter(|x| x.starts_with(&prefix))
+        .count()
 }
 
 fn position(list: &mut Vec<String>, s: &str) -> usize {
@@ -340,7 +346,6 @@ pub fn sort_parallel(events: &mut Vec<Value>) {
         i += 1;
     }
 }
-
 
 /// Compares a run with the case's expected outcome and (when recorded) history: (outcome
 /// matches, history matches, why not).
