@@ -14,13 +14,14 @@ heartbeats). An input without a "name" fails the task with the error "Review.Inv
     python worker.py --endpoint-url http://127.0.0.1:8083 \
         --activity-arn arn:aws:states:us-east-1:123456789012:activity:review
 
-Ctrl-C stops it: a task in hand is failed with "Worker.Interrupted" (so its execution need not
-wait for a timeout) and the worker exits with status 0.
+Ctrl-C (or SIGTERM) stops it: a task in hand is failed with "Worker.Interrupted" (so its
+execution need not wait for a timeout) and the worker exits with status 0.
 """
 
 import argparse
 import json
 import os
+import signal
 import socket
 import sys
 import threading
@@ -107,6 +108,10 @@ def report(call, **args):
             f"{e.response['Error'].get('Message', '')}")
 
 
+def stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt   # `kill` and container stops end the worker like Ctrl-C does
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--endpoint-url", required=True,
@@ -118,6 +123,7 @@ def main(argv=None):
     parser.add_argument("--heartbeat-interval", type=float, default=10.0,
                         help="seconds between heartbeats while working (default 10)")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
 
     # GetActivityTask holds the request open for up to 60 s when there is no task: the read
     # timeout must be longer than that.
