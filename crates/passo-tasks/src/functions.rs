@@ -61,11 +61,6 @@ impl Functions {
         }
     }
 
-    /// Another handle on the same functions (limits are shared).
-    pub fn clone_handle(&self) -> Functions {
-        self.clone()
-    }
-
     pub fn project(&self) -> &Project {
         &self.project
     }

@@ -135,7 +135,8 @@ impl Integrations {
             let call = lambda::invoke_request(&req.input)?;
             let reply = if call.asynchronous {
                 // Fire and forget: the call runs on; the task only learns it was accepted.
-                let functions = self.functions.clone_handle();
+                // A clone shares the functions and their concurrency limits.
+                let functions = self.functions.clone();
                 let c = call.clone();
                 tokio::spawn(async move {
                     let _ = functions
