@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 
 import boto3
 from botocore.config import Config
@@ -280,6 +281,11 @@ def pass_chain(n, prefix="P", wait_at=None, wait_seconds=1, result_key="done"):
             st["ResultPath"] = f"$.{result_key}"
         states[name] = st
     return definition(states), names
+
+
+def uniq(prefix):
+    """A fresh resource name: prefix plus a random suffix."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 def wait_until(fn, timeout=30.0, interval=0.1, what="condition"):

@@ -21,13 +21,12 @@ import sys
 import threading
 import time
 import unittest
-import uuid
 
 import botocore.exceptions
 from botocore.exceptions import ClientError
 
 import server as srv
-from server import REPO_ROOT, ROLE_ARN, definition, paginate, wait_until
+from server import REPO_ROOT, ROLE_ARN, definition, paginate, uniq, wait_until
 
 SERVER = None
 _CLIENTS = {}
@@ -43,9 +42,6 @@ def tearDownModule():
     if SERVER is not None:
         SERVER.cleanup()
 
-
-def uniq(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 class Poll:

@@ -8,13 +8,12 @@ import json
 import threading
 import time
 import unittest
-import uuid
 
 import botocore.exceptions
 from botocore.exceptions import ClientError
 
 import server as srv
-from server import ROLE_ARN, definition, paginate, pass_chain, wait_until
+from server import ROLE_ARN, definition, paginate, pass_chain, uniq, wait_until
 
 SERVER = None
 
@@ -28,9 +27,6 @@ def tearDownModule():
     if SERVER is not None:
         SERVER.cleanup()
 
-
-def uniq(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 PASS2 = definition({

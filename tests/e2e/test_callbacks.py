@@ -20,12 +20,11 @@ import subprocess
 import tempfile
 import time
 import unittest
-import uuid
 
 from botocore.exceptions import ClientError
 
 import server as srv
-from server import ROLE_ARN, wait_until
+from server import ROLE_ARN, uniq, wait_until
 
 EXAMPLE_DIR = os.path.join(srv.REPO_ROOT, "examples", "human-approval")
 PROJECT = os.path.join(EXAMPLE_DIR, "passo.toml")
@@ -99,9 +98,6 @@ def aws(*args, expect_ok=True):
                        f"server log:\n{SERVER.log_tail(20)}")
     return json.loads(proc.stdout) if proc.stdout.strip() else {}
 
-
-def uniq(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def application(**changes):
