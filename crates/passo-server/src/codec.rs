@@ -1,6 +1,8 @@
 //! How steps are written down: the interpreter's input events and history as JSON text.
 
+use crate::nested::ParentLink;
 use passo_engine::{Event, HistoryEvent};
+use passo_tasks::nested::Pattern;
 use serde_json::{json, Value};
 
 /// The event text of step 0 (the start; its input is the execution's).
@@ -65,9 +67,14 @@ pub fn history_text(events: &[HistoryEvent]) -> String {
     Value::Array(arr).to_string()
 }
 
-/// The interpreter's start parameters that are not in the execution row.
-pub fn params(seed: u64, payload_limit: usize) -> String {
-    json!({"seed": seed, "payloadLimit": payload_limit}).to_string()
+/// The interpreter's start parameters that are not in the execution row, and the link to the
+/// parent execution whose task started this one.
+pub fn params(seed: u64, payload_limit: usize, parent: Option<&ParentLink>) -> String {
+    let mut v = json!({"seed": seed, "payloadLimit": payload_limit});
+    if let Some(p) = parent {
+        v["parent"] = json!({"arn": p.arn, "task": p.task, "pattern": p.pattern.as_str()});
+    }
+    v.to_string()
 }
 
 pub fn parse_params(text: &str) -> (u64, usize) {
@@ -80,9 +87,33 @@ pub fn parse_params(text: &str) -> (u64, usize) {
     )
 }
 
+/// The parent link recorded in an execution's parameters.
+pub fn parse_parent(text: &str) -> Option<ParentLink> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    let p = v.get("parent")?;
+    Some(ParentLink {
+        arn: p.get("arn")?.as_str()?.to_string(),
+        task: p.get("task")?.as_u64()?,
+        pattern: Pattern::parse(p.get("pattern")?.as_str()?)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parent_links_round_trip() {
+        let link = ParentLink {
+            arn: "arn:aws:states:us-east-1:1:execution:p:x".into(),
+            task: 7,
+            pattern: Pattern::Sync2,
+        };
+        let text = params(1, 2, Some(&link));
+        assert_eq!(parse_parent(&text), Some(link));
+        assert_eq!(parse_params(&text), (1, 2));
+        assert_eq!(parse_parent(&params(1, 2, None)), None);
+    }
 
     #[test]
     fn events_round_trip() {

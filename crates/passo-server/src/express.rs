@@ -2,8 +2,9 @@
 //! tokio sleeps and Task results come back over a channel; the execution ends within
 //! AWS's five-minute Express limit or is stopped with States.Timeout.
 
-use crate::runtime::now_ms;
-use crate::tasks::{answer, TaskRequest, TaskRunner};
+use crate::runtime::{now_ms, Runtime};
+use crate::tasks::{answer, TaskRequest};
+use passo_tasks::nested::Pattern;
 use passo_asl::StateMachine;
 use passo_engine::{Command, Event, Execution, ExecutionInfo, Outcome, Status};
 use serde_json::Value;
@@ -19,7 +20,7 @@ pub async fn run(
     machine: Arc<StateMachine>,
     info: ExecutionInfo,
     input: Value,
-    tasks: Arc<dyn TaskRunner>,
+    rt: Arc<Runtime>,
 ) -> Outcome {
     let start = info.start_time_ms;
     let arn = info.execution_arn.clone();
@@ -46,10 +47,17 @@ pub async fn run(
                         continue;
                     };
                     let tx = tx.clone();
-                    let tasks = tasks.clone();
+                    let rt = rt.clone();
+                    let arn = arn.clone();
                     tokio::spawn(async move {
                         let resource = req.resource.clone();
-                        let _ = tx.send(answer(&resource, task, tasks.invoke(req).await));
+                        // Express machines cannot wait for a child (`.sync` is refused when
+                        // they are created), so a child's start answers the task.
+                        let ev = match Pattern::of(&resource) {
+                            Some(p) => rt.child_event(&arn, task, p, &req).await,
+                            None => answer(&resource, task, rt.tasks.invoke(req).await),
+                        };
+                        let _ = tx.send(ev);
                     });
                 }
             }

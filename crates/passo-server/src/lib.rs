@@ -13,6 +13,7 @@ pub mod catalog;
 mod codec;
 pub mod error;
 pub mod express;
+pub mod nested;
 pub mod runtime;
 pub mod sigv4;
 pub mod tasks;

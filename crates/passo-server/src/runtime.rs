@@ -11,12 +11,14 @@ use crate::activities::{ActivityQueues, ActivityTask};
 use crate::catalog::{Catalog, Target};
 use crate::codec;
 use crate::error::ApiError;
+use crate::nested::ParentLink;
 use crate::tasks::{answer, TaskRequest, TaskRunner};
 use crate::timers::Timers;
 use crate::Config;
 use passo_asl::StateMachine;
 use passo_engine::{Command, Event, Execution, ExecutionInfo, Outcome, Status, TaskId, TaskPhase};
 use passo_store::{Db, ExecutionRow, ExecutionUpdate, StepRow, StoreError, TimerRow, Write};
+use passo_tasks::nested::Pattern;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,6 +44,28 @@ struct Active {
     tasks: HashMap<u64, Command>,
     /// Timers out: id -> fire time.
     timers: HashMap<u64, i64>,
+    /// The execution whose task started this one, if any.
+    parent: Option<ParentLink>,
+    /// `.sync` tasks waiting for a child execution to end: task id -> child ARN, pattern.
+    children: HashMap<u64, (String, Pattern)>,
+}
+
+impl Active {
+    fn new(ex: Execution, parent: Option<ParentLink>) -> Active {
+        Active {
+            ex,
+            seq: 0,
+            tasks: HashMap::new(),
+            timers: HashMap::new(),
+            parent,
+            children: HashMap::new(),
+        }
+    }
+
+    /// What keeps the execution waiting on something outside it: tasks out, children.
+    fn pending(&self) -> usize {
+        self.tasks.len() + self.children.len()
+    }
 }
 
 #[derive(Default)]
@@ -60,6 +84,8 @@ pub struct StartRequest {
     pub input: Value,
     pub input_text: String,
     pub trace_header: Option<String>,
+    /// Set when a parent execution's Task state starts this one.
+    pub parent: Option<ParentLink>,
 }
 
 pub struct Runtime {
@@ -162,12 +188,7 @@ impl Runtime {
             seed,
         );
         let (ex, cmds, events) = Execution::start(t.machine.clone(), info, req.input);
-        let mut a = Active {
-            ex,
-            seq: 0,
-            tasks: HashMap::new(),
-            timers: HashMap::new(),
-        };
+        let mut a = Active::new(ex, req.parent.clone());
         let outcome = finished(&cmds);
         track(&mut a, &cmds);
         let row = ExecutionRow {
@@ -184,8 +205,8 @@ impl Runtime {
             cause: outcome.and_then(|o| o.cause.clone()),
             start_ms,
             stop_ms: outcome.map(|_| start_ms),
-            params: codec::params(seed, self.cfg.payload_limit),
-            pending_tasks: a.tasks.len() as i64,
+            params: codec::params(seed, self.cfg.payload_limit, req.parent.as_ref()),
+            pending_tasks: a.pending() as i64,
             trace_header: req.trace_header.clone(),
             redrive_count: 0,
             redrive_ms: None,
@@ -205,6 +226,9 @@ impl Runtime {
             Ok(()) => {}
             Err(StoreError::Conflict) => return self.existing_start(&arn, &req.input_text),
             Err(e) => return Err(e.into()),
+        }
+        if let (Some(_), Some(p)) = (outcome, &req.parent) {
+            self.ended(&arn, p);
         }
         self.after_commit(&arn, a, cmds, None);
         Ok((arn, start_ms))
@@ -274,6 +298,10 @@ impl Runtime {
         let Some((task, req)) = TaskRequest::from_command(arn, cmd) else {
             return;
         };
+        if let Some(pattern) = Pattern::of(&req.resource) {
+            self.start_child(arn, task, pattern, req);
+            return;
+        }
         if let (Some(activity), Some(token)) = (activity_of(&req.resource), &req.token) {
             self.activities.push(
                 activity,
@@ -378,10 +406,19 @@ impl Runtime {
             Event::TimerFired { timer } => Some(*timer),
             _ => None,
         };
+        let answered = answered_task(&event);
+        let waiting = a.children.clone();
         let (cmds, events) = a.ex.step(event, now);
         a.seq += 1;
         track(&mut a, &cmds);
         settle(&mut a);
+        // Children whose task closed without their answer (the parent stopped, failed, timed
+        // out, or a sibling branch failed) are stopped once this step is committed.
+        let abandoned: Vec<String> = waiting
+            .into_iter()
+            .filter(|(t, _)| !a.children.contains_key(t) && answered != Some(*t))
+            .map(|(_, (c, _))| c)
+            .collect();
         let mut writes = vec![Write::AppendStep(StepRow {
             execution_arn: arn.to_string(),
             seq: a.seq,
@@ -394,7 +431,7 @@ impl Runtime {
         }
         timer_writes(arn, &cmds, &mut writes);
         let outcome = a.ex.outcome().cloned();
-        let mut u = update(arn, outcome.as_ref(), now, a.tasks.len());
+        let mut u = update(arn, outcome.as_ref(), now, a.pending());
         u.redrive_count = a.ex.redrive_count() as i64;
         u.redrive_ms = redrive.then_some(now);
         writes.push(Write::UpdateExecution(u));
@@ -405,6 +442,12 @@ impl Runtime {
             // Not committed: forget the in-memory step; the next event reloads from the store.
             g.active = None;
             return Err(e.into());
+        }
+        for child in &abandoned {
+            self.stop_child(child, arn);
+        }
+        if let (Some(_), Some(p)) = (&outcome, &a.parent) {
+            self.ended(arn, p);
         }
         self.after_commit(arn, a, cmds, Some(g));
         Ok(())
@@ -442,12 +485,7 @@ impl Runtime {
         let input: Value = serde_json::from_str(&row.input).unwrap_or(Value::Null);
         let steps = self.db.steps(arn)?;
         let (ex, cmds, _) = Execution::start(machine.0, info, input);
-        let mut a = Active {
-            ex,
-            seq: 0,
-            tasks: HashMap::new(),
-            timers: HashMap::new(),
-        };
+        let mut a = Active::new(ex, codec::parse_parent(&row.params));
         track(&mut a, &cmds);
         for s in steps.iter().skip(1) {
             let Some(ev) = codec::parse_event(&s.event) else {
@@ -474,7 +512,17 @@ impl Runtime {
             if let Some(a) = self.load(&arn, false)? {
                 let cmds: Vec<Command> = a.tasks.values().cloned().collect();
                 n += cmds.len();
+                let children: Vec<(u64, String, Pattern)> = a
+                    .children
+                    .iter()
+                    .map(|(t, (c, p))| (*t, c.clone(), *p))
+                    .collect();
                 self.after_commit(&arn, a, cmds, Some(&mut g));
+                drop(g);
+                // A child that ended while the server was down has not told its parent.
+                for (task, child, pattern) in children {
+                    self.check_child(&arn, task, &child, pattern).await;
+                }
             }
         }
         Ok(n)
@@ -527,9 +575,18 @@ fn track(a: &mut Active, cmds: &[Command]) {
 /// What an event answers: the task or timer it settles is no longer out.
 fn forget(a: &mut Active, ev: &Event) {
     match ev {
+        Event::TaskSubmitted { task, output } => {
+            let pattern = a.tasks.remove(task).and_then(|c| match c {
+                Command::InvokeTask { resource, .. } => Pattern::of(&resource),
+                _ => None,
+            });
+            let child = output.get("ExecutionArn").and_then(Value::as_str);
+            if let (Some(p), Some(child)) = (pattern.filter(|p| p.waits()), child) {
+                a.children.insert(*task, (child.to_string(), p));
+            }
+        }
         Event::TaskSucceeded { task, .. }
         | Event::TaskFailed { task, .. }
-        | Event::TaskSubmitted { task, .. }
         | Event::TaskStarted { task, .. } => {
             a.tasks.remove(task);
         }
@@ -541,6 +598,7 @@ fn forget(a: &mut Active, ev: &Event) {
         Event::Redrive => {
             a.tasks.clear();
             a.timers.clear();
+            a.children.clear();
         }
     }
 }
@@ -551,7 +609,17 @@ fn settle(a: &mut Active) {
     let ex = &a.ex;
     a.tasks
         .retain(|id, _| ex.task_phase(*id) == Some(TaskPhase::Invoked));
+    a.children.retain(|id, _| ex.task_phase(*id).is_some());
 }
+
+/// The task an event answers, if it answers one with its result.
+fn answered_task(ev: &Event) -> Option<u64> {
+    match ev {
+        Event::TaskSucceeded { task, .. } | Event::TaskFailed { task, .. } => Some(*task),
+        _ => None,
+    }
+}
+
 
 /// The activity a Task resource names, if it is one.
 fn activity_of(resource: &str) -> Option<&str> {

@@ -7,6 +7,7 @@
 
 pub mod functions;
 pub mod lambda;
+pub mod nested;
 pub mod project;
 pub mod pyjson;
 

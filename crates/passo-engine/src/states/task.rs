@@ -40,9 +40,13 @@ fn resource_kind(arn: &str) -> ResourceKind {
 }
 
 /// Whether a Task on this resource gets a task token: activities (the worker answers with
-/// it) and the callback pattern.
+/// it), the callback pattern, and the job pattern (`.sync`, `.sync:2`), whose task AWS also
+/// lets a token end (a recorded `.sync` nested execution was ended by SendTaskSuccess).
 pub(crate) fn takes_token(arn: &str) -> bool {
-    arn.ends_with(".waitForTaskToken") || matches!(resource_kind(arn), ResourceKind::Activity)
+    arn.ends_with(".waitForTaskToken")
+        || arn.ends_with(".sync")
+        || arn.contains(".sync:")
+        || matches!(resource_kind(arn), ResourceKind::Activity)
 }
 
 fn region_of(arn: &str) -> String {

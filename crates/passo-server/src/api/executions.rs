@@ -66,8 +66,7 @@ pub async fn start(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     if target.kind == "EXPRESS" {
         // Asynchronous Express: runs in memory, at-least-once, nothing recorded.
         let (arn, start, info) = express_info(rt, &target, &name);
-        let tasks = rt.tasks.clone();
-        tokio::spawn(express::run(target.machine.clone(), info, input, tasks));
+        tokio::spawn(express::run(target.machine.clone(), info, input, rt.clone()));
         return Ok(json!({"executionArn": arn, "startDate": ts(start)}));
     }
     let (arn, start) = rt
@@ -77,6 +76,7 @@ pub async fn start(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
             input,
             input_text,
             trace_header: opt_str(req, "traceHeader").map(String::from),
+            parent: None,
         })
         .await?;
     Ok(json!({"executionArn": arn, "startDate": ts(start)}))
@@ -92,7 +92,7 @@ pub async fn start_sync(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiErro
     }
     let (name, input, input_text) = start_params(rt, req)?;
     let (arn, start, info) = express_info(rt, &target, &name);
-    let o: Outcome = express::run(target.machine.clone(), info, input, rt.tasks.clone()).await;
+    let o: Outcome = express::run(target.machine.clone(), info, input, rt.clone()).await;
     let stop = now_ms();
     let mut out = json!({
         "executionArn": arn,
