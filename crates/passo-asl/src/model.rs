@@ -139,12 +139,20 @@ pub struct Pass {
     pub transition: Transition,
 }
 
+/// A Task's `Credentials` (the role the task assumes), evaluated like its Parameters or
+/// Arguments before each invocation; its `RoleArn` appears in TaskScheduled.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    JsonPath(crate::template::Template),
+    Jsonata(crate::jtemplate::JTemplate),
+}
+
 #[derive(Debug, Clone)]
 pub struct Task {
     pub resource: String,
     pub timeout_seconds: Option<Dynamic<u64>>,
     pub heartbeat_seconds: Option<Dynamic<u64>>,
-    pub credentials: Option<Value>,
+    pub credentials: Option<Credentials>,
     pub retry: Vec<Retrier>,
     pub catch: Vec<Catcher>,
     pub transition: Transition,

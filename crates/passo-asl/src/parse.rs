@@ -999,7 +999,27 @@ impl Parser {
                         "The field 'RoleArn' is required but was missing",
                     );
                 }
-                Some(Value::Object(m.clone()))
+                let v = Value::Object(m.clone());
+                if lang == QueryLanguage::Jsonata {
+                    match JTemplate::parse(&v) {
+                        Ok(t) => Some(Credentials::Jsonata(t)),
+                        Err(message) => {
+                            self.schema(ptr(at, "Credentials"), &message);
+                            None
+                        }
+                    }
+                } else {
+                    match Template::parse(&v) {
+                        Ok(t) => Some(Credentials::JsonPath(t)),
+                        Err(problems) => {
+                            for p in problems {
+                                let at = format!("{}{}", ptr(at, "Credentials"), p.pointer);
+                                self.schema(at, &p.message);
+                            }
+                            None
+                        }
+                    }
+                }
             }
             Some(_) => {
                 self.schema(

@@ -20,6 +20,8 @@ pub struct Invocation {
     /// The task token of callback and activity tasks.
     pub token: Option<String>,
     pub timeout_seconds: Option<u64>,
+    /// The (virtual) time of the invocation.
+    pub now_ms: i64,
 }
 
 /// How a Task invocation ended.
@@ -141,6 +143,7 @@ pub fn run(
                         attempt,
                         token,
                         timeout_seconds,
+                        now_ms: now,
                     };
                     match tasks(&inv) {
                         TaskResult::Script(steps) => {

@@ -182,6 +182,7 @@ mod tests {
             attempt: 0,
             token: None,
             timeout_seconds: None,
+            now_ms: 0,
         };
         assert!(matches!(m.answer(&inv), Some(TaskResult::Failure { .. })));
         assert!(matches!(m.answer(&inv), Some(TaskResult::Success(_))));

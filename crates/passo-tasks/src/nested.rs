@@ -7,6 +7,7 @@
 //! answer alike.
 
 use crate::TaskResult;
+use passo_engine::driver::{self, TaskAction};
 use serde_json::{json, Map, Value};
 
 /// How the parent waits for the child.
@@ -249,6 +250,53 @@ pub fn completion(end: &ChildEnd, pattern: Pattern) -> TaskResult {
         Ok(d)
     } else {
         Err(("States.TaskFailed".into(), Some(d.to_string())))
+    }
+}
+
+/// How an in-process host (`passo run`, the conformance tests) answers a startExecution
+/// task after running the child to its end on virtual time: the call's answer at once, and
+/// for `.sync` the child's end as long after as the child ran. A callback task is only
+/// submitted: its token is answered by someone else, or the task times out.
+pub fn scripted(pattern: Pattern, start_response: Value, end: &ChildEnd) -> driver::TaskResult {
+    match pattern {
+        Pattern::Start => driver::TaskResult::Success(start_response),
+        Pattern::Callback => {
+            driver::TaskResult::Script(vec![(0, TaskAction::Submitted(start_response))])
+        }
+        Pattern::Sync | Pattern::Sync2 => {
+            let last = match completion(end, pattern) {
+                Ok(v) => TaskAction::Succeeded(v),
+                Err((error, cause)) => TaskAction::Failed { error, cause },
+            };
+            driver::TaskResult::Script(vec![
+                (0, TaskAction::Submitted(start_response)),
+                ((end.stop_ms - end.start_ms).max(0), last),
+            ])
+        }
+    }
+}
+
+/// The end of a child run in process.
+pub fn run_end(
+    execution_arn: &str,
+    state_machine_arn: &str,
+    name: &str,
+    input_text: &str,
+    start_ms: i64,
+    run: &driver::Run,
+) -> ChildEnd {
+    let o = &run.outcome;
+    ChildEnd {
+        execution_arn: execution_arn.to_string(),
+        state_machine_arn: state_machine_arn.to_string(),
+        name: name.to_string(),
+        input_text: input_text.to_string(),
+        status: o.status.as_str().to_string(),
+        output_text: o.output.as_ref().map(passo_engine::history::text),
+        error: o.error.clone(),
+        cause: o.cause.clone(),
+        start_ms,
+        stop_ms: run.end_time_ms,
     }
 }
 

@@ -66,10 +66,16 @@ impl Execution {
                             Err(e) => return self.expr_failed(tid, state, e),
                         }
                     }
-                    None => input,
+                    None => input.clone(),
                 };
                 match &state.kind {
-                    StateKind::Task(t) => self.invoke(tid, state, t, args),
+                    StateKind::Task(t) => {
+                        let role = match self.task_role(tid, t, &input) {
+                            Ok(r) => r,
+                            Err(e) => return self.expr_failed(tid, state, e),
+                        };
+                        self.invoke(tid, state, t, args, role)
+                    }
                     StateKind::Parallel(p) => self.start_parallel(tid, p, args),
                     _ => unreachable!("matched above"),
                 }

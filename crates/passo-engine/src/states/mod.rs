@@ -190,9 +190,13 @@ impl Execution {
                         Ok(v) => v,
                         Err(e) => return self.expr_failed(tid, state, e),
                     },
-                    None => eff,
+                    None => eff.clone(),
                 };
-                self.invoke(tid, state, t, params);
+                let role = match self.task_role(tid, t, &eff) {
+                    Ok(r) => r,
+                    Err(e) => return self.expr_failed(tid, state, e),
+                };
+                self.invoke(tid, state, t, params, role);
             }
             StateKind::Parallel(p) => {
                 let params = match &state.parameters {

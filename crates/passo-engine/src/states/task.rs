@@ -4,6 +4,7 @@ use crate::execution::{
     Command, Execution, OpenTask, Phase, TaskId, TaskPhase, TaskTimer, ThreadId, TimerId,
 };
 use crate::failure::Failure;
+use crate::io::StatesExtra;
 use crate::history::{payload, payload_details};
 use passo_asl::model::*;
 use passo_expr::ExprError;
@@ -102,7 +103,34 @@ impl Execution {
         self.threads[tid].pending_task = Some((task, token));
     }
 
-    pub(super) fn invoke(&mut self, tid: ThreadId, state: &State, t: &Task, params: Value) {
+    /// The role a Task's Credentials name, evaluated against its effective input.
+    pub(super) fn task_role(
+        &self,
+        tid: ThreadId,
+        t: &Task,
+        input: &Value,
+    ) -> Result<Option<String>, ExprError> {
+        let v = match &t.credentials {
+            None => return Ok(None),
+            Some(Credentials::JsonPath(tpl)) => self.template(tid, tpl, input)?,
+            Some(Credentials::Jsonata(tpl)) => {
+                self.jtemplate(tid, tpl, input, StatesExtra::None, "Credentials")?
+            }
+        };
+        Ok(v.get("RoleArn").map(|r| match r {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }))
+    }
+
+    pub(super) fn invoke(
+        &mut self,
+        tid: ThreadId,
+        state: &State,
+        t: &Task,
+        params: Value,
+        role: Option<String>,
+    ) {
         let seconds = self
             .task_seconds(tid, &t.timeout_seconds, "TimeoutSecondsPath")
             .and_then(|timeout| {
@@ -148,6 +176,9 @@ impl Execution {
         }
         if let (Some(s), false) = (heartbeat, matches!(kind, ResourceKind::Lambda)) {
             d.insert("heartbeatInSeconds".into(), json!(s));
+        }
+        if let Some(role) = role {
+            d.insert("taskCredentials".into(), json!({ "roleArn": role }));
         }
         match &kind {
             ResourceKind::Lambda => {

@@ -5,7 +5,7 @@
 use passo_engine::driver::Run;
 use passo_engine::ExecutionInfo;
 use regex::Regex;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -49,7 +49,11 @@ pub fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+            if x.contains_key("ExecutionArn") && x.contains_key("SdkHttpMetadata") {
+                same_members(&without_length(x), &without_length(y))
+            } else {
+                same_members(x, y)
+            }
         }
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same(v, w))
@@ -74,6 +78,44 @@ pub fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// Every string value (not key) in `v`, also inside JSON text.
+fn string_values(v: &Value, out: &mut std::collections::HashSet<String>) {
+    match v {
+        Value::String(s) => {
+            if s.starts_with('{') || s.starts_with('[') {
+                if let Ok(p) = serde_json::from_str::<Value>(s) {
+                    string_values(&p, out);
+                }
+            }
+            out.insert(s.clone());
+        }
+        Value::Array(a) => a.iter().for_each(|x| string_values(x, out)),
+        Value::Object(m) => m.values().for_each(|x| string_values(x, out)),
+        _ => {}
+    }
+}
+
+/// Objects with the same members (values compared by `same`).
+fn same_members(x: &Map<String, Value>, y: &Map<String, Value>) -> bool {
+    // DescribeExecution gained the Redrive* fields after the 2023 recordings: an older
+    // expectation without them does not ask for them.
+    let newer = |k: &str| k.starts_with("Redrive") && x.contains_key("ExecutionArn") && !y.contains_key(k);
+    let x: Vec<(&String, &Value)> = x.iter().filter(|(k, _)| !newer(k)).collect();
+    x.len() == y.len() && x.iter().all(|(k, v)| y.get(*k).is_some_and(|w| same(v, w)))
+}
+
+/// A StartExecution response without its Content-Length, which counts AWS's startDate digits
+/// (a Java double with microseconds) that no replay reproduces.
+fn without_length(o: &Map<String, Value>) -> Map<String, Value> {
+    let mut o = o.clone();
+    for h in ["AllHttpHeaders", "HttpHeaders"] {
+        if let Some(Value::Object(m)) = o.get_mut("SdkHttpMetadata").and_then(|s| s.get_mut(h)) {
+            m.remove("Content-Length");
+        }
+    }
+    o
+}
+
 pub struct Normalizer {
     /// Values replaced wherever they occur, with their label: UUIDs seen under an `...id`
     /// key, and the values of reference keys (see `collect_ids`).
@@ -81,8 +123,9 @@ pub struct Normalizer {
     /// Keys whose values are replaced by reference (`$..TaskToken` with reference: true,
     /// `key_value` entries): key -> label.
     ref_keys: Vec<(String, String)>,
-    /// In-place replacements: key name (from `$..key` paths) -> replacement.
-    keys: Vec<(String, String)>,
+    /// In-place replacements from `$..key` and `$..parent.key` paths: (parent, key,
+    /// replacement).
+    keys: Vec<(Option<String>, String, String)>,
     literal: Vec<(String, String)>,
     regexes: Vec<(Regex, String)>,
     iso: Regex,
@@ -110,13 +153,15 @@ impl Normalizer {
             }
             if n["type"] == "jsonpath" && n["reference"] == false {
                 let path = n["path"].as_str().unwrap_or_default();
-                if let Some(last) = path
-                    .rsplit("..")
-                    .next()
-                    .filter(|l| !l.contains(['.', '[', '$']))
-                {
+                let last = path.rsplit("..").next().unwrap_or_default();
+                let (parent, key) = match last.split_once('.') {
+                    Some((p, k)) => (Some(p.to_string()), k),
+                    None => (None, last),
+                };
+                if !key.contains(['.', '[', '$']) && path.starts_with("$..") {
                     keys.push((
-                        last.to_string(),
+                        parent,
+                        key.to_string(),
                         n["replacement"].as_str().unwrap_or_default().to_string(),
                     ));
                 }
@@ -141,8 +186,17 @@ impl Normalizer {
             .flatten()
             .any(|n| n["name"] == "sqs_api");
         if sqs_api {
-            keys.retain(|(k, _)| !k.eq_ignore_ascii_case("x-amzn-RequestId") && k != "RequestId");
+            keys.retain(|(_, k, _)| {
+                !k.eq_ignore_ascii_case("x-amzn-RequestId") && k != "RequestId"
+            });
         }
+        // The rules were read from the recording tests' current code; a snapshot recorded
+        // before a rule was added does not show its replacement: such a rule was not in
+        // effect then.
+        let mut shown = std::collections::HashSet::new();
+        string_values(&case["expected"], &mut shown);
+        string_values(&case["expected_history"], &mut shown);
+        keys.retain(|(_, _, r)| shown.contains(r.as_str()));
         Normalizer {
             known: Default::default(),
             ref_keys,
@@ -242,9 +296,13 @@ impl Normalizer {
             Value::Object(m) => Value::Object(
                 m.iter()
                     .map(|(k, x)| {
-                        if let Some((_, r)) = self.keys.iter().find(|(key, _)| key == k) {
+                        let rule = self.keys.iter().find(|(parent, rk, _)| {
+                            rk == k && parent.as_deref().is_none_or(|p| p == key)
+                        });
+                        if let Some((_, _, r)) = rule {
                             return (k.clone(), Value::String(r.clone()));
                         }
+
                         if k.to_ascii_lowercase().contains("timestamp")
                             && !x.is_object()
                             && !x.is_array()
@@ -396,6 +454,7 @@ pub fn compare(case: &Value, run: &Run, verbose: bool) -> (bool, Option<bool>, S
     } else if expected["status"] == "FAILED" {
         let err = o.error.clone().map(Value::String).unwrap_or(Value::Null);
         let cause = o.cause.clone().map(Value::String).unwrap_or(Value::Null);
+        let cause = parse_braced(&json!({ "cause": cause }))["cause"].clone();
         let cause = norm.value(&cause, "cause", &mut uuids, &mut inputs);
         let exp_cause = expected.get("cause").cloned().unwrap_or(Value::Null);
         let exp_err = expected.get("error").cloned().unwrap_or(Value::Null);
