@@ -13,6 +13,9 @@
 //!
 //! [lambda]
 //! endpoint = "http://127.0.0.1:3001"                  # any Lambda-compatible Invoke API
+//!
+//! [state_machines.send-invoice]                       # what startExecution can start in
+//! definition = "send-invoice.asl.json"                # `passo run` (by name)
 //! ```
 
 use serde::Deserialize;
@@ -47,6 +50,9 @@ pub struct Project {
     pub functions: BTreeMap<String, Function>,
     /// Where functions not declared here are forwarded (a Lambda-compatible Invoke API).
     pub lambda_endpoint: Option<String>,
+    /// State machines that nested executions (`states:startExecution`) can start in
+    /// `passo run`, by name: their definition files.
+    pub state_machines: BTreeMap<String, PathBuf>,
 }
 
 /// A project file that cannot be used, with the place of the fault.
@@ -67,6 +73,14 @@ struct File {
     #[serde(default)]
     functions: BTreeMap<String, FunctionFile>,
     lambda: Option<LambdaFile>,
+    #[serde(default)]
+    state_machines: BTreeMap<String, StateMachineFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateMachineFile {
+    definition: PathBuf,
 }
 
 #[derive(Deserialize)]
@@ -168,11 +182,21 @@ impl Project {
                 },
             );
         }
+        let mut state_machines = BTreeMap::new();
+        for (name, m) in file.state_machines {
+            if name.is_empty() || name.len() > 80 || name.contains([':', '/', ' ']) {
+                return Err(format!(
+                    "state machine name '{name}' must be 1-80 characters without ':', '/' or spaces"
+                ));
+            }
+            state_machines.insert(name, base.join(m.definition));
+        }
         Ok(Project {
             functions,
             lambda_endpoint: file
                 .lambda
                 .map(|l| l.endpoint.trim_end_matches('/').to_string()),
+            state_machines,
         })
     }
 }

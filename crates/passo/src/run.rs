@@ -3,6 +3,7 @@
 use passo_engine::driver::{self, Invocation, RunOptions, TaskAction, TaskResult};
 use passo_engine::mock::Mocks;
 use passo_engine::{ExecutionInfo, Status};
+use passo_tasks::nested;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,7 +89,7 @@ pub fn main(args: Args) -> ExitCode {
             ))
         }
     };
-    let mut mocks = match (&args.mock, &args.test_case) {
+    let mocks = match (&args.mock, &args.test_case) {
         (Some(file), Some(case)) => {
             let cfg = match std::fs::read_to_string(file)
                 .map_err(|e| e.to_string())
@@ -138,56 +139,15 @@ pub fn main(args: Args) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return usage_error(e),
     };
-    let execution_arn = info.execution_arn.clone();
-    let mut tasks = |inv: &Invocation| -> TaskResult {
-        if let Some(r) = mocks.as_mut().and_then(|m| m.answer(inv)) {
-            return r;
-        }
-        let req = passo_tasks::TaskRequest {
-            execution_arn: execution_arn.clone(),
-            state_name: inv.state_name.clone(),
-            resource: inv.resource.clone(),
-            input: inv.input.clone(),
-            attempt: inv.attempt,
-            timeout_seconds: inv.timeout_seconds,
-            heartbeat_seconds: None,
-            token: inv.token.clone(),
-        };
-        match io.block_on(integrations.run(req)) {
-            // A callback went out, but nothing can answer its token outside a server.
-            Ok(out) if inv.resource.ends_with(".waitForTaskToken") => {
-                eprintln!(
-                    "note: Task state '{}' waits for a task token; callbacks need `passo server` (or a mock)",
-                    inv.state_name
-                );
-                TaskResult::Script(vec![(0, TaskAction::Submitted(out))])
-            }
-            Ok(out) => TaskResult::Success(out),
-            Err((error, cause))
-                if cause
-                    .as_deref()
-                    .is_some_and(|c| c.starts_with("No integration is configured")) =>
-            {
-                TaskResult::Failure {
-                    error,
-                    cause: Some(format!(
-                        "{} (Task state '{}'): declare a function in passo.toml, or give mocked responses with --mock FILE --test-case NAME",
-                        cause.unwrap_or_default(),
-                        inv.state_name
-                    )),
-                }
-            }
-            Err((error, cause)) => {
-                if error == "Lambda.ResourceNotFoundException" {
-                    eprintln!(
-                        "note: Task state '{}' calls a function no project declares: add it to passo.toml, or give mocked responses with --mock FILE --test-case NAME",
-                        inv.state_name
-                    );
-                }
-                TaskResult::Failure { error, cause }
-            }
-        }
+    let mut local = LocalTasks {
+        mocks,
+        integrations: &integrations,
+        io: &io,
+        project_machines: integrations.functions().project().state_machines.clone(),
+        account: site_account(&info.execution_arn),
     };
+    let execution_arn = info.execution_arn.clone();
+    let mut tasks = |inv: &Invocation| local.answer(inv, &execution_arn, 0);
     let mut opts = RunOptions::default();
     if args.real_time {
         opts.wait_until = Some(Box::new(|at: i64| {
@@ -253,5 +213,162 @@ pub fn main(args: Args) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// How deep nested executions may go in one `passo run` (a machine starting itself ends here).
+const MAX_DEPTH: usize = 16;
+
+/// The account of an ARN (`arn:aws:states:REGION:ACCOUNT:...`).
+fn site_account(arn: &str) -> String {
+    arn.split(':').nth(4).unwrap_or("123456789012").to_string()
+}
+
+/// Answers Task invocations in process: mocks first (the top execution only), then nested
+/// executions of the project's state machines, then the project's functions.
+struct LocalTasks<'a> {
+    mocks: Option<Mocks>,
+    integrations: &'a passo_tasks::Integrations,
+    io: &'a tokio::runtime::Runtime,
+    project_machines: std::collections::BTreeMap<String, PathBuf>,
+    account: String,
+}
+
+impl LocalTasks<'_> {
+    fn answer(&mut self, inv: &Invocation, execution_arn: &str, depth: usize) -> TaskResult {
+        if depth == 0 {
+            if let Some(r) = self.mocks.as_mut().and_then(|m| m.answer(inv)) {
+                return r;
+            }
+        }
+        if let Some(pattern) = nested::Pattern::of(&inv.resource) {
+            return self.start_execution(inv, pattern, depth);
+        }
+        let req = passo_tasks::TaskRequest {
+            execution_arn: execution_arn.to_string(),
+            state_name: inv.state_name.clone(),
+            resource: inv.resource.clone(),
+            input: inv.input.clone(),
+            attempt: inv.attempt,
+            timeout_seconds: inv.timeout_seconds,
+            heartbeat_seconds: None,
+            token: inv.token.clone(),
+        };
+        match self.io.block_on(self.integrations.run(req)) {
+            // A callback went out, but nothing can answer its token outside a server.
+            Ok(out) if inv.resource.ends_with(".waitForTaskToken") => {
+                eprintln!(
+                    "note: Task state '{}' waits for a task token; callbacks need `passo server` (or a mock)",
+                    inv.state_name
+                );
+                TaskResult::Script(vec![(0, TaskAction::Submitted(out))])
+            }
+            Ok(out) => TaskResult::Success(out),
+            Err((error, cause))
+                if cause
+                    .as_deref()
+                    .is_some_and(|c| c.starts_with("No integration is configured")) =>
+            {
+                TaskResult::Failure {
+                    error,
+                    cause: Some(format!(
+                        "{} (Task state '{}'): declare a function in passo.toml, or give mocked responses with --mock FILE --test-case NAME",
+                        cause.unwrap_or_default(),
+                        inv.state_name
+                    )),
+                }
+            }
+            Err((error, cause)) => {
+                if error == "Lambda.ResourceNotFoundException" {
+                    eprintln!(
+                        "note: Task state '{}' calls a function no project declares: add it to passo.toml, or give mocked responses with --mock FILE --test-case NAME",
+                        inv.state_name
+                    );
+                }
+                TaskResult::Failure { error, cause }
+            }
+        }
+    }
+
+    /// A nested execution: the project's state machine of that name runs here, to its end,
+    /// on virtual time; the parent's task hears of it as it would from the service.
+    fn start_execution(
+        &mut self,
+        inv: &Invocation,
+        pattern: nested::Pattern,
+        depth: usize,
+    ) -> TaskResult {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let fail = |(error, cause): (String, Option<String>)| TaskResult::Failure { error, cause };
+        let call = match nested::start_call(&inv.input, &request_id) {
+            Ok(c) => c,
+            Err(e) => return fail(e),
+        };
+        let parts: Vec<&str> = call.state_machine_arn.split(':').collect();
+        let machine_name = parts.get(6).copied().unwrap_or_default().to_string();
+        let Some(path) = self.project_machines.get(&machine_name).cloned() else {
+            eprintln!(
+                "note: Task state '{}' starts state machine '{machine_name}', which the project does not declare: add [state_machines.{machine_name}] definition = \"FILE\" to passo.toml",
+                inv.state_name
+            );
+            return fail(nested::no_such_machine(&call.state_machine_arn, &request_id));
+        };
+        if depth >= MAX_DEPTH {
+            return fail((
+                "States.Runtime".into(),
+                Some(format!("Nested executions go deeper than {MAX_DEPTH} levels")),
+            ));
+        }
+        let machine = match std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| passo_asl::parse_str(&t).map_err(|d| passo_asl::invalid_definition_message(&d)))
+        {
+            Ok(m) => Arc::new(m),
+            Err(e) => {
+                return fail((
+                    "StepFunctions.InvalidDefinitionException".into(),
+                    Some(format!("{}: {e}", path.display())),
+                ))
+            }
+        };
+        let name = call
+            .name
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let mut info = ExecutionInfo::local(&machine_name, inv.now_ms, 0x5eed ^ depth as u64);
+        let region = parts.get(3).copied().unwrap_or("us-east-1");
+        info.state_machine_arn = format!(
+            "arn:aws:states:{region}:{}:stateMachine:{machine_name}",
+            self.account
+        );
+        info.state_machine_name = machine_name.clone();
+        info.execution_name = name.clone();
+        info.execution_arn = format!(
+            "arn:aws:states:{region}:{}:execution:{machine_name}:{name}",
+            self.account
+        );
+        let input: Value = serde_json::from_str(&call.input_text).unwrap_or(Value::Null);
+        let child_arn = info.execution_arn.clone();
+        let machine_arn = info.state_machine_arn.clone();
+        let run = driver::run(
+            machine,
+            info,
+            input,
+            &RunOptions::default(),
+            &mut |i: &Invocation| self.answer(i, &child_arn, depth + 1),
+        );
+        let end = nested::run_end(
+            &child_arn,
+            &machine_arn,
+            &name,
+            &call.input_text,
+            inv.now_ms,
+            &run,
+        );
+        let date = chrono::Utc::now()
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        let start = nested::start_response(&child_arn, inv.now_ms, &request_id, &date);
+        nested::scripted(pattern, start, &end)
     }
 }

@@ -279,3 +279,67 @@ fn bank_account_example_retries_a_busy_back_end() {
         "ServiceUnavailable"
     );
 }
+
+/// A nested execution in `passo run`: the project's state machine runs in process, and the
+/// parent's `.sync:2` task gets its description; a child that waits makes the parent wait
+/// (virtual time), and a machine the project does not declare fails as AWS says.
+#[test]
+fn nested_executions_run_the_projects_state_machines() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(
+        p.join("passo.toml"),
+        "[state_machines.child]\ndefinition = \"child.asl.json\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("child.asl.json"),
+        r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":30,"Next":"P"},
+            "P":{"Type":"Pass","Parameters":{"doubled.$":"States.MathAdd($.n, $.n)"},"End":true}}}"#,
+    )
+    .unwrap();
+    let parent = |suffix: &str, machine: &str| {
+        format!(
+            r#"{{"StartAt":"S","States":{{"S":{{"Type":"Task",
+            "Resource":"arn:aws:states:::states:startExecution{suffix}",
+            "Parameters":{{"StateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:{machine}",
+              "Input":{{"n.$":"$.n"}},"Name":"kid"}},"End":true}}}}}}"#
+        )
+    };
+    std::fs::write(p.join("sync2.asl.json"), parent(".sync:2", "child")).unwrap();
+    std::fs::write(p.join("missing.asl.json"), parent("", "nobody")).unwrap();
+    let project = p.join("passo.toml");
+    let run = |file: &str| {
+        passo(&[
+            "run",
+            p.join(file).to_str().unwrap(),
+            "--project",
+            project.to_str().unwrap(),
+            "--input",
+            r#"{"n": 21}"#,
+            "--json",
+            "--history",
+        ])
+    };
+    let o = run("sync2.asl.json");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json(&o);
+    assert_eq!(v["output"]["Output"], serde_json::json!({"doubled": 42}));
+    assert_eq!(v["output"]["Status"], "SUCCEEDED");
+    assert!(v["output"]["ExecutionArn"]
+        .as_str()
+        .unwrap()
+        .ends_with(":execution:child:kid"));
+    let history = v["history"].as_array().unwrap();
+    let at = |t: &str| {
+        let e = history.iter().find(|e| e["type"] == t).unwrap();
+        e["timestamp"].as_f64().unwrap()
+    };
+    // The child's Wait passed (on virtual time) between the submission and the end.
+    assert_eq!((at("TaskSucceeded") - at("TaskSubmitted")).round(), 30.0);
+    let o = run("missing.asl.json");
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(v["error"], "StepFunctions.StateMachineDoesNotExistException");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("[state_machines.nobody]"));
+}
