@@ -20,9 +20,24 @@ impl Failure {
         }
     }
 
+    /// Whether the task reported no error name (SendTaskFailure without `error`; an empty
+    /// name counts as none).
+    pub fn unnamed(&self) -> bool {
+        self.from_task && self.error.is_empty()
+    }
+
     /// The error output a Catch passes on: `{"Error": ..., "Cause": ...}`.
     pub fn output(&self) -> Value {
         let mut m = Map::new();
+        if self.unnamed() {
+            // As AWS: a failure sent without error or cause is caught as nulls.
+            m.insert("Error".into(), Value::Null);
+            m.insert(
+                "Cause".into(),
+                self.cause.clone().map_or(Value::Null, Value::String),
+            );
+            return Value::Object(m);
+        }
         m.insert("Error".into(), Value::String(self.error.clone()));
         match &self.cause {
             Some(c) => {
@@ -39,15 +54,18 @@ impl Failure {
 
     /// Whether a Retry or Catch rule's `ErrorEquals` matches this error. `States.ALL` matches
     /// everything but the terminal `States.Runtime` and `States.DataLimitExceeded`;
-    /// `States.TaskFailed` matches every error but `States.Timeout`.
+    /// `States.TaskFailed` matches every error but `States.Timeout`. The interpreter's own
+    /// States.Runtime is not caught even by name (AWS recorded a `Catch` on it passing an
+    /// OutputPath failure by).
     pub fn matches(&self, error_equals: &[String]) -> bool {
         let terminal = !self.from_task
             && matches!(
                 self.error.as_str(),
                 "States.Runtime" | "States.DataLimitExceeded"
             );
+        let uncatchable = !self.from_task && self.error == "States.Runtime";
         error_equals.iter().any(|e| {
-            e == &self.error
+            (e == &self.error && !uncatchable)
                 || (e == "States.ALL" && !terminal)
                 || (e == "States.TaskFailed" && !terminal && self.error != "States.Timeout")
         })

@@ -7,7 +7,7 @@ use crate::execution::{Execution, Thread, ThreadId};
 use crate::failure::Failure;
 use passo_asl::jsonata::Jsonata;
 use passo_asl::jtemplate::JTemplate;
-use passo_asl::path::Path;
+use passo_asl::path::{Path, Segment};
 use passo_asl::template::Template;
 use passo_expr::jsonata::Limits;
 use passo_expr::{jsonpath, ExprError, Scope, Variables};
@@ -43,7 +43,34 @@ pub(crate) fn state_failure(name: &str, entered: u64, e: ExprError) -> Failure {
     )
 }
 
-fn no_results(p: &Path) -> ExprError {
+/// AWS's (Jayway's) words for a path that selects nothing in `input`: a missing property
+/// before the last step is "Missing property in path" up to that property; a missing last
+/// step is "No results for path".
+fn no_results(p: &Path, input: &Value) -> ExprError {
+    let mut at = input;
+    let mut prefix = Path {
+        root: p.root.clone(),
+        segments: Vec::new(),
+        text: String::new(),
+    };
+    let last = p.segments.len().saturating_sub(1);
+    if matches!(p.root, passo_asl::path::Root::Input) {
+        for (i, seg) in p.segments.iter().enumerate() {
+            let Segment::Field(name) = seg else { break };
+            prefix.segments.push(seg.clone());
+            match at.as_object().map(|o| o.get(name)) {
+                Some(Some(v)) => at = v,
+                Some(None) if i < last => {
+                    return ExprError::runtime(format!(
+                        "Invalid path '{}' : Missing property in path {}",
+                        p.text,
+                        prefix.normalized()
+                    ))
+                }
+                _ => break,
+            }
+        }
+    }
     ExprError::runtime(format!(
         "Invalid path '{}' : No results for path: {}",
         p.text,
@@ -126,7 +153,7 @@ impl Execution {
         match p {
             None => Ok(Value::Object(Map::new())),
             Some(p) if p.is_root() => Ok(raw.clone()),
-            Some(p) => self.read_path(tid, p, raw)?.ok_or_else(|| no_results(p)),
+            Some(p) => self.read_path(tid, p, raw)?.ok_or_else(|| no_results(p, raw)),
         }
     }
 
@@ -140,7 +167,7 @@ impl Execution {
         match p {
             None => Ok(Value::Object(Map::new())),
             Some(p) if p.is_root() => Ok(out),
-            Some(p) => self.read_path(tid, p, &out)?.ok_or_else(|| no_results(p)),
+            Some(p) => self.read_path(tid, p, &out)?.ok_or_else(|| no_results(p, &out)),
         }
     }
 

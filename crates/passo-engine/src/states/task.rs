@@ -420,7 +420,9 @@ impl Execution {
             d.insert("resourceType".into(), Value::String(resource_type.clone()));
             d.insert("resource".into(), Value::String(resource.clone()));
         }
-        d.insert("error".into(), Value::String(failure.error.clone()));
+        if !failure.unnamed() {
+            d.insert("error".into(), Value::String(failure.error.clone()));
+        }
         if let Some(c) = &failure.cause {
             d.insert("cause".into(), Value::String(c.clone()));
         }
