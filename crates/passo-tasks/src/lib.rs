@@ -6,6 +6,7 @@
 //! - [`Integrations`]: the [`TaskRunner`] that routes a Task's resource to the right one.
 
 pub mod functions;
+pub mod http;
 pub mod lambda;
 pub mod nested;
 pub mod project;
@@ -95,10 +96,12 @@ impl TaskRunner for NoIntegrations {
     }
 }
 
-/// The integrations of a project: its functions, reached as Lambda is.
+/// The integrations of a project: its functions, reached as Lambda is, and HTTP APIs
+/// through its connections.
 pub struct Integrations {
     functions: Functions,
     site: lambda::Site,
+    http: reqwest::Client,
 }
 
 impl Integrations {
@@ -106,6 +109,7 @@ impl Integrations {
         Integrations {
             functions: Functions::new(project),
             site,
+            http: reqwest::Client::new(),
         }
     }
 
@@ -159,6 +163,11 @@ impl Integrations {
                 .format("%a, %d %b %Y %H:%M:%S GMT")
                 .to_string();
             return lambda::invoke_result(&self.site, &call, reply, &request_id, &date);
+        }
+        if http::is_http(&req.resource) {
+            let connections = &self.functions.project().connections;
+            return http::invoke(&self.http, connections, &req.input, self.site.payload_limit)
+                .await;
         }
         no_integration(&req.resource)
     }

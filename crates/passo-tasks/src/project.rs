@@ -16,6 +16,13 @@
 //!
 //! [state_machines.send-invoice]                       # what startExecution can start in
 //! definition = "send-invoice.asl.json"                # `passo run` (by name)
+//!
+//! [connections.stripe]                                # what HTTP tasks authenticate with:
+//! auth = "api_key"                                    # none, api_key, basic or
+//! api_key_name = "Authorization"                      # oauth_client_credentials
+//! api_key_value = "Bearer ${STRIPE_KEY}"              # ${VAR}: from the environment
+//! query = { limit = "10" }                            # added to every request (also
+//!                                                     # headers = {...}, body = {...})
 //! ```
 
 use serde::Deserialize;
@@ -53,6 +60,35 @@ pub struct Project {
     /// State machines that nested executions (`states:startExecution`) can start in
     /// `passo run`, by name: their definition files.
     pub state_machines: BTreeMap<String, PathBuf>,
+    /// Connections HTTP tasks authenticate with, by name (the role of EventBridge
+    /// connections).
+    pub connections: BTreeMap<String, Connection>,
+}
+
+/// How a connection authenticates its requests.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Auth {
+    None,
+    ApiKey { name: String, value: String },
+    Basic { username: String, password: String },
+    OAuthClientCredentials {
+        endpoint: String,
+        client_id: String,
+        client_secret: String,
+        scope: Option<String>,
+    },
+}
+
+/// A connection: its authentication and the parameters it adds to every request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connection {
+    pub name: String,
+    /// The ARN tasks name it by (default: any `...:connection/NAME[/ID]`).
+    pub arn: Option<String>,
+    pub auth: Auth,
+    pub headers: Vec<(String, String)>,
+    pub query: Vec<(String, String)>,
+    pub body: Vec<(String, String)>,
 }
 
 /// A project file that cannot be used, with the place of the fault.
@@ -75,6 +111,95 @@ struct File {
     lambda: Option<LambdaFile>,
     #[serde(default)]
     state_machines: BTreeMap<String, StateMachineFile>,
+    #[serde(default)]
+    connections: BTreeMap<String, ConnectionFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConnectionFile {
+    arn: Option<String>,
+    /// "api_key", "basic", "oauth_client_credentials" or "none".
+    auth: Option<String>,
+    api_key_name: Option<String>,
+    api_key_value: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    token_endpoint: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    scope: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    query: BTreeMap<String, String>,
+    #[serde(default)]
+    body: BTreeMap<String, String>,
+}
+
+/// `${NAME}` in a secret is the environment variable NAME, so secrets stay out of the file.
+fn expand_env(s: &str, what: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("{what}: unclosed ${{ in '{s}'"))?;
+        let var = &after[..end];
+        let v = std::env::var(var)
+            .map_err(|_| format!("{what}: the environment variable {var} is not set"))?;
+        out.push_str(&v);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+impl ConnectionFile {
+    fn into_connection(self, name: &str) -> Result<Connection, String> {
+        let at = format!("connections.{name}");
+        let need = |v: Option<String>, field: &str| -> Result<String, String> {
+            let v = v.ok_or_else(|| format!("{at}.{field} is required for this auth"))?;
+            expand_env(&v, &format!("{at}.{field}"))
+        };
+        let auth = match self.auth.as_deref().unwrap_or("none") {
+            "none" => Auth::None,
+            "api_key" => Auth::ApiKey {
+                name: need(self.api_key_name, "api_key_name")?,
+                value: need(self.api_key_value, "api_key_value")?,
+            },
+            "basic" => Auth::Basic {
+                username: need(self.username, "username")?,
+                password: need(self.password, "password")?,
+            },
+            "oauth_client_credentials" => Auth::OAuthClientCredentials {
+                endpoint: need(self.token_endpoint, "token_endpoint")?,
+                client_id: need(self.client_id, "client_id")?,
+                client_secret: need(self.client_secret, "client_secret")?,
+                scope: self.scope,
+            },
+            other => {
+                return Err(format!(
+                    "{at}.auth '{other}' is not one of none, api_key, basic, oauth_client_credentials"
+                ))
+            }
+        };
+        let expand = |m: BTreeMap<String, String>, part: &str| {
+            m.into_iter()
+                .map(|(k, v)| Ok((k.clone(), expand_env(&v, &format!("{at}.{part}.{k}"))?)))
+                .collect::<Result<Vec<_>, String>>()
+        };
+        Ok(Connection {
+            name: name.to_string(),
+            arn: self.arn,
+            auth,
+            headers: expand(self.headers, "headers")?,
+            query: expand(self.query, "query")?,
+            body: expand(self.body, "body")?,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -191,8 +316,13 @@ impl Project {
             }
             state_machines.insert(name, base.join(m.definition));
         }
+        let mut connections = BTreeMap::new();
+        for (name, c) in file.connections {
+            connections.insert(name.clone(), c.into_connection(&name)?);
+        }
         Ok(Project {
             functions,
+            connections,
             lambda_endpoint: file
                 .lambda
                 .map(|l| l.endpoint.trim_end_matches('/').to_string()),
