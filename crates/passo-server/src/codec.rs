@@ -69,8 +69,16 @@ pub fn history_text(events: &[HistoryEvent]) -> String {
 
 /// The interpreter's start parameters that are not in the execution row, and the link to the
 /// parent execution whose task started this one.
-pub fn params(seed: u64, payload_limit: usize, parent: Option<&ParentLink>) -> String {
+pub fn params(
+    seed: u64,
+    payload_limit: usize,
+    parent: Option<&ParentLink>,
+    test_case: Option<&str>,
+) -> String {
     let mut v = json!({"seed": seed, "payloadLimit": payload_limit});
+    if let Some(t) = test_case {
+        v["testCase"] = json!(t);
+    }
     if let Some(p) = parent {
         v["parent"] = json!({"arn": p.arn, "task": p.task, "pattern": p.pattern.as_str()});
     }
@@ -85,6 +93,12 @@ pub fn parse_params(text: &str) -> (u64, usize) {
             .and_then(Value::as_u64)
             .unwrap_or(262_144) as usize,
     )
+}
+
+/// The mock test case an execution was started with (`stateMachineArn#TestCase`).
+pub fn parse_test_case(text: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    Some(v.get("testCase")?.as_str()?.to_string())
 }
 
 /// The parent link recorded in an execution's parameters.
@@ -109,10 +123,11 @@ mod tests {
             task: 7,
             pattern: Pattern::Sync2,
         };
-        let text = params(1, 2, Some(&link));
+        let text = params(1, 2, Some(&link), Some("Happy"));
+        assert_eq!(parse_test_case(&text).as_deref(), Some("Happy"));
         assert_eq!(parse_parent(&text), Some(link));
         assert_eq!(parse_params(&text), (1, 2));
-        assert_eq!(parse_parent(&params(1, 2, None)), None);
+        assert_eq!(parse_parent(&params(1, 2, None, None)), None);
     }
 
     #[test]

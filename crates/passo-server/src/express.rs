@@ -4,6 +4,8 @@
 
 use crate::runtime::{now_ms, Runtime};
 use crate::tasks::{answer, TaskRequest};
+use passo_engine::driver::{Invocation, TaskResult as DriverResult};
+use passo_engine::mock::Mocks;
 use passo_tasks::nested::Pattern;
 use passo_asl::StateMachine;
 use passo_engine::{Command, Event, Execution, ExecutionInfo, Outcome, Status};
@@ -21,6 +23,7 @@ pub async fn run(
     info: ExecutionInfo,
     input: Value,
     rt: Arc<Runtime>,
+    mut mocks: Option<Mocks>,
 ) -> Outcome {
     let start = info.start_time_ms;
     let arn = info.execution_arn.clone();
@@ -46,6 +49,28 @@ pub async fn run(
                     let Some((task, req)) = TaskRequest::from_command(&arn, c) else {
                         continue;
                     };
+                    let inv = Invocation {
+                        state_name: req.state_name.clone(),
+                        resource: req.resource.clone(),
+                        input: req.input.clone(),
+                        attempt: req.attempt,
+                        token: req.token.clone(),
+                        timeout_seconds: req.timeout_seconds,
+                        now_ms: now_ms(),
+                    };
+                    let mocked = match mocks.as_mut().and_then(|m| m.answer(&inv)) {
+                        Some(DriverResult::Success(output)) => {
+                            Some(Event::TaskSucceeded { task, output })
+                        }
+                        Some(DriverResult::Failure { error, cause }) => {
+                            Some(Event::TaskFailed { task, error, cause })
+                        }
+                        _ => None,
+                    };
+                    if let Some(ev) = mocked {
+                        let _ = tx.send(ev);
+                        continue;
+                    }
                     let tx = tx.clone();
                     let rt = rt.clone();
                     let arn = arn.clone();

@@ -37,6 +37,9 @@ pub struct Config {
     pub access_keys: Vec<(String, String)>,
     /// Signs task tokens; kept in the data directory so tokens outlive a restart.
     pub token_secret: Arc<[u8]>,
+    /// Step Functions Local's MockConfigFile: executions started with
+    /// `stateMachineArn#TestCase` take their Task results from its test case.
+    pub mock_config: Option<Arc<serde_json::Value>>,
 }
 
 impl Default for Config {
@@ -51,6 +54,7 @@ impl Default for Config {
             max_request_bytes: 1024 * 1024,
             access_keys: Vec::new(),
             token_secret: Arc::from(&b"passo-default-secret"[..]),
+            mock_config: None,
         }
     }
 }

@@ -187,6 +187,7 @@ impl Runtime {
                 input_text: call.input_text.clone(),
                 trace_header: None,
                 parent: Some(link.clone()),
+                test_case: None,
             })
             .await;
         match started {
@@ -231,7 +232,7 @@ impl Runtime {
         let parent_arn = parent_arn.to_string();
         let (child_arn, child_name) = (arn.clone(), name.to_string());
         tokio::spawn(async move {
-            let o = express::run(target.machine.clone(), info, input, rt.clone()).await;
+            let o = express::run(target.machine.clone(), info, input, rt.clone(), None).await;
             if !pattern.waits() {
                 return;
             }

@@ -16,6 +16,8 @@ use crate::tasks::{answer, TaskRequest, TaskRunner};
 use crate::timers::Timers;
 use crate::Config;
 use passo_asl::StateMachine;
+use passo_engine::driver::{Invocation, TaskResult as DriverResult};
+use passo_engine::mock::Mocks;
 use passo_engine::{Command, Event, Execution, ExecutionInfo, Outcome, Status, TaskId, TaskPhase};
 use passo_store::{Db, ExecutionRow, ExecutionUpdate, StepRow, StoreError, TimerRow, Write};
 use passo_tasks::nested::Pattern;
@@ -48,6 +50,8 @@ struct Active {
     parent: Option<ParentLink>,
     /// `.sync` tasks waiting for a child execution to end: task id -> child ARN, pattern.
     children: HashMap<u64, (String, Pattern)>,
+    /// The mocked Task results of the test case the execution was started with.
+    mocks: Option<Mocks>,
 }
 
 impl Active {
@@ -59,6 +63,7 @@ impl Active {
             timers: HashMap::new(),
             parent,
             children: HashMap::new(),
+            mocks: None,
         }
     }
 
@@ -86,6 +91,8 @@ pub struct StartRequest {
     pub trace_header: Option<String>,
     /// Set when a parent execution's Task state starts this one.
     pub parent: Option<ParentLink>,
+    /// The mock test case (`stateMachineArn#TestCase`), checked by [`Runtime::mocks`].
+    pub test_case: Option<String>,
 }
 
 pub struct Runtime {
@@ -189,6 +196,9 @@ impl Runtime {
         );
         let (ex, cmds, events) = Execution::start(t.machine.clone(), info, req.input);
         let mut a = Active::new(ex, req.parent.clone());
+        if let Some(case) = &req.test_case {
+            a.mocks = Some(self.mocks(&t.machine_name, case)?);
+        }
         let outcome = finished(&cmds);
         track(&mut a, &cmds);
         let row = ExecutionRow {
@@ -205,7 +215,12 @@ impl Runtime {
             cause: outcome.and_then(|o| o.cause.clone()),
             start_ms,
             stop_ms: outcome.map(|_| start_ms),
-            params: codec::params(seed, self.cfg.payload_limit, req.parent.as_ref()),
+            params: codec::params(
+                seed,
+                self.cfg.payload_limit,
+                req.parent.as_ref(),
+                req.test_case.as_deref(),
+            ),
             pending_tasks: a.pending() as i64,
             trace_header: req.trace_header.clone(),
             redrive_count: 0,
@@ -252,14 +267,17 @@ impl Runtime {
     fn after_commit(
         self: &Arc<Self>,
         arn: &str,
-        a: Active,
+        mut a: Active,
         cmds: Vec<Command>,
         slot: Option<&mut SlotState>,
     ) {
         let now = now_ms();
         for c in &cmds {
             match c {
-                Command::InvokeTask { .. } => self.invoke(arn, c.clone()),
+                Command::InvokeTask { .. } => match mocked(&mut a, c) {
+                    Some(event) => self.answer_later(arn, event),
+                    None => self.invoke(arn, c.clone()),
+                },
                 Command::StartTimer { timer, fire_at_ms } if *fire_at_ms <= now + LOOKAHEAD_MS => {
                     self.timers.push(TimerRow {
                         fire_at_ms: *fire_at_ms,
@@ -291,6 +309,33 @@ impl Runtime {
             }
             None => {}
         }
+    }
+
+    /// The mocks of a test case of the configured MockConfigFile.
+    pub fn mocks(&self, machine_name: &str, test_case: &str) -> Result<Mocks, ApiError> {
+        let Some(cfg) = &self.cfg.mock_config else {
+            return Err(ApiError::ValidationException(format!(
+                "Test case '{test_case}' asked for, but no mock file is configured (passo server --mock FILE, or SFN_MOCK_CONFIG)"
+            )));
+        };
+        Mocks::from_config(cfg, Some(machine_name), test_case)
+            .map_err(|e| ApiError::ValidationException(e.to_string()))
+    }
+
+    /// Delivers a mocked task result as if its integration had answered.
+    fn answer_later(self: &Arc<Self>, arn: &str, event: Event) {
+        let rt = self.clone();
+        let arn = arn.to_string();
+        let task = match &event {
+            Event::TaskSucceeded { task, .. } | Event::TaskFailed { task, .. } => *task,
+            _ => return,
+        };
+        tokio::spawn(async move {
+            let expect = Expect::Task(task, &[TaskPhase::Invoked]);
+            if let Err(e) = rt.deliver_if(&arn, event, expect).await {
+                tracing::warn!("delivering a mocked result to {arn}: {e}");
+            }
+        });
     }
 
     /// Sends a task out: activity tasks to their queue, everything else to the task runner.
@@ -486,6 +531,15 @@ impl Runtime {
         let steps = self.db.steps(arn)?;
         let (ex, cmds, _) = Execution::start(machine.0, info, input);
         let mut a = Active::new(ex, codec::parse_parent(&row.params));
+        let mut invoked: Vec<Command> = Vec::new();
+        let mut note = |cmds: &[Command]| {
+            invoked.extend(
+                cmds.iter()
+                    .filter(|c| matches!(c, Command::InvokeTask { .. }))
+                    .cloned(),
+            )
+        };
+        note(&cmds);
         track(&mut a, &cmds);
         for s in steps.iter().skip(1) {
             let Some(ev) = codec::parse_event(&s.event) else {
@@ -493,9 +547,23 @@ impl Runtime {
             };
             forget(&mut a, &ev);
             let (cmds, _) = a.ex.step(ev, s.now_ms);
+            note(&cmds);
             a.seq = s.seq;
             track(&mut a, &cmds);
             settle(&mut a);
+        }
+        if let Some(case) = codec::parse_test_case(&row.params) {
+            // The mocks count invocations per state: count again the ones already answered
+            // (those still out are answered, and counted, when they are sent again).
+            let mut mocks = self.mocks(&machine_name, &case)?;
+            for c in &invoked {
+                if let Command::InvokeTask { task, .. } = c {
+                    if !a.tasks.contains_key(task) {
+                        let _ = mocks.answer(&invocation(c));
+                    }
+                }
+            }
+            a.mocks = Some(mocks);
         }
         Ok(Some(a))
     }
@@ -620,6 +688,52 @@ fn answered_task(ev: &Event) -> Option<u64> {
     }
 }
 
+
+/// The driver's view of an InvokeTask command (what mocks answer).
+fn invocation(c: &Command) -> Invocation {
+    match c {
+        Command::InvokeTask {
+            state_name,
+            resource,
+            input,
+            attempt,
+            timeout_seconds,
+            token,
+            ..
+        } => Invocation {
+            state_name: state_name.clone(),
+            resource: resource.clone(),
+            input: input.clone(),
+            attempt: *attempt,
+            token: token.clone(),
+            timeout_seconds: *timeout_seconds,
+            now_ms: now_ms(),
+        },
+        _ => Invocation {
+            state_name: String::new(),
+            resource: String::new(),
+            input: Value::Null,
+            attempt: 0,
+            token: None,
+            timeout_seconds: None,
+            now_ms: 0,
+        },
+    }
+}
+
+/// The mocked result of an InvokeTask, as the event that delivers it.
+fn mocked(a: &mut Active, c: &Command) -> Option<Event> {
+    let Command::InvokeTask { task, .. } = c else {
+        return None;
+    };
+    let task = *task;
+    match a.mocks.as_mut()?.answer(&invocation(c))? {
+        DriverResult::Success(output) => Some(Event::TaskSucceeded { task, output }),
+        DriverResult::Failure { error, cause } => Some(Event::TaskFailed { task, error, cause }),
+        // Mock files have no scripts; a mocked callback answers with its Return.
+        DriverResult::Script(_) => None,
+    }
+}
 
 /// The activity a Task resource names, if it is one.
 fn activity_of(resource: &str) -> Option<&str> {

@@ -47,6 +47,10 @@ pub struct Args {
     /// The project file declaring functions Task states call (default: ./passo.toml if any).
     #[arg(long, value_name = "FILE")]
     project: Option<PathBuf>,
+    /// Mocked Task responses (AWS Step Functions Local's MockConfigFile), used by executions
+    /// started with `stateMachineArn#TestCaseName`; also read from $SFN_MOCK_CONFIG.
+    #[arg(long, value_name = "FILE", env = "SFN_MOCK_CONFIG")]
+    mock: Option<PathBuf>,
 }
 
 pub fn main(a: Args) -> ExitCode {
@@ -69,7 +73,21 @@ pub fn main(a: Args) -> ExitCode {
             }
         }
     }
+    let mock_config = match &a.mock {
+        None => None,
+        Some(f) => match std::fs::read_to_string(f)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).map_err(|e| e.to_string()))
+        {
+            Ok(v) => Some(std::sync::Arc::new(v)),
+            Err(e) => {
+                eprintln!("error: cannot read mock file {}: {e}", f.display());
+                return ExitCode::from(2);
+            }
+        },
+    };
     let cfg = passo_server::Config {
+        mock_config,
         realm: passo_server::arn::Realm {
             account: a.account,
             region: a.region,

@@ -59,14 +59,28 @@ fn pick() -> u64 {
     (uuid::Uuid::new_v4().as_u128() % 100) as u64
 }
 
+/// The target ARN and the mock test case of `stateMachineArn#TestCase` (as Step Functions
+/// Local takes it).
+fn target_and_case(req: &Value) -> Result<(&str, Option<String>), ApiError> {
+    let arn = req_str(req, "stateMachineArn")?;
+    Ok(match arn.split_once('#') {
+        Some((arn, case)) => (arn, Some(case.to_string())),
+        None => (arn, None),
+    })
+}
+
 pub async fn start(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
-    let target_arn = req_str(req, "stateMachineArn")?;
+    let (target_arn, test_case) = target_and_case(req)?;
     let target = rt.catalog.target(&rt.db, target_arn, pick())?;
     let (name, input, input_text) = start_params(rt, req)?;
     if target.kind == "EXPRESS" {
         // Asynchronous Express: runs in memory, at-least-once, nothing recorded.
+        let mocks = match &test_case {
+            Some(c) => Some(rt.mocks(&target.machine_name, c)?),
+            None => None,
+        };
         let (arn, start, info) = express_info(rt, &target, &name);
-        tokio::spawn(express::run(target.machine.clone(), info, input, rt.clone()));
+        tokio::spawn(express::run(target.machine.clone(), info, input, rt.clone(), mocks));
         return Ok(json!({"executionArn": arn, "startDate": ts(start)}));
     }
     let (arn, start) = rt
@@ -77,14 +91,19 @@ pub async fn start(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
             input_text,
             trace_header: opt_str(req, "traceHeader").map(String::from),
             parent: None,
+            test_case,
         })
         .await?;
     Ok(json!({"executionArn": arn, "startDate": ts(start)}))
 }
 
 pub async fn start_sync(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
-    let target_arn = req_str(req, "stateMachineArn")?;
+    let (target_arn, test_case) = target_and_case(req)?;
     let target = rt.catalog.target(&rt.db, target_arn, pick())?;
+    let mocks = match &test_case {
+        Some(c) => Some(rt.mocks(&target.machine_name, c)?),
+        None => None,
+    };
     if target.kind != "EXPRESS" {
         return Err(ApiError::StateMachineTypeNotSupported(
             "This operation is not supported by this type of state machine".into(),
@@ -92,7 +111,7 @@ pub async fn start_sync(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiErro
     }
     let (name, input, input_text) = start_params(rt, req)?;
     let (arn, start, info) = express_info(rt, &target, &name);
-    let o: Outcome = express::run(target.machine.clone(), info, input, rt.clone()).await;
+    let o: Outcome = express::run(target.machine.clone(), info, input, rt.clone(), mocks).await;
     let stop = now_ms();
     let mut out = json!({
         "executionArn": arn,
