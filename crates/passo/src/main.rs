@@ -13,6 +13,7 @@ mod bench_http;
 mod project;
 mod run;
 mod server;
+mod test_cmd;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -28,7 +29,7 @@ use std::process::ExitCode;
     name = "passo",
     version,
     about = "Run AWS Step Functions state machines (Amazon States Language) anywhere",
-    long_about = "Passo runs AWS Step Functions state machines with AWS's semantics: on a laptop, in CI, on your servers.\n\nExamples:\n  passo run examples/hello.asl.json --input '{\"name\":\"Ada\"}'\n  passo run flow.asl.json --mock mocks.json --test-case HappyPath --json --history\n  passo validate flow.asl.json other.asl.yaml"
+    long_about = "Passo runs AWS Step Functions state machines with AWS's semantics: on a laptop, in CI, on your servers.\n\nExamples:\n  passo run examples/hello.asl.json --input '{\"name\":\"Ada\"}'\n  passo run flow.asl.json --mock mocks.json --test-case HappyPath --json --history\n  passo validate flow.asl.json other.asl.yaml\n  passo test tests/flow.test.yaml --junit report.xml"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -43,6 +44,9 @@ enum Command {
     Validate(validate::Args),
     /// Serve the AWS Step Functions API with durable executions (embedded SQLite).
     Server(server::Args),
+    /// Run test files (cases with inputs, mocks and expected outcomes) and report; exit 1 on
+    /// a failed case. `--junit FILE` writes a report for CI.
+    Test(test_cmd::Args),
     /// Measure the interpreter on benchmark workloads (executions/s, transitions/s).
     Bench(bench::Args),
 }
@@ -54,5 +58,6 @@ fn main() -> ExitCode {
         Command::Validate(a) => validate::main(a),
         Command::Bench(a) => bench::main(a),
         Command::Server(a) => server::main(a),
+        Command::Test(a) => test_cmd::main(a),
     }
 }

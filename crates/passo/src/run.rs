@@ -139,13 +139,7 @@ pub fn main(args: Args) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return usage_error(e),
     };
-    let mut local = LocalTasks {
-        mocks,
-        integrations: &integrations,
-        io: &io,
-        project_machines: integrations.functions().project().state_machines.clone(),
-        account: site_account(&info.execution_arn),
-    };
+    let mut local = LocalTasks::new(mocks, &integrations, &io, &info.execution_arn);
     let execution_arn = info.execution_arn.clone();
     let mut tasks = |inv: &Invocation| local.answer(inv, &execution_arn, 0);
     let mut opts = RunOptions::default();
@@ -226,16 +220,31 @@ fn site_account(arn: &str) -> String {
 
 /// Answers Task invocations in process: mocks first (the top execution only), then nested
 /// executions of the project's state machines, then the project's functions.
-struct LocalTasks<'a> {
-    mocks: Option<Mocks>,
+pub(crate) struct LocalTasks<'a> {
+    pub mocks: Option<Mocks>,
     integrations: &'a passo_tasks::Integrations,
     io: &'a tokio::runtime::Runtime,
     project_machines: std::collections::BTreeMap<String, PathBuf>,
     account: String,
 }
 
-impl LocalTasks<'_> {
-    fn answer(&mut self, inv: &Invocation, execution_arn: &str, depth: usize) -> TaskResult {
+impl<'a> LocalTasks<'a> {
+    pub fn new(
+        mocks: Option<Mocks>,
+        integrations: &'a passo_tasks::Integrations,
+        io: &'a tokio::runtime::Runtime,
+        execution_arn: &str,
+    ) -> LocalTasks<'a> {
+        LocalTasks {
+            mocks,
+            integrations,
+            io,
+            project_machines: integrations.functions().project().state_machines.clone(),
+            account: site_account(execution_arn),
+        }
+    }
+
+    pub fn answer(&mut self, inv: &Invocation, execution_arn: &str, depth: usize) -> TaskResult {
         if depth == 0 {
             if let Some(r) = self.mocks.as_mut().and_then(|m| m.answer(inv)) {
                 return r;

@@ -343,3 +343,52 @@ fn nested_executions_run_the_projects_state_machines() {
     assert_eq!(v["error"], "StepFunctions.StateMachineDoesNotExistException");
     assert!(String::from_utf8_lossy(&o.stderr).contains("[state_machines.nobody]"));
 }
+
+/// `passo test`: the bank-account example's test file passes (real functions and mocks);
+/// a case that does not end as expected fails with a diff, exit 1, and a JUnit report.
+#[test]
+fn passo_test_reports_cases_with_diffs_and_junit() {
+    let o = passo(&["test", "examples/bank-account/account-application.test.yaml"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("3 passed, 0 failed"), "{out}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.yaml");
+    std::fs::write(
+        &file,
+        r#"
+definition:
+  StartAt: Greet
+  States:
+    Greet: {Type: Task, Resource: "arn:aws:lambda:us-east-1:1:function:greet", End: true}
+cases:
+  - name: right
+    mocks: {Greet: {Return: {hello: Ada}}}
+    expect: {output: {hello: Ada}, path: [Greet]}
+  - name: wrong <output>
+    mocks: {Greet: {Return: {hello: Bob}}}
+    expect: {output: {hello: Ada}}
+  - name: fails as expected
+    mocks: {Greet: {Throw: {Error: Nope, Cause: why}}}
+    expect: {error: Nope, cause: why}
+"#,
+    )
+    .unwrap();
+    let junit = dir.path().join("junit.xml");
+    let o = passo(&[
+        "test",
+        file.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("2 passed, 1 failed"), "{out}");
+    assert!(out.contains("-   \"hello\": \"Ada\"") && out.contains("+   \"hello\": \"Bob\""), "{out}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains(r#"tests="3" failures="1""#), "{xml}");
+    assert!(xml.contains("name=\"wrong &lt;output&gt;\""), "{xml}");
+    // A file that cannot be read is a usage error.
+    let o = passo(&["test", dir.path().join("none.yaml").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+}
