@@ -6,6 +6,7 @@ use passo_engine::driver::Run;
 use passo_engine::ExecutionInfo;
 use regex::Regex;
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -406,10 +407,44 @@ pub fn sort_parallel(events: &mut Vec<Value>) {
     }
 }
 
+/// `v` with its `<label:N>` placeholders numbered per label in the order `seen` met them.
+fn renumber(v: &Value, seen: &mut HashMap<String, HashMap<String, usize>>) -> Value {
+    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| Regex::new(r"<([A-Za-z][A-Za-z0-9_\-]*):(\d+)>").unwrap());
+    match v {
+        Value::String(s) => Value::String(
+            re.replace_all(s, |c: &regex::Captures| {
+                let numbers = seen.entry(c[1].to_string()).or_default();
+                let next = numbers.len() + 1;
+                let n = *numbers.entry(c[2].to_string()).or_insert(next);
+                format!("<{}:{n}>", &c[1])
+            })
+            .into_owned(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(|x| renumber(x, seen)).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), renumber(x, seen)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// Compares a run with the case's expected outcome and (when recorded) history: (outcome
 /// matches, history matches, why not).
 pub fn compare(case: &Value, run: &Run, verbose: bool) -> (bool, Option<bool>, String) {
-    let expected = &case["expected"];
+    // A snapshot numbers each label's values in the order it meets them, and one snapshot
+    // can hold several executions (or other calls' responses) whose numbers run on. The
+    // numbering only says which values are the same: renumber the expectation as the actual
+    // side is numbered, history first, then the outcome.
+    let mut seen = HashMap::new();
+    let exp_history = case["expected_history"].as_array().map(|h| {
+        h.iter()
+            .map(|e| renumber(e, &mut seen))
+            .collect::<Vec<_>>()
+    });
+    let expected = &renumber(&case["expected"], &mut seen);
     let norm = Normalizer::new(case);
     for e in &run.history {
         norm.collect_ids(&e.to_json(), "");
@@ -464,7 +499,7 @@ pub fn compare(case: &Value, run: &Run, verbose: bool) -> (bool, Option<bool>, S
             why = format!("error/cause {err} {cause} != {exp_err} {exp_cause}");
         }
     }
-    let history_ok = case["expected_history"].as_array().map(|exp| {
+    let history_ok = exp_history.as_ref().map(|exp| {
         let mut actual = history.clone();
         let mut exp = exp.clone();
         let sort = case["normalize"]
