@@ -227,10 +227,26 @@ impl Normalizer {
         for (p, r) in &self.literal {
             out = out.replace(p.as_str(), r);
         }
+        out
+    }
+
+    /// The case's regex rules. LocalStack's RegexTransformer ran on the serialised snapshot,
+    /// before the UUID replacements: its patterns see a string JSON-escaped (`\"` for `"`)
+    /// and its UUIDs still raw.
+    fn regex_rules(&self, s: String) -> String {
+        if self.regexes.is_empty() {
+            return s;
+        }
+        let escaped = serde_json::to_string(&s).unwrap();
+        let inner = &escaped[1..escaped.len() - 1];
+        let mut out = inner.to_string();
         for (p, r) in &self.regexes {
             out = p.replace_all(&out, r.as_str()).into_owned();
         }
-        out
+        if out == inner {
+            return s;
+        }
+        serde_json::from_str(&format!("\"{out}\"")).unwrap_or(s)
     }
 
     /// Registers the UUIDs held by keys ending in "id" (in JSON text too), as the snapshot's
@@ -285,6 +301,7 @@ impl Normalizer {
                 if self.iso.is_match(&s) {
                     return Value::String("date".into());
                 }
+                let mut s = self.regex_rules(s);
                 // The snapshot replaced every occurrence of a collected value, also inside
                 // text (a Lambda error's cause carries its requestId; a message its token).
                 for (known, label) in self.known.borrow().iter() {
