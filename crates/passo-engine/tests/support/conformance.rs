@@ -424,6 +424,30 @@ pub fn sort_parallel(events: &mut Vec<Value>) {
     }
 }
 
+/// AWS changed which event a Distributed Map's MapStateExited follows: recordings before
+/// 2024-11 point at its MapRunSucceeded, later ones at its MapRunStarted. Both sides are
+/// brought to the later form so that either recording compares.
+fn map_exit_after_run_start(events: &mut [Value]) {
+    let prev_of = |events: &[Value], id: &Value, ty: &str| {
+        events
+            .iter()
+            .find(|e| e["id"] == *id && e["type"] == ty)
+            .map(|e| e["previousEventId"].clone())
+    };
+    for i in 0..events.len() {
+        if events[i]["type"] != "MapStateExited" {
+            continue;
+        }
+        let Some(started) = prev_of(events, &events[i]["previousEventId"], "MapRunSucceeded")
+        else {
+            continue;
+        };
+        if events.iter().any(|e| e["id"] == started && e["type"] == "MapRunStarted") {
+            events[i]["previousEventId"] = started;
+        }
+    }
+}
+
 /// `v` with its `<label:N>` placeholders numbered per label in the order `seen` met them.
 fn renumber(v: &Value, seen: &mut HashMap<String, HashMap<String, usize>>) -> Value {
     static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
@@ -524,6 +548,8 @@ pub fn compare(case: &Value, run: &Run, verbose: bool) -> (bool, Option<bool>, S
             .into_iter()
             .flatten()
             .any(|n| n["name"] == "parallel_events_sort");
+        map_exit_after_run_start(&mut actual);
+        map_exit_after_run_start(&mut exp);
         if sort {
             sort_parallel(&mut actual);
             sort_parallel(&mut exp);
