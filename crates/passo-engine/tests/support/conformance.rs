@@ -267,14 +267,17 @@ impl Normalizer {
                 }
             }
             Value::String(s) => {
-                let label = if key.to_ascii_lowercase().ends_with("id") && self.uuid.is_match(s) {
-                    Some("uuid".to_string())
-                } else {
-                    self.ref_keys
-                        .iter()
-                        .find(|(k, _)| k == key)
-                        .map(|(_, l)| l.clone())
-                };
+                // The case's own reference rules (LocalStack's jsonpath transformers) come
+                // before the generic UUID-in-id-keys rule in the snapshot's list.
+                let label = self
+                    .ref_keys
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, l)| l.clone())
+                    .or_else(|| {
+                        (key.to_ascii_lowercase().ends_with("id") && self.uuid.is_match(s))
+                            .then(|| "uuid".to_string())
+                    });
                 if let Some(label) = label {
                     let mut k = self.known.borrow_mut();
                     if !k.iter().any(|(v, _)| v == s) {
