@@ -530,12 +530,16 @@ pub fn compare(case: &Value, run: &Run, verbose: bool) -> (bool, Option<bool>, S
             o.cause
         );
     } else if expected["status"] == "SUCCEEDED" {
+        // The recorded output is the ExecutionSucceeded event's: normalised where it sat, so
+        // that `$..executionSucceededEventDetails.output` rules apply to it.
+        let out = o.output.clone().unwrap_or(Value::Null);
         let actual = norm.value(
-            o.output.as_ref().unwrap_or(&Value::Null),
-            "output",
+            &json!({ "executionSucceededEventDetails": { "output": out } }),
+            "",
             &mut uuids,
             &mut inputs,
-        );
+        )["executionSucceededEventDetails"]["output"]
+            .clone();
         if !same(&actual, &expected["output"]) {
             outcome_ok = false;
             why = format!("output {} != {}", actual, expected["output"]);
