@@ -8,6 +8,7 @@
 use crate::functions::{CallError, FunctionError, Reply};
 use crate::pyjson;
 use crate::TaskResult;
+use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
 /// The function a bare Lambda ARN names, with its qualifier.
@@ -37,10 +38,12 @@ pub struct InvokeRequest {
     pub payload: Vec<u8>,
     /// `Event`: fire and forget (StatusCode 202).
     pub asynchronous: bool,
+    /// `LogType: "Tail"`: the response carries the end of the call's log (`LogResult`).
+    pub log_tail: bool,
 }
 
-/// Reads FunctionName (a name, `name:qualifier`, a full or partial ARN), Qualifier, Payload
-/// and InvocationType, with Lambda's errors for what it refuses.
+/// Reads FunctionName (a name, `name:qualifier`, a full or partial ARN), Qualifier, Payload,
+/// InvocationType and LogType, with Lambda's errors for what it refuses.
 pub fn invoke_request(params: &Value) -> Result<InvokeRequest, (String, Option<String>)> {
     let Some(fname) = params.get("FunctionName").and_then(Value::as_str) else {
         return Err((
@@ -69,12 +72,42 @@ pub fn invoke_request(params: &Value) -> Result<InvokeRequest, (String, Option<S
         Some(Value::String(s)) => s.clone().into_bytes(),
         Some(v) => v.to_string().into_bytes(),
     };
+    let log_tail = match params.get("LogType") {
+        None | Some(Value::Null) => false,
+        Some(Value::String(s)) if s == "None" => false,
+        Some(Value::String(s)) if s == "Tail" => true,
+        Some(v) => return Err(invalid_log_type(v)),
+    };
     Ok(InvokeRequest {
         name: name.to_string(),
         qualifier: qualifier.map(String::from),
         payload,
         asynchronous: params.get("InvocationType").and_then(Value::as_str) == Some("Event"),
+        log_tail,
     })
+}
+
+fn invalid_log_type(v: &Value) -> (String, Option<String>) {
+    let v = match v {
+        Value::String(s) => s.clone(),
+        v => v.to_string(),
+    };
+    (
+        "Lambda.InvalidParameterValueException".into(),
+        Some(format!(
+            "1 validation error detected: Value '{v}' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, None]"
+        )),
+    )
+}
+
+/// What `LogType: "Tail"` returns: the last 4 KB of the call's log, base64-encoded. The log
+/// of a function that prints nothing holds the runtime's START, END and REPORT lines.
+fn log_tail(request_id: &str, version: &str) -> String {
+    let log = format!(
+        "START RequestId: {request_id} Version: {version}\nEND RequestId: {request_id}\nREPORT RequestId: {request_id}\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 32 MB\t\n"
+    );
+    let log = &log.as_bytes()[log.len().saturating_sub(4096)..];
+    base64::engine::general_purpose::STANDARD.encode(log)
 }
 
 fn invalid_parameter(fname: &str) -> (String, Option<String>) {
@@ -212,11 +245,12 @@ pub fn invoke_result(
     };
     let len = if req.asynchronous { 0 } else { body.len() }.to_string();
     let version = "$LATEST";
-    let trace = format!(
-        "Root=1-{}",
-        &request_id.replace('-', "")[..24.min(request_id.len())]
-    );
-    Ok(json!({
+    let hex = request_id.replace('-', "");
+    let trace = format!("Root=1-{}", &hex[..24.min(hex.len())]);
+    // A synchronous call asked for its log gets it in the body and in a header (the first
+    // of AWS's header list; in the sorted one, after X-Amz-Executed-Version).
+    let log = (req.log_tail && !req.asynchronous).then(|| log_tail(request_id, version));
+    let mut r = json!({
         "ExecutedVersion": version,
         "Payload": payload,
         "SdkHttpMetadata": {
@@ -244,7 +278,33 @@ pub fn invoke_result(
         },
         "SdkResponseMetadata": {"RequestId": request_id},
         "StatusCode": status
-    }))
+    });
+    if let Some(log) = log {
+        // Inserted after `after` (first when None), where AWS lists it.
+        let insert = |v: &mut Value, after: Option<&str>, k: &str, x: Value| {
+            if let Some(m) = v.as_object_mut() {
+                let at = after.and_then(|a| m.keys().position(|k| k == a));
+                let at = at.map_or(0, |i| i + 1);
+                m.shift_insert(at, k.into(), x);
+            }
+        };
+        let http = &mut r["SdkHttpMetadata"];
+        insert(
+            &mut http["AllHttpHeaders"],
+            None,
+            "X-Amz-Log-Result",
+            json!([log]),
+        );
+        let after = Some("X-Amz-Executed-Version");
+        insert(
+            &mut http["HttpHeaders"],
+            after,
+            "X-Amz-Log-Result",
+            json!(log),
+        );
+        insert(&mut r, Some("ExecutedVersion"), "LogResult", json!(log));
+    }
+    Ok(r)
 }
 
 #[cfg(test)]
@@ -341,6 +401,64 @@ mod tests {
         assert!(cause.unwrap().starts_with(
             "Function not found: arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST (Service: AWSLambda; Status Code: 404"
         ));
+    }
+
+    #[test]
+    fn log_type_tail_returns_the_log() {
+        let req = invoke_request(&json!({"FunctionName": "f", "LogType": "Tail"})).unwrap();
+        assert!(req.log_tail);
+        let r = invoke_result(&site(), &req, Ok(Reply::Ok(b"{}".to_vec())), "r-1", "d").unwrap();
+        let log = r["LogResult"].as_str().unwrap();
+        let text = base64::engine::general_purpose::STANDARD
+            .decode(log)
+            .unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.starts_with("START RequestId: r-1 Version: $LATEST\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nEND RequestId: r-1\nREPORT RequestId: r-1\t"),
+            "{text}"
+        );
+        let keys: Vec<&String> = r.as_object().unwrap().keys().collect();
+        assert_eq!(keys[..2], ["ExecutedVersion", "LogResult"]);
+        let all = r["SdkHttpMetadata"]["AllHttpHeaders"].as_object().unwrap();
+        assert_eq!(all.keys().next().unwrap(), "X-Amz-Log-Result");
+        assert_eq!(all["X-Amz-Log-Result"], json!([log]));
+        let headers = r["SdkHttpMetadata"]["HttpHeaders"].as_object().unwrap();
+        assert_eq!(headers["X-Amz-Log-Result"], json!(log));
+        let after: Vec<&String> = headers
+            .keys()
+            .skip_while(|k| *k != "X-Amz-Executed-Version")
+            .take(2)
+            .collect();
+        assert_eq!(after, ["X-Amz-Executed-Version", "X-Amz-Log-Result"]);
+
+        // None (or no LogType) gives no log, nor does an asynchronous call.
+        let none = invoke_request(&json!({"FunctionName": "f", "LogType": "None"})).unwrap();
+        assert!(!none.log_tail);
+        let r = invoke_result(&site(), &none, Ok(Reply::Ok(b"{}".to_vec())), "r", "d").unwrap();
+        assert!(r.get("LogResult").is_none());
+        assert!(r["SdkHttpMetadata"]["HttpHeaders"]
+            .get("X-Amz-Log-Result")
+            .is_none());
+        let event = invoke_request(
+            &json!({"FunctionName": "f", "LogType": "Tail", "InvocationType": "Event"}),
+        )
+        .unwrap();
+        let r = invoke_result(&site(), &event, Ok(Reply::Ok(Vec::new())), "r", "d").unwrap();
+        assert!(r.get("LogResult").is_none());
+
+        // Anything else is refused by Lambda.
+        for bad in [json!("tail"), json!(1)] {
+            let (err, cause) =
+                invoke_request(&json!({"FunctionName": "f", "LogType": bad})).unwrap_err();
+            assert_eq!(err, "Lambda.InvalidParameterValueException");
+            assert!(cause
+                .unwrap()
+                .contains("at 'logType' failed to satisfy constraint"));
+        }
     }
 
     #[test]
