@@ -153,7 +153,9 @@ impl Execution {
         match p {
             None => Ok(Value::Object(Map::new())),
             Some(p) if p.is_root() => Ok(raw.clone()),
-            Some(p) => self.read_path(tid, p, raw)?.ok_or_else(|| no_results(p, raw)),
+            Some(p) => self
+                .read_path(tid, p, raw)?
+                .ok_or_else(|| no_results(p, raw)),
         }
     }
 
@@ -167,7 +169,9 @@ impl Execution {
         match p {
             None => Ok(Value::Object(Map::new())),
             Some(p) if p.is_root() => Ok(out),
-            Some(p) => self.read_path(tid, p, &out)?.ok_or_else(|| no_results(p, &out)),
+            Some(p) => self
+                .read_path(tid, p, &out)?
+                .ok_or_else(|| no_results(p, &out)),
         }
     }
 

@@ -4,11 +4,11 @@
 
 use crate::runtime::{now_ms, Runtime};
 use crate::tasks::{answer, TaskRequest};
+use passo_asl::StateMachine;
 use passo_engine::driver::{Invocation, TaskResult as DriverResult};
 use passo_engine::mock::Mocks;
-use passo_tasks::nested::Pattern;
-use passo_asl::StateMachine;
 use passo_engine::{Command, Event, Execution, ExecutionInfo, Outcome, Status};
+use passo_tasks::nested::Pattern;
 use serde_json::Value;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

@@ -688,7 +688,6 @@ fn answered_task(ev: &Event) -> Option<u64> {
     }
 }
 
-
 /// The driver's view of an InvokeTask command (what mocks answer).
 fn invocation(c: &Command) -> Invocation {
     match c {

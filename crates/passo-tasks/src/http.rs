@@ -59,12 +59,38 @@ fn forbidden_header(name: &str) -> bool {
         || n.starts_with("x-amz-")
         || n.starts_with("x-amzn-")
         || [
-            "a-im", "accept-charset", "accept-datetime", "accept-encoding", "authorization",
-            "cache-control", "connection", "content-encoding", "content-md5", "date", "expect",
-            "forwarded", "from", "host", "http2-settings", "if-match", "if-modified-since",
-            "if-none-match", "if-range", "if-unmodified-since", "max-forwards", "origin",
-            "pragma", "proxy-authorization", "referer", "server", "te", "trailer",
-            "transfer-encoding", "upgrade", "via", "warning",
+            "a-im",
+            "accept-charset",
+            "accept-datetime",
+            "accept-encoding",
+            "authorization",
+            "cache-control",
+            "connection",
+            "content-encoding",
+            "content-md5",
+            "date",
+            "expect",
+            "forwarded",
+            "from",
+            "host",
+            "http2-settings",
+            "if-match",
+            "if-modified-since",
+            "if-none-match",
+            "if-range",
+            "if-unmodified-since",
+            "max-forwards",
+            "origin",
+            "pragma",
+            "proxy-authorization",
+            "referer",
+            "server",
+            "te",
+            "trailer",
+            "transfer-encoding",
+            "upgrade",
+            "via",
+            "warning",
         ]
         .contains(&n.as_str())
 }
@@ -247,7 +273,9 @@ pub fn response_result(
         if k.eq_ignore_ascii_case("content-type") {
             content_type = v.to_ascii_lowercase();
         }
-        h.entry(k.clone()).or_default().push(Value::String(v.clone()));
+        h.entry(k.clone())
+            .or_default()
+            .push(Value::String(v.clone()));
     }
     let text = String::from_utf8_lossy(body).into_owned();
     let media = content_type.split(';').next().unwrap_or_default().trim();
@@ -323,11 +351,9 @@ pub async fn invoke(
         let mut merged = match body {
             Some(Value::Object(m)) => m,
             None => Map::new(),
-            Some(_) => {
-                return Err(runtime(
-                    "A RequestBody that is not an object cannot take the connection's body parameters",
-                ))
-            }
+            Some(_) => return Err(runtime(
+                "A RequestBody that is not an object cannot take the connection's body parameters",
+            )),
         };
         for (k, v) in &conn.body {
             merged.insert(k.clone(), Value::String(v.clone()));
@@ -371,8 +397,8 @@ pub async fn invoke(
             client_secret,
             scope,
         } => {
-            let token = oauth_token(client, endpoint, client_id, client_secret, scope.as_deref())
-                .await?;
+            let token =
+                oauth_token(client, endpoint, client_id, client_secret, scope.as_deref()).await?;
             req.bearer_auth(token)
         }
     };
@@ -381,7 +407,12 @@ pub async fn invoke(
     let headers: Vec<(String, String)> = resp
         .headers()
         .iter()
-        .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let bytes = resp.bytes().await.map_err(socket)?;
     response_result(
@@ -411,7 +442,9 @@ async fn oauth_token(
     let failed = |why: String| {
         (
             "Events.ConnectionResource.AuthorizationFailed".to_string(),
-            Some(format!("The OAuth token request to {endpoint} failed: {why}")),
+            Some(format!(
+                "The OAuth token request to {endpoint} failed: {why}"
+            )),
         )
     };
     let resp = client
@@ -479,8 +512,14 @@ mod tests {
             form_encode(&b, ArrayFormat::Indices),
             "a%5B0%5D=x&a%5B1%5D=y&n=1&o%5Bk%5D=v+w"
         );
-        assert_eq!(form_encode(&b, ArrayFormat::Repeat), "a=x&a=y&n=1&o%5Bk%5D=v+w");
-        assert_eq!(form_encode(&b, ArrayFormat::Commas), "a=x%2Cy&n=1&o%5Bk%5D=v+w");
+        assert_eq!(
+            form_encode(&b, ArrayFormat::Repeat),
+            "a=x&a=y&n=1&o%5Bk%5D=v+w"
+        );
+        assert_eq!(
+            form_encode(&b, ArrayFormat::Commas),
+            "a=x%2Cy&n=1&o%5Bk%5D=v+w"
+        );
         assert_eq!(
             form_encode(&b, ArrayFormat::Brackets),
             "a%5B%5D=x&a%5B%5D=y&n=1&o%5Bk%5D=v+w"

@@ -307,8 +307,14 @@ mod tests {
     #[test]
     fn resources_name_their_pattern() {
         let p = |r: &str| Pattern::of(r);
-        assert_eq!(p("arn:aws:states:::states:startExecution"), Some(Pattern::Start));
-        assert_eq!(p("arn:aws:states:::states:startExecution.sync"), Some(Pattern::Sync));
+        assert_eq!(
+            p("arn:aws:states:::states:startExecution"),
+            Some(Pattern::Start)
+        );
+        assert_eq!(
+            p("arn:aws:states:::states:startExecution.sync"),
+            Some(Pattern::Sync)
+        );
         assert_eq!(
             p("arn:aws-cn:states:::states:startExecution.sync:2"),
             Some(Pattern::Sync2)
@@ -319,7 +325,12 @@ mod tests {
         );
         assert_eq!(p("arn:aws:states:::states:startExecution.sync:3"), None);
         assert_eq!(p("arn:aws:states:::lambda:invoke"), None);
-        for q in [Pattern::Start, Pattern::Sync, Pattern::Sync2, Pattern::Callback] {
+        for q in [
+            Pattern::Start,
+            Pattern::Sync,
+            Pattern::Sync2,
+            Pattern::Callback,
+        ] {
             assert_eq!(Pattern::parse(q.as_str()), Some(q));
         }
     }
@@ -329,13 +340,20 @@ mod tests {
         let arn = "arn:aws:states:us-east-1:1:stateMachine:m";
         let c = start_call(&json!({"StateMachineArn": arn, "Input": null}), "r").unwrap();
         assert_eq!(c.input_text, "{}");
-        let c = start_call(&json!({"StateMachineArn": arn, "Input": {"a": [1, 2]}}), "r").unwrap();
+        let c = start_call(
+            &json!({"StateMachineArn": arn, "Input": {"a": [1, 2]}}),
+            "r",
+        )
+        .unwrap();
         assert_eq!(c.input_text, r#"{"a":[1,2]}"#);
         let c = start_call(&json!({"StateMachineArn": arn, "Input": "\"x\""}), "r").unwrap();
         assert_eq!(c.input_text, "\"x\"");
-        let (e, cause) = start_call(&json!({"StateMachineArn": arn, "Input": "{x"}), "r").unwrap_err();
+        let (e, cause) =
+            start_call(&json!({"StateMachineArn": arn, "Input": "{x"}), "r").unwrap_err();
         assert_eq!(e, "StepFunctions.InvalidExecutionInputException");
-        assert!(cause.unwrap().contains("Error Code: InvalidExecutionInput; Request ID: r;"));
+        assert!(cause
+            .unwrap()
+            .contains("Error Code: InvalidExecutionInput; Request ID: r;"));
         let c = start_call(&json!({"StateMachineArn": arn, "Name": "n"}), "r").unwrap();
         assert_eq!(c.name.as_deref(), Some("n"));
     }

@@ -69,8 +69,14 @@ pub struct Project {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Auth {
     None,
-    ApiKey { name: String, value: String },
-    Basic { username: String, password: String },
+    ApiKey {
+        name: String,
+        value: String,
+    },
+    Basic {
+        username: String,
+        password: String,
+    },
     OAuthClientCredentials {
         endpoint: String,
         client_id: String,
@@ -180,11 +186,9 @@ impl ConnectionFile {
                 client_secret: need(self.client_secret, "client_secret")?,
                 scope: self.scope,
             },
-            other => {
-                return Err(format!(
-                    "{at}.auth '{other}' is not one of none, api_key, basic, oauth_client_credentials"
-                ))
-            }
+            other => return Err(format!(
+                "{at}.auth '{other}' is not one of none, api_key, basic, oauth_client_credentials"
+            )),
         };
         let expand = |m: BTreeMap<String, String>, part: &str| {
             m.into_iter()

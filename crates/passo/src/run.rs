@@ -320,18 +320,24 @@ impl<'a> LocalTasks<'a> {
                 "note: Task state '{}' starts state machine '{machine_name}', which the project does not declare: add [state_machines.{machine_name}] definition = \"FILE\" to passo.toml",
                 inv.state_name
             );
-            return fail(nested::no_such_machine(&call.state_machine_arn, &request_id));
+            return fail(nested::no_such_machine(
+                &call.state_machine_arn,
+                &request_id,
+            ));
         };
         if depth >= MAX_DEPTH {
             return fail((
                 "States.Runtime".into(),
-                Some(format!("Nested executions go deeper than {MAX_DEPTH} levels")),
+                Some(format!(
+                    "Nested executions go deeper than {MAX_DEPTH} levels"
+                )),
             ));
         }
         let machine = match std::fs::read_to_string(&path)
             .map_err(|e| e.to_string())
-            .and_then(|t| passo_asl::parse_str(&t).map_err(|d| passo_asl::invalid_definition_message(&d)))
-        {
+            .and_then(|t| {
+                passo_asl::parse_str(&t).map_err(|d| passo_asl::invalid_definition_message(&d))
+            }) {
             Ok(m) => Arc::new(m),
             Err(e) => {
                 return fail((

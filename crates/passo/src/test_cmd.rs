@@ -61,7 +61,8 @@ struct FileReport {
 }
 
 fn read_doc(path: &Path) -> Result<Value, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     passo_asl::parse_text(&text).map_err(|d| format!("{}: {}", path.display(), d.message))
 }
 
@@ -89,9 +90,8 @@ fn case_mocks(
     let mut responses = Map::new();
     let mut machine = None;
     if let Some(tc) = test_case {
-        let cfg = config.ok_or_else(|| {
-            format!("test_case '{tc}' needs a mock_config in the test file")
-        })?;
+        let cfg = config
+            .ok_or_else(|| format!("test_case '{tc}' needs a mock_config in the test file"))?;
         let machines = cfg.get("StateMachines").and_then(Value::as_object);
         // The machine of the mock file: the definition's name, else the only one.
         let name = match machines {
@@ -214,7 +214,11 @@ fn run_case(
             .history
             .iter()
             .map(|e| e.to_json())
-            .filter(|e| e["type"].as_str().is_some_and(|t| t.ends_with("StateEntered")))
+            .filter(|e| {
+                e["type"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with("StateEntered"))
+            })
             .map(|e| e["stateEnteredEventDetails"]["name"].clone())
             .collect();
         let got = Value::Array(entered);
@@ -280,7 +284,14 @@ fn run_file(
             continue;
         }
         let t = Instant::now();
-        let r = run_case(&machine, &machine_name, config.as_ref(), case, integrations, io);
+        let r = run_case(
+            &machine,
+            &machine_name,
+            config.as_ref(),
+            case,
+            integrations,
+            io,
+        );
         report.cases.push(CaseReport {
             name,
             seconds: t.elapsed().as_secs_f64(),

@@ -322,7 +322,12 @@ fn nested_executions_run_the_projects_state_machines() {
         ])
     };
     let o = run("sync2.asl.json");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v = json(&o);
     assert_eq!(v["output"]["Output"], serde_json::json!({"doubled": 42}));
     assert_eq!(v["output"]["Status"], "SUCCEEDED");
@@ -340,7 +345,10 @@ fn nested_executions_run_the_projects_state_machines() {
     let o = run("missing.asl.json");
     assert_eq!(o.status.code(), Some(1));
     let v = json(&o);
-    assert_eq!(v["error"], "StepFunctions.StateMachineDoesNotExistException");
+    assert_eq!(
+        v["error"],
+        "StepFunctions.StateMachineDoesNotExistException"
+    );
     assert!(String::from_utf8_lossy(&o.stderr).contains("[state_machines.nobody]"));
 }
 
@@ -348,9 +356,17 @@ fn nested_executions_run_the_projects_state_machines() {
 /// a case that does not end as expected fails with a diff, exit 1, and a JUnit report.
 #[test]
 fn passo_test_reports_cases_with_diffs_and_junit() {
-    let o = passo(&["test", "examples/bank-account/account-application.test.yaml"]);
+    let o = passo(&[
+        "test",
+        "examples/bank-account/account-application.test.yaml",
+    ]);
     let out = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(o.status.code(), Some(0), "{out}{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(out.contains("3 passed, 0 failed"), "{out}");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("t.yaml");
@@ -384,7 +400,10 @@ cases:
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("2 passed, 1 failed"), "{out}");
-    assert!(out.contains("-   \"hello\": \"Ada\"") && out.contains("+   \"hello\": \"Bob\""), "{out}");
+    assert!(
+        out.contains("-   \"hello\": \"Ada\"") && out.contains("+   \"hello\": \"Bob\""),
+        "{out}"
+    );
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains(r#"tests="3" failures="1""#), "{xml}");
     assert!(xml.contains("name=\"wrong &lt;output&gt;\""), "{xml}");

@@ -4,8 +4,8 @@ use crate::execution::{
     Command, Execution, OpenTask, Phase, TaskId, TaskPhase, TaskTimer, ThreadId, TimerId,
 };
 use crate::failure::Failure;
-use crate::io::StatesExtra;
 use crate::history::{payload, payload_details};
+use crate::io::StatesExtra;
 use passo_asl::model::*;
 use passo_expr::ExprError;
 use serde_json::{json, Map, Value};

@@ -80,7 +80,13 @@ pub async fn start(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
             None => None,
         };
         let (arn, start, info) = express_info(rt, &target, &name);
-        tokio::spawn(express::run(target.machine.clone(), info, input, rt.clone(), mocks));
+        tokio::spawn(express::run(
+            target.machine.clone(),
+            info,
+            input,
+            rt.clone(),
+            mocks,
+        ));
         return Ok(json!({"executionArn": arn, "startDate": ts(start)}));
     }
     let (arn, start) = rt
