@@ -2,10 +2,9 @@
 //! tokio sleeps and Task results come back over a channel; the execution ends within
 //! AWS's five-minute Express limit or is stopped with States.Timeout.
 
-use crate::runtime::{now_ms, Runtime};
+use crate::runtime::{mocked, now_ms, Runtime};
 use crate::tasks::{answer, TaskRequest};
 use passo_asl::StateMachine;
-use passo_engine::driver::{Invocation, TaskResult as DriverResult};
 use passo_engine::mock::Mocks;
 use passo_engine::{Command, Event, Execution, ExecutionInfo, Outcome, Status};
 use passo_tasks::nested::Pattern;
@@ -46,31 +45,13 @@ pub async fn run(
                 // A cancelled timer that fires is ignored by the interpreter.
                 Command::CancelTimer { .. } => {}
                 c @ Command::InvokeTask { .. } => {
-                    let Some((task, req)) = TaskRequest::from_command(&arn, c) else {
-                        continue;
-                    };
-                    let inv = Invocation {
-                        state_name: req.state_name.clone(),
-                        resource: req.resource.clone(),
-                        input: req.input.clone(),
-                        attempt: req.attempt,
-                        token: req.token.clone(),
-                        timeout_seconds: req.timeout_seconds,
-                        now_ms: now_ms(),
-                    };
-                    let mocked = match mocks.as_mut().and_then(|m| m.answer(&inv)) {
-                        Some(DriverResult::Success(output)) => {
-                            Some(Event::TaskSucceeded { task, output })
-                        }
-                        Some(DriverResult::Failure { error, cause }) => {
-                            Some(Event::TaskFailed { task, error, cause })
-                        }
-                        _ => None,
-                    };
-                    if let Some(ev) = mocked {
+                    if let Some(ev) = mocked(mocks.as_mut(), &c) {
                         let _ = tx.send(ev);
                         continue;
                     }
+                    let Some((task, req)) = TaskRequest::from_command(&arn, c) else {
+                        continue;
+                    };
                     let tx = tx.clone();
                     let rt = rt.clone();
                     let arn = arn.clone();

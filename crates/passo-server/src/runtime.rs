@@ -274,7 +274,7 @@ impl Runtime {
         let now = now_ms();
         for c in &cmds {
             match c {
-                Command::InvokeTask { .. } => match mocked(&mut a, c) {
+                Command::InvokeTask { .. } => match mocked(a.mocks.as_mut(), c) {
                     Some(event) => self.answer_later(arn, event),
                     None => self.invoke(arn, c.clone()),
                 },
@@ -556,11 +556,9 @@ impl Runtime {
             // The mocks count invocations per state: count again the ones already answered
             // (those still out are answered, and counted, when they are sent again).
             let mut mocks = self.mocks(&machine_name, &case)?;
-            for c in &invoked {
-                if let Command::InvokeTask { task, .. } = c {
-                    if !a.tasks.contains_key(task) {
-                        let _ = mocks.answer(&invocation(c));
-                    }
+            for (task, inv) in invoked.iter().filter_map(invocation) {
+                if !a.tasks.contains_key(&task) {
+                    let _ = mocks.answer(&inv);
                 }
             }
             a.mocks = Some(mocks);
@@ -688,45 +686,37 @@ fn answered_task(ev: &Event) -> Option<u64> {
     }
 }
 
-/// The driver's view of an InvokeTask command (what mocks answer).
-fn invocation(c: &Command) -> Invocation {
-    match c {
-        Command::InvokeTask {
-            state_name,
-            resource,
-            input,
-            attempt,
-            timeout_seconds,
-            token,
-            ..
-        } => Invocation {
-            state_name: state_name.clone(),
-            resource: resource.clone(),
-            input: input.clone(),
-            attempt: *attempt,
-            token: token.clone(),
-            timeout_seconds: *timeout_seconds,
-            now_ms: now_ms(),
-        },
-        _ => Invocation {
-            state_name: String::new(),
-            resource: String::new(),
-            input: Value::Null,
-            attempt: 0,
-            token: None,
-            timeout_seconds: None,
-            now_ms: 0,
-        },
-    }
+/// The driver's view of an InvokeTask command (what mocks answer), with its task id.
+pub(crate) fn invocation(c: &Command) -> Option<(TaskId, Invocation)> {
+    let Command::InvokeTask {
+        task,
+        state_name,
+        resource,
+        input,
+        attempt,
+        timeout_seconds,
+        token,
+        ..
+    } = c
+    else {
+        return None;
+    };
+    let inv = Invocation {
+        state_name: state_name.clone(),
+        resource: resource.clone(),
+        input: input.clone(),
+        attempt: *attempt,
+        token: token.clone(),
+        timeout_seconds: *timeout_seconds,
+        now_ms: now_ms(),
+    };
+    Some((*task, inv))
 }
 
 /// The mocked result of an InvokeTask, as the event that delivers it.
-fn mocked(a: &mut Active, c: &Command) -> Option<Event> {
-    let Command::InvokeTask { task, .. } = c else {
-        return None;
-    };
-    let task = *task;
-    match a.mocks.as_mut()?.answer(&invocation(c))? {
+pub(crate) fn mocked(mocks: Option<&mut Mocks>, c: &Command) -> Option<Event> {
+    let (task, inv) = invocation(c)?;
+    match mocks?.answer(&inv)? {
         DriverResult::Success(output) => Some(Event::TaskSucceeded { task, output }),
         DriverResult::Failure { error, cause } => Some(Event::TaskFailed { task, error, cause }),
         // Mock files have no scripts; a mocked callback answers with its Return.

@@ -186,9 +186,11 @@ impl ConnectionFile {
                 client_secret: need(self.client_secret, "client_secret")?,
                 scope: self.scope,
             },
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "{at}.auth '{other}' is not one of none, api_key, basic, oauth_client_credentials"
-            )),
+            ))
+            }
         };
         let expand = |m: BTreeMap<String, String>, part: &str| {
             m.into_iter()
