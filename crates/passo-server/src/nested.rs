@@ -215,18 +215,7 @@ impl Runtime {
         task: TaskId,
         pattern: Pattern,
     ) -> (String, i64) {
-        let id = uuid::Uuid::new_v4().to_string();
-        let arn = self.cfg.realm.express_arn(&target.machine_name, name, &id);
-        let start = now_ms();
-        let info = self.info(
-            &arn,
-            name,
-            &target.machine_name,
-            &target.machine_arn,
-            &target.role_arn,
-            start,
-            self.seed(),
-        );
+        let (arn, start, info) = self.express_info(&target, name);
         let input_text = input.to_string();
         let rt = self.clone();
         let parent_arn = parent_arn.to_string();

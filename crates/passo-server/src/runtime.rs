@@ -178,6 +178,23 @@ impl Runtime {
         }
     }
 
+    /// An Express execution's ARN (with a fresh id), start time and interpreter parameters.
+    pub fn express_info(&self, target: &Target, name: &str) -> (String, i64, ExecutionInfo) {
+        let id = uuid::Uuid::new_v4().to_string();
+        let arn = self.cfg.realm.express_arn(&target.machine_name, name, &id);
+        let start = now_ms();
+        let info = self.info(
+            &arn,
+            name,
+            &target.machine_name,
+            &target.machine_arn,
+            &target.role_arn,
+            start,
+            self.seed(),
+        );
+        (arn, start, info)
+    }
+
     /// Starts a Standard execution; answers its ARN and start time. Idempotent for the same
     /// name and input while the first one runs, as AWS.
     pub async fn start(self: &Arc<Self>, req: StartRequest) -> Result<(String, i64), ApiError> {

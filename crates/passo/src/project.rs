@@ -1,6 +1,6 @@
 //! Finding the project file (`passo.toml`) for `passo run` and `passo server`.
 
-use passo_tasks::Project;
+use passo_tasks::{Integrations, Project};
 use std::path::{Path, PathBuf};
 
 /// The project named with `--project`, else `./passo.toml` when there is one, else an empty
@@ -17,4 +17,21 @@ pub fn load(explicit: Option<&Path>) -> Result<Project, String> {
         }
     };
     Project::load(&path).map_err(|e| e.to_string())
+}
+
+/// What `passo run` and `passo test` answer Task states with, in process: the project's
+/// integrations (on the local site's account and region) and the I/O runtime that drives them.
+pub fn local_integrations(
+    project: Project,
+) -> Result<(Integrations, tokio::runtime::Runtime), String> {
+    let site = passo_tasks::lambda::Site {
+        region: "us-east-1".into(),
+        account: "123456789012".into(),
+        payload_limit: 262_144,
+    };
+    let io = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok((Integrations::new(project, site), io))
 }

@@ -376,17 +376,8 @@ pub fn main(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let site = passo_tasks::lambda::Site {
-        region: "us-east-1".into(),
-        account: "123456789012".into(),
-        payload_limit: 262_144,
-    };
-    let integrations = passo_tasks::Integrations::new(project, site);
-    let io = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
+    let (integrations, io) = match crate::project::local_integrations(project) {
+        Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);

@@ -3,11 +3,10 @@
 
 use super::{encode_cursor, invalid_token, opt_str, page_cursor, req_str, ts};
 use crate::arn::{self, Resource};
-use crate::catalog::Target;
 use crate::error::ApiError;
 use crate::express;
 use crate::runtime::{now_ms, Runtime, StartRequest};
-use passo_engine::{Event, ExecutionInfo, Outcome};
+use passo_engine::{Event, Outcome};
 use passo_store::ExecutionRow;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -38,23 +37,6 @@ fn start_params(rt: &Runtime, req: &Value) -> Result<(String, Value, String), Ap
     Ok((name, input, text))
 }
 
-/// An Express execution's ARN (with a fresh id), start time and interpreter parameters.
-fn express_info(rt: &Runtime, target: &Target, name: &str) -> (String, i64, ExecutionInfo) {
-    let id = uuid::Uuid::new_v4().to_string();
-    let arn = rt.cfg.realm.express_arn(&target.machine_name, name, &id);
-    let start = now_ms();
-    let info = rt.info(
-        &arn,
-        name,
-        &target.machine_name,
-        &target.machine_arn,
-        &target.role_arn,
-        start,
-        rt.seed(),
-    );
-    (arn, start, info)
-}
-
 fn pick() -> u64 {
     (uuid::Uuid::new_v4().as_u128() % 100) as u64
 }
@@ -79,7 +61,7 @@ pub async fn start(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
             Some(c) => Some(rt.mocks(&target.machine_name, c)?),
             None => None,
         };
-        let (arn, start, info) = express_info(rt, &target, &name);
+        let (arn, start, info) = rt.express_info(&target, &name);
         tokio::spawn(express::run(
             target.machine.clone(),
             info,
@@ -116,7 +98,7 @@ pub async fn start_sync(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiErro
         ));
     }
     let (name, input, input_text) = start_params(rt, req)?;
-    let (arn, start, info) = express_info(rt, &target, &name);
+    let (arn, start, info) = rt.express_info(&target, &name);
     let o: Outcome = express::run(target.machine.clone(), info, input, rt.clone(), mocks).await;
     let stop = now_ms();
     let mut out = json!({
