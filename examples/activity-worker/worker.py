@@ -84,6 +84,7 @@ def handle(sfn, task, worker_name, heartbeat_interval):
     """Work on one task and report its result."""
     token = task["taskToken"]
     try:
+        log("task received; working")
         with Heartbeat(sfn, token, heartbeat_interval):
             output = review(json.loads(task["input"]), worker_name)
     except KeyboardInterrupt:

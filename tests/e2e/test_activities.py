@@ -517,6 +517,21 @@ class ExampleWorkerTest(ActivityE2E):
         self.assertIn("polling", line, f"worker did not start: {line!r}")
         return proc
 
+    def read_until(self, proc, text, timeout):
+        """The worker's output up to and including the first line holding `text`."""
+        lines = []
+        def reader():
+            for line in proc.stdout:
+                lines.append(line)
+                if text in line:
+                    return
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        t.join(timeout)
+        seen = "".join(lines)
+        self.assertIn(text, seen, f"the worker did not print {text!r} in {timeout} s")
+        return seen
+
     def reap(self, proc):
         if proc.poll() is None:
             proc.kill()
@@ -561,9 +576,11 @@ class ExampleWorkerTest(ActivityE2E):
     def test_example_worker_ctrl_c_mid_task_fails_the_task_with_worker_interrupted(self):
         proc = self.run_worker("e2e-interrupted")
         ex = self.start(self.machine, {"name": "bob", "workSeconds": 30})
-        wait_until(lambda: "ActivityStarted" in self.types(self.history(ex)), timeout=10,
-                   what="the worker to take the task")
-        out = self.stop_worker(proc)
+        # Wait for the worker's own word that it holds the task: the server records
+        # ActivityStarted before the worker has read the response, and a Ctrl-C in between
+        # would end the worker while it still polls (the task then waits for its timeout).
+        seen = self.read_until(proc, "task received", timeout=10)
+        out = seen + self.stop_worker(proc)
         d = self.wait_done(ex, timeout=5)
         self.assertEqual(d["status"], "FAILED", (d, out))
         self.assertEqual(d.get("error"), "Worker.Interrupted", (d, out))

@@ -562,8 +562,12 @@ impl Parser {
         };
         let kind = match obj.get("Type") {
             Some(Value::String(t)) if STATE_TYPES.contains(&t.as_str()) => t.as_str(),
-            Some(Value::String(t)) => {
-                self.schema(ptr(at, "Type"), format!("Unknown state type: '{t}'"));
+            Some(Value::String(_)) => {
+                // AWS's words (recorded by TestState).
+                self.schema(
+                    ptr(at, "Type"),
+                    "The field 'Type' should have one of these values: [Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map]",
+                );
                 return None;
             }
             Some(_) => {
@@ -1662,6 +1666,11 @@ impl Parser {
                     }
                 }
                 out.into_iter().collect::<Option<Vec<_>>>()
+            }
+            // AWS's words for an empty list (recorded by TestState).
+            Some(Value::Array(_)) => {
+                self.schema(&loc, "Value cannot be empty");
+                None
             }
             Some(_) => {
                 self.schema(

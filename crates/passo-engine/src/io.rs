@@ -78,6 +78,162 @@ fn no_results(p: &Path, input: &Value) -> ExprError {
     ))
 }
 
+/// What evaluating an expression needs from around it: a scope for JSONPath, the bindings
+/// for JSONata, the time and the random generator. A thread of an execution provides them
+/// ([`At`]), and so does a TestState call, which runs one state outside any execution.
+pub(crate) trait Eval {
+    /// Runs `f` with a scope whose `$` is `input`.
+    fn with_scope<R>(&self, input: &Value, f: impl FnOnce(&Scope<'_>) -> R) -> R;
+
+    /// `$states` (input, context when asked for, and `extra`) and every visible variable.
+    fn bindings(
+        &self,
+        input: &Value,
+        extra: StatesExtra<'_>,
+        with_context: bool,
+    ) -> (Value, Vec<(&str, &Value)>);
+
+    /// Runs a JSONata evaluation with this evaluator's time and random generator.
+    fn with_host<R>(&self, f: impl FnOnce(&passo_expr::jsonata::Host) -> R) -> R;
+
+    /// Reads a path (any root) against `input`; `None` when it selects nothing.
+    fn read_path(&self, p: &Path, input: &Value) -> Result<Option<Value>, ExprError> {
+        self.with_scope(input, |s| match jsonpath::select(p, s) {
+            Ok(v) => Ok(Some(v.into_owned())),
+            Err(jsonpath::Missing::Value) => Ok(None),
+            Err(jsonpath::Missing::Variable(name)) => Err(ExprError::runtime(format!(
+                "The variable '{name}' referenced by '{}' is not defined",
+                p.text
+            ))),
+        })
+    }
+
+    /// Evaluates a payload template with `$` = `input`.
+    fn template(&self, t: &Template, input: &Value) -> Result<Value, ExprError> {
+        if let Template::Literal(v) = t {
+            return Ok(v.clone());
+        }
+        self.with_scope(input, |s| passo_expr::template::eval(t, s))
+    }
+
+    /// InputPath: `$` keeps the input, null gives `{}`.
+    fn input_path(&self, p: Option<&Path>, raw: &Value) -> Result<Value, ExprError> {
+        match p {
+            None => Ok(Value::Object(Map::new())),
+            Some(p) if p.is_root() => Ok(raw.clone()),
+            Some(p) => self.read_path(p, raw)?.ok_or_else(|| no_results(p, raw)),
+        }
+    }
+
+    /// OutputPath: `$` keeps the output, null gives `{}`.
+    fn output_path(&self, p: Option<&Path>, out: Value) -> Result<Value, ExprError> {
+        match p {
+            None => Ok(Value::Object(Map::new())),
+            Some(p) if p.is_root() => Ok(out),
+            Some(p) => self.read_path(p, &out)?.ok_or_else(|| no_results(p, &out)),
+        }
+    }
+
+    /// Evaluates a JSONata template.
+    fn jtemplate(
+        &self,
+        t: &JTemplate,
+        input: &Value,
+        extra: StatesExtra<'_>,
+        field: &str,
+    ) -> Result<Value, ExprError> {
+        if let JTemplate::Literal(v) = t {
+            return Ok(v.clone());
+        }
+        let (states, mut b) = self.bindings(input, extra, t.may_read_context());
+        b.push(("states", &states));
+        self.with_host(|host| {
+            passo_expr::jsonata::eval_template(t, &b, Limits::default(), host, field)
+        })
+    }
+
+    /// Evaluates one JSONata expression.
+    fn jexpr(
+        &self,
+        j: &Jsonata,
+        input: &Value,
+        extra: StatesExtra<'_>,
+        field: &str,
+    ) -> Result<Option<Value>, ExprError> {
+        let (states, mut b) = self.bindings(input, extra, j.may_read_context());
+        b.push(("states", &states));
+        self.with_host(|host| {
+            passo_expr::jsonata::eval_field(j, &b, Limits::default(), host, field)
+        })
+    }
+}
+
+/// `$states`: the input, the context object (when the expression may read it), and the
+/// result or error output where the field has one.
+pub(crate) fn states_binding(
+    input: &Value,
+    context: Option<Value>,
+    extra: StatesExtra<'_>,
+) -> Value {
+    let mut states = Map::new();
+    states.insert("input".into(), input.clone());
+    if let Some(c) = context {
+        states.insert("context".into(), c);
+    }
+    match extra {
+        StatesExtra::None | StatesExtra::MapItem(..) => {}
+        StatesExtra::Result(r) => {
+            states.insert("result".into(), r.clone());
+        }
+        StatesExtra::ErrorOutput(e) => {
+            states.insert("errorOutput".into(), e.clone());
+        }
+    }
+    Value::Object(states)
+}
+
+/// Runs a JSONata evaluation at time `now_ms` drawing from `rng`, and keeps the generator's
+/// state for the next draw.
+pub(crate) fn with_host<R>(
+    now_ms: i64,
+    rng: &std::cell::Cell<u64>,
+    f: impl FnOnce(&passo_expr::jsonata::Host) -> R,
+) -> R {
+    let host = passo_expr::jsonata::Host {
+        now_ms,
+        rng: std::rc::Rc::new(std::cell::Cell::new(rng.get())),
+    };
+    let r = f(&host);
+    rng.set(host.rng.get());
+    r
+}
+
+/// A thread of an execution, as an evaluator.
+pub(crate) struct At<'a> {
+    ex: &'a Execution,
+    tid: ThreadId,
+}
+
+impl Eval for At<'_> {
+    fn with_scope<R>(&self, input: &Value, f: impl FnOnce(&Scope<'_>) -> R) -> R {
+        self.ex.with_scope(self.tid, input, None, f)
+    }
+
+    fn bindings(
+        &self,
+        input: &Value,
+        extra: StatesExtra<'_>,
+        with_context: bool,
+    ) -> (Value, Vec<(&str, &Value)>) {
+        self.ex
+            .jsonata_bindings(self.tid, input, extra, with_context)
+    }
+
+    fn with_host<R>(&self, f: impl FnOnce(&passo_expr::jsonata::Host) -> R) -> R {
+        self.ex.with_host(f)
+    }
+}
+
 impl Execution {
     /// Runs `f` with a scope for thread `tid` whose `$` is `input`.
     pub(crate) fn with_scope<R>(
@@ -113,6 +269,11 @@ impl Execution {
         f(&scope)
     }
 
+    /// The evaluator of thread `tid`'s current state.
+    pub(crate) fn at(&self, tid: ThreadId) -> At<'_> {
+        At { ex: self, tid }
+    }
+
     /// Evaluates a template for thread `tid` with `$` = `input`.
     pub(crate) fn template(
         &self,
@@ -120,10 +281,7 @@ impl Execution {
         t: &Template,
         input: &Value,
     ) -> Result<Value, ExprError> {
-        if let Template::Literal(v) = t {
-            return Ok(v.clone());
-        }
-        self.with_scope(tid, input, None, |s| passo_expr::template::eval(t, s))
+        self.at(tid).template(t, input)
     }
 
     /// Reads a path (any root) for thread `tid` against `input`.
@@ -133,14 +291,7 @@ impl Execution {
         p: &Path,
         input: &Value,
     ) -> Result<Option<Value>, ExprError> {
-        self.with_scope(tid, input, None, |s| match jsonpath::select(p, s) {
-            Ok(v) => Ok(Some(v.into_owned())),
-            Err(jsonpath::Missing::Value) => Ok(None),
-            Err(jsonpath::Missing::Variable(name)) => Err(ExprError::runtime(format!(
-                "The variable '{name}' referenced by '{}' is not defined",
-                p.text
-            ))),
-        })
+        self.at(tid).read_path(p, input)
     }
 
     /// InputPath: `$` keeps the input, null gives `{}`.
@@ -150,13 +301,7 @@ impl Execution {
         p: Option<&Path>,
         raw: &Value,
     ) -> Result<Value, ExprError> {
-        match p {
-            None => Ok(Value::Object(Map::new())),
-            Some(p) if p.is_root() => Ok(raw.clone()),
-            Some(p) => self
-                .read_path(tid, p, raw)?
-                .ok_or_else(|| no_results(p, raw)),
-        }
+        self.at(tid).input_path(p, raw)
     }
 
     /// OutputPath: `$` keeps the output, null gives `{}`.
@@ -166,13 +311,7 @@ impl Execution {
         p: Option<&Path>,
         out: Value,
     ) -> Result<Value, ExprError> {
-        match p {
-            None => Ok(Value::Object(Map::new())),
-            Some(p) if p.is_root() => Ok(out),
-            Some(p) => self
-                .read_path(tid, p, &out)?
-                .ok_or_else(|| no_results(p, &out)),
-        }
+        self.at(tid).output_path(p, out)
     }
 
     /// ResultPath: where the result goes in the state's raw input; null discards it.
@@ -226,24 +365,12 @@ impl Execution {
         extra: StatesExtra<'_>,
         with_context: bool,
     ) -> (Value, Vec<(&str, &Value)>) {
-        let mut states = Map::new();
-        states.insert("input".into(), input.clone());
         let map_item = match extra {
             StatesExtra::MapItem(i, v) => Some((i, v)),
             _ => None,
         };
-        if with_context {
-            states.insert("context".into(), self.context_value(tid, map_item));
-        }
-        match extra {
-            StatesExtra::None | StatesExtra::MapItem(..) => {}
-            StatesExtra::Result(r) => {
-                states.insert("result".into(), r.clone());
-            }
-            StatesExtra::ErrorOutput(e) => {
-                states.insert("errorOutput".into(), e.clone());
-            }
-        }
+        let context = with_context.then(|| self.context_value(tid, map_item));
+        let states = states_binding(input, context, extra);
         let mut vars: Vec<(&str, &Value)> = Vec::new();
         let mut t = tid;
         loop {
@@ -258,19 +385,13 @@ impl Execution {
                 _ => break,
             }
         }
-        (Value::Object(states), vars)
+        (states, vars)
     }
 
     /// Runs a JSONata evaluation with this execution's time and random generator, and keeps
     /// the generator's state for the next draw.
     fn with_host<R>(&self, f: impl FnOnce(&passo_expr::jsonata::Host) -> R) -> R {
-        let host = passo_expr::jsonata::Host {
-            now_ms: self.now_ms,
-            rng: std::rc::Rc::new(std::cell::Cell::new(self.rng.get())),
-        };
-        let r = f(&host);
-        self.rng.set(host.rng.get());
-        r
+        with_host(self.now_ms, &self.rng, f)
     }
 
     /// Evaluates a JSONata template for thread `tid`.
@@ -282,14 +403,7 @@ impl Execution {
         extra: StatesExtra<'_>,
         field: &str,
     ) -> Result<Value, ExprError> {
-        if let JTemplate::Literal(v) = t {
-            return Ok(v.clone());
-        }
-        let (states, mut b) = self.jsonata_bindings(tid, input, extra, t.may_read_context());
-        b.push(("states", &states));
-        self.with_host(|host| {
-            passo_expr::jsonata::eval_template(t, &b, Limits::default(), host, field)
-        })
+        self.at(tid).jtemplate(t, input, extra, field)
     }
 
     /// Evaluates one JSONata expression for thread `tid`.
@@ -301,10 +415,6 @@ impl Execution {
         extra: StatesExtra<'_>,
         field: &str,
     ) -> Result<Option<Value>, ExprError> {
-        let (states, mut b) = self.jsonata_bindings(tid, input, extra, j.may_read_context());
-        b.push(("states", &states));
-        self.with_host(|host| {
-            passo_expr::jsonata::eval_field(j, &b, Limits::default(), host, field)
-        })
+        self.at(tid).jexpr(j, input, extra, field)
     }
 }

@@ -13,7 +13,9 @@ pub mod history;
 mod io;
 pub mod mock;
 mod retry;
-mod states;
+pub(crate) mod states;
+pub mod test_state;
+pub mod test_state_shapes;
 pub mod token;
 
 pub use execution::{

@@ -87,10 +87,13 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
         account: cfg.realm.account.clone(),
         payload_limit: cfg.payload_limit,
     };
-    let functions = opts.project.functions.len();
     let integrations = Arc::new(passo_tasks::Integrations::new(opts.project.clone(), site));
+    let registry = integrations.functions().clone();
+    let created = api::load_functions(&db, &registry).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let functions = opts.project.functions.len() + created;
     let rt = runtime::Runtime::new(cfg, db.clone(), Arc::new(integrations))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    rt.set_functions(registry);
     let reissued = rt.recover().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let timer_task = tokio::spawn(timers::run(rt.clone()));
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;

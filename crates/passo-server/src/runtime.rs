@@ -104,6 +104,8 @@ pub struct Runtime {
     pub tasks: Arc<dyn TaskRunner>,
     pub activities: ActivityQueues,
     seeds: AtomicU64,
+    /// The function registry the API manages (set by `serve`; tests may run without).
+    functions: std::sync::OnceLock<passo_tasks::functions::Functions>,
 }
 
 /// What an event may be applied to (checked under the execution's lock).
@@ -138,7 +140,17 @@ impl Runtime {
             tasks,
             activities: ActivityQueues::default(),
             seeds: AtomicU64::new(now_ms() as u64 ^ 0x9e37_79b9_7f4a_7c15),
+            functions: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Gives the API the registry the task runner calls functions from.
+    pub fn set_functions(&self, f: passo_tasks::functions::Functions) {
+        let _ = self.functions.set(f);
+    }
+
+    pub fn functions(&self) -> Option<&passo_tasks::functions::Functions> {
+        self.functions.get()
     }
 
     /// A fresh seed for an execution's random draws.

@@ -121,6 +121,14 @@ pub struct ActivityRow {
     pub created_ms: i64,
 }
 
+/// A function created through the API (its spec: the JSON of a passo.toml function table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionRow {
+    pub name: String,
+    pub spec: String,
+    pub created_ms: i64,
+}
+
 /// One change to the store; a request is a list of them, applied atomically.
 #[derive(Debug, Clone)]
 pub enum Write {
@@ -135,6 +143,8 @@ pub enum Write {
     /// Creates an activity (nothing happens when it exists).
     PutActivity(ActivityRow),
     DeleteActivity(String),
+    PutFunction(FunctionRow),
+    DeleteFunction(String),
     RemoveTags(String, Vec<String>),
     /// Fails the request with `StoreError::Conflict` when the ARN exists.
     InsertExecution(ExecutionRow),

@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS aliases (
   updated_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS activities (
   arn TEXT PRIMARY KEY, name TEXT NOT NULL, created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS functions (
+  name TEXT PRIMARY KEY, spec TEXT NOT NULL, created_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS tags (
   resource_arn TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
   PRIMARY KEY (resource_arn, key));
@@ -270,6 +272,23 @@ impl Db {
                 Ok(ActivityRow {
                     arn: r.get(0)?,
                     name: r.get(1)?,
+                    created_ms: r.get(2)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Every function created through the API, oldest first.
+    pub fn functions(&self) -> Result<Vec<FunctionRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT name, spec, created_ms FROM functions ORDER BY created_ms, name",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(FunctionRow {
+                    name: r.get(0)?,
+                    spec: r.get(1)?,
                     created_ms: r.get(2)?,
                 })
             })?;
@@ -572,6 +591,14 @@ fn apply(c: &Connection, w: &Write) -> Result<()> {
         Write::PutActivity(a) => {
             c.prepare_cached("INSERT OR IGNORE INTO activities VALUES (?1,?2,?3)")?
                 .execute(params![a.arn, a.name, a.created_ms])?;
+        }
+        Write::PutFunction(f) => {
+            c.prepare_cached("INSERT OR REPLACE INTO functions VALUES (?1,?2,?3)")?
+                .execute(params![f.name, f.spec, f.created_ms])?;
+        }
+        Write::DeleteFunction(name) => {
+            c.prepare_cached("DELETE FROM functions WHERE name = ?1")?
+                .execute([name])?;
         }
         Write::DeleteActivity(arn) => {
             c.prepare_cached("DELETE FROM activities WHERE arn = ?1")?

@@ -6,7 +6,7 @@ use crate::project::{Function, Handler, Project};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::process::Stdio;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
@@ -39,26 +39,130 @@ pub enum CallError {
     Service(String),
 }
 
-/// The project's functions; cheap to clone (shared state behind an Arc).
+/// Where a function was declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The project file: changed by editing it.
+    Project,
+    /// Created through the API (kept in the server's database).
+    Created,
+}
+
+/// A function ready to call, with its concurrency limit.
+struct Callable {
+    function: Arc<Function>,
+    limit: Option<Arc<Semaphore>>,
+}
+
+/// The project's functions and those created through the API; cheap to clone (shared state
+/// behind an Arc).
 #[derive(Clone)]
 pub struct Functions {
     project: Arc<Project>,
-    limits: Arc<HashMap<String, Arc<Semaphore>>>,
+    /// The project's functions, ready to call (shared, so a call copies nothing).
+    declared: Arc<HashMap<String, Callable>>,
+    created: Arc<RwLock<HashMap<String, Callable>>>,
     http: reqwest::Client,
+}
+
+/// Why a function cannot be created or deleted.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RegistryError {
+    #[error("Function already exists: {0}")]
+    Exists(String),
+    #[error("Function not found: {0}")]
+    NotFound(String),
+    #[error("Function {0} is declared in the project file; change it there")]
+    InProject(String),
 }
 
 impl Functions {
     pub fn new(project: Project) -> Functions {
-        let limits = project
+        let declared = project
             .functions
             .values()
-            .filter_map(|f| Some((f.name.clone(), Arc::new(Semaphore::new(f.concurrency?)))))
+            .map(|f| {
+                let entry = Callable {
+                    function: Arc::new(f.clone()),
+                    limit: f.concurrency.map(|n| Arc::new(Semaphore::new(n))),
+                };
+                (f.name.clone(), entry)
+            })
             .collect();
         Functions {
             project: Arc::new(project),
-            limits: Arc::new(limits),
+            declared: Arc::new(declared),
+            created: Arc::default(),
             http: reqwest::Client::new(),
         }
+    }
+
+    /// Adds a function made at run time; its name must be new.
+    pub fn create(&self, f: Function) -> Result<(), RegistryError> {
+        let mut created = self.created.write().unwrap_or_else(|e| e.into_inner());
+        if self.project.functions.contains_key(&f.name) || created.contains_key(&f.name) {
+            return Err(RegistryError::Exists(f.name));
+        }
+        let limit = f.concurrency.map(|n| Arc::new(Semaphore::new(n)));
+        created.insert(
+            f.name.clone(),
+            Callable {
+                function: Arc::new(f),
+                limit,
+            },
+        );
+        Ok(())
+    }
+
+    /// Removes a function made at run time.
+    pub fn delete(&self, name: &str) -> Result<(), RegistryError> {
+        if self.project.functions.contains_key(name) {
+            return Err(RegistryError::InProject(name.into()));
+        }
+        let mut created = self.created.write().unwrap_or_else(|e| e.into_inner());
+        created
+            .remove(name)
+            .map(|_| ())
+            .ok_or_else(|| RegistryError::NotFound(name.into()))
+    }
+
+    /// A function by name, and where it was declared.
+    pub fn get(&self, name: &str) -> Option<(Function, Source)> {
+        if let Some(f) = self.project.functions.get(name) {
+            return Some((f.clone(), Source::Project));
+        }
+        let created = self.created.read().unwrap_or_else(|e| e.into_inner());
+        created
+            .get(name)
+            .map(|c| ((*c.function).clone(), Source::Created))
+    }
+
+    /// Every function, by name.
+    pub fn list(&self) -> Vec<(Function, Source)> {
+        let mut out: Vec<(Function, Source)> = self
+            .project
+            .functions
+            .values()
+            .map(|f| (f.clone(), Source::Project))
+            .collect();
+        let created = self.created.read().unwrap_or_else(|e| e.into_inner());
+        out.extend(
+            created
+                .values()
+                .map(|c| ((*c.function).clone(), Source::Created)),
+        );
+        out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        out
+    }
+
+    /// The function to call by `name`, with its concurrency limit.
+    fn resolve(&self, name: &str) -> Option<(Arc<Function>, Option<Arc<Semaphore>>)> {
+        let entry = |c: &Callable| (c.function.clone(), c.limit.clone());
+        if let Some(c) = self.declared.get(name) {
+            return Some(entry(c));
+        }
+        let created = self.created.read().unwrap_or_else(|e| e.into_inner());
+        created.get(name).map(entry)
     }
 
     pub fn project(&self) -> &Project {
@@ -75,7 +179,7 @@ impl Functions {
         task_deadline: Option<Duration>,
     ) -> Result<Reply, CallError> {
         let payload: &[u8] = if payload.is_empty() { b"{}" } else { payload };
-        let Some(f) = self.project.functions.get(name) else {
+        let Some((f, limit)) = self.resolve(name) else {
             return match &self.project.lambda_endpoint {
                 Some(endpoint) => {
                     let mut url = format!("{endpoint}/2015-03-31/functions/{name}/invocations");
@@ -89,10 +193,9 @@ impl Functions {
             };
         };
         // Per-function concurrency: callers over the limit wait for a turn.
-        let _permit = match self.limits.get(name) {
+        let _permit = match limit {
             Some(s) => Some(
-                s.clone()
-                    .acquire_owned()
+                s.acquire_owned()
                     .await
                     .map_err(|e| CallError::Service(e.to_string()))?,
             ),
@@ -103,7 +206,7 @@ impl Functions {
             limit = limit.min(d);
         }
         match &f.handler {
-            Handler::Command { .. } => run_command(f, payload, limit).await,
+            Handler::Command { .. } => run_command(&f, payload, limit).await,
             Handler::Http { url } => self.post(url, payload, limit).await,
         }
     }

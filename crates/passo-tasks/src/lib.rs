@@ -40,6 +40,20 @@ pub struct TaskRequest {
 pub type TaskResult = Result<Value, (String, Option<String>)>;
 
 impl TaskRequest {
+    /// The request a driver's (or TestState's) invocation makes, outside any execution.
+    pub fn from_invocation(inv: passo_engine::driver::Invocation) -> TaskRequest {
+        TaskRequest {
+            execution_arn: String::new(),
+            state_name: inv.state_name,
+            resource: inv.resource,
+            input: inv.input,
+            attempt: inv.attempt,
+            timeout_seconds: inv.timeout_seconds,
+            heartbeat_seconds: None,
+            token: inv.token,
+        }
+    }
+
     /// The request an InvokeTask command makes, with the task's id (None for other commands).
     pub fn from_command(execution_arn: &str, cmd: Command) -> Option<(TaskId, TaskRequest)> {
         let Command::InvokeTask {

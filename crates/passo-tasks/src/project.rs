@@ -226,6 +226,95 @@ struct FunctionFile {
     cwd: Option<PathBuf>,
 }
 
+impl FunctionFile {
+    fn into_function(self, name: &str, base: &Path) -> Result<Function, String> {
+        check_function_name(name)?;
+        let f = self;
+        let handler = match (f.command, f.url) {
+            (Some(c), None) => {
+                let argv = match c {
+                    CommandLine::Argv(a) => a,
+                    CommandLine::Line(l) => l.split_whitespace().map(String::from).collect(),
+                };
+                if argv.is_empty() {
+                    return Err(format!("functions.{name}.command is empty"));
+                }
+                Handler::Command {
+                    argv,
+                    env: f.env,
+                    cwd: f
+                        .cwd
+                        .map(|c| base.join(c))
+                        .unwrap_or_else(|| base.to_path_buf()),
+                }
+            }
+            (None, Some(url)) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(format!(
+                        "functions.{name}.url must be an http:// or https:// URL"
+                    ));
+                }
+                Handler::Http { url }
+            }
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "functions.{name} has both command and url: choose one"
+                ))
+            }
+            (None, None) => return Err(format!("functions.{name} needs a command or a url")),
+        };
+        if f.concurrency == Some(0) {
+            return Err(format!("functions.{name}.concurrency must be at least 1"));
+        }
+        Ok(Function {
+            name: name.to_string(),
+            handler,
+            timeout_seconds: f.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS).max(1),
+            concurrency: f.concurrency,
+        })
+    }
+}
+
+impl Function {
+    /// A function from the JSON form of a passo.toml function table (`command` or `url`,
+    /// `timeout_seconds`, `concurrency`, `env`, `cwd`), as the API creates them; relative
+    /// paths are taken from `base`.
+    pub fn from_spec(
+        name: &str,
+        spec: &serde_json::Value,
+        base: &Path,
+    ) -> Result<Function, String> {
+        let f: FunctionFile =
+            serde_json::from_value(spec.clone()).map_err(|e| format!("functions.{name}: {e}"))?;
+        f.into_function(name, base)
+    }
+
+    /// The function as a spec [`Function::from_spec`] reads back.
+    pub fn spec(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        match &self.handler {
+            Handler::Command { argv, env, cwd } => {
+                m.insert("command".into(), serde_json::json!(argv));
+                if !env.is_empty() {
+                    m.insert("env".into(), serde_json::json!(env));
+                }
+                m.insert("cwd".into(), serde_json::json!(cwd));
+            }
+            Handler::Http { url } => {
+                m.insert("url".into(), serde_json::json!(url));
+            }
+        }
+        m.insert(
+            "timeout_seconds".into(),
+            serde_json::json!(self.timeout_seconds),
+        );
+        if let Some(c) = self.concurrency {
+            m.insert("concurrency".into(), serde_json::json!(c));
+        }
+        serde_json::Value::Object(m)
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum CommandLine {
@@ -266,52 +355,8 @@ impl Project {
         let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut functions = BTreeMap::new();
         for (name, f) in file.functions {
-            check_function_name(&name)?;
-            let handler = match (f.command, f.url) {
-                (Some(c), None) => {
-                    let argv = match c {
-                        CommandLine::Argv(a) => a,
-                        CommandLine::Line(l) => l.split_whitespace().map(String::from).collect(),
-                    };
-                    if argv.is_empty() {
-                        return Err(format!("functions.{name}.command is empty"));
-                    }
-                    Handler::Command {
-                        argv,
-                        env: f.env,
-                        cwd: f
-                            .cwd
-                            .map(|c| base.join(c))
-                            .unwrap_or_else(|| base.to_path_buf()),
-                    }
-                }
-                (None, Some(url)) => {
-                    if !(url.starts_with("http://") || url.starts_with("https://")) {
-                        return Err(format!(
-                            "functions.{name}.url must be an http:// or https:// URL"
-                        ));
-                    }
-                    Handler::Http { url }
-                }
-                (Some(_), Some(_)) => {
-                    return Err(format!(
-                        "functions.{name} has both command and url: choose one"
-                    ))
-                }
-                (None, None) => return Err(format!("functions.{name} needs a command or a url")),
-            };
-            if f.concurrency == Some(0) {
-                return Err(format!("functions.{name}.concurrency must be at least 1"));
-            }
-            functions.insert(
-                name.clone(),
-                Function {
-                    name,
-                    handler,
-                    timeout_seconds: f.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS).max(1),
-                    concurrency: f.concurrency,
-                },
-            );
+            let function = f.into_function(&name, base)?;
+            functions.insert(name, function);
         }
         let mut state_machines = BTreeMap::new();
         for (name, m) in file.state_machines {

@@ -24,6 +24,11 @@ pub struct Args {
     /// durable Standard StartExecution, then executions parked in a Wait and a restart).
     #[arg(long)]
     http: bool,
+    /// Measure function calls instead: a Task's call of a local command function (`cat`,
+    /// which returns its payload), through the same path `passo server` takes (process start,
+    /// stdin/stdout, Lambda's result shape), `--connections` at once.
+    #[arg(long)]
+    functions: bool,
     /// With --http: concurrent keep-alive connections.
     #[arg(long, default_value_t = 64)]
     connections: usize,
@@ -54,6 +59,9 @@ fn default_files() -> Vec<PathBuf> {
 }
 
 pub fn main(args: Args) -> ExitCode {
+    if args.functions {
+        return bench_functions(args.seconds, args.connections.min(64));
+    }
     if args.http {
         let w1 = args.files.first().cloned().or_else(|| {
             default_files()
@@ -116,11 +124,13 @@ pub fn main(args: Args) -> ExitCode {
         let mut history_events = 0usize;
         while start.elapsed() < budget {
             let info = ExecutionInfo::local("bench", 1_700_000_000_000, runs);
-            let r = driver::run(machine.clone(), info, input.clone(), &opts, &mut |_| {
-                TaskResult::Failure {
-                    error: "States.TaskFailed".into(),
-                    cause: None,
-                }
+            // Task workloads (bench/t1-*) call a function that returns its payload, answered
+            // in process: what is measured is the interpreter's task path.
+            let r = driver::run(machine.clone(), info, input.clone(), &opts, &mut |inv| {
+                TaskResult::Success(serde_json::json!({
+                    "StatusCode": 200,
+                    "Payload": inv.input.get("Payload").cloned().unwrap_or(Value::Null),
+                }))
             });
             if r.outcome.status != Status::Succeeded {
                 eprintln!(
@@ -149,5 +159,74 @@ pub fn main(args: Args) -> ExitCode {
         );
         let _ = history_events;
     }
+    ExitCode::SUCCESS
+}
+
+/// Calls of a local command function per second, `concurrency` at once.
+fn bench_functions(seconds: f64, concurrency: usize) -> ExitCode {
+    let project = match passo_tasks::Project::parse(
+        "[functions.echo]\ncommand = [\"cat\"]\ntimeout_seconds = 10\n",
+        std::path::Path::new("."),
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (integrations, io) = match crate::project::local_integrations(project) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let integrations = Arc::new(integrations);
+    let budget = Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    let calls = io.block_on(async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..concurrency.max(1) {
+            let integrations = integrations.clone();
+            tasks.spawn(async move {
+                let mut n = 0u64;
+                while start.elapsed() < budget {
+                    let req = passo_tasks::TaskRequest {
+                        execution_arn: String::new(),
+                        state_name: "Echo".into(),
+                        resource: "arn:aws:lambda:us-east-1:123456789012:function:echo".into(),
+                        input: serde_json::json!({"order": n, "items": [1, 2, 3]}),
+                        attempt: 0,
+                        timeout_seconds: None,
+                        heartbeat_seconds: None,
+                        token: None,
+                    };
+                    if integrations.run(req).await.is_err() {
+                        return Err(());
+                    }
+                    n += 1;
+                }
+                Ok(n)
+            });
+        }
+        let mut total = 0u64;
+        while let Some(r) = tasks.join_next().await {
+            match r {
+                Ok(Ok(n)) => total += n,
+                _ => return None,
+            }
+        }
+        Some(total)
+    });
+    let Some(calls) = calls else {
+        eprintln!("error: a function call failed");
+        return ExitCode::from(1);
+    };
+    let secs = start.elapsed().as_secs_f64();
+    outln!(
+        "local command function (cat), {concurrency} at once: {calls} calls, {:.0} calls/s, {:.2} ms per call",
+        calls as f64 / secs,
+        secs * 1000.0 * concurrency as f64 / calls.max(1) as f64
+    );
     ExitCode::SUCCESS
 }

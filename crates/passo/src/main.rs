@@ -10,10 +10,12 @@ macro_rules! outln {
 
 mod bench;
 mod bench_http;
+mod function_cmd;
 mod project;
 mod run;
 mod server;
 mod test_cmd;
+mod test_state_cmd;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -29,7 +31,7 @@ use std::process::ExitCode;
     name = "passo",
     version,
     about = "Run AWS Step Functions state machines (Amazon States Language) anywhere",
-    long_about = "Passo runs AWS Step Functions state machines with AWS's semantics: on a laptop, in CI, on your servers.\n\nExamples:\n  passo run examples/hello.asl.json --input '{\"name\":\"Ada\"}'\n  passo run flow.asl.json --mock mocks.json --test-case HappyPath --json --history\n  passo validate flow.asl.json other.asl.yaml\n  passo test tests/flow.test.yaml --junit report.xml"
+    long_about = "Passo runs AWS Step Functions state machines with AWS's semantics: on a laptop, in CI, on your servers.\n\nExamples:\n  passo run examples/hello.asl.json --input '{\"name\":\"Ada\"}'\n  passo run flow.asl.json --mock mocks.json --test-case HappyPath --json --history\n  passo validate flow.asl.json other.asl.yaml\n  passo test tests/flow.test.yaml --junit report.xml\n  passo test-state flow.asl.json --state Approve --mock-error Busy --retry-count 1"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -47,6 +49,11 @@ enum Command {
     /// Run test files (cases with inputs, mocks and expected outcomes) and report; exit 1 on
     /// a failed case. `--junit FILE` writes a report for CI.
     Test(test_cmd::Args),
+    /// Run one state on its own, as the TestState API does: each step of its input/output
+    /// processing, its next state, and what Retry and Catch make of a failure.
+    TestState(test_state_cmd::Args),
+    /// Create, list, show and delete the functions of a running `passo server`.
+    Function(function_cmd::Args),
     /// Measure the interpreter on benchmark workloads (executions/s, transitions/s).
     Bench(bench::Args),
 }
@@ -59,5 +66,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => bench::main(a),
         Command::Server(a) => server::main(a),
         Command::Test(a) => test_cmd::main(a),
+        Command::TestState(a) => test_state_cmd::main(a),
+        Command::Function(a) => function_cmd::main(a),
     }
 }

@@ -411,3 +411,58 @@ cases:
     let o = passo(&["test", dir.path().join("none.yaml").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn test_state_runs_one_state_of_the_example() {
+    let def = "examples/bank-account/account-application.asl.json";
+    // The real function, through the project beside the example.
+    let o = passo(&[
+        "test-state",
+        def,
+        "--state",
+        "CheckName",
+        "--input",
+        r#"{"name": "Jane Doe"}"#,
+        "--project",
+        "examples/bank-account/passo.toml",
+        "--json",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = json(&o);
+    assert_eq!(r["status"], "SUCCEEDED");
+    let out: Value = serde_json::from_str(r["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        out,
+        serde_json::json!({"name": "Jane Doe", "checked": true})
+    );
+    // A mocked error the Retry matches, with one retry made: retried after 2 s.
+    let o = passo(&[
+        "test-state",
+        def,
+        "--state",
+        "ApproveApplication",
+        "--input-file",
+        "examples/bank-account/applicant.input.json",
+        "--mock-error",
+        "ServiceUnavailable:busy",
+        "--retry-count",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let r = json(&o);
+    assert_eq!(r["status"], "RETRIABLE");
+    assert_eq!(r["cause"], "busy");
+    assert_eq!(r["inspectionData"]["errorDetails"]["retryIndex"], 0);
+    assert!(r["inspectionData"]["errorDetails"]["retryBackoffIntervalSeconds"].is_u64());
+    // Refusals carry AWS's exception name, exit 2.
+    let o = passo(&["test-state", def, "--state", "Nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("ValidationException: State not found in definition"));
+}

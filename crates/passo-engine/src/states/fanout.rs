@@ -4,7 +4,7 @@
 use crate::execution::{Execution, Fanout, Phase, ThreadId};
 use crate::failure::Failure;
 use crate::history::Details;
-use crate::io::StatesExtra;
+use crate::io::{Eval, StatesExtra};
 use passo_asl::model::*;
 use passo_expr::ExprError;
 use serde_json::{json, Map, Value};
@@ -16,7 +16,7 @@ type Map_ = passo_asl::model::Map;
 impl Execution {
     pub(super) fn map(&mut self, tid: ThreadId, state: &State, m: &Map_, eff: Value) {
         let items = if state.query_language == QueryLanguage::Jsonata {
-            match self.jsonata_items(tid, m, &eff) {
+            match jsonata_items(&self.at(tid), m, &eff) {
                 Ok(items) => Ok(Some(Value::Array(items))),
                 Err(e) => Err(e),
             }
@@ -43,11 +43,16 @@ impl Execution {
             }
             Err(e) => return self.expr_failed(tid, state, e),
         };
-        let max_concurrency =
-            match self.map_number(tid, &m.max_concurrency, &eff, "MaxConcurrencyPath", true) {
-                Ok(n) => n,
-                Err(e) => return self.expr_failed(tid, state, e),
-            };
+        let max_concurrency = match map_number(
+            &self.at(tid),
+            &m.max_concurrency,
+            &eff,
+            "MaxConcurrencyPath",
+            true,
+        ) {
+            Ok(n) => n,
+            Err(e) => return self.expr_failed(tid, state, e),
+        };
         self.emit_on(
             tid,
             "MapStateStarted",
@@ -57,7 +62,7 @@ impl Execution {
         );
         let tolerated_count = match &m.tolerated_failure_count {
             None => None,
-            Some(d) => match self.map_tolerance(tid, d, &eff, "ToleratedFailureCount", true) {
+            Some(d) => match map_tolerance(&self.at(tid), d, &eff, "ToleratedFailureCount", true) {
                 Ok(n) => Some(n),
                 Err(e) => return self.expr_failed(tid, state, e),
             },
@@ -65,7 +70,7 @@ impl Execution {
         let tolerated_percentage = match &m.tolerated_failure_percentage {
             None => None,
             Some(d) => {
-                match self.map_tolerance(tid, d, &eff, "ToleratedFailurePercentage", false) {
+                match map_tolerance(&self.at(tid), d, &eff, "ToleratedFailurePercentage", false) {
                     Ok(n) => Some(n),
                     Err(e) => return self.expr_failed(tid, state, e),
                 }
@@ -96,99 +101,6 @@ impl Execution {
             return self.fanout_finished(tid);
         }
         self.launch(tid);
-    }
-
-    pub(super) fn map_number(
-        &self,
-        tid: ThreadId,
-        d: &Dynamic<u64>,
-        eff: &Value,
-        field: &str,
-        _int: bool,
-    ) -> Result<u64, ExprError> {
-        match d {
-            Dynamic::Static(n) => Ok(*n),
-            Dynamic::Path(p) => {
-                let v = self.read_path(tid, p, eff)?.unwrap_or(Value::Null);
-                let n = match &v {
-                    Value::Number(n) => n.as_u64().or_else(|| {
-                        n.as_f64()
-                            .filter(|f| f.fract() == 0.0 && *f >= 0.0)
-                            .map(|f| f as u64)
-                    }),
-                    Value::String(s) => s.trim().parse::<u64>().ok(),
-                    _ => None,
-                };
-                n.ok_or_else(|| {
-                    ExprError::runtime(format!(
-                        "The {field} field refers to value \"{}\" which is not a valid integer: {}",
-                        display_value(&v),
-                        p.text
-                    ))
-                })
-            }
-            Dynamic::Jsonata(j) => {
-                let name = field.trim_end_matches("Path");
-                let n = self.jsonata_number(tid, j, eff, name)?;
-                if n < 0.0 || n.fract() != 0.0 {
-                    return Err(ExprError::runtime(format!(
-                        "{name} must be a non-negative integer."
-                    )));
-                }
-                Ok(n as u64)
-            }
-            Dynamic::Intrinsic(_) => Err(ExprError::runtime(format!(
-                "{field} cannot be an intrinsic function"
-            ))),
-        }
-    }
-
-    pub(super) fn map_tolerance(
-        &self,
-        tid: ThreadId,
-        d: &Dynamic<f64>,
-        eff: &Value,
-        field: &str,
-        count: bool,
-    ) -> Result<f64, ExprError> {
-        let v = match d {
-            Dynamic::Static(n) => *n,
-            Dynamic::Path(p) => {
-                let v = self.read_path(tid, p, eff)?.unwrap_or(Value::Null);
-                let n = match &v {
-                    Value::Number(n) if count => n.as_i64().map(|x| x as f64),
-                    Value::Number(n) => n.as_f64(),
-                    Value::String(s) if count => s.trim().parse::<i64>().ok().map(|x| x as f64),
-                    Value::String(s) => s.trim().parse::<f64>().ok(),
-                    _ => None,
-                };
-                n.ok_or_else(|| {
-                    ExprError::runtime(format!(
-                        "The {field}Path field refers to value \"{}\" which is not a valid {}: {}",
-                        display_value(&v),
-                        if count { "integer" } else { "float" },
-                        p.text
-                    ))
-                })?
-            }
-            Dynamic::Jsonata(j) => self.jsonata_number(tid, j, eff, field)?,
-            Dynamic::Intrinsic(_) => {
-                return Err(ExprError::runtime(format!(
-                    "{field} cannot be an intrinsic function"
-                )))
-            }
-        };
-        if count && v < 0.0 {
-            return Err(ExprError::runtime(
-                "ToleratedFailureCount cannot be negative.",
-            ));
-        }
-        if !count && !(0.0..=100.0).contains(&v) {
-            return Err(ExprError::runtime(
-                "ToleratedFailurePercentage must be between 0 and 100.",
-            ));
-        }
-        Ok(v)
     }
 
     /// Starts as many children as the concurrency limit allows.
@@ -508,71 +420,6 @@ impl Execution {
 }
 
 impl Execution {
-    /// JSONata `Items` (default: the input), which must be an array.
-    fn jsonata_items(
-        &self,
-        tid: ThreadId,
-        m: &Map_,
-        input: &Value,
-    ) -> Result<Vec<Value>, ExprError> {
-        let type_name = |v: &Value| match v {
-            Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Number(_) => "number",
-            Value::String(_) => "string",
-            Value::Array(_) => "array",
-            Value::Object(_) => "object",
-        };
-        match &m.items {
-            Some(t) => match self.jtemplate(tid, t, input, StatesExtra::None, "Items")? {
-                Value::Array(a) => Ok(a),
-                other => {
-                    let text = match t {
-                        passo_asl::jtemplate::JTemplate::Expr(j) => j.text().to_string(),
-                        _ => other.to_string(),
-                    };
-                    Err(ExprError::query(
-                        "Items",
-                        format!(
-                            "The JSONata expression '{text}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {other}",
-                            type_name(&other)
-                        ),
-                    ))
-                }
-            },
-            None => match input {
-                Value::Array(a) => Ok(a.clone()),
-                // AWS names no location for this one.
-                other => Err(ExprError::query(
-                    "",
-                    format!("Map state input must be an array but was: {other}"),
-                )),
-            },
-        }
-    }
-
-    /// A JSONata number field of a Map (MaxConcurrency, ToleratedFailure*).
-    fn jsonata_number(
-        &self,
-        tid: ThreadId,
-        j: &passo_asl::jsonata::Jsonata,
-        input: &Value,
-        field: &str,
-    ) -> Result<f64, ExprError> {
-        match self.jexpr(tid, j, input, StatesExtra::None, field)? {
-            Some(v) if v.is_number() => Ok(v.as_f64().unwrap_or(0.0)),
-            other => Err(ExprError {
-                location: None,
-                error: "States.QueryEvaluationError",
-                message: format!(
-                    "The JSONata expression '{}' specified for the field '{field}' must evaluate to a number, but it returned {}",
-                    j.text(),
-                    other.map(|v| v.to_string()).unwrap_or_else(|| "nothing (undefined)".into())
-                ),
-            }),
-        }
-    }
-
     /// A Map Run's ARN: `arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:UUID`.
     pub(super) fn map_run_arn(&self, m: &Map_) -> String {
         let base = self
@@ -584,5 +431,162 @@ impl Execution {
             .clone()
             .unwrap_or_else(|| passo_expr::random::uuid_v4(&self.rng)[..8].to_string());
         format!("{base}/{label}:{}", passo_expr::random::uuid_v4(&self.rng))
+    }
+}
+
+// The Map's number fields and JSONata Items, shared with TestState (which evaluates them
+// without running the Map).
+
+pub(crate) fn map_number(
+    ev: &impl Eval,
+    d: &Dynamic<u64>,
+    eff: &Value,
+    field: &str,
+    _int: bool,
+) -> Result<u64, ExprError> {
+    match d {
+        Dynamic::Static(n) => Ok(*n),
+        Dynamic::Path(p) => {
+            let v = ev.read_path(p, eff)?.unwrap_or(Value::Null);
+            let n = match &v {
+                Value::Number(n) => n.as_u64().or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                        .map(|f| f as u64)
+                }),
+                Value::String(s) => s.trim().parse::<u64>().ok(),
+                _ => None,
+            };
+            n.ok_or_else(|| {
+                ExprError::runtime(format!(
+                    "The {field} field refers to value \"{}\" which is not a valid integer: {}",
+                    display_value(&v),
+                    p.text
+                ))
+            })
+        }
+        Dynamic::Jsonata(j) => {
+            let name = field.trim_end_matches("Path");
+            let n = jsonata_number(ev, j, eff, name)?;
+            if n < 0.0 || n.fract() != 0.0 {
+                return Err(ExprError::runtime(format!(
+                    "{name} must be a non-negative integer."
+                )));
+            }
+            Ok(n as u64)
+        }
+        Dynamic::Intrinsic(_) => Err(ExprError::runtime(format!(
+            "{field} cannot be an intrinsic function"
+        ))),
+    }
+}
+
+pub(crate) fn map_tolerance(
+    ev: &impl Eval,
+    d: &Dynamic<f64>,
+    eff: &Value,
+    field: &str,
+    count: bool,
+) -> Result<f64, ExprError> {
+    let v = match d {
+        Dynamic::Static(n) => *n,
+        Dynamic::Path(p) => {
+            let v = ev.read_path(p, eff)?.unwrap_or(Value::Null);
+            let n = match &v {
+                Value::Number(n) if count => n.as_i64().map(|x| x as f64),
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) if count => s.trim().parse::<i64>().ok().map(|x| x as f64),
+                Value::String(s) => s.trim().parse::<f64>().ok(),
+                _ => None,
+            };
+            n.ok_or_else(|| {
+                ExprError::runtime(format!(
+                    "The {field}Path field refers to value \"{}\" which is not a valid {}: {}",
+                    display_value(&v),
+                    if count { "integer" } else { "float" },
+                    p.text
+                ))
+            })?
+        }
+        Dynamic::Jsonata(j) => jsonata_number(ev, j, eff, field)?,
+        Dynamic::Intrinsic(_) => {
+            return Err(ExprError::runtime(format!(
+                "{field} cannot be an intrinsic function"
+            )))
+        }
+    };
+    if count && v < 0.0 {
+        return Err(ExprError::runtime(
+            "ToleratedFailureCount cannot be negative.",
+        ));
+    }
+    if !count && !(0.0..=100.0).contains(&v) {
+        return Err(ExprError::runtime(
+            "ToleratedFailurePercentage must be between 0 and 100.",
+        ));
+    }
+    Ok(v)
+}
+
+/// JSONata `Items` (default: the input), which must be an array.
+pub(crate) fn jsonata_items(
+    ev: &impl Eval,
+    m: &Map_,
+    input: &Value,
+) -> Result<Vec<Value>, ExprError> {
+    let type_name = |v: &Value| match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    match &m.items {
+        Some(t) => match ev.jtemplate(t, input, StatesExtra::None, "Items")? {
+            Value::Array(a) => Ok(a),
+            other => {
+                let text = match t {
+                    passo_asl::jtemplate::JTemplate::Expr(j) => j.text().to_string(),
+                    _ => other.to_string(),
+                };
+                Err(ExprError::query(
+                    "Items",
+                    format!(
+                        "The JSONata expression '{text}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {other}",
+                        type_name(&other)
+                    ),
+                ))
+            }
+        },
+        None => match input {
+            Value::Array(a) => Ok(a.clone()),
+            // AWS names no location for this one.
+            other => Err(ExprError::query(
+                "",
+                format!("Map state input must be an array but was: {other}"),
+            )),
+        },
+    }
+}
+
+/// A JSONata number field of a Map (MaxConcurrency, ToleratedFailure*).
+fn jsonata_number(
+    ev: &impl Eval,
+    j: &passo_asl::jsonata::Jsonata,
+    input: &Value,
+    field: &str,
+) -> Result<f64, ExprError> {
+    match ev.jexpr(j, input, StatesExtra::None, field)? {
+        Some(v) if v.is_number() => Ok(v.as_f64().unwrap_or(0.0)),
+        other => Err(ExprError {
+            location: None,
+            error: "States.QueryEvaluationError",
+            message: format!(
+                "The JSONata expression '{}' specified for the field '{field}' must evaluate to a number, but it returned {}",
+                j.text(),
+                other.map(|v| v.to_string()).unwrap_or_else(|| "nothing (undefined)".into())
+            ),
+        }),
     }
 }

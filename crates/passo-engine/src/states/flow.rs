@@ -2,7 +2,7 @@
 
 use crate::execution::{Command, Execution, Phase, ThreadId};
 use crate::failure::Failure;
-use crate::io::state_failure;
+use crate::io::{state_failure, Eval};
 use passo_asl::model::*;
 use passo_asl::timestamp;
 use passo_expr::ExprError;
@@ -144,49 +144,12 @@ impl Execution {
     }
 
     pub(super) fn fail(&mut self, tid: ThreadId, state: &State, f: &Fail, raw: &Value) {
-        let field = |this: &Self,
-                     d: &Option<Dynamic<String>>,
-                     name: &str|
-         -> Result<Option<String>, ExprError> {
-            match d {
-                None => Ok(None),
-                Some(Dynamic::Static(s)) => Ok(Some(s.clone())),
-                Some(Dynamic::Path(p)) => match this.read_path(tid, p, raw)? {
-                    Some(Value::String(s)) => Ok(Some(s)),
-                    Some(v) => Ok(Some(v.to_string())),
-                    None => Err(ExprError::runtime(format!(
-                        "The JSONPath '{}' specified for the field '{name}' could not be found in the input '{}'",
-                        p.text,
-                        serde_json::to_string(raw).unwrap_or_default()
-                    ))),
-                },
-                Some(Dynamic::Intrinsic(c)) => {
-                    let v = this.with_scope(tid, raw, None, |s| passo_expr::intrinsics::eval(c, s))?;
-                    Ok(Some(match v {
-                        Value::String(s) => s,
-                        v => v.to_string(),
-                    }))
-                }
-                Some(Dynamic::Jsonata(_)) => Err(ExprError::runtime("JSONata is not supported yet")),
-            }
-        };
-        let error = field(self, &f.error, "ErrorPath");
-        let cause = error.and_then(|e| field(self, &f.cause, "CausePath").map(|c| (e, c)));
-        match cause {
+        match fail_fields(&self.at(tid), f, raw) {
             Ok((error, cause)) => {
                 let failure = Failure {
                     error: error.unwrap_or_default(),
                     cause,
                     from_task: false,
-                };
-                let failure = if failure.error.is_empty() && f.error.is_none() {
-                    Failure {
-                        error: String::new(),
-                        cause: failure.cause,
-                        from_task: false,
-                    }
-                } else {
-                    failure
                 };
                 self.thread_failed(tid, failure)
             }
@@ -196,6 +159,38 @@ impl Execution {
             }
         }
     }
+}
+
+/// A JSONPath Fail state's Error and Cause (each static, a path into `raw` or an intrinsic).
+pub(crate) fn fail_fields(
+    ev: &impl Eval,
+    f: &Fail,
+    raw: &Value,
+) -> Result<(Option<String>, Option<String>), ExprError> {
+    let field = |d: &Option<Dynamic<String>>, name: &str| -> Result<Option<String>, ExprError> {
+        match d {
+            None => Ok(None),
+            Some(Dynamic::Static(s)) => Ok(Some(s.clone())),
+            Some(Dynamic::Path(p)) => match ev.read_path(p, raw)? {
+                Some(Value::String(s)) => Ok(Some(s)),
+                Some(v) => Ok(Some(v.to_string())),
+                None => Err(ExprError::runtime(format!(
+                    "The JSONPath '{}' specified for the field '{name}' could not be found in the input '{}'",
+                    p.text,
+                    serde_json::to_string(raw).unwrap_or_default()
+                ))),
+            },
+            Some(Dynamic::Intrinsic(c)) => {
+                let v = ev.with_scope(raw, |s| passo_expr::intrinsics::eval(c, s))?;
+                Ok(Some(match v {
+                    Value::String(s) => s,
+                    v => v.to_string(),
+                }))
+            }
+            Some(Dynamic::Jsonata(_)) => Err(ExprError::runtime("JSONata is not supported yet")),
+        }
+    };
+    Ok((field(&f.error, "ErrorPath")?, field(&f.cause, "CausePath")?))
 }
 
 /// A Timestamp may lie at most 2^31-1 seconds ahead (AWS accepts 24,855 days, not 24,856).

@@ -4,7 +4,7 @@
 
 use crate::execution::{Command, Execution, Phase, ThreadId};
 use crate::failure::Failure;
-use crate::io::{state_failure, StatesExtra};
+use crate::io::{state_failure, Eval, StatesExtra};
 
 use super::no_choice_matched;
 use passo_asl::jtemplate::JTemplate;
@@ -13,7 +13,7 @@ use passo_asl::timestamp;
 use passo_expr::ExprError;
 use serde_json::{Map, Value};
 
-fn type_error(what: &str, expr: &str, got: &Option<Value>) -> ExprError {
+pub(crate) fn type_error(what: &str, expr: &str, got: &Option<Value>) -> ExprError {
     let got = got
         .as_ref()
         .map(|v| v.to_string())
@@ -135,33 +135,8 @@ impl Execution {
         Ok((out, assigned))
     }
 
-    fn jsonata_string(
-        &self,
-        tid: ThreadId,
-        d: &Option<Dynamic<String>>,
-        input: &Value,
-        field: &str,
-    ) -> Result<Option<String>, ExprError> {
-        match d {
-            None => Ok(None),
-            Some(Dynamic::Static(s)) => Ok(Some(s.clone())),
-            Some(Dynamic::Jsonata(j)) => {
-                match self.jexpr(tid, j, input, StatesExtra::None, field)? {
-                    Some(Value::String(s)) => Ok(Some(s)),
-                    other => Err(type_error("a string", j.text(), &other)),
-                }
-            }
-            Some(_) => Err(ExprError::runtime(
-                "JSONPath fields are not allowed in a JSONata state",
-            )),
-        }
-    }
-
     fn jsonata_fail(&mut self, tid: ThreadId, state: &State, f: &Fail, input: &Value) {
-        let fields = self
-            .jsonata_string(tid, &f.error, input, "Error")
-            .and_then(|e| Ok((e, self.jsonata_string(tid, &f.cause, input, "Cause")?)));
-        match fields {
+        match jsonata_fail_fields(&self.at(tid), f, input) {
             Ok((error, cause)) => self.thread_failed(
                 tid,
                 Failure {
@@ -289,4 +264,26 @@ impl Execution {
         };
         self.leave(tid, state, out, assigned, Transition::Next(c.next));
     }
+}
+
+/// A JSONata Fail state's Error and Cause, each a string or an expression giving one.
+pub(crate) fn jsonata_fail_fields(
+    ev: &impl Eval,
+    f: &Fail,
+    input: &Value,
+) -> Result<(Option<String>, Option<String>), ExprError> {
+    let field = |d: &Option<Dynamic<String>>, name: &str| -> Result<Option<String>, ExprError> {
+        match d {
+            None => Ok(None),
+            Some(Dynamic::Static(s)) => Ok(Some(s.clone())),
+            Some(Dynamic::Jsonata(j)) => match ev.jexpr(j, input, StatesExtra::None, name)? {
+                Some(Value::String(s)) => Ok(Some(s)),
+                other => Err(type_error("a string", j.text(), &other)),
+            },
+            Some(_) => Err(ExprError::runtime(
+                "JSONPath fields are not allowed in a JSONata state",
+            )),
+        }
+    };
+    Ok((field(&f.error, "Error")?, field(&f.cause, "Cause")?))
 }

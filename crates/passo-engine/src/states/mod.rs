@@ -2,9 +2,9 @@
 //! InputPath, the state's work, ResultSelector, Assign, ResultPath, OutputPath, Exited event,
 //! transition) is here; the state types live in the submodules.
 
-mod fanout;
-mod flow;
-mod jsonata;
+pub(crate) mod fanout;
+pub(crate) mod flow;
+pub(crate) mod jsonata;
 mod recovery;
 mod task;
 
@@ -380,7 +380,7 @@ fn transition_of(state: &State) -> Transition {
 }
 
 /// A Choice state with no matching rule and no Default.
-fn no_choice_matched(state: &State) -> Failure {
+pub(crate) fn no_choice_matched(state: &State) -> Failure {
     Failure::new(
         "States.NoChoiceMatched",
         format!(

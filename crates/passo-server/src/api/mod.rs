@@ -3,11 +3,14 @@
 
 mod activities;
 mod executions;
+mod functions;
 mod machines;
 mod tasks;
+mod test_state;
 mod versions;
 
 /// ValidateStateMachineDefinition (pure: no runtime needed).
+pub use functions::load as load_functions;
 pub use machines::validate as validate_state_machine_definition;
 
 use crate::error::ApiError;
@@ -62,9 +65,18 @@ async fn dispatch(rt: &Arc<Runtime>, headers: &HeaderMap, body: &[u8]) -> Result
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let action = target
-        .strip_prefix("AWSStepFunctions.")
-        .ok_or_else(|| ApiError::UnknownOperation(format!("Unknown operation: '{target}'")))?;
+    let (passo, action) = match (
+        target.strip_prefix("AWSStepFunctions."),
+        target.strip_prefix("Passo."),
+    ) {
+        (Some(a), _) => (false, a),
+        (None, Some(a)) => (true, a),
+        (None, None) => {
+            return Err(ApiError::UnknownOperation(format!(
+                "Unknown operation: '{target}'"
+            )))
+        }
+    };
     let req: Value = if body.is_empty() {
         Value::Object(Map::new())
     } else {
@@ -76,6 +88,17 @@ async fn dispatch(rt: &Arc<Runtime>, headers: &HeaderMap, body: &[u8]) -> Result
             "The request body must be a JSON object".into(),
         ));
     }
+    if passo {
+        return match action {
+            "CreateFunction" => functions::create(rt, &req).await,
+            "GetFunction" => functions::get(rt, &req),
+            "ListFunctions" => functions::list(rt),
+            "DeleteFunction" => functions::delete(rt, &req).await,
+            other => Err(ApiError::UnknownOperation(format!(
+                "Unknown operation: 'Passo.{other}'"
+            ))),
+        };
+    }
     match action {
         "CreateStateMachine" => machines::create(rt, &req).await,
         "DescribeStateMachine" => machines::describe(rt, &req),
@@ -83,6 +106,7 @@ async fn dispatch(rt: &Arc<Runtime>, headers: &HeaderMap, body: &[u8]) -> Result
         "DeleteStateMachine" => machines::delete(rt, &req).await,
         "ListStateMachines" => machines::list(rt, &req),
         "ValidateStateMachineDefinition" => machines::validate(&req),
+        "TestState" => test_state::test_state(rt, &req).await,
         "StartExecution" => executions::start(rt, &req).await,
         "StartSyncExecution" => executions::start_sync(rt, &req).await,
         "DescribeExecution" => executions::describe(rt, &req),

@@ -1,0 +1,104 @@
+//! Passo's own actions (`X-Amz-Target: Passo.<Action>`): functions made at run time, as the
+//! project file's `[functions.NAME]` tables are (a local command or an HTTP endpoint). They
+//! are kept in the database, so they outlive a restart. `passo function ...` calls these.
+
+use crate::error::ApiError;
+use crate::runtime::{now_ms, Runtime};
+use passo_store::{FunctionRow, Write};
+use passo_tasks::functions::{Functions, RegistryError, Source};
+use passo_tasks::project::Function;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+fn registry(rt: &Runtime) -> Result<&Functions, ApiError> {
+    rt.functions()
+        .ok_or_else(|| ApiError::ValidationException("This server has no function registry".into()))
+}
+
+fn name_of(req: &Value) -> Result<&str, ApiError> {
+    req.get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::ValidationException("The field 'name' is required".into()))
+}
+
+fn describe(f: &Function, source: Source) -> Value {
+    json!({
+        "name": f.name,
+        "source": match source { Source::Project => "PROJECT", Source::Created => "API" },
+        "spec": f.spec(),
+    })
+}
+
+fn refused(e: RegistryError) -> ApiError {
+    match e {
+        RegistryError::Exists(_) => ApiError::ConflictException(e.to_string()),
+        RegistryError::NotFound(_) => ApiError::ResourceNotFound(e.to_string()),
+        RegistryError::InProject(_) => ApiError::ValidationException(e.to_string()),
+    }
+}
+
+/// CreateFunction: `{"name", "command" | "url", "timeout_seconds", "concurrency", "env",
+/// "cwd"}` (a relative `cwd` is taken from the server's working directory).
+pub async fn create(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
+    let fns = registry(rt)?;
+    let name = name_of(req)?;
+    let mut spec: Map<String, Value> = req.as_object().cloned().unwrap_or_default();
+    spec.remove("name");
+    let base = std::env::current_dir().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let f = Function::from_spec(name, &Value::Object(spec), &base)
+        .map_err(ApiError::ValidationException)?;
+    let row = FunctionRow {
+        name: f.name.clone(),
+        spec: f.spec().to_string(),
+        created_ms: now_ms(),
+    };
+    fns.create(f.clone()).map_err(refused)?;
+    // Kept before the answer: a created function is there after a restart.
+    if let Err(e) = rt.db.write(vec![Write::PutFunction(row)]).await {
+        let _ = fns.delete(name);
+        return Err(e.into());
+    }
+    Ok(describe(&f, Source::Created))
+}
+
+pub fn get(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
+    let name = name_of(req)?;
+    let (f, source) = registry(rt)?
+        .get(name)
+        .ok_or_else(|| ApiError::ResourceNotFound(format!("Function not found: {name}")))?;
+    Ok(describe(&f, source))
+}
+
+pub fn list(rt: &Arc<Runtime>) -> Result<Value, ApiError> {
+    let list: Vec<Value> = registry(rt)?
+        .list()
+        .iter()
+        .map(|(f, s)| describe(f, *s))
+        .collect();
+    Ok(json!({ "functions": list }))
+}
+
+pub async fn delete(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
+    let name = name_of(req)?;
+    registry(rt)?.delete(name).map_err(refused)?;
+    rt.db
+        .write(vec![Write::DeleteFunction(name.to_string())])
+        .await?;
+    Ok(json!({}))
+}
+
+/// Loads the functions created through the API into `fns` (at start). One that a project
+/// function now shadows is skipped with a warning.
+pub fn load(db: &passo_store::Db, fns: &Functions) -> Result<usize, ApiError> {
+    let base = std::env::current_dir().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut n = 0;
+    for row in db.functions()? {
+        let spec: Value = serde_json::from_str(&row.spec).unwrap_or(Value::Null);
+        match Function::from_spec(&row.name, &spec, &base).map(|f| fns.create(f)) {
+            Ok(Ok(())) => n += 1,
+            Ok(Err(e)) => tracing::warn!("function {} not loaded: {e}", row.name),
+            Err(e) => tracing::warn!("function {} not loaded: {e}", row.name),
+        }
+    }
+    Ok(n)
+}
