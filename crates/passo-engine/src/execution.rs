@@ -267,6 +267,10 @@ pub(crate) struct Thread {
     /// The Task invocation being prepared (its id and token are known before its
     /// Parameters are evaluated, for `$$.Task.Token`).
     pub pending_task: Option<(TaskId, Option<String>)>,
+    /// Set while the failure of this thread's Task state is being handled: AWS keeps a Task
+    /// that failed "entered", so a Parallel or Map that fails because of it records
+    /// TaskStateAborted for it.
+    pub failing_in_task: bool,
 }
 
 /// A running (or finished) execution. All of its state is here; nothing is hidden in the
@@ -555,6 +559,7 @@ impl Execution {
             map_item,
             silent: false,
             pending_task: None,
+            failing_in_task: false,
         });
         self.ready.push(id);
         id

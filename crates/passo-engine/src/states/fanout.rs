@@ -313,6 +313,9 @@ impl Execution {
                     else {
                         return;
                     };
+                    if !distributed && !silent {
+                        self.abort_children(&fan, &map_name, child, child_last);
+                    }
                     for c in fan.children.iter().flatten() {
                         self.cancel_subtree(*c);
                     }
@@ -355,6 +358,73 @@ impl Execution {
         } else {
             self.launch_next(parent);
         }
+    }
+
+    /// A Parallel or Map gives up on its children because `failed` failed. AWS records, in
+    /// child order and all following the failing event: TaskStateAborted for the failed
+    /// child's Task state (a failed Task stays entered until its parent lets go of it), and
+    /// for every other child still running, MapIterationAborted (Map) and an Aborted event
+    /// for each state it is in.
+    fn abort_children(&mut self, fan: &Fanout, map_name: &str, failed: ThreadId, trigger: u64) {
+        for (index, child) in fan.children.iter().enumerate() {
+            let Some(c) = *child else { continue };
+            if c == failed {
+                if self.threads[c].failing_in_task {
+                    self.emit(trigger, "TaskStateAborted", None);
+                }
+                continue;
+            }
+            self.abort_running(c, fan.is_map, index, map_name, trigger);
+        }
+    }
+
+    /// Records the abort of child thread `tid` (index `index` of a Map named `map_name`, or a
+    /// Parallel branch) if it is running, and of the states it is in.
+    fn abort_running(
+        &mut self,
+        tid: ThreadId,
+        is_map: bool,
+        index: usize,
+        map_name: &str,
+        trigger: u64,
+    ) {
+        let th = &self.threads[tid];
+        // A child that has not entered a state yet has nothing to abort, nor has a
+        // finished one.
+        if th.entered_event == 0 || matches!(th.phase, Phase::Done | Phase::Enter) {
+            return;
+        }
+        if is_map {
+            self.emit(
+                trigger,
+                "MapIterationAborted",
+                Details::MapIteration {
+                    key: "mapIterationAbortedEventDetails",
+                    index,
+                    name: map_name.to_string(),
+                },
+            );
+        }
+        let (machine, sid) = self.state_of(tid);
+        let state = &Execution::program(&machine, &self.threads[tid].path).states[sid];
+        if let Phase::Children(inner) = &self.threads[tid].phase {
+            if !inner.distributed {
+                let (inner_is_map, children) = (inner.is_map, inner.children.clone());
+                for (i, c) in children.iter().enumerate() {
+                    if let Some(c) = *c {
+                        self.abort_running(c, inner_is_map, i, &state.name, trigger);
+                    }
+                }
+            }
+        }
+        let aborted = match &state.kind {
+            StateKind::Task(_) => "TaskStateAborted",
+            StateKind::Wait(_) => "WaitStateAborted",
+            StateKind::Parallel(_) => "ParallelStateAborted",
+            StateKind::Map(_) => "MapStateAborted",
+            _ => return,
+        };
+        self.emit(trigger, aborted, None);
     }
 
     /// Launches the next children after one finished; MapIterationStarted follows the

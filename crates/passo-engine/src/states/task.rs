@@ -441,6 +441,8 @@ impl Execution {
         };
         self.emit_on(tid, kind_name, Some((key, Value::Object(d))));
         self.threads[tid].phase = Phase::Done;
+        self.threads[tid].failing_in_task = true;
         self.state_failed(tid, state, failure);
+        self.threads[tid].failing_in_task = false;
     }
 }

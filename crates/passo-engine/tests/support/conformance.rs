@@ -403,23 +403,40 @@ pub fn parse_braced(v: &Value) -> Value {
     }
 }
 
-/// The events between ParallelStateStarted and ParallelStateSucceeded, as a sorted multiset.
+/// A value's JSON text with object keys in order, so that equal values sort alike.
+fn canonical(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let fields: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical(&m[k])))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        Value::Array(a) => format!("[{}]", a.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        other => other.to_string(),
+    }
+}
+
+/// The events between ParallelStateStarted and the Parallel's end, as a sorted multiset.
 pub fn sort_parallel(events: &mut Vec<Value>) {
     let mut i = 0;
     while i < events.len() {
         if events[i]["type"] == "ParallelStateStarted" {
-            if let Some(j) = (i + 1..events.len()).find(|&j| {
-                events[j]["type"] == "ParallelStateSucceeded"
-                    || events[j]["type"] == "ParallelStateExited"
-            }) {
-                let end = if events[j]["type"] == "ParallelStateSucceeded" {
-                    j + 1
-                } else {
-                    j
-                };
+            // The recording's normaliser drops the Parallel's own end event (Succeeded or
+            // Failed): the recorded ids skip it.
+            let ends = |e: &Value| {
+                e["type"] == "ParallelStateSucceeded" || e["type"] == "ParallelStateFailed"
+            };
+            if let Some(j) = (i + 1..events.len())
+                .find(|&j| ends(&events[j]) || events[j]["type"] == "ParallelStateExited")
+            {
+                let end = if ends(&events[j]) { j + 1 } else { j };
                 let mut region: Vec<Value> = events[i + 1..end]
                     .iter()
-                    .filter(|e| e["type"] != "ParallelStateSucceeded")
+                    .filter(|e| !ends(e))
                     .map(|e| {
                         let mut e = e.clone();
                         e["id"] = Value::from(0);
@@ -427,7 +444,7 @@ pub fn sort_parallel(events: &mut Vec<Value>) {
                         e
                     })
                     .collect();
-                region.sort_by_key(|e| e.to_string());
+                region.sort_by_cached_key(canonical);
                 events.splice(i + 1..end, region);
             }
         }
