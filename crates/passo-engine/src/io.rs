@@ -46,7 +46,7 @@ pub(crate) fn state_failure(name: &str, entered: u64, e: ExprError) -> Failure {
 /// AWS's (Jayway's) words for a path that selects nothing in `input`: a missing property
 /// before the last step is "Missing property in path" up to that property; a missing last
 /// step is "No results for path".
-fn no_results(p: &Path, input: &Value) -> ExprError {
+pub(crate) fn no_results(p: &Path, input: &Value) -> ExprError {
     let mut at = input;
     let mut prefix = Path {
         root: p.root.clone(),

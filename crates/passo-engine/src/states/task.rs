@@ -70,7 +70,8 @@ impl Execution {
             Some(Dynamic::Static(s)) => Ok(Some(*s)),
             Some(Dynamic::Path(p)) => match self.read_path(tid, p, &self.threads[tid].raw_input)? {
                 Some(v) if v.as_u64().is_some_and(|n| n > 0) => Ok(v.as_u64()),
-                _ => Err(ExprError::runtime(format!(
+                None => Err(crate::io::no_results(p, &self.threads[tid].raw_input)),
+                Some(_) => Err(ExprError::runtime(format!(
                     "The {field} parameter does not reference a positive integer: {}",
                     p.text
                 ))),
