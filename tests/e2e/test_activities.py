@@ -226,6 +226,27 @@ class FailureTest(ActivityE2E):
         self.assertEqual((ef.get("error"), ef.get("cause")), ("Custom.Broken", "the widget fell over"))
 
 
+    def test_task_on_a_deleted_activity_fails_at_once_with_states_runtime(self):
+        act = self.make_activity()
+        defn = definition({
+            "Work": {"Type": "Task", "Resource": act, "End": True,
+                     "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]},
+            "Caught": {"Type": "Pass", "End": True},
+        })
+        sm = self.sfn.create_state_machine(name=uniq("sm"), definition=defn,
+                                           roleArn=ROLE_ARN)["stateMachineArn"]
+        self.sfn.delete_activity(activityArn=act)
+        ex = self.start(sm, {"x": 1})
+        d = self.wait_done(ex, timeout=10)
+        # As AWS: a runtime error of the state, which States.ALL does not catch.
+        self.assertEqual(d["status"], "FAILED", d)
+        self.assertEqual(d.get("error"), "States.Runtime")
+        self.assertEqual(d.get("cause"),
+                         "An error occurred while executing the state 'Work' (entered at the "
+                         f"event id #2). The activity {act} does not exist.")
+        self.assertNotIn("PassStateEntered", self.types(self.history(ex)))
+
+
 class HeartbeatTest(ActivityE2E):
 
     def test_heartbeats_every_second_keep_a_task_alive_past_heartbeat_seconds(self):

@@ -82,6 +82,12 @@ pub enum Event {
         task: TaskId,
         worker_name: Option<String>,
     },
+    /// The task could not be given to its integration at all (an activity that does not
+    /// exist): the state fails with States.Runtime and `message`, which no Catch takes.
+    TaskRefused {
+        task: TaskId,
+        message: String,
+    },
     /// SendTaskHeartbeat: the task's heartbeat clock starts over.
     TaskHeartbeat {
         task: TaskId,
@@ -377,6 +383,12 @@ impl Execution {
                         from_task: true,
                     };
                     self.task_failed(t.thread, failure, false);
+                    self.wake(t.thread);
+                }
+            }
+            Event::TaskRefused { task, message } => {
+                if let Some(t) = self.close_task(task) {
+                    self.task_refused(t.thread, message);
                     self.wake(t.thread);
                 }
             }

@@ -150,6 +150,36 @@ fn catch_routes_the_error_output() {
 }
 
 #[test]
+fn a_refused_task_is_a_runtime_error_that_states_all_does_not_catch() {
+    let m = machine(json!({
+        "StartAt": "T",
+        "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:states:us-east-1:123456789012:activity:gone",
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Handled"}], "End": true},
+            "Handled": {"Type": "Pass", "End": true}
+        }
+    }));
+    let (mut ex, cmds, _) = Execution::start(m, ExecutionInfo::local("t", T0, 1), json!({}));
+    let Command::InvokeTask { task, .. } = &cmds[0] else {
+        panic!("{cmds:?}")
+    };
+    let (_, events) = ex.step(
+        Event::TaskRefused {
+            task: *task,
+            message: "The activity gone does not exist.".into(),
+        },
+        T0,
+    );
+    assert_eq!(kinds(&events), ["ExecutionFailed"]);
+    let o = ex.outcome().unwrap();
+    assert_eq!(o.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(
+        o.cause.as_deref(),
+        Some("An error occurred while executing the state 'T' (entered at the event id #2). The activity gone does not exist.")
+    );
+}
+
+#[test]
 fn wait_is_a_timer_and_the_execution_timeout_wins() {
     let m = machine(json!({
         "TimeoutSeconds": 5,

@@ -21,6 +21,9 @@ pub fn event_text(e: &Event) -> String {
             json!({"t": "started", "task": task, "worker": worker_name})
         }
         Event::TaskHeartbeat { task } => json!({"t": "beat", "task": task}),
+        Event::TaskRefused { task, message } => {
+            json!({"t": "refused", "task": task, "message": message})
+        }
         Event::TimerFired { timer } => json!({"t": "timer", "timer": timer}),
         Event::Stop { error, cause } => json!({"t": "stop", "error": error, "cause": cause}),
         Event::Redrive => json!({"t": "redrive"}),
@@ -51,6 +54,10 @@ pub fn parse_event(text: &str) -> Option<Event> {
             worker_name: s("worker"),
         },
         "beat" => Event::TaskHeartbeat { task: n("task")? },
+        "refused" => Event::TaskRefused {
+            task: n("task")?,
+            message: s("message").unwrap_or_default(),
+        },
         "timer" => Event::TimerFired { timer: n("timer")? },
         "stop" => Event::Stop {
             error: s("error"),
@@ -156,6 +163,10 @@ mod tests {
                 worker_name: None,
             },
             Event::TaskHeartbeat { task: 7 },
+            Event::TaskRefused {
+                task: 8,
+                message: "The activity a does not exist.".into(),
+            },
             Event::Stop {
                 error: Some("x".into()),
                 cause: Some("y".into()),

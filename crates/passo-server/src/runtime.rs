@@ -377,6 +377,21 @@ impl Runtime {
             return;
         }
         if let (Some(activity), Some(token)) = (activity_of(&req.resource), &req.token) {
+            if matches!(self.db.activity(activity), Ok(None)) {
+                // AWS fails the state at once rather than queue work nobody can take.
+                let event = Event::TaskRefused {
+                    task,
+                    message: format!("The activity {activity} does not exist."),
+                };
+                let (rt, arn) = (self.clone(), arn.to_string());
+                tokio::spawn(async move {
+                    let expect = Expect::Task(task, &[TaskPhase::Invoked]);
+                    if let Err(e) = rt.deliver_if(&arn, event, expect).await {
+                        tracing::warn!("refusing a task of {arn}: {e}");
+                    }
+                });
+                return;
+            }
             self.activities.push(
                 activity,
                 ActivityTask {
@@ -682,6 +697,7 @@ fn forget(a: &mut Active, ev: &Event) {
         }
         Event::TaskSucceeded { task, .. }
         | Event::TaskFailed { task, .. }
+        | Event::TaskRefused { task, .. }
         | Event::TaskStarted { task, .. } => {
             a.tasks.remove(task);
         }

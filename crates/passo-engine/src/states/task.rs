@@ -404,6 +404,16 @@ impl Execution {
         self.complete(tid, state, output, true);
     }
 
+    /// The integration refused the task before it ran: a runtime error of the state.
+    pub(crate) fn task_refused(&mut self, tid: ThreadId, message: String) {
+        let (machine, sid) = self.state_of(tid);
+        let state = &Execution::program(&machine, &self.threads[tid].path).states[sid];
+        let entered = self.threads[tid].entered_event;
+        let failure = crate::io::state_failure(&state.name, entered, ExprError::runtime(message));
+        self.threads[tid].phase = Phase::Done;
+        self.state_failed(tid, state, failure);
+    }
+
     /// The task failed (`timed_out`: its TimeoutSeconds or HeartbeatSeconds ran out).
     pub(crate) fn task_failed(&mut self, tid: ThreadId, failure: Failure, timed_out: bool) {
         let (machine, sid) = self.state_of(tid);
