@@ -162,25 +162,65 @@ pub fn main(args: Args) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Calls of a local command function per second, `concurrency` at once.
+/// Calls per second of a local command function (`cat`) and of an HTTP endpoint function
+/// (an echo server in this process), `concurrency` at once, through the path `passo server`
+/// and `passo run` take.
 fn bench_functions(seconds: f64, concurrency: usize) -> ExitCode {
-    let project = match passo_tasks::Project::parse(
-        "[functions.echo]\ncommand = [\"cat\"]\ntimeout_seconds = 10\n",
-        std::path::Path::new("."),
-    ) {
-        Ok(p) => p,
+    let io = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
-    let (integrations, io) = match crate::project::local_integrations(project) {
-        Ok(x) => x,
+    // The HTTP endpoint answers with the payload it was sent, as `cat` does.
+    let listener = match io.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")) {
+        Ok(l) => l,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: cannot listen for the echo endpoint: {e}");
             return ExitCode::from(2);
         }
     };
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    let app = axum::Router::new().route("/", axum::routing::post(|body: String| async { body }));
+    io.spawn(async move { axum::serve(listener, app).await });
+    let cases = [
+        (
+            "local command function (cat)",
+            "[functions.echo]\ncommand = [\"cat\"]\ntimeout_seconds = 10\n".to_string(),
+        ),
+        (
+            "HTTP endpoint function (echo server in process)",
+            format!("[functions.echo]\nurl = \"http://127.0.0.1:{port}/\"\ntimeout_seconds = 10\n"),
+        ),
+    ];
+    for (what, toml) in cases {
+        match call_rate(&toml, seconds, concurrency) {
+            Ok((calls, secs)) => outln!(
+                "{what}, {concurrency} at once: {calls} calls, {:.0} calls/s, {:.2} ms per call",
+                calls as f64 / secs,
+                secs * 1000.0 * concurrency as f64 / calls.max(1) as f64
+            ),
+            Err(e) => {
+                eprintln!("error: {what}: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    drop(io);
+    ExitCode::SUCCESS
+}
+
+/// Calls the function `echo` of the project `toml` for `seconds`, `concurrency` at once:
+/// (calls, seconds taken).
+fn call_rate(toml: &str, seconds: f64, concurrency: usize) -> Result<(u64, f64), String> {
+    let project = passo_tasks::Project::parse(toml, std::path::Path::new("."))
+        .map_err(|e| e.to_string())?;
+    let (integrations, io) =
+        crate::project::local_integrations(project).map_err(|e| e.to_string())?;
     let integrations = Arc::new(integrations);
     let budget = Duration::from_secs_f64(seconds);
     let start = Instant::now();
@@ -201,8 +241,8 @@ fn bench_functions(seconds: f64, concurrency: usize) -> ExitCode {
                         heartbeat_seconds: None,
                         token: None,
                     };
-                    if integrations.run(req).await.is_err() {
-                        return Err(());
+                    if let Err(e) = integrations.run(req).await {
+                        return Err(format!("{e:?}"));
                     }
                     n += 1;
                 }
@@ -211,22 +251,9 @@ fn bench_functions(seconds: f64, concurrency: usize) -> ExitCode {
         }
         let mut total = 0u64;
         while let Some(r) = tasks.join_next().await {
-            match r {
-                Ok(Ok(n)) => total += n,
-                _ => return None,
-            }
+            total += r.map_err(|e| e.to_string())??;
         }
-        Some(total)
-    });
-    let Some(calls) = calls else {
-        eprintln!("error: a function call failed");
-        return ExitCode::from(1);
-    };
-    let secs = start.elapsed().as_secs_f64();
-    outln!(
-        "local command function (cat), {concurrency} at once: {calls} calls, {:.0} calls/s, {:.2} ms per call",
-        calls as f64 / secs,
-        secs * 1000.0 * concurrency as f64 / calls.max(1) as f64
-    );
-    ExitCode::SUCCESS
+        Ok::<u64, String>(total)
+    })?;
+    Ok((calls, start.elapsed().as_secs_f64()))
 }
