@@ -352,6 +352,42 @@ async fn run_all(a: &HttpArgs) -> anyhow::Result<()> {
         done as f64 * 10.0 / run.elapsed.as_secs_f64()
     );
 
+    // Nested executions: a Standard parent whose Task runs a Standard child to completion
+    // (`.sync:2`); timed from the first start until every parent has SUCCEEDED.
+    let child_def = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#;
+    let child = create(&mut admin, &format!("nested-child-{tag}"), "STANDARD", child_def).await?;
+    let parent_def = json!({"StartAt": "Child", "States": {"Child": {
+        "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": child, "Input.$": "$"}, "End": true}}})
+    .to_string();
+    let parent = create(&mut admin, &format!("nested-parent-{tag}"), "STANDARD", &parent_def).await?;
+    let t0 = Instant::now();
+    let sm = parent.clone();
+    let run = load(
+        &addr,
+        a.connections,
+        a.seconds,
+        None,
+        "StartExecution",
+        move |i| format!(r#"{{"stateMachineArn":"{sm}","name":"n{i}","input":"{{}}"}}"#),
+    )
+    .await?;
+    let mut done = 0;
+    while t0.elapsed() < Duration::from_secs(300) {
+        done = count_executions(&mut admin, &parent, "SUCCEEDED").await?;
+        if done >= run.count {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    outln!(
+        "Nested .sync:2 (parent + child), {} conns: {done} of {} parents SUCCEEDED in {secs:.1} s, {:.0} parent+child pairs/s",
+        a.connections,
+        run.count,
+        done as f64 / secs
+    );
+
     if a.parked > 0 {
         let wait = r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":3600,"Next":"P"},"P":{"Type":"Pass","End":true}}}"#;
         let parked = create(&mut admin, &format!("parked-{tag}"), "STANDARD", wait).await?;
