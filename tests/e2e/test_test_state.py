@@ -226,6 +226,41 @@ class RealTaskTest(unittest.TestCase):
         self.assertEqual(r["nextState"], "Reject")
         self.assertEqual(json.loads(r["output"])["why"]["Error"], "ValidationError")
 
+    def test_start_execution_starts_a_real_execution(self):
+        c = sfn()
+        child = c.create_state_machine(
+            name=srv.uniq("ts-child"), roleArn=ROLE_ARN,
+            definition=json.dumps({"StartAt": "P", "States": {"P": {
+                "Type": "Pass", "Result": {"ran": True}, "ResultPath": "$.child",
+                "End": True}}}))["stateMachineArn"]
+        r = test_state(
+            definition={"Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+                        "Parameters": {"StateMachineArn": child, "Input.$": "$"},
+                        "ResultSelector": {"arn.$": "$.ExecutionArn"}, "End": True},
+            input={"order": 7}, roleArn=ROLE_ARN, inspectionLevel="DEBUG")
+        self.assertEqual(r["status"], "SUCCEEDED", r)
+        started = json.loads(r["inspectionData"]["result"])
+        self.assertEqual(set(started), {"ExecutionArn", "StartDate", "SdkHttpMetadata",
+                                        "SdkResponseMetadata"})
+        arn = json.loads(r["output"])["arn"]
+        self.assertEqual(arn, started["ExecutionArn"])
+        d = srv.wait_until(
+            lambda: (lambda d: d if d["status"] != "RUNNING" else None)(
+                c.describe_execution(executionArn=arn)),
+            timeout=10, what="the started execution to finish")
+        self.assertEqual(d["status"], "SUCCEEDED", d)
+        self.assertEqual(json.loads(d["output"]), {"order": 7, "child": {"ran": True}})
+
+    def test_start_execution_of_an_unknown_machine_fails_as_aws_says(self):
+        r = test_state(
+            definition={"Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+                        "Parameters": {"StateMachineArn":
+                                       "arn:aws:states:us-east-1:123456789012:stateMachine:nope"},
+                        "End": True},
+            input={}, roleArn=ROLE_ARN)
+        self.assertEqual(r["status"], "FAILED", r)
+        self.assertEqual(r["error"], "StepFunctions.StateMachineDoesNotExistException")
+
 
 class CliTest(unittest.TestCase):
     def test_aws_cli_test_state(self):

@@ -124,9 +124,12 @@ impl Runtime {
         req: &TaskRequest,
     ) -> Event {
         let request_id = uuid::Uuid::new_v4().to_string();
-        let started = self
-            .child_start(parent_arn, task, pattern, req, &request_id)
-            .await;
+        let link = ParentLink {
+            arn: parent_arn.to_string(),
+            task,
+            pattern,
+        };
+        let started = self.child_start(Some(&link), req, &request_id).await;
         match started {
             Ok((arn, start_ms)) => {
                 let output = nested::start_response(&arn, start_ms, &request_id, &http_date());
@@ -139,12 +142,27 @@ impl Runtime {
         }
     }
 
-    /// Starts the child execution; answers its ARN and start time.
+    /// A request-response `states:startExecution` call made by TestState, which has no
+    /// execution to link the new one to: the StartExecution response.
+    pub(crate) async fn start_unlinked(
+        self: &Arc<Self>,
+        req: &TaskRequest,
+    ) -> Result<Value, CallError> {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let (arn, start_ms) = self.child_start(None, req, &request_id).await?;
+        Ok(nested::start_response(
+            &arn,
+            start_ms,
+            &request_id,
+            &http_date(),
+        ))
+    }
+
+    /// Starts the child execution (of `parent`, when a Task state starts it); answers its
+    /// ARN and start time.
     async fn child_start(
         self: &Arc<Self>,
-        parent_arn: &str,
-        task: TaskId,
-        pattern: Pattern,
+        parent: Option<&ParentLink>,
         req: &TaskRequest,
         request_id: &str,
     ) -> Result<(String, i64), CallError> {
@@ -157,10 +175,10 @@ impl Runtime {
             }
             Err(e) => return Err(service(e, request_id)),
         };
-        let name = call
-            .name
-            .clone()
-            .unwrap_or_else(|| derived_name(parent_arn, task));
+        let name = call.name.clone().unwrap_or_else(|| match parent {
+            Some(p) => derived_name(&p.arn, p.task),
+            None => uuid::Uuid::new_v4().to_string(),
+        });
         crate::arn::check_name(&name).map_err(|e| service(e, request_id))?;
         let input: Value = serde_json::from_str(&call.input_text).unwrap_or(Value::Null);
         if self.cfg.payload_limit > 0 && call.input_text.len() > self.cfg.payload_limit {
@@ -171,13 +189,8 @@ impl Runtime {
             ));
         }
         if target.kind == "EXPRESS" {
-            return Ok(self.start_express_child(target, &name, input, parent_arn, task, pattern));
+            return Ok(self.start_express_child(target, &name, input, parent.cloned()));
         }
-        let link = ParentLink {
-            arn: parent_arn.to_string(),
-            task,
-            pattern,
-        };
         let child_arn = self.cfg.realm.execution_arn(&target.machine_name, &name);
         let started = self
             .start(StartRequest {
@@ -186,16 +199,16 @@ impl Runtime {
                 input,
                 input_text: call.input_text.clone(),
                 trace_header: None,
-                parent: Some(link.clone()),
+                parent: parent.cloned(),
                 test_case: None,
             })
             .await;
         match started {
             Ok(s) => Ok(s),
-            Err(e @ ApiError::ExecutionAlreadyExists(_)) => {
+            Err(e @ ApiError::ExecutionAlreadyExists(_)) if parent.is_some() => {
                 // Invoked again after a restart: the child this task started already ended.
                 match self.db.execution(&child_arn) {
-                    Ok(Some(row)) if crate::codec::parse_parent(&row.params) == Some(link) => {
+                    Ok(Some(row)) if crate::codec::parse_parent(&row.params).as_ref() == parent => {
                         Ok((row.arn, row.start_ms))
                     }
                     _ => Err(service(e, request_id)),
@@ -211,20 +224,22 @@ impl Runtime {
         target: Target,
         name: &str,
         input: Value,
-        parent_arn: &str,
-        task: TaskId,
-        pattern: Pattern,
+        parent: Option<ParentLink>,
     ) -> (String, i64) {
         let (arn, start, info) = self.express_info(&target, name);
         let input_text = input.to_string();
         let rt = self.clone();
-        let parent_arn = parent_arn.to_string();
         let (child_arn, child_name) = (arn.clone(), name.to_string());
         tokio::spawn(async move {
             let o = express::run(target.machine.clone(), info, input, rt.clone(), None).await;
-            if !pattern.waits() {
+            let Some(ParentLink {
+                arn: parent_arn,
+                task,
+                pattern,
+            }) = parent.filter(|p| p.pattern.waits())
+            else {
                 return;
-            }
+            };
             let end = ChildEnd {
                 execution_arn: child_arn,
                 state_machine_arn: target.machine_arn.clone(),

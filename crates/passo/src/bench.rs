@@ -217,8 +217,8 @@ fn bench_functions(seconds: f64, concurrency: usize) -> ExitCode {
 /// Calls the function `echo` of the project `toml` for `seconds`, `concurrency` at once:
 /// (calls, seconds taken).
 fn call_rate(toml: &str, seconds: f64, concurrency: usize) -> Result<(u64, f64), String> {
-    let project = passo_tasks::Project::parse(toml, std::path::Path::new("."))
-        .map_err(|e| e.to_string())?;
+    let project =
+        passo_tasks::Project::parse(toml, std::path::Path::new(".")).map_err(|e| e.to_string())?;
     let (integrations, io) =
         crate::project::local_integrations(project).map_err(|e| e.to_string())?;
     let integrations = Arc::new(integrations);

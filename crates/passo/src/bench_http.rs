@@ -355,12 +355,24 @@ async fn run_all(a: &HttpArgs) -> anyhow::Result<()> {
     // Nested executions: a Standard parent whose Task runs a Standard child to completion
     // (`.sync:2`); timed from the first start until every parent has SUCCEEDED.
     let child_def = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#;
-    let child = create(&mut admin, &format!("nested-child-{tag}"), "STANDARD", child_def).await?;
+    let child = create(
+        &mut admin,
+        &format!("nested-child-{tag}"),
+        "STANDARD",
+        child_def,
+    )
+    .await?;
     let parent_def = json!({"StartAt": "Child", "States": {"Child": {
         "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
         "Parameters": {"StateMachineArn": child, "Input.$": "$"}, "End": true}}})
     .to_string();
-    let parent = create(&mut admin, &format!("nested-parent-{tag}"), "STANDARD", &parent_def).await?;
+    let parent = create(
+        &mut admin,
+        &format!("nested-parent-{tag}"),
+        "STANDARD",
+        &parent_def,
+    )
+    .await?;
     let t0 = Instant::now();
     let sm = parent.clone();
     let run = load(

@@ -6,6 +6,7 @@ use crate::runtime::{now_ms, Runtime};
 use crate::tasks::TaskRequest;
 use passo_engine::test_state::{self, Environment, Request, Step, TestStateError};
 use passo_engine::Failure;
+use passo_tasks::nested::Pattern;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +37,15 @@ pub async fn test_state(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiErro
                 .timeout_seconds
                 .map_or(LIMIT, |s| LIMIT.min(Duration::from_secs(s)));
             let call = TaskRequest::from_invocation(inv);
-            let outcome = match tokio::time::timeout(limit, rt.tasks.invoke(call)).await {
+            let answer = async {
+                // A request-response startExecution starts an execution on this server (the
+                // waiting patterns are refused without a mock before this point).
+                match Pattern::of(&call.resource) {
+                    Some(Pattern::Start) => rt.start_unlinked(&call).await,
+                    _ => rt.tasks.invoke(call).await,
+                }
+            };
+            let outcome = match tokio::time::timeout(limit, answer).await {
                 Ok(Ok(v)) => Ok(v),
                 Ok(Err((error, cause))) => Err(Failure {
                     error,
