@@ -153,6 +153,25 @@ pub struct Normalizer {
     iso: Regex,
     uuid: Regex,
     cause_json: Regex,
+    /// The definition's Map `Label`s: a Map Run's ARN names its label where it would
+    /// otherwise have a generated part, and the recorder left it as it was.
+    labels: Vec<String>,
+}
+
+/// Every `Label` string in a definition.
+fn labels_of(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                match (k.as_str(), x) {
+                    ("Label", Value::String(l)) => out.push(l.clone()),
+                    _ => labels_of(x, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| labels_of(x, out)),
+        _ => {}
+    }
 }
 
 impl Normalizer {
@@ -218,6 +237,11 @@ impl Normalizer {
             uuid: Regex::new(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
                 .unwrap(),
             cause_json: Regex::new(r"'(\{.*\})'").unwrap(),
+            labels: {
+                let mut l = Vec::new();
+                labels_of(&case["definition"], &mut l);
+                l
+            },
         }
     }
 
@@ -226,10 +250,14 @@ impl Normalizer {
         // Map Run ids were replaced by the recorder with these placeholders.
         if let Some(i) = out.find(":mapRun:") {
             if let Some(slash) = out[i..].find('/') {
-                out = format!(
-                    "{}/<MapRunArnPart0_0idx>:<MapRunArnPart1_0idx>",
-                    &out[..i + slash]
-                );
+                let rest = &out[i + slash + 1..];
+                let part0 = rest.split(':').next().unwrap_or_default();
+                let part0 = if self.labels.iter().any(|l| l == part0) {
+                    part0.to_string()
+                } else {
+                    "<MapRunArnPart0_0idx>".to_string()
+                };
+                out = format!("{}/{part0}:<MapRunArnPart1_0idx>", &out[..i + slash]);
             }
         }
         for (p, r) in &self.literal {
