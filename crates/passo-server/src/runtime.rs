@@ -351,18 +351,21 @@ impl Runtime {
             .map_err(|e| ApiError::ValidationException(e.to_string()))
     }
 
-    /// Delivers a mocked task result as if its integration had answered.
+    /// Delivers an answer to an invoked task (a mocked result, a refusal) as if its
+    /// integration had answered.
     fn answer_later(self: &Arc<Self>, arn: &str, event: Event) {
         let rt = self.clone();
         let arn = arn.to_string();
         let task = match &event {
-            Event::TaskSucceeded { task, .. } | Event::TaskFailed { task, .. } => *task,
+            Event::TaskSucceeded { task, .. }
+            | Event::TaskFailed { task, .. }
+            | Event::TaskRefused { task, .. } => *task,
             _ => return,
         };
         tokio::spawn(async move {
             let expect = Expect::Task(task, &[TaskPhase::Invoked]);
             if let Err(e) = rt.deliver_if(&arn, event, expect).await {
-                tracing::warn!("delivering a mocked result to {arn}: {e}");
+                tracing::warn!("answering a task of {arn}: {e}");
             }
         });
     }
@@ -379,18 +382,8 @@ impl Runtime {
         if let (Some(activity), Some(token)) = (activity_of(&req.resource), &req.token) {
             if matches!(self.db.activity(activity), Ok(None)) {
                 // AWS fails the state at once rather than queue work nobody can take.
-                let event = Event::TaskRefused {
-                    task,
-                    message: format!("The activity {activity} does not exist."),
-                };
-                let (rt, arn) = (self.clone(), arn.to_string());
-                tokio::spawn(async move {
-                    let expect = Expect::Task(task, &[TaskPhase::Invoked]);
-                    if let Err(e) = rt.deliver_if(&arn, event, expect).await {
-                        tracing::warn!("refusing a task of {arn}: {e}");
-                    }
-                });
-                return;
+                let message = format!("The activity {activity} does not exist.");
+                return self.answer_later(arn, Event::TaskRefused { task, message });
             }
             self.activities.push(
                 activity,
