@@ -7,7 +7,7 @@
 
 use passo_engine::TaskId;
 use serde_json::Value;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -28,16 +28,69 @@ struct Queue {
 }
 
 #[derive(Default)]
-pub struct ActivityQueues {
+struct Inner {
     queues: Mutex<HashMap<String, Queue>>,
+    /// Tasks a poller took off a queue and is handing to its worker.
+    taken: Mutex<HashSet<(String, TaskId)>>,
+}
+
+#[derive(Default)]
+pub struct ActivityQueues {
+    inner: Arc<Inner>,
+}
+
+/// A task a poller took off its queue. Until [`Taken::handed`] says the worker has it, it
+/// is still the queue's: dropped (the poll failed, or its client hung up), it goes back to
+/// the front of the queue, so a dequeued task is never lost.
+pub struct Taken {
+    inner: Arc<Inner>,
+    activity: String,
+    task: Option<ActivityTask>,
+}
+
+impl Taken {
+    pub fn task(&self) -> &ActivityTask {
+        self.task.as_ref().expect("a taken task until handed")
+    }
+
+    /// The worker has it (ActivityStarted is committed), or it needs no worker any more.
+    pub fn handed(mut self) -> ActivityTask {
+        let t = self.task.take().expect("a taken task until handed");
+        self.inner.untake(&t);
+        t
+    }
+}
+
+impl Drop for Taken {
+    fn drop(&mut self) {
+        if let Some(t) = self.task.take() {
+            self.inner.untake(&t);
+            let mut g = self.inner.queues.lock().unwrap();
+            let q = g.entry(self.activity.clone()).or_default();
+            q.tasks.push_front(t);
+            q.ready.notify_one();
+        }
+    }
+}
+
+impl Inner {
+    fn untake(&self, t: &ActivityTask) {
+        self.taken
+            .lock()
+            .unwrap()
+            .remove(&(t.execution_arn.clone(), t.task));
+    }
 }
 
 impl ActivityQueues {
     /// Queues a task for the activity's workers and wakes one poller.
     pub fn push(&self, activity_arn: &str, task: ActivityTask) {
-        let mut g = self.queues.lock().unwrap();
+        if self.holds(&task.execution_arn, task.task) {
+            // The same task queued twice (a re-invocation after recovery) is handed out once.
+            return;
+        }
+        let mut g = self.inner.queues.lock().unwrap();
         let q = g.entry(activity_arn.to_string()).or_default();
-        // The same task queued twice (a re-invocation after recovery) is handed out once.
         if q.tasks
             .iter()
             .any(|t| t.task == task.task && t.execution_arn == task.execution_arn)
@@ -49,17 +102,26 @@ impl ActivityQueues {
     }
 
     /// The next task of the activity, waiting until `deadline` for one.
-    pub async fn pop(&self, activity_arn: &str, deadline: Instant) -> Option<ActivityTask> {
+    pub async fn pop(&self, activity_arn: &str, deadline: Instant) -> Option<Taken> {
         loop {
             let ready = {
-                let mut g = self.queues.lock().unwrap();
+                let mut g = self.inner.queues.lock().unwrap();
                 let q = g.entry(activity_arn.to_string()).or_default();
                 if let Some(t) = q.tasks.pop_front() {
                     // Another task left: pass the wake-up on to the next poller.
                     if !q.tasks.is_empty() {
                         q.ready.notify_one();
                     }
-                    return Some(t);
+                    self.inner
+                        .taken
+                        .lock()
+                        .unwrap()
+                        .insert((t.execution_arn.clone(), t.task));
+                    return Some(Taken {
+                        inner: self.inner.clone(),
+                        activity: activity_arn.to_string(),
+                        task: Some(t),
+                    });
                 }
                 q.ready.clone()
             };
@@ -72,9 +134,28 @@ impl ActivityQueues {
         }
     }
 
+    /// Whether the task is queued or being handed to a worker.
+    pub fn holds(&self, execution_arn: &str, task: TaskId) -> bool {
+        if self
+            .inner
+            .taken
+            .lock()
+            .unwrap()
+            .contains(&(execution_arn.to_string(), task))
+        {
+            return true;
+        }
+        self.inner.queues.lock().unwrap().values().any(|q| {
+            q.tasks
+                .iter()
+                .any(|t| t.task == task && t.execution_arn == execution_arn)
+        })
+    }
+
     /// Tasks waiting for a worker, over all activities.
     pub fn len(&self) -> usize {
-        self.queues
+        self.inner
+            .queues
             .lock()
             .unwrap()
             .values()
@@ -117,11 +198,30 @@ mod tests {
         q.push("a", task(3)); // a duplicate is not handed out again
         let mut got: Vec<u64> = Vec::new();
         for p in pollers {
-            got.push(p.await.unwrap().expect("every poller gets a task").task);
+            got.push(p.await.unwrap().expect("every poller gets a task").handed().task);
         }
         got.sort_unstable();
         assert_eq!(got, (0..50).collect::<Vec<_>>());
         assert!(q.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_taken_task_not_handed_goes_back_to_the_front() {
+        let q = ActivityQueues::default();
+        q.push("a", task(1));
+        q.push("a", task(2));
+        let soon = Instant::now() + Duration::from_millis(10);
+        let t = q.pop("a", soon).await.unwrap();
+        assert_eq!(t.task().task, 1);
+        assert!(q.holds("e", 1), "a taken task is still held");
+        q.push("a", task(1)); // queued again while taken: still handed out once
+        drop(t);
+        assert!(q.holds("e", 1));
+        let again = q.pop("a", soon).await.unwrap().handed();
+        assert_eq!(again.task, 1, "back at the front, once");
+        assert!(!q.holds("e", 1));
+        assert_eq!(q.pop("a", soon).await.unwrap().handed().task, 2);
+        assert!(q.pop("a", soon).await.is_none());
     }
 
     #[tokio::test]

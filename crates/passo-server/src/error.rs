@@ -63,6 +63,12 @@ pub enum ApiError {
     InvalidOutput(String),
     #[error("{0}")]
     Internal(String),
+    /// The store cannot commit now (a full disk, an I/O error): the request may be retried.
+    #[error("{0}")]
+    ServiceUnavailable(String),
+    /// Too many requests or executions in flight.
+    #[error("{0}")]
+    Throttling(String),
 }
 
 impl ApiError {
@@ -98,6 +104,8 @@ impl ApiError {
             ApiError::TaskTimedOut(_) => "TaskTimedOut",
             ApiError::InvalidOutput(_) => "InvalidOutput",
             ApiError::Internal(_) => "InternalFailure",
+            ApiError::ServiceUnavailable(_) => "ServiceUnavailable",
+            ApiError::Throttling(_) => "ThrottlingException",
         }
     }
 
@@ -109,6 +117,7 @@ impl ApiError {
             | ApiError::IncompleteSignature(_) => 403,
             ApiError::RequestEntityTooLarge(_) => 413,
             ApiError::Internal(_) => 500,
+            ApiError::ServiceUnavailable(_) => 503,
             _ => 400,
         }
     }

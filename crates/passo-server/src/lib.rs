@@ -40,6 +40,11 @@ pub struct Config {
     /// Step Functions Local's MockConfigFile: executions started with
     /// `stateMachineArn#TestCase` take their Task results from its test case.
     pub mock_config: Option<Arc<serde_json::Value>>,
+    /// How often the invariant sweeper looks for executions nothing can move on.
+    pub sweep_every_ms: u64,
+    /// Most asynchronous Express executions running at once; more are refused with
+    /// ThrottlingException (each holds its state in memory until it ends).
+    pub max_express_in_flight: usize,
 }
 
 impl Default for Config {
@@ -55,6 +60,8 @@ impl Default for Config {
             access_keys: Vec::new(),
             token_secret: Arc::from(&b"passo-default-secret"[..]),
             mock_config: None,
+            sweep_every_ms: 10_000,
+            max_express_in_flight: 10_000,
         }
     }
 }
@@ -96,6 +103,8 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     rt.set_functions(registry);
     let reissued = rt.recover().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let timer_task = tokio::spawn(timers::run(rt.clone()));
+    let every = std::time::Duration::from_millis(rt.cfg.sweep_every_ms.max(100));
+    let sweep_task = tokio::spawn(runtime::sweeper::run(rt.clone(), every));
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
     tracing::info!(
@@ -111,6 +120,7 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown())
         .await?;
     timer_task.abort();
+    sweep_task.abort();
     db.close();
     tracing::info!("passo server stopped");
     Ok(())

@@ -79,10 +79,12 @@ impl Runtime {
         task: TaskId,
         pattern: Pattern,
         req: TaskRequest,
+        held: crate::runtime::Held,
     ) {
         let rt = self.clone();
         let parent_arn = parent_arn.to_string();
         tokio::spawn(async move {
+            let _held = held;
             let event = rt.child_event(&parent_arn, task, pattern, &req).await;
             let child = match &event {
                 Event::TaskSubmitted { output, .. } if pattern.waits() => output
@@ -189,19 +191,23 @@ impl Runtime {
             ));
         }
         if target.kind == "EXPRESS" {
-            return Ok(self.start_express_child(target, &name, input, parent.cloned()));
+            let permit = self.express_permit().map_err(|e| service(e, request_id))?;
+            return Ok(self.start_express_child(target, &name, input, parent.cloned(), permit));
         }
         let child_arn = self.cfg.realm.execution_arn(&target.machine_name, &name);
         let started = self
-            .start(StartRequest {
+            .start_with(
+                StartRequest {
                 target,
                 name,
                 input,
                 input_text: call.input_text.clone(),
                 trace_header: None,
                 parent: parent.cloned(),
-                test_case: None,
-            })
+                    test_case: None,
+                },
+                crate::runtime::Patience::Forever,
+            )
             .await;
         match started {
             Ok(s) => Ok(s),
@@ -225,6 +231,7 @@ impl Runtime {
         name: &str,
         input: Value,
         parent: Option<ParentLink>,
+        permit: crate::runtime::ExpressPermit,
     ) -> (String, i64) {
         let (arn, start, info) = self.express_info(&target, name);
         let input_text = input.to_string();
@@ -232,6 +239,7 @@ impl Runtime {
         let (child_arn, child_name) = (arn.clone(), name.to_string());
         tokio::spawn(async move {
             let o = express::run(target.machine.clone(), info, input, rt.clone(), None).await;
+            drop(permit);
             let Some(ParentLink {
                 arn: parent_arn,
                 task,

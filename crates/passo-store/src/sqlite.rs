@@ -353,6 +353,35 @@ impl Db {
         })
     }
 
+    /// Running executions with no timer in the store (the sweeper's candidates).
+    pub fn running_without_timers(&self) -> Result<Vec<String>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT arn FROM executions e WHERE status = 'RUNNING'
+                 AND NOT EXISTS (SELECT 1 FROM timers t WHERE t.execution_arn = e.arn)",
+            )?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            rows.collect()
+        })
+    }
+
+    /// The timers of one execution.
+    pub fn timers_of(&self, execution_arn: &str) -> Result<Vec<TimerRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT fire_at_ms, execution_arn, timer_id FROM timers WHERE execution_arn = ?1",
+            )?;
+            let rows = st.query_map([execution_arn], |r| {
+                Ok(TimerRow {
+                    fire_at_ms: r.get(0)?,
+                    execution_arn: r.get(1)?,
+                    timer_id: r.get(2)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
     /// The steps of an execution, in order.
     pub fn steps(&self, execution_arn: &str) -> Result<Vec<StepRow>> {
         self.read(|c| {

@@ -51,6 +51,14 @@ pub struct Args {
     /// started with `stateMachineArn#TestCaseName`; also read from $SFN_MOCK_CONFIG.
     #[arg(long, value_name = "FILE", env = "SFN_MOCK_CONFIG")]
     mock: Option<PathBuf>,
+    /// How often (seconds) the invariant sweeper checks that every running execution has
+    /// something that can move it on (a task out, a timer, a child, a token awaited).
+    #[arg(long, default_value_t = 10.0)]
+    sweep_seconds: f64,
+    /// Most asynchronous Express executions running at once; more StartExecution calls are
+    /// refused with ThrottlingException until some end.
+    #[arg(long, default_value_t = 10_000)]
+    max_express: usize,
 }
 
 pub fn main(a: Args) -> ExitCode {
@@ -96,6 +104,8 @@ pub fn main(a: Args) -> ExitCode {
         retention_ms: i64::from(a.retention_days) * 24 * 3600 * 1000,
         max_request_bytes: a.max_request_bytes,
         access_keys: keys,
+        sweep_every_ms: (a.sweep_seconds.max(0.1) * 1000.0) as u64,
+        max_express_in_flight: a.max_express,
         ..Default::default()
     };
     let project = match crate::project::load(a.project.as_deref()) {

@@ -1,105 +1,11 @@
 //! `passo server` driven as a process through its HTTP API: durability across SIGKILL,
 //! stop, Express, request limits and signature checks.
 
+mod support;
+
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    fn start(data: &Path, extra: &[&str]) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let child = Command::new(env!("CARGO_BIN_EXE_passo"))
-            .args(["server", "--listen", &addr, "--data-dir"])
-            .arg(data)
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(&addr).is_err() {
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Server { child, addr }
-    }
-
-    /// One API call: (HTTP status, JSON body).
-    fn raw(&self, action: &str, body: &str, headers: &str) -> (u16, Value) {
-        let mut s = TcpStream::connect(&self.addr).unwrap();
-        let req = format!(
-            "POST / HTTP/1.1\r\nHost: {}\r\nX-Amz-Target: AWSStepFunctions.{action}\r\nContent-Type: application/x-amz-json-1.0\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        );
-        s.write_all(req.as_bytes()).unwrap();
-        let mut out = Vec::new();
-        s.read_to_end(&mut out).unwrap();
-        let text = String::from_utf8_lossy(&out);
-        let (head, body) = text.split_once("\r\n\r\n").unwrap();
-        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-        (status, serde_json::from_str(body).unwrap_or(Value::Null))
-    }
-
-    fn call(&self, action: &str, body: Value) -> Value {
-        let (status, v) = self.raw(action, &body.to_string(), "");
-        assert_eq!(status, 200, "{action}: {v}");
-        v
-    }
-
-    fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn create(s: &Server, name: &str, kind: &str, def: Value) -> String {
-    s.call(
-        "CreateStateMachine",
-        json!({"name": name, "type": kind, "definition": def.to_string(),
-               "roleArn": "arn:aws:iam::123456789012:role/t"}),
-    )["stateMachineArn"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-fn history(s: &Server, arn: &str) -> Vec<Value> {
-    let mut events = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut req = json!({"executionArn": arn, "maxResults": 1000});
-        if let Some(t) = &token {
-            req["nextToken"] = json!(t);
-        }
-        let v = s.call("GetExecutionHistory", req);
-        events.extend(v["events"].as_array().unwrap().iter().cloned());
-        match v["nextToken"].as_str() {
-            Some(t) => token = Some(t.to_string()),
-            None => return events,
-        }
-    }
-}
+use support::*;
 
 /// Executions waiting (1-2 s) or mid-chain when the server is SIGKILLed all finish after a
 /// restart, exactly once, with no recorded step run twice.

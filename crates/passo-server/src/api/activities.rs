@@ -90,14 +90,20 @@ pub async fn get_task(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError>
         ));
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(POLL_SECONDS);
-    while let Some(t) = rt.activities.pop(arn, deadline).await {
+    while let Some(taken) = rt.activities.pop(arn, deadline).await {
+        let t = taken.task();
         let event = Event::TaskStarted {
             task: t.task,
             worker_name: worker.clone(),
         };
         let expect = Expect::Task(t.task, &[TaskPhase::Invoked]);
+        // An error leaves `taken` to go back to its queue (dropped on the way out).
+        let applied = rt
+            .deliver_for_caller(&t.execution_arn, event, expect)
+            .await?;
         // A task that timed out (or whose execution ended) while queued is skipped.
-        if rt.deliver_if(&t.execution_arn, event, expect).await? == Delivery::Applied {
+        let t = taken.handed();
+        if applied == Delivery::Applied {
             return Ok(json!({"taskToken": t.token, "input": t.input.to_string()}));
         }
     }

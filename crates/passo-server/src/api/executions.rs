@@ -5,7 +5,7 @@ use super::{encode_cursor, invalid_token, opt_str, page_cursor, req_str, ts};
 use crate::arn::{self, Resource};
 use crate::error::ApiError;
 use crate::express;
-use crate::runtime::{now_ms, Runtime, StartRequest};
+use crate::runtime::{now_ms, Expect, Runtime, StartRequest};
 use passo_engine::{Event, Outcome};
 use passo_store::ExecutionRow;
 use serde_json::{json, Value};
@@ -61,14 +61,13 @@ pub async fn start(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
             Some(c) => Some(rt.mocks(&target.machine_name, c)?),
             None => None,
         };
+        let permit = rt.express_permit()?;
         let (arn, start, info) = rt.express_info(&target, &name);
-        tokio::spawn(express::run(
-            target.machine.clone(),
-            info,
-            input,
-            rt.clone(),
-            mocks,
-        ));
+        let run = express::run(target.machine.clone(), info, input, rt.clone(), mocks);
+        tokio::spawn(async move {
+            run.await;
+            drop(permit);
+        });
         return Ok(json!({"executionArn": arn, "startDate": ts(start)}));
     }
     let (arn, start) = rt
@@ -354,14 +353,11 @@ pub async fn stop(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     let arn = req_str(req, "executionArn")?;
     let e = execution(rt, arn)?;
     if e.status == "RUNNING" {
-        rt.deliver(
-            arn,
-            Event::Stop {
-                error: opt_str(req, "error").map(String::from),
-                cause: opt_str(req, "cause").map(String::from),
-            },
-        )
-        .await?;
+        let stop = Event::Stop {
+            error: opt_str(req, "error").map(String::from),
+            cause: opt_str(req, "cause").map(String::from),
+        };
+        rt.deliver_for_caller(arn, stop, Expect::Anything).await?;
     }
     let e = execution(rt, arn)?;
     Ok(json!({"stopDate": ts(e.stop_ms.unwrap_or_else(now_ms))}))
@@ -378,7 +374,8 @@ pub async fn redrive(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> 
     if !redrivable(&e) {
         return Err(not_redrivable(&e.status));
     }
-    rt.deliver(arn, Event::Redrive).await?;
+    rt.deliver_for_caller(arn, Event::Redrive, Expect::Anything)
+        .await?;
     let after = execution(rt, arn)?;
     if after.redrive_count == e.redrive_count {
         return Err(not_redrivable(&after.status));

@@ -43,10 +43,15 @@ async fn handle(State(rt): State<Arc<Runtime>>, headers: HeaderMap, body: Bytes)
         ),
     };
     let mut resp = (status, body).into_response();
-    resp.headers_mut().insert(
+    let h = resp.headers_mut();
+    h.insert(
         "content-type",
         HeaderValue::from_static("application/x-amz-json-1.0"),
     );
+    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        // boto3's ResponseMetadata.RequestId and the SDKs' request ids come from here.
+        h.insert("x-amzn-requestid", id);
+    }
     resp
 }
 
@@ -94,6 +99,7 @@ async fn dispatch(rt: &Arc<Runtime>, headers: &HeaderMap, body: &[u8]) -> Result
             "GetFunction" => functions::get(rt, &req),
             "ListFunctions" => functions::list(rt),
             "DeleteFunction" => functions::delete(rt, &req).await,
+            "DescribeServer" => Ok(describe_server(rt)),
             other => Err(ApiError::UnknownOperation(format!(
                 "Unknown operation: 'Passo.{other}'"
             ))),
@@ -138,6 +144,20 @@ async fn dispatch(rt: &Arc<Runtime>, headers: &HeaderMap, body: &[u8]) -> Result
             "The action {other} is not supported by Passo yet"
         ))),
     }
+}
+
+/// What the server holds and has found: for operators, and for the tests that assert the
+/// sweeper never finds a stranded execution.
+fn describe_server(rt: &Arc<Runtime>) -> Value {
+    json!({
+        "executionsInMemory": rt.active_count(),
+        "tasksInFlight": rt.inflight_count(),
+        "activityTasksQueued": rt.activities.len(),
+        "timersInMemory": rt.timers.len(),
+        "expressInFlight": rt.express_in_flight(),
+        "sweeps": rt.sweeper.sweeps(),
+        "strandedFound": rt.sweeper.stranded(),
+    })
 }
 
 /// An optional string field.

@@ -26,7 +26,7 @@ fn claims(rt: &Runtime, req: &Value) -> Result<TokenClaims, ApiError> {
 /// Delivers an answer to the token's task; a task that is no longer open answers as AWS.
 async fn answer(rt: &Arc<Runtime>, c: &TokenClaims, event: Event) -> Result<Value, ApiError> {
     match rt
-        .deliver_if(&c.execution_arn, event, Expect::Task(c.task, &[]))
+        .deliver_for_caller(&c.execution_arn, event, Expect::Task(c.task, &[]))
         .await?
     {
         Delivery::Applied => Ok(json!({})),

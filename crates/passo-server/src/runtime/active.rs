@@ -1,0 +1,121 @@
+//! An execution held in memory, and the bookkeeping of what it has out in the world (tasks
+//! in flight, timers, child executions) that follows the interpreter's commands and events.
+
+use crate::nested::ParentLink;
+use passo_engine::mock::Mocks;
+use passo_engine::{Command, Event, Execution, Outcome, TaskPhase};
+use passo_tasks::nested::Pattern;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// An execution being driven.
+pub(crate) struct Active {
+    pub ex: Execution,
+    pub seq: i64,
+    /// Task invocations in flight (not yet submitted or taken by a worker), by id: invoked
+    /// again after a restart.
+    pub tasks: HashMap<u64, Command>,
+    /// Timers out: id -> fire time.
+    pub timers: HashMap<u64, i64>,
+    /// The execution whose task started this one, if any.
+    pub parent: Option<ParentLink>,
+    /// `.sync` tasks waiting for a child execution to end: task id -> child ARN, pattern.
+    pub children: HashMap<u64, (String, Pattern)>,
+    /// The mocked Task results of the test case the execution was started with.
+    pub mocks: Option<Mocks>,
+}
+
+impl Active {
+    pub fn new(ex: Execution, parent: Option<ParentLink>) -> Active {
+        Active {
+            ex,
+            seq: 0,
+            tasks: HashMap::new(),
+            timers: HashMap::new(),
+            parent,
+            children: HashMap::new(),
+            mocks: None,
+        }
+    }
+
+    /// What keeps the execution waiting on something outside it: tasks out, children.
+    pub fn pending(&self) -> usize {
+        self.tasks.len() + self.children.len()
+    }
+}
+
+pub(crate) fn finished(cmds: &[Command]) -> Option<&Outcome> {
+    cmds.iter().find_map(|c| match c {
+        Command::Finished(o) => Some(o),
+        _ => None,
+    })
+}
+
+pub(crate) fn track(a: &mut Active, cmds: &[Command]) {
+    for c in cmds {
+        match c {
+            Command::InvokeTask { task, .. } => {
+                a.tasks.insert(*task, c.clone());
+            }
+            Command::StartTimer { timer, fire_at_ms } => {
+                a.timers.insert(*timer, *fire_at_ms);
+            }
+            Command::CancelTimer { timer } => {
+                a.timers.remove(timer);
+            }
+            Command::Finished(_) => {
+                a.tasks.clear();
+                a.timers.clear();
+            }
+        }
+    }
+}
+
+/// What an event answers: the task or timer it settles is no longer out.
+pub(crate) fn forget(a: &mut Active, ev: &Event) {
+    match ev {
+        Event::TaskSubmitted { task, output } => {
+            let pattern = a.tasks.remove(task).and_then(|c| match c {
+                Command::InvokeTask { resource, .. } => Pattern::of(&resource),
+                _ => None,
+            });
+            let child = output.get("ExecutionArn").and_then(Value::as_str);
+            if let (Some(p), Some(child)) = (pattern.filter(|p| p.waits()), child) {
+                a.children.insert(*task, (child.to_string(), p));
+            }
+        }
+        Event::TaskSucceeded { task, .. }
+        | Event::TaskFailed { task, .. }
+        | Event::TaskRefused { task, .. }
+        | Event::TaskStarted { task, .. } => {
+            a.tasks.remove(task);
+        }
+        Event::TaskHeartbeat { .. } => {}
+        Event::TimerFired { timer } => {
+            a.timers.remove(timer);
+        }
+        Event::Stop { .. } => {}
+        Event::Redrive => {
+            a.tasks.clear();
+            a.timers.clear();
+            a.children.clear();
+        }
+    }
+}
+
+/// Drops from the in-flight set the tasks the interpreter closed on its own (timed out, or
+/// abandoned when a sibling branch failed or the execution ended).
+pub(crate) fn settle(a: &mut Active) {
+    let ex = &a.ex;
+    a.tasks
+        .retain(|id, _| ex.task_phase(*id) == Some(TaskPhase::Invoked));
+    a.children.retain(|id, _| ex.task_phase(*id).is_some());
+}
+
+/// The task an event answers, if it answers one with its result.
+pub(crate) fn answered_task(ev: &Event) -> Option<u64> {
+    match ev {
+        Event::TaskSucceeded { task, .. } | Event::TaskFailed { task, .. } => Some(*task),
+        _ => None,
+    }
+}

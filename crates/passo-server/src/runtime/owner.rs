@@ -1,0 +1,352 @@
+//! One owner per execution. Every running execution the server holds in memory sits in one
+//! slot of one map; whatever touches it (a start, a task's answer, a timer, a stop, a
+//! worker taking an activity task, the sweeper) first locks that slot, and the lock hands
+//! the copy over in arrival order (tokio's mutex is fair). A slot that leaves the map is
+//! marked evicted under its lock, so a waiter that gets it afterwards looks again and loads
+//! the execution from the store: there is never a second copy to step.
+//!
+//! A step is applied, committed, and only then are its effects sent out, all under the lock.
+//! The work runs in a task of its own, so a caller that goes away (an HTTP client hanging
+//! up) cannot cut a step between its commit and its effects. A commit that fails is retried
+//! with back-off: for the server's own events until it commits (they have nobody to hand an
+//! error to), for an API caller until its patience runs out, when it gets an error and the
+//! in-memory copy is dropped (the store still has every committed step).
+
+use super::active::{answered_task, forget, settle, track, Active};
+use super::{codec, timer_writes, update, Runtime};
+use crate::error::ApiError;
+use passo_engine::{Event, TaskId, TaskPhase};
+use passo_store::{StepRow, StoreError, Write};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Default)]
+pub(crate) struct SlotState {
+    pub active: Option<Active>,
+    /// Set when the slot left the map: whoever holds it must look again.
+    pub evicted: bool,
+}
+
+pub(crate) type Slot = Arc<tokio::sync::Mutex<SlotState>>;
+pub(crate) type Guard = tokio::sync::OwnedMutexGuard<SlotState>;
+
+/// The slots of the executions in memory.
+#[derive(Default)]
+pub(crate) struct Owners {
+    map: Mutex<HashMap<String, Slot>>,
+}
+
+impl Owners {
+    /// Locks the execution's slot (made empty, to be loaded, when it has none).
+    pub async fn lock(&self, arn: &str) -> (Slot, Guard) {
+        loop {
+            let slot = self
+                .map
+                .lock()
+                .unwrap()
+                .entry(arn.to_string())
+                .or_default()
+                .clone();
+            let g = slot.clone().lock_owned().await;
+            if !g.evicted {
+                return (slot, g);
+            }
+        }
+    }
+
+    /// The execution's slot if it is locked by nobody now (None when busy or absent).
+    pub fn try_lock(&self, arn: &str) -> Option<(Slot, Guard)> {
+        let slot = self.map.lock().unwrap().get(arn)?.clone();
+        let g = slot.clone().try_lock_owned().ok()?;
+        (!g.evicted).then_some((slot, g))
+    }
+
+    /// Whether the execution has a slot (held in memory, or being loaded or stepped).
+    pub fn contains(&self, arn: &str) -> bool {
+        self.map.lock().unwrap().contains_key(arn)
+    }
+
+    /// Takes the execution out of memory; whoever waits on the slot loads it again.
+    pub fn evict(&self, arn: &str, slot: &Slot, g: &mut SlotState) {
+        g.active = None;
+        g.evicted = true;
+        let mut map = self.map.lock().unwrap();
+        if map.get(arn).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+            map.remove(arn);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.lock().unwrap().len()
+    }
+}
+
+/// What an event may be applied to (checked under the execution's lock).
+#[derive(Debug, Clone, Copy)]
+pub enum Expect {
+    Anything,
+    /// A timer that is still set (a cancelled or fired one is dropped without a step).
+    Timer(u64),
+    /// A task that is still open, in one of these phases (any when empty).
+    Task(TaskId, &'static [TaskPhase]),
+}
+
+/// Whether an event was applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Applied,
+    /// The execution runs, but not what the event answers (a closed task, a stale timer).
+    Refused,
+    /// No such execution, or it has ended.
+    Ended,
+}
+
+/// How long a delivery keeps retrying a store that fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Patience {
+    /// The server's own events (task results, timers, children's ends): until committed.
+    Forever,
+    /// An API caller's: a while, then an error the caller can retry on.
+    Caller,
+}
+
+/// How long an API caller waits on a failing store before it is answered with an error.
+const CALLER_PATIENCE: Duration = Duration::from_secs(10);
+const FIRST_BACKOFF: Duration = Duration::from_millis(10);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Back-off between attempts at a failing store, and when to give up.
+pub(crate) struct Retry {
+    next: Duration,
+    until: Option<tokio::time::Instant>,
+    pub failures: u32,
+}
+
+impl Retry {
+    pub fn new(p: Patience) -> Retry {
+        Retry {
+            next: FIRST_BACKOFF,
+            until: (p == Patience::Caller).then(|| tokio::time::Instant::now() + CALLER_PATIENCE),
+            failures: 0,
+        }
+    }
+
+    /// Waits before the next attempt; false when patience has run out.
+    pub async fn wait(&mut self, what: &str, e: &StoreError) -> bool {
+        self.failures += 1;
+        if matches!(e, StoreError::Closed) {
+            return false;
+        }
+        if self.until.is_some_and(|u| tokio::time::Instant::now() + self.next > u) {
+            return false;
+        }
+        if self.failures == 1 || self.failures.is_power_of_two() {
+            tracing::warn!("{what}: {e}; retrying (attempt {})", self.failures + 1);
+        }
+        tokio::time::sleep(self.next).await;
+        self.next = (self.next * 2).min(MAX_BACKOFF);
+        true
+    }
+}
+
+/// Why a step did not commit.
+enum StepError {
+    /// A step with this number is already in the store: this copy is stale.
+    Stale,
+    Store(StoreError),
+}
+
+impl Runtime {
+    /// Feeds one event to an execution: step, commit, then effects. Events for an execution
+    /// that has ended are dropped (a late timer or task result).
+    pub async fn deliver(self: &Arc<Self>, arn: &str, event: Event) -> Result<(), ApiError> {
+        self.deliver_if(arn, event, Expect::Anything)
+            .await
+            .map(|_| ())
+    }
+
+    /// Feeds one of the server's own events to an execution if it still expects it.
+    pub async fn deliver_if(
+        self: &Arc<Self>,
+        arn: &str,
+        event: Event,
+        expect: Expect,
+    ) -> Result<Delivery, ApiError> {
+        self.deliver_with(arn, event, expect, Patience::Forever)
+            .await
+    }
+
+    /// Feeds an API caller's event (a token's answer, a stop, a worker taking a task).
+    pub async fn deliver_for_caller(
+        self: &Arc<Self>,
+        arn: &str,
+        event: Event,
+        expect: Expect,
+    ) -> Result<Delivery, ApiError> {
+        self.deliver_with(arn, event, expect, Patience::Caller)
+            .await
+    }
+
+    async fn deliver_with(
+        self: &Arc<Self>,
+        arn: &str,
+        event: Event,
+        expect: Expect,
+        patience: Patience,
+    ) -> Result<Delivery, ApiError> {
+        let rt = self.clone();
+        let arn = arn.to_string();
+        let work = tokio::spawn(async move { rt.apply(&arn, event, expect, patience).await });
+        work.await
+            .unwrap_or_else(|e| Err(ApiError::Internal(format!("applying an event: {e}"))))
+    }
+
+    async fn apply(
+        self: &Arc<Self>,
+        arn: &str,
+        event: Event,
+        expect: Expect,
+        patience: Patience,
+    ) -> Result<Delivery, ApiError> {
+        let redrive = matches!(event, Event::Redrive);
+        let mut retry = Retry::new(patience);
+        let mut stale = 0;
+        loop {
+            let (slot, mut g) = self.owners.lock(arn).await;
+            let a = match g.active.take() {
+                Some(a) => a,
+                None => match self.load(arn, redrive) {
+                    Ok(Some(a)) => a,
+                    Ok(None) => {
+                        self.owners.evict(arn, &slot, &mut g);
+                        return Ok(Delivery::Ended);
+                    }
+                    Err(e) => {
+                        self.owners.evict(arn, &slot, &mut g);
+                        drop(g);
+                        let e = StoreError::Commit(e.to_string());
+                        if retry.wait(&format!("loading {arn}"), &e).await {
+                            continue;
+                        }
+                        return Err(unavailable(&e));
+                    }
+                },
+            };
+            let expected = match expect {
+                _ if a.ex.outcome().is_some() && !redrive => Delivery::Ended,
+                Expect::Anything => Delivery::Applied,
+                Expect::Timer(t) if a.timers.contains_key(&t) => Delivery::Applied,
+                Expect::Task(t, phases) => match a.ex.task_phase(t) {
+                    Some(p) if phases.is_empty() || phases.contains(&p) => Delivery::Applied,
+                    _ => Delivery::Refused,
+                },
+                Expect::Timer(_) => Delivery::Refused,
+            };
+            if expected != Delivery::Applied {
+                g.active = Some(a);
+                return Ok(expected);
+            }
+            match self
+                .step_locked(arn, a, event.clone(), &slot, &mut g, &mut retry)
+                .await
+            {
+                Ok(()) => return Ok(Delivery::Applied),
+                Err(StepError::Stale) if stale < 3 => stale += 1,
+                Err(StepError::Stale) => {
+                    return Err(ApiError::Internal(format!(
+                        "{arn}: its steps keep conflicting with the store"
+                    )))
+                }
+                Err(StepError::Store(e)) => return Err(unavailable(&e)),
+            }
+        }
+    }
+
+    /// Applies `event` to the locked execution, commits the step (retrying as `retry`
+    /// allows), and sends out its effects.
+    async fn step_locked(
+        self: &Arc<Self>,
+        arn: &str,
+        mut a: Active,
+        event: Event,
+        slot: &super::owner::Slot,
+        g: &mut SlotState,
+        retry: &mut Retry,
+    ) -> Result<(), StepError> {
+        let redrive = matches!(event, Event::Redrive);
+        let now = super::now_ms();
+        let event_text = codec::event_text(&event);
+        forget(&mut a, &event);
+        let fired = match &event {
+            Event::TimerFired { timer } => Some(*timer),
+            _ => None,
+        };
+        let answered = answered_task(&event);
+        let waiting = a.children.clone();
+        let (cmds, events) = a.ex.step(event, now);
+        a.seq += 1;
+        track(&mut a, &cmds);
+        settle(&mut a);
+        // Children whose task closed without their answer (the parent stopped, failed, timed
+        // out, or a sibling branch failed) are stopped once this step is committed.
+        let abandoned: Vec<String> = waiting
+            .into_iter()
+            .filter(|(t, _)| !a.children.contains_key(t) && answered != Some(*t))
+            .map(|(_, (c, _))| c)
+            .collect();
+        let mut writes = vec![Write::AppendStep(StepRow {
+            execution_arn: arn.to_string(),
+            seq: a.seq,
+            now_ms: now,
+            event: event_text,
+            history: codec::history_text(&events),
+        })];
+        if let Some(t) = fired {
+            writes.push(Write::DeleteTimer(arn.to_string(), t as i64));
+        }
+        timer_writes(arn, &cmds, &mut writes);
+        let outcome = a.ex.outcome().cloned();
+        let mut u = update(arn, outcome.as_ref(), now, a.pending());
+        u.redrive_count = a.ex.redrive_count() as i64;
+        u.redrive_ms = redrive.then_some(now);
+        writes.push(Write::UpdateExecution(u));
+        if outcome.is_some() {
+            writes.push(Write::DeleteTimers(arn.to_string()));
+        }
+        loop {
+            match self.db.write(writes.clone()).await {
+                Ok(()) => break,
+                Err(StoreError::Conflict) => {
+                    // Cannot happen while this is the only copy; if it does, the store is
+                    // right: drop the copy and apply the event to what the store holds.
+                    tracing::error!("{arn}: step {} is already in the store; reloading", a.seq);
+                    self.owners.evict(arn, slot, g);
+                    return Err(StepError::Stale);
+                }
+                Err(e) => {
+                    if !retry.wait(&format!("committing a step of {arn}"), &e).await {
+                        self.owners.evict(arn, slot, g);
+                        return Err(StepError::Store(e));
+                    }
+                }
+            }
+        }
+        if retry.failures > 0 {
+            tracing::info!("{arn}: step {} committed after {} failures", a.seq, retry.failures);
+        }
+        self.sweeper.stepped(arn);
+        for child in &abandoned {
+            self.stop_child(child, arn);
+        }
+        if let (Some(_), Some(p)) = (&outcome, &a.parent) {
+            self.ended(arn, p);
+        }
+        self.after_commit(arn, a, cmds, slot, g);
+        Ok(())
+    }
+}
+
+fn unavailable(e: &StoreError) -> ApiError {
+    ApiError::ServiceUnavailable(format!("The store could not commit the change: {e}"))
+}

@@ -1,0 +1,205 @@
+//! The invariant sweeper. A running Standard execution must always have something that can
+//! move it on: a task out (in flight, queued for a worker, or waiting on its token or a
+//! worker's answer), a timer in the store, a child execution, or an event being applied.
+//! One with none of these is a bug; the sweeper looks for them periodically, logs each with
+//! its ARN, and recovers it from the store (tasks that were lost are sent again, timers
+//! that were lost are set again). The tests assert it never finds one.
+//!
+//! Executions parked on a timer are skipped by the store query; ones waiting on someone
+//! outside (a callback, a worker, a child) are checked once and then skipped until they
+//! step again, so a sweep costs little however many executions wait.
+
+use super::active::Active;
+use super::Runtime;
+use passo_engine::{Command, Event, TaskPhase};
+use passo_store::{TimerRow, Write};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+pub struct Sweeper {
+    /// Executions found waiting on someone outside, not stepped since.
+    waiting: Mutex<HashSet<String>>,
+    sweeps: AtomicU64,
+    stranded: AtomicU64,
+}
+
+impl Sweeper {
+    /// The execution stepped: whatever it waited on before may have changed.
+    pub(crate) fn stepped(&self, arn: &str) {
+        let mut w = self.waiting.lock().unwrap();
+        if !w.is_empty() {
+            w.remove(arn);
+        }
+    }
+
+    /// Sweeps done since the server started.
+    pub fn sweeps(&self) -> u64 {
+        self.sweeps.load(Ordering::Relaxed)
+    }
+
+    /// Stranded executions found (and recovered) since the server started: always 0 unless
+    /// there is a bug.
+    pub fn stranded(&self) -> u64 {
+        self.stranded.load(Ordering::Relaxed)
+    }
+}
+
+/// What the sweeper found for one execution.
+enum Finding {
+    /// Something can move it on.
+    Moving,
+    /// It waits only on someone outside the server: skip it until it steps.
+    WaitingOutside,
+    /// These tasks and timers were lost: send and set them again.
+    Lost(Vec<Command>),
+    /// Nothing at all can move it on, and there is nothing to send again.
+    Stuck,
+}
+
+/// Sweeps every `every` forever (run it as a task).
+pub async fn run(rt: Arc<Runtime>, every: std::time::Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        rt.sweep().await;
+    }
+}
+
+impl Runtime {
+    /// One sweep; answers how many stranded executions it found.
+    pub async fn sweep(self: &Arc<Self>) -> usize {
+        let candidates = match self.db.running_without_timers() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("sweeping: {e}");
+                return 0;
+            }
+        };
+        let mut found = 0;
+        for arn in candidates {
+            if self.sweeper.waiting.lock().unwrap().contains(&arn) {
+                continue;
+            }
+            // An execution being applied right now is moving: skip it rather than wait.
+            let (slot, mut g) = if self.owners.contains(&arn) {
+                match self.owners.try_lock(&arn) {
+                    Some(x) => x,
+                    None => continue,
+                }
+            } else {
+                self.owners.lock(&arn).await
+            };
+            let a = match g.active.take() {
+                Some(a) => a,
+                None => match self.load(&arn, false) {
+                    Ok(Some(a)) => a,
+                    Ok(None) => {
+                        self.owners.evict(&arn, &slot, &mut g);
+                        continue;
+                    }
+                    Err(e) => {
+                        self.owners.evict(&arn, &slot, &mut g);
+                        tracing::warn!("sweeping {arn}: {e}");
+                        continue;
+                    }
+                },
+            };
+            match self.examine(&arn, &a) {
+                Finding::Moving => g.active = Some(a),
+                Finding::WaitingOutside => {
+                    self.sweeper.waiting.lock().unwrap().insert(arn.clone());
+                    // Loaded for the check only: it needs no memory while it waits.
+                    self.after_commit(&arn, a, Vec::new(), &slot, &mut g);
+                }
+                Finding::Lost(cmds) => {
+                    found += 1;
+                    self.sweeper.stranded.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(
+                        "stranded execution {arn}: {} tasks or timers were lost; sending them again",
+                        cmds.len()
+                    );
+                    let rows: Vec<Write> = cmds
+                        .iter()
+                        .filter_map(|c| match c {
+                            Command::StartTimer { timer, fire_at_ms } => {
+                                Some(Write::PutTimer(TimerRow {
+                                    fire_at_ms: *fire_at_ms,
+                                    execution_arn: arn.clone(),
+                                    timer_id: *timer as i64,
+                                }))
+                            }
+                            _ => None,
+                        })
+                        .collect();
+                    if !rows.is_empty() {
+                        if let Err(e) = self.db.write(rows).await {
+                            tracing::warn!("setting {arn}'s timers again: {e}");
+                        }
+                    }
+                    self.after_commit(&arn, a, cmds, &slot, &mut g);
+                }
+                Finding::Stuck => {
+                    found += 1;
+                    self.sweeper.stranded.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(
+                        "stranded execution {arn}: nothing is open that could move it on; stopping it"
+                    );
+                    g.active = Some(a);
+                    drop(g);
+                    let stop = Event::Stop {
+                        error: Some("States.Runtime".into()),
+                        cause: Some("Passo found this execution with nothing open that could move it on (a bug: please report it)".into()),
+                    };
+                    if let Err(e) = self.deliver(&arn, stop).await {
+                        tracing::warn!("stopping stranded {arn}: {e}");
+                    }
+                }
+            }
+        }
+        self.sweeper.sweeps.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// What, if anything, can move the (locked) execution on.
+    fn examine(&self, arn: &str, a: &Active) -> Finding {
+        if a.ex.outcome().is_some() {
+            return Finding::Moving;
+        }
+        let mut lost = Vec::new();
+        let (mut outside, mut moving) = (!a.children.is_empty(), false);
+        for (id, phase) in a.ex.open_tasks() {
+            match phase {
+                TaskPhase::Invoked
+                    if self.inflight.contains(arn, id) || self.activities.holds(arn, id) =>
+                {
+                    moving = true
+                }
+                TaskPhase::Invoked => lost.extend(a.tasks.get(&id).cloned()),
+                TaskPhase::Submitted | TaskPhase::Started => outside = true,
+            }
+        }
+        if !a.timers.is_empty() {
+            let stored: HashSet<i64> = match self.db.timers_of(arn) {
+                Ok(rows) => rows.into_iter().map(|t| t.timer_id).collect(),
+                Err(_) => return Finding::Moving,
+            };
+            for (timer, at) in &a.timers {
+                if stored.contains(&(*timer as i64)) {
+                    moving = true;
+                } else {
+                    lost.push(Command::StartTimer {
+                        timer: *timer,
+                        fire_at_ms: *at,
+                    });
+                }
+            }
+        }
+        match (lost.is_empty(), moving, outside) {
+            (false, _, _) => Finding::Lost(lost),
+            (true, true, _) => Finding::Moving,
+            (true, false, true) => Finding::WaitingOutside,
+            (true, false, false) => Finding::Stuck,
+        }
+    }
+}
