@@ -606,6 +606,11 @@ impl Execution {
             }
             self.run_thread(tid);
         }
+        // Events that come from answers (a task's result, a state's exit) count too: an
+        // execution whose tasks in flight carry it past the limit fails here.
+        if self.outcome.is_none() && self.next_event_id > self.info.max_history_events {
+            self.history_limit();
+        }
     }
 
     /// A thread has produced its final output.

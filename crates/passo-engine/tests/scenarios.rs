@@ -497,3 +497,26 @@ fn a_closed_task_refuses_late_answers() {
         Some("States.Timeout")
     );
 }
+
+/// Events that come from tasks in flight count against the 25,000-event limit: an inline
+/// Map of 4,000 Tasks (about 7 events each) fails on the limit, as on AWS, instead of
+/// succeeding with 28,000 events.
+#[test]
+fn the_history_limit_holds_for_events_of_tasks_in_flight() {
+    let m = json!({"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemsPath": "$.items",
+        "ItemProcessor": {"StartAt": "T", "States": {"T": {
+            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}},
+        "End": true}}});
+    let items: Vec<u32> = (0..4000).collect();
+    let run = run_with(m, json!({"items": items}), |_| TaskResult::Success(json!({})));
+    assert_eq!(run.outcome.status, Status::Failed);
+    assert_eq!(run.outcome.error.as_deref(), Some("States.Runtime"));
+    assert!(
+        run.outcome.cause.as_deref().unwrap().contains("maximum number of history events"),
+        "{:?}",
+        run.outcome.cause
+    );
+    assert!(run.history.len() <= 25_001, "{} events", run.history.len());
+    assert_eq!(run.history.last().unwrap().kind, "ExecutionFailed");
+}
