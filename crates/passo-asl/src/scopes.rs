@@ -7,7 +7,7 @@ use crate::jtemplate::JTemplate;
 use crate::model::*;
 use crate::template::{escape_pointer, Template};
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Every assignment that redefines a variable of an enclosing scope.
 pub fn shadowing(machine: &StateMachine) -> Vec<Diagnostic> {
@@ -68,8 +68,13 @@ fn assigned(state: &State) -> Vec<String> {
 
 fn walk(program: &Program, outer: &HashSet<String>, at: &str, out: &mut Vec<Diagnostic>) {
     let mut here: HashSet<String> = outer.clone();
+    // How many states of this program assign each name (once per state), so that "the
+    // other states' names" below costs one lookup instead of a pass over every state.
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut own: Vec<HashSet<String>> = Vec::with_capacity(program.states.len());
     for state in &program.states {
         let loc = format!("{at}/States/{}", escape_pointer(&state.name));
+        let names: HashSet<String> = assigned(state).into_iter().collect();
         for name in assigned(state) {
             if outer.contains(&name) {
                 out.push(Diagnostic::new(
@@ -80,23 +85,25 @@ fn walk(program: &Program, outer: &HashSet<String>, at: &str, out: &mut Vec<Diag
             }
             here.insert(name);
         }
+        for n in &names {
+            *counts.entry(n.clone()).or_default() += 1;
+        }
+        own.push(names);
     }
-    for state in &program.states {
+    for (state, own) in program.states.iter().zip(&own) {
+        if !matches!(state.kind, StateKind::Parallel(_) | StateKind::Map(_)) {
+            continue;
+        }
         let loc = format!("{at}/States/{}", escape_pointer(&state.name));
         // The enclosing state's own Assign and Catch run after its children, in the outer
         // scope; AWS accepts children that assign the same names (recorded in the
         // conformance corpus), so only the other states' names count.
-        let own: HashSet<String> = assigned(state).into_iter().collect();
-        let others: HashSet<String> = program
-            .states
-            .iter()
-            .filter(|s| s.name != state.name)
-            .flat_map(assigned)
-            .chain(outer.iter().cloned())
-            .collect();
+        let by_others = |n: &String| {
+            outer.contains(n) || counts.get(n).copied().unwrap_or(0) > usize::from(own.contains(n))
+        };
         let visible: HashSet<String> = here
             .iter()
-            .filter(|n| others.contains(*n) || !own.contains(*n))
+            .filter(|n| by_others(n) || !own.contains(*n))
             .cloned()
             .collect();
         match &state.kind {

@@ -12,8 +12,10 @@ use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
 /// Checks a definition for a machine type; the AWS InvalidDefinition error on failure.
-fn check_definition(text: &str, kind: &str) -> Result<(), ApiError> {
-    let diags = diagnostics(text, kind);
+/// Validation is linear in the definition's size, but a large one still takes a while:
+/// it runs on the blocking pool, so other requests are not held up behind it.
+async fn check_definition(text: &str, kind: &str) -> Result<(), ApiError> {
+    let diags = off_thread(text, kind).await?;
     if diags.is_empty() {
         Ok(())
     } else {
@@ -54,6 +56,14 @@ fn diagnostics(text: &str, kind: &str) -> Vec<Diagnostic> {
             )]
         }
     }
+}
+
+/// The definition's problems, found on the blocking pool.
+async fn off_thread(text: &str, kind: &str) -> Result<Vec<Diagnostic>, ApiError> {
+    let (text, kind) = (text.to_string(), kind.to_string());
+    tokio::task::spawn_blocking(move || diagnostics(&text, &kind))
+        .await
+        .map_err(|e| ApiError::Internal(format!("validating the definition: {e}")))
 }
 
 fn check_type(kind: &str) -> Result<(), ApiError> {
@@ -112,7 +122,7 @@ pub async fn create(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     let role = opt_str(req, "roleArn").unwrap_or("arn:aws:iam::123456789012:role/passo");
     let kind = opt_str(req, "type").unwrap_or("STANDARD");
     check_type(kind)?;
-    check_definition(definition, kind)?;
+    check_definition(definition, kind).await?;
     if let Some(l) = req.get("loggingConfiguration") {
         check_logging(l)?;
     }
@@ -284,7 +294,7 @@ pub async fn update(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
         ));
     }
     if let Some(d) = definition {
-        check_definition(d, &m.kind)?;
+        check_definition(d, &m.kind).await?;
     }
     if let Some(l) = logging {
         check_logging(l)?;
@@ -362,6 +372,14 @@ pub fn list(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
         })
         .collect();
     Ok(paged(items, "stateMachines", offset, limit))
+}
+
+/// ValidateStateMachineDefinition on the blocking pool (see [`check_definition`]).
+pub async fn validate_off_thread(req: &Value) -> Result<Value, ApiError> {
+    let req = req.clone();
+    tokio::task::spawn_blocking(move || validate(&req))
+        .await
+        .map_err(|e| ApiError::Internal(format!("validating the definition: {e}")))?
 }
 
 pub fn validate(req: &Value) -> Result<Value, ApiError> {

@@ -111,7 +111,7 @@ async fn dispatch(rt: &Arc<Runtime>, headers: &HeaderMap, body: &[u8]) -> Result
         "UpdateStateMachine" => machines::update(rt, &req).await,
         "DeleteStateMachine" => machines::delete(rt, &req).await,
         "ListStateMachines" => machines::list(rt, &req),
-        "ValidateStateMachineDefinition" => machines::validate(&req),
+        "ValidateStateMachineDefinition" => machines::validate_off_thread(&req).await,
         "TestState" => test_state::test_state(rt, &req).await,
         "StartExecution" => executions::start(rt, &req).await,
         "StartSyncExecution" => executions::start_sync(rt, &req).await,
