@@ -1,5 +1,6 @@
 //! `passo run`: one execution in-process, on virtual time unless `--real-time`.
 
+use passo_asl::MachineType;
 use passo_engine::driver::{self, Invocation, RunOptions, TaskAction, TaskResult};
 use passo_engine::mock::Mocks;
 use passo_engine::{ExecutionInfo, Status};
@@ -43,6 +44,65 @@ pub struct Args {
     /// The project file declaring functions Task states call (default: ./passo.toml if any).
     #[arg(long, value_name = "FILE")]
     project: Option<PathBuf>,
+    /// The state machine's type. EXPRESS validates with CreateStateMachine's Express rules
+    /// (no `.sync`, no `.waitForTaskToken`, no activities) and gives the execution an Express
+    /// ARN (arn:aws:states:REGION:ACCOUNT:express:MACHINE:NAME:ID, seen in $$.Execution.Id).
+    #[arg(
+        long = "type",
+        value_name = "TYPE",
+        value_enum,
+        ignore_case = true,
+        default_value = "STANDARD"
+    )]
+    machine_type: RunType,
+}
+
+/// One step of SplitMix64: spreads a seed's bits over the whole word.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The state a diagnostic's location is in (`/States/A/Branches/0/States/B/Resource`: B).
+fn state_of(location: &str) -> Option<&str> {
+    let (_, rest) = location.rsplit_once("/States/")?;
+    rest.split('/').next().filter(|n| !n.is_empty())
+}
+
+/// `--type`: CreateStateMachine's `type`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum RunType {
+    #[value(name = "STANDARD")]
+    Standard,
+    #[value(name = "EXPRESS")]
+    Express,
+}
+
+impl RunType {
+    fn machine_type(self) -> MachineType {
+        match self {
+            RunType::Standard => MachineType::Standard,
+            RunType::Express => MachineType::Express,
+        }
+    }
+}
+
+/// Gives an execution the ARN shape of an Express execution, keeping its region, account,
+/// machine and name. The id AWS draws at random is drawn from the run's seed, so a run
+/// replays with the same `$$.Execution.Id`.
+fn make_express(info: &mut ExecutionInfo, seed: u64) {
+    let parts: Vec<&str> = info.execution_arn.split(':').collect();
+    let (region, account) = (parts[3], parts[4]);
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&splitmix64(seed).to_be_bytes());
+    bytes[8..].copy_from_slice(&splitmix64(seed ^ 0x5eed).to_be_bytes());
+    let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    info.execution_arn = format!(
+        "arn:aws:states:{region}:{account}:express:{}:{}:{id}",
+        info.state_machine_name, info.execution_name
+    );
 }
 
 fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
@@ -55,11 +115,19 @@ pub fn main(args: Args) -> ExitCode {
         Ok(t) => t,
         Err(e) => return usage_error(format!("cannot read {}: {e}", args.definition.display())),
     };
-    let machine = match passo_asl::parse_str(&text) {
+    let machine_type = args.machine_type.machine_type();
+    let parsed = passo_asl::parse_text(&text)
+        .map_err(|d| vec![d])
+        .and_then(|v| passo_asl::parse_for(&v, machine_type));
+    let machine = match parsed {
         Ok(m) => Arc::new(m),
         Err(diags) => {
+            let kind = match args.machine_type {
+                RunType::Standard => "",
+                RunType::Express => "EXPRESS ",
+            };
             eprintln!(
-                "error: InvalidDefinition: {} is not a valid state machine:",
+                "error: InvalidDefinition: {} is not a valid {kind}state machine:",
                 args.definition.display()
             );
             for d in &diags {
@@ -68,7 +136,14 @@ pub fn main(args: Args) -> ExitCode {
                 } else {
                     d.location.as_str()
                 };
-                eprintln!("  {} at {}: {}", d.code.as_str(), at, d.message);
+                let state = state_of(&d.location)
+                    .map(|n| format!(" (state '{n}')"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "  {} at {at}{state}: {}",
+                    d.code.as_str(),
+                    d.message.trim_end()
+                );
             }
             return ExitCode::from(2);
         }
@@ -121,7 +196,10 @@ pub fn main(args: Args) -> ExitCode {
         })
         .unwrap_or_else(|| "machine".into());
     let start = chrono::Utc::now().timestamp_millis();
-    let info = ExecutionInfo::local(&name, start, args.seed);
+    let mut info = ExecutionInfo::local(&name, start, args.seed);
+    if args.machine_type == RunType::Express {
+        make_express(&mut info, args.seed);
+    }
     let project = match crate::project::load(args.project.as_deref()) {
         Ok(p) => p,
         Err(e) => return usage_error(e),
