@@ -1,6 +1,6 @@
 //! `passo run`: one execution in-process, on virtual time unless `--real-time`.
 
-use passo_asl::MachineType;
+use crate::express::{make_express, RunType};
 use passo_engine::driver::{self, Invocation, RunOptions, TaskAction, TaskResult};
 use passo_engine::mock::Mocks;
 use passo_engine::{ExecutionInfo, Status};
@@ -47,62 +47,15 @@ pub struct Args {
     /// The state machine's type. EXPRESS validates with CreateStateMachine's Express rules
     /// (no `.sync`, no `.waitForTaskToken`, no activities) and gives the execution an Express
     /// ARN (arn:aws:states:REGION:ACCOUNT:express:MACHINE:NAME:ID, seen in $$.Execution.Id).
-    #[arg(
-        long = "type",
-        value_name = "TYPE",
-        value_enum,
-        ignore_case = true,
-        default_value = "STANDARD"
-    )]
-    machine_type: RunType,
-}
-
-/// One step of SplitMix64: spreads a seed's bits over the whole word.
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    /// [default: the type passo.toml declares for this definition, else STANDARD]
+    #[arg(long = "type", value_name = "TYPE", value_enum, ignore_case = true)]
+    machine_type: Option<RunType>,
 }
 
 /// The state a diagnostic's location is in (`/States/A/Branches/0/States/B/Resource`: B).
-fn state_of(location: &str) -> Option<&str> {
+pub fn state_of(location: &str) -> Option<&str> {
     let (_, rest) = location.rsplit_once("/States/")?;
     rest.split('/').next().filter(|n| !n.is_empty())
-}
-
-/// `--type`: CreateStateMachine's `type`.
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum RunType {
-    #[value(name = "STANDARD")]
-    Standard,
-    #[value(name = "EXPRESS")]
-    Express,
-}
-
-impl RunType {
-    fn machine_type(self) -> MachineType {
-        match self {
-            RunType::Standard => MachineType::Standard,
-            RunType::Express => MachineType::Express,
-        }
-    }
-}
-
-/// Gives an execution the ARN shape of an Express execution, keeping its region, account,
-/// machine and name. The id AWS draws at random is drawn from the run's seed, so a run
-/// replays with the same `$$.Execution.Id`.
-fn make_express(info: &mut ExecutionInfo, seed: u64) {
-    let parts: Vec<&str> = info.execution_arn.split(':').collect();
-    let (region, account) = (parts[3], parts[4]);
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&splitmix64(seed).to_be_bytes());
-    bytes[8..].copy_from_slice(&splitmix64(seed ^ 0x5eed).to_be_bytes());
-    let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
-    info.execution_arn = format!(
-        "arn:aws:states:{region}:{account}:express:{}:{}:{id}",
-        info.state_machine_name, info.execution_name
-    );
 }
 
 fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
@@ -115,14 +68,21 @@ pub fn main(args: Args) -> ExitCode {
         Ok(t) => t,
         Err(e) => return usage_error(format!("cannot read {}: {e}", args.definition.display())),
     };
-    let machine_type = args.machine_type.machine_type();
+    let project = match crate::project::load(args.project.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return usage_error(e),
+    };
+    let run_type = args
+        .machine_type
+        .unwrap_or_else(|| RunType::declared_for(&project, &args.definition));
+    let machine_type = run_type.machine_type();
     let parsed = passo_asl::parse_text(&text)
         .map_err(|d| vec![d])
         .and_then(|v| passo_asl::parse_for(&v, machine_type));
     let machine = match parsed {
         Ok(m) => Arc::new(m),
         Err(diags) => {
-            let kind = match args.machine_type {
+            let kind = match run_type {
                 RunType::Standard => "",
                 RunType::Express => "EXPRESS ",
             };
@@ -197,13 +157,9 @@ pub fn main(args: Args) -> ExitCode {
         .unwrap_or_else(|| "machine".into());
     let start = chrono::Utc::now().timestamp_millis();
     let mut info = ExecutionInfo::local(&name, start, args.seed);
-    if args.machine_type == RunType::Express {
-        make_express(&mut info, args.seed);
+    if run_type == RunType::Express {
+        make_express(&mut info);
     }
-    let project = match crate::project::load(args.project.as_deref()) {
-        Ok(p) => p,
-        Err(e) => return usage_error(e),
-    };
     let (integrations, io) = match crate::project::local_integrations(project) {
         Ok(x) => x,
         Err(e) => return usage_error(e),
@@ -294,6 +250,8 @@ pub(crate) struct LocalTasks<'a> {
     integrations: &'a passo_tasks::Integrations,
     io: &'a tokio::runtime::Runtime,
     project_machines: std::collections::BTreeMap<String, PathBuf>,
+    /// The project's machines declared `type = "EXPRESS"`.
+    express_machines: std::collections::BTreeSet<String>,
     account: String,
 }
 
@@ -309,6 +267,7 @@ impl<'a> LocalTasks<'a> {
             integrations,
             io,
             project_machines: integrations.functions().project().state_machines.clone(),
+            express_machines: integrations.functions().project().express_machines.clone(),
             account: site_account(execution_arn),
         }
     }
@@ -402,10 +361,14 @@ impl<'a> LocalTasks<'a> {
                 )),
             ));
         }
+        let run_type = RunType::of_machine(&self.express_machines, &machine_name);
         let machine = match std::fs::read_to_string(&path)
             .map_err(|e| e.to_string())
             .and_then(|t| {
-                passo_asl::parse_str(&t).map_err(|d| passo_asl::invalid_definition_message(&d))
+                passo_asl::parse_text(&t)
+                    .map_err(|d| vec![d])
+                    .and_then(|v| passo_asl::parse_for(&v, run_type.machine_type()))
+                    .map_err(|d| passo_asl::invalid_definition_message(&d))
             }) {
             Ok(m) => Arc::new(m),
             Err(e) => {
@@ -431,6 +394,9 @@ impl<'a> LocalTasks<'a> {
             "arn:aws:states:{region}:{}:execution:{machine_name}:{name}",
             self.account
         );
+        if run_type == RunType::Express {
+            make_express(&mut info);
+        }
         let input: Value = serde_json::from_str(&call.input_text).unwrap_or(Value::Null);
         let child_arn = info.execution_arn.clone();
         let machine_arn = info.state_machine_arn.clone();

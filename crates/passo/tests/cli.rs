@@ -240,6 +240,89 @@ fn express_runs_refuse_callbacks_naming_the_state() {
 }
 
 #[test]
+fn the_project_file_can_declare_a_machine_express() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let project = p.join("passo.toml");
+    std::fs::write(
+        &project,
+        "[state_machines.ids]\ndefinition = \"ids.asl.json\"\ntype = \"EXPRESS\"\n\
+         [state_machines.kid]\ndefinition = \"kid.asl.json\"\ntype = \"EXPRESS\"\n",
+    )
+    .unwrap();
+    let project_arg = ["--project", project.to_str().unwrap()];
+    // The top-level definition is found by its file.
+    let id = execution_id(p, &project_arg);
+    assert!(id.contains(":express:ids:ids-exec:"), "{id}");
+    // The flag still wins.
+    let mut standard = project_arg.to_vec();
+    standard.extend(["--type", "STANDARD"]);
+    assert!(execution_id(p, &standard).ends_with(":execution:ids:ids-exec"));
+    // A nested Express execution: its own $$.Execution.Id is an Express ARN, and the Express
+    // rules apply to it (a callback inside it is refused).
+    std::fs::write(
+        p.join("kid.asl.json"),
+        r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"id.$":"$$.Execution.Id"},"End":true}}}"#,
+    )
+    .unwrap();
+    let parent = p.join("parent.asl.json");
+    std::fs::write(
+        &parent,
+        r#"{"StartAt":"S","States":{"S":{"Type":"Task","Resource":"arn:aws:states:::states:startExecution.sync:2",
+            "Parameters":{"StateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:kid","Name":"k1"},"End":true}}}"#,
+    )
+    .unwrap();
+    let run_parent = || {
+        let mut args = vec!["run", parent.to_str().unwrap(), "--json"];
+        args.extend_from_slice(&project_arg);
+        passo(&args)
+    };
+    let o = run_parent();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let kid_id = json(&o)["output"]["Output"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        kid_id.starts_with("arn:aws:states:us-east-1:123456789012:express:kid:k1:"),
+        "{kid_id}"
+    );
+    std::fs::write(
+        p.join("kid.asl.json"),
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken","End":true}}}"#,
+    )
+    .unwrap();
+    let o = run_parent();
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(v["error"], "StepFunctions.InvalidDefinitionException");
+    assert!(
+        v["cause"].as_str().unwrap().contains("waitForTaskToken"),
+        "{v}"
+    );
+    // Only STANDARD and EXPRESS are types.
+    std::fs::write(
+        &project,
+        "[state_machines.ids]\ndefinition = \"ids.asl.json\"\ntype = \"FAST\"\n",
+    )
+    .unwrap();
+    let f = p.join("ids.asl.json");
+    let o = passo(&[
+        "run",
+        f.to_str().unwrap(),
+        "--project",
+        project.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not STANDARD or EXPRESS"));
+}
+
+#[test]
 fn yaml_definitions_run() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("m.asl.yaml");
