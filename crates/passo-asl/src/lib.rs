@@ -5,6 +5,7 @@
 //! `passo-engine` evaluate what this crate parses.
 
 pub mod diagnostic;
+mod filter_words;
 pub mod intrinsic;
 pub mod jsonata;
 pub mod jtemplate;

@@ -2276,7 +2276,7 @@ mod tests {
         for bad in [
             "{% 10 %",
             "10 %}",
-            "{%10%}",
+            "{%  %}",
             "{% 1 + * 2 %}",
             "{% $sum($x %}",
         ] {
@@ -2292,6 +2292,18 @@ mod tests {
             json!({"Type": "Pass", "QueryLanguage": "JSONata", "Output": " {% x %} ", "End": true}),
         );
         assert!(validate(&m).is_empty());
+        // Any whitespace (or none) around the expression, as AWS accepts it.
+        for ok in [
+            "{%10%}",
+            "{%$states.input %}",
+            "{% $states.input%}",
+            "{%\n  10\n%}",
+        ] {
+            let m = one_state(
+                json!({"Type": "Pass", "QueryLanguage": "JSONata", "Output": {"a": [ok]}, "End": true}),
+            );
+            assert!(validate(&m).is_empty(), "{ok:?}");
+        }
         // JSONPath states do not evaluate JSONata.
         let m = one_state(json!({"Type": "Pass", "Result": "{% 10 %", "End": true}));
         assert!(validate(&m).is_empty());

@@ -57,7 +57,9 @@ pub enum Selector {
 #[derive(Clone)]
 pub struct FilterQuery {
     pub text: String,
-    pub query: serde_json_path::JsonPath,
+    /// The filter compiled, or Jayway's words for why it cannot be compiled although AWS
+    /// accepts the definition (see `filter_words.rs`): evaluating the path then fails.
+    pub query: Result<serde_json_path::JsonPath, String>,
 }
 
 impl fmt::Debug for FilterQuery {
@@ -90,9 +92,33 @@ pub struct PathError {
 }
 
 impl Path {
-    /// Parses any path (`$`, `$$` or `$var` rooted).
+    /// Parses any path (`$`, `$$` or `$var` rooted). Whitespace around the path is ignored, as
+    /// Jayway's `PathCompiler.compile` trims it (`$$.Execution.Name ` is `$$.Execution.Name`);
+    /// `text` keeps the path as written.
     pub fn parse(text: &str) -> Result<Path, PathError> {
-        Parser::new(text).parse()
+        let trimmed = text.trim_start();
+        let lead = text.len() - trimmed.len();
+        let mut path = Parser::new(trimmed.trim_end())
+            .parse()
+            .map_err(|e| PathError {
+                offset: e.offset + lead,
+                ..e
+            })?;
+        path.text = text.to_string();
+        Ok(path)
+    }
+
+    /// Jayway's message when the path parses for validation but Jayway cannot compile it, so
+    /// that every evaluation fails (a filter comparing with an unquoted word).
+    pub fn uncompilable(&self) -> Option<&str> {
+        fn of(s: &Segment) -> Option<&str> {
+            match s {
+                Segment::Filter(f) => f.query.as_ref().err().map(String::as_str),
+                Segment::Descendant(inner) => of(inner),
+                _ => None,
+            }
+        }
+        self.segments.iter().find_map(of)
     }
 
     /// True when the path can only name one value (only fields and indices).
@@ -223,6 +249,10 @@ impl<'a> Parser<'a> {
                         segments.push(Segment::Descendant(Box::new(inner)));
                     } else if self.eat('*') {
                         segments.push(Segment::Wildcard);
+                    } else if self.peek() == Some('[') {
+                        // Jayway's `readDotToken` reads the token after a single dot whatever
+                        // it is, so `$.[0]` is `$[0]` and `$.a.['b']` is `$.a['b']`.
+                        segments.push(self.bracket()?);
                     } else if self.rest().starts_with("length()") {
                         self.pos += "length()".len();
                         segments.push(Segment::Length);
@@ -392,8 +422,13 @@ impl<'a> Parser<'a> {
                     depth -= 1;
                     if depth == 0 {
                         let text = self.text[open..self.pos].to_string();
-                        let query = serde_json_path::JsonPath::parse(&format!("${text}"))
-                            .or_else(|e| self.err(format!("invalid filter {text}: {e}")))?;
+                        let query = match serde_json_path::JsonPath::parse(&format!("${text}")) {
+                            Ok(q) => Ok(q),
+                            Err(e) => match crate::filter_words::jayway_refusal(&text) {
+                                Some(refusal) => Err(refusal),
+                                None => return self.err(format!("invalid filter {text}: {e}")),
+                            },
+                        };
                         return Ok(Segment::Filter(FilterQuery { text, query }));
                     }
                 }
@@ -460,6 +495,70 @@ mod tests {
         let n = MAX_FILTER_NESTING / 2 - 1;
         let ok = format!("$[?({}@.a{})]", "@[?(".repeat(n), ")]".repeat(n));
         assert!(Path::parse(&ok).is_ok(), "{ok}");
+    }
+
+    #[test]
+    fn a_dot_before_a_bracket_is_the_bracket() {
+        // Jayway reads whatever token follows a single dot (PathCompiler.readDotToken).
+        for (dotted, plain) in [
+            ("$.[0]", "$[0]"),
+            ("$.Snapshots.[0].State", "$.Snapshots[0].State"),
+            ("$.[*].['bucket', 'key']", "$[*]['bucket', 'key']"),
+            ("$.a.['b']", "$.a['b']"),
+            ("$.[1:2]", "$[1:2]"),
+            ("$$.Map.[0]", "$$.Map[0]"),
+        ] {
+            assert_eq!(
+                Path::parse(dotted).unwrap().segments,
+                Path::parse(plain).unwrap().segments,
+                "{dotted}"
+            );
+        }
+        let p = Path::parse("$.[?(@.OU > 0)]").unwrap();
+        assert!(matches!(p.segments[0], Segment::Filter(_)));
+        // Still refused: a dot that leads nowhere, or two dots then a dot.
+        for bad in ["$.[", "$...a", "$.[0]."] {
+            assert!(Path::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn whitespace_around_a_path_is_ignored() {
+        // Jayway's PathCompiler.compile trims the path before reading it.
+        let p = Path::parse("$$.Execution.Name ").unwrap();
+        assert_eq!(p.root, Root::Context);
+        assert_eq!(
+            p.segments,
+            vec![
+                Segment::Field("Execution".into()),
+                Segment::Field("Name".into())
+            ]
+        );
+        assert_eq!(p.text, "$$.Execution.Name ");
+        assert_eq!(
+            Path::parse(" $.a\n").unwrap().segments,
+            vec![Segment::Field("a".into())]
+        );
+        // Inside a path a blank still ends it.
+        assert!(Path::parse("$.a b").is_err());
+        assert_eq!(Path::parse("  $.a[x]").unwrap_err().offset, 6);
+    }
+
+    #[test]
+    fn a_filter_with_an_unquoted_word_parses_but_cannot_be_compiled() {
+        let p = Path::parse("$[?(@.lang==es)].TranslatedText").unwrap();
+        assert_eq!(
+            p.uncompilable(),
+            Some("Failed to parse filter: [?(@.lang==es)], error on position: 11, char: e")
+        );
+        let p = Path::parse("$..x[?(@.a == Receipt)]").unwrap();
+        assert!(p.uncompilable().is_some());
+        assert_eq!(
+            Path::parse("$[?(@.lang=='es')]").unwrap().uncompilable(),
+            None
+        );
+        // A word is no excuse for a filter broken otherwise.
+        assert!(Path::parse("$[?(@.lang==es &&)]").is_err());
     }
 
     #[test]

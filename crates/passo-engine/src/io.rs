@@ -101,6 +101,7 @@ pub(crate) trait Eval {
         self.with_scope(input, |s| match jsonpath::select(p, s) {
             Ok(v) => Ok(Some(v.into_owned())),
             Err(jsonpath::Missing::Value) => Ok(None),
+            Err(jsonpath::Missing::Uncompilable(why)) => Err(jsonpath::uncompilable(p, &why)),
             Err(jsonpath::Missing::Variable(name)) => Err(ExprError::runtime(format!(
                 "The variable '{name}' referenced by '{}' is not defined",
                 p.text

@@ -37,6 +37,9 @@ pub fn eval(cond: &Condition, scope: &Scope<'_>) -> Result<bool, ExprError> {
             expected,
         } => {
             let found = jsonpath::select(variable, scope);
+            if let Err(Missing::Uncompilable(why)) = &found {
+                return Err(jsonpath::uncompilable(variable, why));
+            }
             let result = match test {
                 TypeTest::IsPresent => found.is_ok(),
                 _ => match found {
@@ -79,6 +82,7 @@ fn lookup<'v>(p: &Path, scope: &'v Scope<'_>) -> Result<Cow<'v, Value>, ExprErro
             "Invalid path '{}': variable '{name}' is not defined",
             p.text
         )),
+        Missing::Uncompilable(why) => jsonpath::uncompilable(p, &why),
         Missing::Value => ExprError::runtime(format!(
             "Invalid path '{}': The choice state's condition path references an invalid value.",
             p.text

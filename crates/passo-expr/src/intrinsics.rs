@@ -125,6 +125,7 @@ fn arg_value(a: &Arg, scope: &Scope<'_>) -> Result<Value, ExprError> {
                 "The JSONPath '{}' specified as an intrinsic function argument could not be found in the input: variable '{name}' is not defined",
                 p.text
             ))),
+            Err(Missing::Uncompilable(why)) => Err(jsonpath::uncompilable(p, &why)),
             Err(Missing::Value) => {
                 let doc = match &p.root {
                     Root::Input => serde_json::to_string(scope.input).unwrap_or_default(),

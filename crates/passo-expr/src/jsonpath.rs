@@ -14,11 +14,17 @@ pub enum Missing {
     Variable(String),
     /// A definite path named a value that is not there.
     Value,
+    /// Jayway cannot compile the path (its message), so no read of it succeeds; AWS accepts
+    /// such paths in a definition and fails when it evaluates them.
+    Uncompilable(String),
 }
 
 /// Reads the value a path names. A definite path yields that value (or `Missing`); an
 /// indefinite one yields the array of every match, possibly empty.
 pub fn select<'v>(path: &Path, scope: &'v Scope<'_>) -> Result<Cow<'v, Value>, Missing> {
+    if let Some(why) = path.uncompilable() {
+        return Err(Missing::Uncompilable(why.to_string()));
+    }
     match &path.root {
         Root::Input => select_in(path, scope.input),
         Root::Context => {
@@ -37,6 +43,9 @@ pub fn select<'v>(path: &Path, scope: &'v Scope<'_>) -> Result<Cow<'v, Value>, M
 
 /// Reads a path against an explicit root document (ignoring which root the path names).
 pub fn select_in<'v>(path: &Path, root: &'v Value) -> Result<Cow<'v, Value>, Missing> {
+    if let Some(why) = path.uncompilable() {
+        return Err(Missing::Uncompilable(why.to_string()));
+    }
     if path.is_definite() {
         let mut cur = root;
         let mut owned: Option<Value> = None;
@@ -77,6 +86,11 @@ pub fn select_in<'v>(path: &Path, root: &'v Value) -> Result<Cow<'v, Value>, Mis
     Ok(Cow::Owned(Value::Array(
         nodes.into_iter().cloned().collect(),
     )))
+}
+
+/// The runtime error for a path Jayway cannot compile, in the words AWS uses for paths.
+pub fn uncompilable(path: &Path, why: &str) -> ExprError {
+    ExprError::runtime(format!("Invalid path '{}' : {why}", path.text))
 }
 
 fn index(v: &Value, i: i64) -> Option<&Value> {
@@ -150,8 +164,8 @@ fn apply<'v>(seg: &Segment, n: &'v Value, out: &mut Vec<&'v Value>) {
             }
         }
         Segment::Filter(f) => {
-            for node in f.query.query(n).all() {
-                out.push(node);
+            if let Ok(q) = &f.query {
+                out.extend(q.query(n).all());
             }
         }
         Segment::Length => {}
@@ -255,6 +269,45 @@ mod tests {
         assert_eq!(sel("$..x", &doc), Ok(json!([1, 5])));
         assert_eq!(sel("$.nope[*]", &doc), Ok(json!([])));
         assert_eq!(sel("$.a.b.length()", &doc), Ok(json!(3)));
+    }
+
+    #[test]
+    fn dotted_brackets_read_as_jayway_reads_them() {
+        let doc = json!([
+            {"bucket": "b1", "key": "k1", "x": 1, "Snapshots": [{"State": "ok"}]},
+            {"bucket": "b2", "key": "k2", "x": 2}
+        ]);
+        for (dotted, plain) in [
+            ("$.[0]", "$[0]"),
+            ("$.[0].Snapshots.[0].State", "$[0].Snapshots[0].State"),
+            ("$.[*].['bucket','key']", "$[*]['bucket','key']"),
+            ("$.[?(@.x > 1)]", "$[?(@.x > 1)]"),
+        ] {
+            assert_eq!(sel(dotted, &doc), sel(plain, &doc), "{dotted}");
+        }
+        assert_eq!(sel("$.[0].bucket", &doc), Ok(json!("b1")));
+        assert_eq!(
+            sel("$.[*].['bucket','key']", &doc),
+            Ok(json!(["b1", "k1", "b2", "k2"]))
+        );
+        assert_eq!(sel("$.[1].x ", &doc), Ok(json!(2)));
+    }
+
+    #[test]
+    fn a_filter_jayway_cannot_compile_fails_every_read() {
+        let doc = json!([{"lang": "es"}]);
+        let p = Path::parse("$[?(@.lang==es)]").unwrap();
+        let Err(Missing::Uncompilable(why)) = select_in(&p, &doc) else {
+            panic!("the read should fail");
+        };
+        assert!(
+            why.starts_with("Failed to parse filter: [?(@.lang==es)]"),
+            "{why}"
+        );
+        assert_eq!(
+            uncompilable(&p, &why).message,
+            format!("Invalid path '$[?(@.lang==es)]' : {why}")
+        );
     }
 
     #[test]

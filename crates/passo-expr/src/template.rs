@@ -45,6 +45,7 @@ pub fn read(p: &Path, scope: &Scope<'_>, field: &str) -> Result<Value, ExprError
             "The JSONPath '{}' specified for the field '{field}' could not be found in the input: variable '{name}' is not defined",
             p.text
         ))),
+        Err(Missing::Uncompilable(why)) => Err(jsonpath::uncompilable(p, &why)),
         Err(Missing::Value) => {
             let doc = match &p.root {
                 Root::Input => serde_json::to_string(scope.input).unwrap_or_default(),

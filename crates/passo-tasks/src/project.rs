@@ -16,6 +16,7 @@
 //!
 //! [state_machines.send-invoice]                       # what startExecution can start in
 //! definition = "send-invoice.asl.json"                # `passo run` (by name)
+//! type = "EXPRESS"                                    # STANDARD (default) or EXPRESS
 //!
 //! [connections.stripe]                                # what HTTP tasks authenticate with:
 //! auth = "api_key"                                    # none, api_key, basic or
@@ -26,7 +27,7 @@
 //! ```
 
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// What a function is.
@@ -60,6 +61,9 @@ pub struct Project {
     /// State machines that nested executions (`states:startExecution`) can start in
     /// `passo run`, by name: their definition files.
     pub state_machines: BTreeMap<String, PathBuf>,
+    /// The names among `state_machines` declared `type = "EXPRESS"`: they are validated with
+    /// the Express rules and their executions get Express ARNs.
+    pub express_machines: BTreeSet<String>,
     /// Connections HTTP tasks authenticate with, by name (the role of EventBridge
     /// connections).
     pub connections: BTreeMap<String, Connection>,
@@ -212,6 +216,9 @@ impl ConnectionFile {
 #[serde(deny_unknown_fields)]
 struct StateMachineFile {
     definition: PathBuf,
+    /// CreateStateMachine's `type`: "STANDARD" (the default) or "EXPRESS".
+    #[serde(rename = "type")]
+    kind: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -359,11 +366,23 @@ impl Project {
             functions.insert(name, function);
         }
         let mut state_machines = BTreeMap::new();
+        let mut express_machines = BTreeSet::new();
         for (name, m) in file.state_machines {
             if name.is_empty() || name.len() > 80 || name.contains([':', '/', ' ']) {
                 return Err(format!(
                     "state machine name '{name}' must be 1-80 characters without ':', '/' or spaces"
                 ));
+            }
+            match m.kind.as_deref() {
+                None | Some("STANDARD") => {}
+                Some("EXPRESS") => {
+                    express_machines.insert(name.clone());
+                }
+                Some(other) => {
+                    return Err(format!(
+                        "state_machines.{name}.type '{other}' is not STANDARD or EXPRESS"
+                    ))
+                }
             }
             state_machines.insert(name, base.join(m.definition));
         }
@@ -378,6 +397,7 @@ impl Project {
                 .lambda
                 .map(|l| l.endpoint.trim_end_matches('/').to_string()),
             state_machines,
+            express_machines,
         })
     }
 }
@@ -434,6 +454,25 @@ mod tests {
             matches!(&p.functions["c"].handler, Handler::Http { url } if url == "http://127.0.0.1:9/c")
         );
         assert_eq!(p.lambda_endpoint.as_deref(), Some("http://127.0.0.1:3001"));
+    }
+
+    #[test]
+    fn state_machines_have_a_type() {
+        let p = Project::parse(
+            "[state_machines.a]\ndefinition = \"a.json\"\ntype = \"EXPRESS\"\n\
+             [state_machines.b]\ndefinition = \"b.json\"\ntype = \"STANDARD\"\n\
+             [state_machines.c]\ndefinition = \"c.json\"\n",
+            Path::new("/proj"),
+        )
+        .unwrap();
+        assert_eq!(p.state_machines["a"], Path::new("/proj/a.json"));
+        assert_eq!(p.express_machines, BTreeSet::from(["a".to_string()]));
+        let e = Project::parse(
+            "[state_machines.a]\ndefinition = \"a.json\"\ntype = \"express\"\n",
+            Path::new("."),
+        )
+        .unwrap_err();
+        assert!(e.contains("not STANDARD or EXPRESS"), "{e}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ macro_rules! outln {
 
 mod bench;
 mod bench_http;
+mod express;
 mod function_cmd;
 mod project;
 mod run;

@@ -1,5 +1,6 @@
 //! `passo run`: one execution in-process, on virtual time unless `--real-time`.
 
+use crate::express::{make_express, RunType};
 use passo_engine::driver::{self, Invocation, RunOptions, TaskAction, TaskResult};
 use passo_engine::mock::Mocks;
 use passo_engine::{ExecutionInfo, Status};
@@ -43,6 +44,18 @@ pub struct Args {
     /// The project file declaring functions Task states call (default: ./passo.toml if any).
     #[arg(long, value_name = "FILE")]
     project: Option<PathBuf>,
+    /// The state machine's type. EXPRESS validates with CreateStateMachine's Express rules
+    /// (no `.sync`, no `.waitForTaskToken`, no activities) and gives the execution an Express
+    /// ARN (arn:aws:states:REGION:ACCOUNT:express:MACHINE:NAME:ID, seen in $$.Execution.Id).
+    /// [default: the type passo.toml declares for this definition, else STANDARD]
+    #[arg(long = "type", value_name = "TYPE", value_enum, ignore_case = true)]
+    machine_type: Option<RunType>,
+}
+
+/// The state a diagnostic's location is in (`/States/A/Branches/0/States/B/Resource`: B).
+pub fn state_of(location: &str) -> Option<&str> {
+    let (_, rest) = location.rsplit_once("/States/")?;
+    rest.split('/').next().filter(|n| !n.is_empty())
 }
 
 fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
@@ -55,11 +68,26 @@ pub fn main(args: Args) -> ExitCode {
         Ok(t) => t,
         Err(e) => return usage_error(format!("cannot read {}: {e}", args.definition.display())),
     };
-    let machine = match passo_asl::parse_str(&text) {
+    let project = match crate::project::load(args.project.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return usage_error(e),
+    };
+    let run_type = args
+        .machine_type
+        .unwrap_or_else(|| RunType::declared_for(&project, &args.definition));
+    let machine_type = run_type.machine_type();
+    let parsed = passo_asl::parse_text(&text)
+        .map_err(|d| vec![d])
+        .and_then(|v| passo_asl::parse_for(&v, machine_type));
+    let machine = match parsed {
         Ok(m) => Arc::new(m),
         Err(diags) => {
+            let kind = match run_type {
+                RunType::Standard => "",
+                RunType::Express => "EXPRESS ",
+            };
             eprintln!(
-                "error: InvalidDefinition: {} is not a valid state machine:",
+                "error: InvalidDefinition: {} is not a valid {kind}state machine:",
                 args.definition.display()
             );
             for d in &diags {
@@ -68,7 +96,14 @@ pub fn main(args: Args) -> ExitCode {
                 } else {
                     d.location.as_str()
                 };
-                eprintln!("  {} at {}: {}", d.code.as_str(), at, d.message);
+                let state = state_of(&d.location)
+                    .map(|n| format!(" (state '{n}')"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "  {} at {at}{state}: {}",
+                    d.code.as_str(),
+                    d.message.trim_end()
+                );
             }
             return ExitCode::from(2);
         }
@@ -121,11 +156,10 @@ pub fn main(args: Args) -> ExitCode {
         })
         .unwrap_or_else(|| "machine".into());
     let start = chrono::Utc::now().timestamp_millis();
-    let info = ExecutionInfo::local(&name, start, args.seed);
-    let project = match crate::project::load(args.project.as_deref()) {
-        Ok(p) => p,
-        Err(e) => return usage_error(e),
-    };
+    let mut info = ExecutionInfo::local(&name, start, args.seed);
+    if run_type == RunType::Express {
+        make_express(&mut info);
+    }
     let (integrations, io) = match crate::project::local_integrations(project) {
         Ok(x) => x,
         Err(e) => return usage_error(e),
@@ -216,6 +250,8 @@ pub(crate) struct LocalTasks<'a> {
     integrations: &'a passo_tasks::Integrations,
     io: &'a tokio::runtime::Runtime,
     project_machines: std::collections::BTreeMap<String, PathBuf>,
+    /// The project's machines declared `type = "EXPRESS"`.
+    express_machines: std::collections::BTreeSet<String>,
     account: String,
 }
 
@@ -231,6 +267,7 @@ impl<'a> LocalTasks<'a> {
             integrations,
             io,
             project_machines: integrations.functions().project().state_machines.clone(),
+            express_machines: integrations.functions().project().express_machines.clone(),
             account: site_account(execution_arn),
         }
     }
@@ -324,10 +361,14 @@ impl<'a> LocalTasks<'a> {
                 )),
             ));
         }
+        let run_type = RunType::of_machine(&self.express_machines, &machine_name);
         let machine = match std::fs::read_to_string(&path)
             .map_err(|e| e.to_string())
             .and_then(|t| {
-                passo_asl::parse_str(&t).map_err(|d| passo_asl::invalid_definition_message(&d))
+                passo_asl::parse_text(&t)
+                    .map_err(|d| vec![d])
+                    .and_then(|v| passo_asl::parse_for(&v, run_type.machine_type()))
+                    .map_err(|d| passo_asl::invalid_definition_message(&d))
             }) {
             Ok(m) => Arc::new(m),
             Err(e) => {
@@ -353,6 +394,9 @@ impl<'a> LocalTasks<'a> {
             "arn:aws:states:{region}:{}:execution:{machine_name}:{name}",
             self.account
         );
+        if run_type == RunType::Express {
+            make_express(&mut info);
+        }
         let input: Value = serde_json::from_str(&call.input_text).unwrap_or(Value::Null);
         let child_arn = info.execution_arn.clone();
         let machine_arn = info.state_machine_arn.clone();

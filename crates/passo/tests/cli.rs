@@ -144,6 +144,184 @@ fn bad_input_and_definitions_exit_2() {
     assert_eq!(o.status.code(), Some(0));
 }
 
+/// `$$.Execution.Id` of a run of a one-state machine, with `extra` arguments.
+fn execution_id(dir: &std::path::Path, extra: &[&str]) -> String {
+    let f = dir.join("ids.asl.json");
+    std::fs::write(&f, r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"id.$":"$$.Execution.Id"},"End":true}}}"#).unwrap();
+    let mut args = vec!["run", f.to_str().unwrap(), "--json"];
+    args.extend_from_slice(extra);
+    let o = passo(&args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    json(&o)["output"]["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn express_runs_have_an_express_execution_arn() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = execution_id(dir.path(), &["--type", "EXPRESS"]);
+    // arn:aws:states:REGION:ACCOUNT:express:MACHINE:NAME:UUID, as AWS names Express executions.
+    let parts: Vec<&str> = id.split(':').collect();
+    assert_eq!(parts.len(), 9, "{id}");
+    assert_eq!(
+        &parts[..6],
+        [
+            "arn",
+            "aws",
+            "states",
+            "us-east-1",
+            "123456789012",
+            "express"
+        ],
+        "{id}"
+    );
+    assert_eq!(parts[6], "ids", "{id}");
+    assert_eq!(parts[7], "ids-exec", "{id}");
+    let uuid = parts[8];
+    assert_eq!(uuid.len(), 36, "{id}");
+    assert_eq!(uuid.matches('-').count(), 4, "{id}");
+    // The id comes from the seed: the same seed, the same ARN; another seed, another id.
+    assert_eq!(execution_id(dir.path(), &["--type", "express"]), id);
+    assert_ne!(
+        execution_id(dir.path(), &["--type", "EXPRESS", "--seed", "7"]),
+        id
+    );
+    // Standard (the default) keeps the execution ARN.
+    let standard = execution_id(dir.path(), &[]);
+    assert_eq!(
+        standard,
+        "arn:aws:states:us-east-1:123456789012:execution:ids:ids-exec"
+    );
+    assert_eq!(execution_id(dir.path(), &["--type", "STANDARD"]), standard);
+}
+
+#[test]
+fn express_runs_refuse_callbacks_naming_the_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("callback.asl.json");
+    std::fs::write(&f, r#"{"StartAt":"Ask","States":{"Ask":{"Type":"Task","Resource":"arn:aws:states:::sqs:sendMessage.waitForTaskToken","Parameters":{"QueueUrl":"q","MessageBody":{"t.$":"$$.Task.Token"}},"End":true}}}"#).unwrap();
+    let o = passo(&["run", f.to_str().unwrap(), "--type", "EXPRESS"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("not a valid EXPRESS state machine"), "{err}");
+    assert!(
+        err.contains("/States/Ask/Resource (state 'Ask'): Express state machine does not support '.waitForTaskToken' service integration"),
+        "{err}"
+    );
+    // The same definition is a valid Standard machine: it runs, its callback mocked.
+    let mock = dir.path().join("mock.json");
+    std::fs::write(&mock, r#"{"StateMachines":{"callback":{"TestCases":{"T":{"Ask":"R"}}}},"MockedResponses":{"R":{"0":{"Return":{"ok":true}}}}}"#).unwrap();
+    let o = passo(&[
+        "run",
+        f.to_str().unwrap(),
+        "--mock",
+        mock.to_str().unwrap(),
+        "--test-case",
+        "T",
+        "--json",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(json(&o)["output"]["ok"], true);
+    let o = passo(&["run", "--help"]);
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        help.contains("--type <TYPE>") && help.contains("EXPRESS"),
+        "{help}"
+    );
+}
+
+#[test]
+fn the_project_file_can_declare_a_machine_express() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let project = p.join("passo.toml");
+    std::fs::write(
+        &project,
+        "[state_machines.ids]\ndefinition = \"ids.asl.json\"\ntype = \"EXPRESS\"\n\
+         [state_machines.kid]\ndefinition = \"kid.asl.json\"\ntype = \"EXPRESS\"\n",
+    )
+    .unwrap();
+    let project_arg = ["--project", project.to_str().unwrap()];
+    // The top-level definition is found by its file.
+    let id = execution_id(p, &project_arg);
+    assert!(id.contains(":express:ids:ids-exec:"), "{id}");
+    // The flag still wins.
+    let mut standard = project_arg.to_vec();
+    standard.extend(["--type", "STANDARD"]);
+    assert!(execution_id(p, &standard).ends_with(":execution:ids:ids-exec"));
+    // A nested Express execution: its own $$.Execution.Id is an Express ARN, and the Express
+    // rules apply to it (a callback inside it is refused).
+    std::fs::write(
+        p.join("kid.asl.json"),
+        r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"id.$":"$$.Execution.Id"},"End":true}}}"#,
+    )
+    .unwrap();
+    let parent = p.join("parent.asl.json");
+    std::fs::write(
+        &parent,
+        r#"{"StartAt":"S","States":{"S":{"Type":"Task","Resource":"arn:aws:states:::states:startExecution.sync:2",
+            "Parameters":{"StateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:kid","Name":"k1"},"End":true}}}"#,
+    )
+    .unwrap();
+    let run_parent = || {
+        let mut args = vec!["run", parent.to_str().unwrap(), "--json"];
+        args.extend_from_slice(&project_arg);
+        passo(&args)
+    };
+    let o = run_parent();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let kid_id = json(&o)["output"]["Output"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        kid_id.starts_with("arn:aws:states:us-east-1:123456789012:express:kid:k1:"),
+        "{kid_id}"
+    );
+    std::fs::write(
+        p.join("kid.asl.json"),
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken","End":true}}}"#,
+    )
+    .unwrap();
+    let o = run_parent();
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(v["error"], "StepFunctions.InvalidDefinitionException");
+    assert!(
+        v["cause"].as_str().unwrap().contains("waitForTaskToken"),
+        "{v}"
+    );
+    // Only STANDARD and EXPRESS are types.
+    std::fs::write(
+        &project,
+        "[state_machines.ids]\ndefinition = \"ids.asl.json\"\ntype = \"FAST\"\n",
+    )
+    .unwrap();
+    let f = p.join("ids.asl.json");
+    let o = passo(&[
+        "run",
+        f.to_str().unwrap(),
+        "--project",
+        project.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not STANDARD or EXPRESS"));
+}
+
 #[test]
 fn yaml_definitions_run() {
     let dir = tempfile::tempdir().unwrap();
