@@ -5,6 +5,8 @@
 //!
 //! The corpus lives outside this repository; when it is missing the tests print a note and pass.
 
+mod support;
+
 use passo_engine::driver::{self, Invocation, RunOptions, TaskResult};
 use passo_engine::{ExecutionInfo, Status};
 use serde_json::json;
@@ -183,4 +185,38 @@ fn every_published_definition_runs_without_a_panic() {
     }
     assert!(ran >= 173, "only {ran} definitions ran");
     assert!(wrong.is_empty(), "{} runs went wrong", wrong.len());
+}
+
+/// The same definitions through the server's CreateStateMachine (JSON only, as the API
+/// takes; YAML files are sent as the JSON they hold), as a deployment would send them.
+#[test]
+fn every_published_definition_is_created_by_the_server() {
+    let Some(files) = definitions() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let s = support::Server::start(dir.path(), &[]);
+    let mut created = 0;
+    let mut wrong = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let text = std::fs::read_to_string(f).unwrap();
+        let value = passo_asl::parse_text(&text).expect("every file is JSON or YAML");
+        let (status, v) = s.raw(
+            "CreateStateMachine",
+            &json!({"name": format!("wild-{i}"), "definition": value.to_string(),
+                    "roleArn": "arn:aws:iam::123456789012:role/wild"})
+            .to_string(),
+            "",
+        );
+        let name = file_name(f);
+        match (status == 200, name == INVALID_AS_PUBLISHED) {
+            (true, false) => created += 1,
+            (false, true) => {}
+            (true, true) => wrong.push(format!("{name}: created, but it is invalid as published")),
+            (false, false) => wrong.push(format!("{name}: {}", v["message"])),
+        }
+    }
+    println!(
+        "Wild definitions: CreateStateMachine accepted {created}/{}",
+        files.len()
+    );
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }
