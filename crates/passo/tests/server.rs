@@ -3,7 +3,7 @@
 
 mod support;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::{Duration, Instant};
 use support::*;
 

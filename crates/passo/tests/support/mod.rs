@@ -1,5 +1,9 @@
-//! The real `passo server` binary driven over its HTTP API, for the integration tests.
+//! The real `passo server` binary driven over its HTTP API, for the integration tests;
+//! [`peers`] are the parties that answer its tasks (a function endpoint, activity workers).
 #![allow(dead_code)]
+
+pub mod defs;
+pub mod peers;
 
 use serde_json::{json, Value};
 use std::io::{Read, Write};
@@ -15,18 +19,40 @@ pub struct Server {
 
 impl Server {
     pub fn start(data: &Path, extra: &[&str]) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
+        Server::start_with(data, extra, None, None)
+    }
+
+    /// Starts the server at `addr` (a free port when None), its log lines in `log`.
+    pub fn start_with(
+        data: &Path,
+        extra: &[&str],
+        addr: Option<&str>,
+        log: Option<&Path>,
+    ) -> Server {
+        let addr = addr.map(String::from).unwrap_or_else(|| {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            format!("127.0.0.1:{port}")
+        });
+        let stderr = match log {
+            Some(p) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .unwrap(),
+            ),
+            None => Stdio::null(),
+        };
         let child = Command::new(env!("CARGO_BIN_EXE_passo"))
             .args(["server", "--listen", &addr, "--data-dir"])
             .arg(data)
             .args(extra)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -110,4 +136,97 @@ pub fn raw_call(addr: &str, action: &str, body: &str, headers: &str) -> (u16, Va
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// One API call that may fail (the server being killed or restarted): None on a broken
+/// connection, else (HTTP status, JSON body).
+pub fn try_call(addr: &str, action: &str, body: &Value) -> Option<(u16, Value)> {
+    let body = body.to_string();
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(90))).ok()?;
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: AWSStepFunctions.{action}\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).ok()?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).ok()?;
+    let text = String::from_utf8_lossy(&out);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+}
+
+/// Waits (at most `secs`) for every execution to end; answers those still RUNNING.
+pub fn still_running(s: &Server, arns: &[String], secs: u64) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut left: Vec<String> = arns.to_vec();
+    while !left.is_empty() && Instant::now() < deadline {
+        left.retain(|a| {
+            s.call("DescribeExecution", json!({"executionArn": a}))["status"] == "RUNNING"
+        });
+        if !left.is_empty() {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    left
+}
+
+/// A history's own consistency: ids 1..n, each previous id earlier, one end event, every
+/// state entered exited once (a SUCCEEDED execution), every task scheduled answered once.
+pub fn check_history(h: &[Value]) -> Result<(), String> {
+    let mut entered = 0;
+    let mut exited = 0;
+    let (mut scheduled, mut answered) = (0, 0);
+    for (i, e) in h.iter().enumerate() {
+        if e["id"] != json!(i as u64 + 1) {
+            return Err(format!("event {} has id {}", i + 1, e["id"]));
+        }
+        if e["previousEventId"].as_u64().unwrap_or(0) > i as u64 {
+            return Err(format!("event {} points forward", i + 1));
+        }
+        let t = e["type"].as_str().unwrap_or_default();
+        if t.ends_with("StateEntered") {
+            entered += 1;
+        }
+        if t.ends_with("StateExited") {
+            exited += 1;
+        }
+        if matches!(t, "TaskScheduled" | "ActivityScheduled" | "LambdaFunctionScheduled") {
+            scheduled += 1;
+        }
+        if matches!(
+            t,
+            "TaskSucceeded"
+                | "TaskFailed"
+                | "TaskTimedOut"
+                | "ActivitySucceeded"
+                | "ActivityFailed"
+                | "ActivityTimedOut"
+                | "LambdaFunctionSucceeded"
+                | "LambdaFunctionFailed"
+                | "LambdaFunctionTimedOut"
+        ) {
+            answered += 1;
+        }
+    }
+    let ends = h
+        .iter()
+        .filter(|e| {
+            matches!(
+                e["type"].as_str(),
+                Some("ExecutionSucceeded" | "ExecutionFailed" | "ExecutionAborted" | "ExecutionTimedOut")
+            )
+        })
+        .count();
+    if ends != 1 {
+        return Err(format!("{ends} end events"));
+    }
+    if h.last().and_then(|e| e["type"].as_str()) == Some("ExecutionSucceeded") && entered != exited {
+        return Err(format!("{entered} states entered, {exited} exited"));
+    }
+    if scheduled != answered {
+        return Err(format!("{scheduled} tasks scheduled, {answered} answered"));
+    }
+    Ok(())
 }
