@@ -37,7 +37,8 @@ impl Server {
                 .port();
             format!("127.0.0.1:{port}")
         });
-        let stderr = match log {
+        // The server logs to stdout (tracing's default) and prints errors to stderr.
+        let out = || match log {
             Some(p) => Stdio::from(
                 std::fs::OpenOptions::new()
                     .create(true)
@@ -51,8 +52,8 @@ impl Server {
             .args(["server", "--listen", &addr, "--data-dir"])
             .arg(data)
             .args(extra)
-            .stdout(Stdio::null())
-            .stderr(stderr)
+            .stdout(out())
+            .stderr(out())
             .spawn()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
