@@ -129,6 +129,16 @@ class HostPrefixTest(E2E):
 
 class StateMachineTest(E2E):
 
+    def test_every_answer_has_a_request_id(self):
+        # boto3 takes ResponseMetadata.RequestId from the x-amzn-RequestId header.
+        ok = self.sfn.list_state_machines()
+        self.assertRegex(ok["ResponseMetadata"]["RequestId"], r"^[0-9a-f-]{36}$")
+        with self.assertRaises(ClientError) as e:
+            self.sfn.describe_execution(executionArn="arn:aws:states:us-east-1:123456789012:execution:none:x")
+        self.assertRegex(e.exception.response["ResponseMetadata"]["RequestId"], r"^[0-9a-f-]{36}$")
+        self.assertNotEqual(ok["ResponseMetadata"]["RequestId"],
+                            e.exception.response["ResponseMetadata"]["RequestId"])
+
     def test_create_describe_list_delete_standard(self):
         name = uniq("sm-std")
         resp = self.sfn.create_state_machine(name=name, definition=PASS2, roleArn=ROLE_ARN)

@@ -360,3 +360,70 @@ fn redrive_restarts_an_aborted_execution_at_its_state() {
         1
     );
 }
+
+/// Asynchronous Express executions hold their state in memory until they end: past
+/// `--max-express` running at once, StartExecution is refused with AWS's throttling error
+/// until some end; Standard executions are not counted.
+#[test]
+fn async_express_executions_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--max-express", "5"]);
+    let def = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 2, "End": true}}});
+    let express = create(&s, "bounded", "EXPRESS", def.clone());
+    let standard = create(&s, "unbounded", "STANDARD", def);
+    for _ in 0..5 {
+        s.call("StartExecution", json!({"stateMachineArn": express}));
+    }
+    let (status, v) = s.raw(
+        "StartExecution",
+        &json!({"stateMachineArn": express}).to_string(),
+        "",
+    );
+    assert_eq!((status, v["__type"].as_str()), (400, Some("ThrottlingException")), "{v}");
+    assert!(v["message"].as_str().unwrap().starts_with("Rate exceeded"), "{v}");
+    s.call("StartExecution", json!({"stateMachineArn": standard}));
+    let (_, stats) = raw_call(&s.addr, "Passo.DescribeServer", "{}", "");
+    assert_eq!(stats["expressInFlight"], 5, "{stats}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, _) = s.raw(
+            "StartExecution",
+            &json!({"stateMachineArn": express}).to_string(),
+            "",
+        );
+        if status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "places were not given back");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Every answer carries a request id (what the SDKs report as the request's id).
+#[test]
+fn every_answer_has_a_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    for (action, body) in [
+        ("ListStateMachines", "{}"),
+        ("DescribeExecution", "{\"executionArn\": \"nope\"}"),
+        ("NoSuchAction", "{}"),
+    ] {
+        let mut c = std::net::TcpStream::connect(&s.addr).unwrap();
+        use std::io::{Read, Write};
+        write!(
+            c,
+            "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AWSStepFunctions.{action}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        c.read_to_string(&mut out).unwrap();
+        let head = out.split("\r\n\r\n").next().unwrap().to_ascii_lowercase();
+        let id = head
+            .lines()
+            .find_map(|l| l.strip_prefix("x-amzn-requestid: "))
+            .unwrap_or_else(|| panic!("{action}: no request id in {head}"));
+        assert_eq!(uuid::Uuid::parse_str(id.trim()).unwrap().get_version_num(), 4);
+    }
+}
