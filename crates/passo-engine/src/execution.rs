@@ -32,6 +32,9 @@ pub struct ExecutionInfo {
     /// Most history events an execution may write (AWS: 25,000); a loop of states that never
     /// ends fails here instead of running forever.
     pub max_history_events: u64,
+    /// The longest the execution may run whatever its TimeoutSeconds says (an Express
+    /// execution's five minutes); past it, it times out as with TimeoutSeconds.
+    pub max_duration_seconds: Option<u64>,
     /// The key task tokens are signed with (see [`crate::token`]); the host keeps it secret
     /// and the same across restarts, so replay mints the same tokens.
     pub token_secret: Arc<[u8]>,
@@ -54,6 +57,7 @@ impl ExecutionInfo {
             seed,
             payload_limit: 262_144,
             max_history_events: 25_000,
+            max_duration_seconds: None,
             token_secret: Arc::from(&b"passo-local"[..]),
         }
     }
@@ -340,7 +344,11 @@ impl Execution {
                 role_arn: ex.info.role_arn.clone(),
             },
         );
-        if let Some(t) = ex.machine.timeout_seconds {
+        let limit = match (ex.machine.timeout_seconds, ex.info.max_duration_seconds) {
+            (Some(t), Some(m)) => Some(t.min(m)),
+            (t, m) => t.or(m),
+        };
+        if let Some(t) = limit {
             let timer = ex.handle();
             ex.execution_timer = Some(timer);
             ex.commands.push(Command::StartTimer {

@@ -61,6 +61,8 @@ fn splitmix64(x: u64) -> u64 {
 /// machine and name. The id AWS draws at random is drawn from the run's seed, so a run
 /// replays with the same `$$.Execution.Id`.
 pub fn make_express(info: &mut ExecutionInfo) {
+    // AWS's five minutes: past them the execution times out (TIMED_OUT), as on AWS.
+    info.max_duration_seconds = Some(300);
     let seed = info.seed;
     let parts: Vec<&str> = info.execution_arn.split(':').collect();
     let region = parts.get(3).copied().unwrap_or("us-east-1");

@@ -199,6 +199,25 @@ fn express_runs_have_an_express_execution_arn() {
     assert_eq!(execution_id(dir.path(), &["--type", "STANDARD"]), standard);
 }
 
+/// An Express execution runs at most AWS's five minutes: a Wait of ten minutes times out
+/// (virtual time, so the test takes no time), where a Standard run waits it out.
+#[test]
+fn express_runs_time_out_after_five_minutes() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("long.asl.json");
+    std::fs::write(&f, r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":600,"End":true}}}"#).unwrap();
+    let o = passo(&["run", f.to_str().unwrap(), "--type", "EXPRESS", "--json", "--history"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(v["status"], "TIMED_OUT", "{v}");
+    assert_eq!(v["error"], "States.Timeout", "{v}");
+    let h = v["history"].as_array().unwrap();
+    assert_eq!(h.last().unwrap()["type"], "ExecutionTimedOut", "{v}");
+    let o = passo(&["run", f.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(json(&o)["status"], "SUCCEEDED");
+}
+
 #[test]
 fn express_runs_refuse_callbacks_naming_the_state() {
     let dir = tempfile::tempdir().unwrap();

@@ -32,6 +32,7 @@ pub fn info_for(case: &Value) -> ExecutionInfo {
         seed: 42,
         payload_limit: 262_144,
         max_history_events: 25_000,
+        max_duration_seconds: None,
         token_secret: Arc::from(&b"conformance"[..]),
     }
 }

@@ -138,6 +138,7 @@ impl Runtime {
             seed,
             payload_limit: self.cfg.payload_limit,
             max_history_events: 25_000,
+            max_duration_seconds: None,
             token_secret: self.cfg.token_secret.clone(),
         }
     }
@@ -147,7 +148,7 @@ impl Runtime {
         let id = uuid::Uuid::new_v4().to_string();
         let arn = self.cfg.realm.express_arn(&target.machine_name, name, &id);
         let start = now_ms();
-        let info = self.info(
+        let mut info = self.info(
             &arn,
             name,
             &target.machine_name,
@@ -156,6 +157,8 @@ impl Runtime {
             start,
             self.seed(),
         );
+        // AWS's five minutes: past them the execution times out (TIMED_OUT).
+        info.max_duration_seconds = Some((crate::express::MAX_DURATION_MS / 1000) as u64);
         (arn, start, info)
     }
 
