@@ -509,11 +509,17 @@ fn the_history_limit_holds_for_events_of_tasks_in_flight() {
             "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}},
         "End": true}}});
     let items: Vec<u32> = (0..4000).collect();
-    let run = run_with(m, json!({"items": items}), |_| TaskResult::Success(json!({})));
+    let run = run_with(m, json!({"items": items}), |_| {
+        TaskResult::Success(json!({}))
+    });
     assert_eq!(run.outcome.status, Status::Failed);
     assert_eq!(run.outcome.error.as_deref(), Some("States.Runtime"));
     assert!(
-        run.outcome.cause.as_deref().unwrap().contains("maximum number of history events"),
+        run.outcome
+            .cause
+            .as_deref()
+            .unwrap()
+            .contains("maximum number of history events"),
         "{:?}",
         run.outcome.cause
     );

@@ -198,7 +198,13 @@ mod tests {
         q.push("a", task(3)); // a duplicate is not handed out again
         let mut got: Vec<u64> = Vec::new();
         for p in pollers {
-            got.push(p.await.unwrap().expect("every poller gets a task").handed().task);
+            got.push(
+                p.await
+                    .unwrap()
+                    .expect("every poller gets a task")
+                    .handed()
+                    .task,
+            );
         }
         got.sort_unstable();
         assert_eq!(got, (0..50).collect::<Vec<_>>());

@@ -198,12 +198,12 @@ impl Runtime {
         let started = self
             .start_with(
                 StartRequest {
-                target,
-                name,
-                input,
-                input_text: call.input_text.clone(),
-                trace_header: None,
-                parent: parent.cloned(),
+                    target,
+                    name,
+                    input,
+                    input_text: call.input_text.clone(),
+                    trace_header: None,
+                    parent: parent.cloned(),
                     test_case: None,
                 },
                 crate::runtime::Patience::Forever,

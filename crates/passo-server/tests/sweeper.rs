@@ -40,7 +40,9 @@ async fn call(rt: &Arc<Runtime>, target: &str, body: Value) -> Value {
         .await
         .unwrap();
     let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
     let v: Value = serde_json::from_slice(&bytes).unwrap();
     assert!(status.is_success(), "{target}: {v}");
     v
@@ -87,15 +89,27 @@ async fn a_lost_invocation_is_found_and_sent_again() {
     // Both first invocations panicked: nothing will answer them.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(status(&rt, &arns[0]).await, "RUNNING");
-    assert_eq!(rt.inflight_count(), 0, "a panicked invocation is not in flight");
+    assert_eq!(
+        rt.inflight_count(),
+        0,
+        "a panicked invocation is not in flight"
+    );
 
     assert_eq!(rt.sweep().await, 2, "both lost invocations are found");
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(status(&rt, &arns[0]).await, "SUCCEEDED", "sent again, answered");
+    assert_eq!(
+        status(&rt, &arns[0]).await,
+        "SUCCEEDED",
+        "sent again, answered"
+    );
     // The callback's request went out again and was accepted: it now waits on its token,
     // which is not a strand.
     assert_eq!(status(&rt, &arns[1]).await, "RUNNING");
-    assert_eq!(rt.sweep().await, 0, "a task waiting on its token is not stranded");
+    assert_eq!(
+        rt.sweep().await,
+        0,
+        "a task waiting on its token is not stranded"
+    );
     assert_eq!(rt.sweep().await, 0);
     let stats = call(&rt, "Passo.DescribeServer", json!({})).await;
     assert_eq!(stats["strandedFound"], 2, "{stats}");

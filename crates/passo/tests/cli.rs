@@ -205,8 +205,19 @@ fn express_runs_have_an_express_execution_arn() {
 fn express_runs_time_out_after_five_minutes() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("long.asl.json");
-    std::fs::write(&f, r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":600,"End":true}}}"#).unwrap();
-    let o = passo(&["run", f.to_str().unwrap(), "--type", "EXPRESS", "--json", "--history"]);
+    std::fs::write(
+        &f,
+        r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":600,"End":true}}}"#,
+    )
+    .unwrap();
+    let o = passo(&[
+        "run",
+        f.to_str().unwrap(),
+        "--type",
+        "EXPRESS",
+        "--json",
+        "--history",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let v = json(&o);
     assert_eq!(v["status"], "TIMED_OUT", "{v}");

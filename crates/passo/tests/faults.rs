@@ -69,9 +69,15 @@ fn task_state(tag: &str, a: Answer, activity: &str) -> (String, Value) {
     };
     let lambda = "arn:aws:states:::lambda:invoke";
     let mut t = match a {
-        Answer::Mock => json!({"Type": "Task", "Resource": lambda, "Parameters": invoke("mocked", false)}),
-        Answer::Http => json!({"Type": "Task", "Resource": lambda, "Parameters": invoke("http", false)}),
-        Answer::Command => json!({"Type": "Task", "Resource": lambda, "Parameters": invoke("cmd", false)}),
+        Answer::Mock => {
+            json!({"Type": "Task", "Resource": lambda, "Parameters": invoke("mocked", false)})
+        }
+        Answer::Http => {
+            json!({"Type": "Task", "Resource": lambda, "Parameters": invoke("http", false)})
+        }
+        Answer::Command => {
+            json!({"Type": "Task", "Resource": lambda, "Parameters": invoke("cmd", false)})
+        }
         Answer::Activity => json!({"Type": "Task", "Resource": activity}),
         Answer::Callback => json!({"Type": "Task",
                                    "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
@@ -106,19 +112,27 @@ fn random_machine(rng: &mut Rng, activity: &str) -> Value {
             1 => (format!("S{i}"), json!({"Type": "Wait", "Seconds": 0})),
             2 => {
                 let (a, b) = (pick(), pick());
-                (format!("S{i}"), json!({"Type": "Parallel", "ResultPath": null, "Branches": [
-                    program(&format!("{i}a"), a, activity), program(&format!("{i}b"), b, activity)]}))
+                (
+                    format!("S{i}"),
+                    json!({"Type": "Parallel", "ResultPath": null, "Branches": [
+                    program(&format!("{i}a"), a, activity), program(&format!("{i}b"), b, activity)]}),
+                )
             }
-            3 => (format!("S{i}"), json!({"Type": "Map", "ItemsPath": "$.items", "ResultPath": null,
-                                          "ItemProcessor": program(&format!("{i}m"), pick(), activity)})),
+            3 => (
+                format!("S{i}"),
+                json!({"Type": "Map", "ItemsPath": "$.items", "ResultPath": null,
+                                          "ItemProcessor": program(&format!("{i}m"), pick(), activity)}),
+            ),
             4 => {
                 let (_, mut t) = task_state("", Answer::Mock, activity);
-                t["Retry"] = json!([{"ErrorEquals": ["Flaky"], "IntervalSeconds": 1, "MaxAttempts": 3}]);
+                t["Retry"] =
+                    json!([{"ErrorEquals": ["Flaky"], "IntervalSeconds": 1, "MaxAttempts": 3}]);
                 (format!("flaky{i}"), t)
             }
             5 => {
                 let (_, mut t) = task_state("", Answer::Mock, activity);
-                t["Catch"] = json!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Done"}]);
+                t["Catch"] =
+                    json!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Done"}]);
                 (format!("fails{i}"), t)
             }
             _ => task_state(&format!("{i}t"), pick(), activity),
@@ -128,7 +142,9 @@ fn random_machine(rng: &mut Rng, activity: &str) -> Value {
     let mut states = serde_json::Map::new();
     let first = blocks[0].0.clone();
     for i in 0..blocks.len() {
-        let next = blocks.get(i + 1).map_or("Done".to_string(), |b| b.0.clone());
+        let next = blocks
+            .get(i + 1)
+            .map_or("Done".to_string(), |b| b.0.clone());
         let (name, mut st) = blocks[i].clone();
         st["Next"] = json!(next);
         if let Some(c) = st.get_mut("Catch") {
@@ -358,8 +374,18 @@ fn random_workflows_through_kills_and_a_full_disk_lose_nothing() {
 
     // Round 1: one at a time, then many at once.
     let mut all: Vec<(String, String, bool)> = Vec::new();
-    all.extend(start_many(&passo, &machines, "one", 40, 1, Duration::ZERO).lock().unwrap().drain(..));
-    all.extend(start_many(&passo, &machines, "many", 80, 8, Duration::ZERO).lock().unwrap().drain(..));
+    all.extend(
+        start_many(&passo, &machines, "one", 40, 1, Duration::ZERO)
+            .lock()
+            .unwrap()
+            .drain(..),
+    );
+    all.extend(
+        start_many(&passo, &machines, "many", 80, 8, Duration::ZERO)
+            .lock()
+            .unwrap()
+            .drain(..),
+    );
     let steady: HashSet<String> = all.iter().map(|(_, n, _)| n.clone()).collect();
 
     // Round 2: SIGKILL twice while executions start and run; restart at the same address.
@@ -370,7 +396,8 @@ fn random_workflows_through_kills_and_a_full_disk_lose_nothing() {
         assert_eq!(before["strandedFound"], 0, "before kill {k}: {before}");
         let round = format!("kill{k}");
         let (p, m, r) = (passo.clone(), machines.clone(), round.clone());
-        let starter = std::thread::spawn(move || start_many(&p, &m, &r, 120, 8, Duration::from_millis(50)));
+        let starter =
+            std::thread::spawn(move || start_many(&p, &m, &r, 120, 8, Duration::from_millis(50)));
         std::thread::sleep(Duration::from_millis(400 + rng.below(300) as u64));
         running_at_kills += running(&s, &machines);
         s.kill();
@@ -388,7 +415,9 @@ fn random_workflows_through_kills_and_a_full_disk_lose_nothing() {
     let mut full_round = false;
     if let Some(t) = &tmpfs {
         let (p, m) = (passo.clone(), machines.clone());
-        let starter = std::thread::spawn(move || start_many(&p, &m, "full", 120, 8, Duration::from_millis(30)));
+        let starter = std::thread::spawn(move || {
+            start_many(&p, &m, "full", 120, 8, Duration::from_millis(30))
+        });
         std::thread::sleep(Duration::from_millis(300));
         let filler = t.fill(&data.join("passo.db"));
         std::thread::sleep(Duration::from_millis(1500));
@@ -483,7 +512,10 @@ fn random_workflows_through_kills_and_a_full_disk_lose_nothing() {
     let retried = log_text.matches("retrying").count();
     println!("fault test: {retried} failing commits logged and retried");
     if full_round {
-        assert!(retried > 0, "the full disk failed no commit: the round tested nothing");
+        assert!(
+            retried > 0,
+            "the full disk failed no commit: the round tested nothing"
+        );
     }
     assert!(stuck.is_empty(), "stuck: {stuck:#?}");
     assert!(lost.is_empty(), "lost: {lost:#?}");

@@ -379,8 +379,15 @@ fn async_express_executions_are_bounded() {
         &json!({"stateMachineArn": express}).to_string(),
         "",
     );
-    assert_eq!((status, v["__type"].as_str()), (400, Some("ThrottlingException")), "{v}");
-    assert!(v["message"].as_str().unwrap().starts_with("Rate exceeded"), "{v}");
+    assert_eq!(
+        (status, v["__type"].as_str()),
+        (400, Some("ThrottlingException")),
+        "{v}"
+    );
+    assert!(
+        v["message"].as_str().unwrap().starts_with("Rate exceeded"),
+        "{v}"
+    );
     s.call("StartExecution", json!({"stateMachineArn": standard}));
     let (_, stats) = raw_call(&s.addr, "Passo.DescribeServer", "{}", "");
     assert_eq!(stats["expressInFlight"], 5, "{stats}");
@@ -424,6 +431,9 @@ fn every_answer_has_a_request_id() {
             .lines()
             .find_map(|l| l.strip_prefix("x-amzn-requestid: "))
             .unwrap_or_else(|| panic!("{action}: no request id in {head}"));
-        assert_eq!(uuid::Uuid::parse_str(id.trim()).unwrap().get_version_num(), 4);
+        assert_eq!(
+            uuid::Uuid::parse_str(id.trim()).unwrap().get_version_num(),
+            4
+        );
     }
 }

@@ -74,7 +74,10 @@ fn assert_swept_clean(s: &Server) {
     let (status, v) = raw_call(&s.addr, "Passo.DescribeServer", "{}", "");
     assert_eq!(status, 200, "{v}");
     assert!(v["sweeps"].as_u64().unwrap() >= 1, "{v}");
-    assert_eq!(v["strandedFound"], 0, "the sweeper found stranded executions: {v}");
+    assert_eq!(
+        v["strandedFound"], 0,
+        "the sweeper found stranded executions: {v}"
+    );
 }
 
 fn mocks_file(dir: &Path, machines: &[&str]) -> std::path::PathBuf {
@@ -142,7 +145,12 @@ fn real_answers_racing_the_step_never_strand() {
     let proj = project(dir.path(), &echo);
     let s = Server::start(
         &dir.path().join("data"),
-        &["--project", proj.to_str().unwrap(), "--sweep-seconds", "0.5"],
+        &[
+            "--project",
+            proj.to_str().unwrap(),
+            "--sweep-seconds",
+            "0.5",
+        ],
     );
     *passo.lock().unwrap() = s.addr.clone();
     let act = s.call("CreateActivity", json!({"name": "work"}))["activityArn"]
@@ -166,11 +174,19 @@ fn real_answers_racing_the_step_never_strand() {
     let cases = [
         (
             "http-par",
-            parallel_of(lambda("http", None), lambda("http", None), lambda("http", None)),
+            parallel_of(
+                lambda("http", None),
+                lambda("http", None),
+                lambda("http", None),
+            ),
         ),
         (
             "cmd-par",
-            parallel_of(lambda("cmd", None), lambda("cmd", None), lambda("cmd", None)),
+            parallel_of(
+                lambda("cmd", None),
+                lambda("cmd", None),
+                lambda("cmd", None),
+            ),
         ),
         (
             "activity-par",

@@ -138,7 +138,10 @@ impl Retry {
         if matches!(e, StoreError::Closed) {
             return false;
         }
-        if self.until.is_some_and(|u| tokio::time::Instant::now() + self.next > u) {
+        if self
+            .until
+            .is_some_and(|u| tokio::time::Instant::now() + self.next > u)
+        {
             return false;
         }
         if self.failures == 1 || self.failures.is_power_of_two() {
@@ -333,7 +336,11 @@ impl Runtime {
             }
         }
         if retry.failures > 0 {
-            tracing::info!("{arn}: step {} committed after {} failures", a.seq, retry.failures);
+            tracing::info!(
+                "{arn}: step {} committed after {} failures",
+                a.seq,
+                retry.failures
+            );
         }
         self.sweeper.stepped(arn);
         for child in &abandoned {

@@ -109,5 +109,4 @@ impl Runtime {
         }
         Ok(n)
     }
-
 }

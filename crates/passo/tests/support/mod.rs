@@ -116,7 +116,6 @@ pub fn history(s: &Server, arn: &str) -> Vec<Value> {
     }
 }
 
-
 /// One API call to the server at `addr` on a new connection: (HTTP status, JSON body).
 pub fn raw_call(addr: &str, action: &str, body: &str, headers: &str) -> (u16, Value) {
     let mut s = TcpStream::connect(addr).unwrap();
@@ -193,7 +192,10 @@ pub fn check_history(h: &[Value]) -> Result<(), String> {
         if t.ends_with("StateExited") {
             exited += 1;
         }
-        if matches!(t, "TaskScheduled" | "ActivityScheduled" | "LambdaFunctionScheduled") {
+        if matches!(
+            t,
+            "TaskScheduled" | "ActivityScheduled" | "LambdaFunctionScheduled"
+        ) {
             scheduled += 1;
         }
         if matches!(
@@ -216,14 +218,20 @@ pub fn check_history(h: &[Value]) -> Result<(), String> {
         .filter(|e| {
             matches!(
                 e["type"].as_str(),
-                Some("ExecutionSucceeded" | "ExecutionFailed" | "ExecutionAborted" | "ExecutionTimedOut")
+                Some(
+                    "ExecutionSucceeded"
+                        | "ExecutionFailed"
+                        | "ExecutionAborted"
+                        | "ExecutionTimedOut"
+                )
             )
         })
         .count();
     if ends != 1 {
         return Err(format!("{ends} end events"));
     }
-    if h.last().and_then(|e| e["type"].as_str()) == Some("ExecutionSucceeded") && entered != exited {
+    if h.last().and_then(|e| e["type"].as_str()) == Some("ExecutionSucceeded") && entered != exited
+    {
         return Err(format!("{entered} states entered, {exited} exited"));
     }
     if scheduled != answered {
