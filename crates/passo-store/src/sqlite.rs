@@ -371,13 +371,7 @@ impl Db {
             let mut st = c.prepare_cached(
                 "SELECT fire_at_ms, execution_arn, timer_id FROM timers WHERE execution_arn = ?1",
             )?;
-            let rows = st.query_map([execution_arn], |r| {
-                Ok(TimerRow {
-                    fire_at_ms: r.get(0)?,
-                    execution_arn: r.get(1)?,
-                    timer_id: r.get(2)?,
-                })
-            })?;
+            let rows = st.query_map([execution_arn], timer_row)?;
             rows.collect()
         })
     }
@@ -409,13 +403,7 @@ impl Db {
                 "SELECT fire_at_ms, execution_arn, timer_id FROM timers
                  WHERE fire_at_ms <= ?1 ORDER BY fire_at_ms LIMIT ?2",
             )?;
-            let rows = st.query_map(params![until_ms, limit as i64], |r| {
-                Ok(TimerRow {
-                    fire_at_ms: r.get(0)?,
-                    execution_arn: r.get(1)?,
-                    timer_id: r.get(2)?,
-                })
-            })?;
+            let rows = st.query_map(params![until_ms, limit as i64], timer_row)?;
             rows.collect()
         })
     }
@@ -473,6 +461,15 @@ fn execution_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
 
 /// Takes every queued request (up to `max_batch`), applies each in its own savepoint inside
 /// one transaction, commits once and answers them all.
+/// A timer row read as `fire_at_ms, execution_arn, timer_id`.
+fn timer_row(r: &rusqlite::Row) -> rusqlite::Result<TimerRow> {
+    Ok(TimerRow {
+        fire_at_ms: r.get(0)?,
+        execution_arn: r.get(1)?,
+        timer_id: r.get(2)?,
+    })
+}
+
 fn writer_loop(
     mut conn: Connection,
     rx: mpsc::Receiver<Request>,
