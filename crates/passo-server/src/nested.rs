@@ -260,15 +260,24 @@ impl Runtime {
                 start_ms: start,
                 stop_ms: now_ms(),
             };
-            // The parent may not have heard the start yet: wait for its task to be submitted.
-            for _ in 0..200 {
+            // The parent may not have recorded the start yet (its commit may be waiting on
+            // a full disk): wait for its task to be submitted, however long, unless the task
+            // closes first.
+            let mut pause = std::time::Duration::from_millis(5);
+            loop {
                 let ev = completion_event(task, &end, pattern);
                 let expect = Expect::Task(task, &[TaskPhase::Submitted]);
                 match rt.deliver_if(&parent_arn, ev, expect).await {
-                    Ok(Delivery::Refused) => {
-                        tokio::time::sleep(std::time::Duration::from_millis(10)).await
+                    Ok(Delivery::NotYet) => {
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(std::time::Duration::from_millis(500));
                     }
-                    _ => return,
+                    Ok(_) => return,
+                    Err(e) => {
+                        let child = &end.execution_arn;
+                        tracing::warn!("delivering {child}'s end to {parent_arn}: {e}");
+                        return;
+                    }
                 }
             }
         });
@@ -301,9 +310,12 @@ impl Runtime {
         }
         let rt = self.clone();
         let (arn, parent) = (arn.to_string(), parent.clone());
+        // Counted as out until delivered, so the sweeper does not take it for lost.
+        let held = self.inflight.hold(&parent.arn, parent.task);
         tokio::spawn(async move {
             rt.check_child(&parent.arn, parent.task, &arn, parent.pattern)
                 .await;
+            drop(held);
         });
     }
 

@@ -98,7 +98,7 @@ pub async fn run(rt: Arc<Runtime>) {
                 {
                     Ok(Delivery::Applied) => {}
                     // A timer its execution no longer has (cancelled, or it ended): drop it.
-                    Ok(Delivery::Refused | Delivery::Ended) => {
+                    Ok(Delivery::Refused | Delivery::NotYet | Delivery::Ended) => {
                         let del = Write::DeleteTimer(arn.clone(), t.timer_id);
                         if let Err(e) = rt.db.write(vec![del]).await {
                             tracing::warn!("dropping a stale timer of {arn}: {e}");

@@ -30,7 +30,7 @@ async fn answer(rt: &Arc<Runtime>, c: &TokenClaims, event: Event) -> Result<Valu
         .await?
     {
         Delivery::Applied => Ok(json!({})),
-        Delivery::Refused => Err(timed_out()),
+        Delivery::Refused | Delivery::NotYet => Err(timed_out()),
         Delivery::Ended if rt.db.execution(&c.execution_arn)?.is_some() => Err(timed_out()),
         Delivery::Ended => Err(ApiError::TaskDoesNotExist(
             "Task Does Not Exist: 'Provided task does not exist'".into(),

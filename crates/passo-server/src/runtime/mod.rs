@@ -65,7 +65,7 @@ pub struct Runtime {
     pub db: Db,
     pub catalog: Catalog,
     owners: Owners,
-    inflight: inflight::InFlight,
+    pub(crate) inflight: inflight::InFlight,
     pub(crate) sweeper: sweeper::Sweeper,
     /// Asynchronous Express executions running now.
     express_running: Arc<std::sync::atomic::AtomicUsize>,

@@ -98,6 +98,9 @@ pub enum Delivery {
     Applied,
     /// The execution runs, but not what the event answers (a closed task, a stale timer).
     Refused,
+    /// The task is open but has not reached the phase the event needs yet (a `.sync`
+    /// child's end before the parent recorded the child's start): try again soon.
+    NotYet,
     /// No such execution, or it has ended.
     Ended,
 }
@@ -242,6 +245,9 @@ impl Runtime {
                 Expect::Timer(t) if a.timers.contains_key(&t) => Delivery::Applied,
                 Expect::Task(t, phases) => match a.ex.task_phase(t) {
                     Some(p) if phases.is_empty() || phases.contains(&p) => Delivery::Applied,
+                    Some(TaskPhase::Invoked) if phases.contains(&TaskPhase::Submitted) => {
+                        Delivery::NotYet
+                    }
                     _ => Delivery::Refused,
                 },
                 Expect::Timer(_) => Delivery::Refused,

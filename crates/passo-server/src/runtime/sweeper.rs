@@ -13,6 +13,7 @@ use super::active::Active;
 use super::Runtime;
 use passo_engine::{Command, Event, TaskPhase};
 use passo_store::{TimerRow, Write};
+use passo_tasks::nested::Pattern;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -54,6 +55,8 @@ enum Finding {
     WaitingOutside,
     /// These tasks and timers were lost: send and set them again.
     Lost(Vec<Command>),
+    /// These `.sync` children ended and their parent did not hear: tell it again.
+    ChildrenEnded(Vec<(u64, String, Pattern)>),
     /// Nothing at all can move it on, and there is nothing to send again.
     Stuck,
 }
@@ -139,6 +142,19 @@ impl Runtime {
                     }
                     self.after_commit(&arn, a, cmds, &slot, &mut g);
                 }
+                Finding::ChildrenEnded(children) => {
+                    found += 1;
+                    self.sweeper.stranded.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(
+                        "stranded execution {arn}: {} child executions ended unheard; telling it again",
+                        children.len()
+                    );
+                    g.active = Some(a);
+                    drop(g);
+                    for (task, child, pattern) in children {
+                        self.check_child(&arn, task, &child, pattern).await;
+                    }
+                }
                 Finding::Stuck => {
                     found += 1;
                     self.sweeper.stranded.fetch_add(1, Ordering::Relaxed);
@@ -194,6 +210,20 @@ impl Runtime {
                     });
                 }
             }
+        }
+        // A Standard child that ended has a row; an Express child has none and tells its
+        // parent itself.
+        let ended: Vec<(u64, String, Pattern)> = a
+            .children
+            .iter()
+            .filter(|(task, (child, _))| {
+                !self.inflight.contains(arn, **task)
+                    && matches!(self.db.execution(child), Ok(Some(row)) if row.status != "RUNNING")
+            })
+            .map(|(t, (c, p))| (*t, c.clone(), *p))
+            .collect();
+        if lost.is_empty() && !ended.is_empty() {
+            return Finding::ChildrenEnded(ended);
         }
         match (lost.is_empty(), moving, outside) {
             (false, _, _) => Finding::Lost(lost),
