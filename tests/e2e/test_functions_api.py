@@ -25,7 +25,10 @@ GREET = ("import json, sys; e = json.load(sys.stdin); "
 
 def setUpModule():
     global SERVER
-    SERVER = srv.PassoServer(extra_args=["--project", PROJECT]).start()
+    # Creating command functions through the API is off by default and needs signed
+    # requests: the harness's clients sign with test:test.
+    SERVER = srv.PassoServer(extra_args=["--project", PROJECT, "--allow-function-api",
+                                         "--access-key", "test:test"]).start()
 
 
 def tearDownModule():
@@ -36,7 +39,8 @@ def tearDownModule():
 def passo_function(*args, expect=0):
     # --command takes the rest of the line, so the endpoint goes first.
     cmd = [srv.passo_bin(), "function", "--endpoint-url", SERVER.endpoint, *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    # `passo function` signs with the standard credentials, as the server's keys require.
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=srv.cli_env())
     if proc.returncode != expect:
         raise AssertionError(f"passo function {' '.join(args)} exited {proc.returncode}:\n"
                              f"{proc.stdout}{proc.stderr}")

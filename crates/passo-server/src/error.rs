@@ -69,6 +69,21 @@ pub enum ApiError {
     /// Too many requests or executions in flight.
     #[error("{0}")]
     Throttling(String),
+    /// Refused whoever asks (a rebound Host, an API that is off).
+    #[error("{0}")]
+    AccessDenied(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The body did not arrive in time.
+    #[error("{0}")]
+    RequestTimeout(String),
+    #[error("{0}")]
+    HeadersTooLarge(String),
+    /// A path other than `/` (and `/health`).
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
 }
 
 impl ApiError {
@@ -106,6 +121,11 @@ impl ApiError {
             ApiError::Internal(_) => "InternalFailure",
             ApiError::ServiceUnavailable(_) => "ServiceUnavailable",
             ApiError::Throttling(_) => "ThrottlingException",
+            ApiError::AccessDenied(_) => "AccessDeniedException",
+            ApiError::UnsupportedMediaType(_) => "UnsupportedMediaTypeException",
+            ApiError::RequestTimeout(_) => "RequestTimeoutException",
+            ApiError::HeadersTooLarge(_) => "RequestHeaderFieldsTooLargeException",
+            ApiError::NotFound(_) | ApiError::MethodNotAllowed(_) => "UnknownOperationException",
         }
     }
 
@@ -114,7 +134,13 @@ impl ApiError {
             ApiError::UnrecognizedClient(_)
             | ApiError::InvalidSignature(_)
             | ApiError::MissingAuthenticationToken(_)
-            | ApiError::IncompleteSignature(_) => 403,
+            | ApiError::IncompleteSignature(_)
+            | ApiError::AccessDenied(_) => 403,
+            ApiError::NotFound(_) => 404,
+            ApiError::MethodNotAllowed(_) => 405,
+            ApiError::RequestTimeout(_) => 408,
+            ApiError::UnsupportedMediaType(_) => 415,
+            ApiError::HeadersTooLarge(_) => 431,
             ApiError::RequestEntityTooLarge(_) => 413,
             ApiError::Internal(_) => 500,
             ApiError::ServiceUnavailable(_) => 503,

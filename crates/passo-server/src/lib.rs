@@ -14,6 +14,7 @@ mod codec;
 pub mod error;
 pub mod express;
 pub mod nested;
+mod private;
 pub mod runtime;
 pub mod sigv4;
 pub mod tasks;
@@ -45,6 +46,12 @@ pub struct Config {
     /// Most asynchronous Express executions running at once; more are refused with
     /// ThrottlingException (each holds its state in memory until it ends).
     pub max_express_in_flight: usize,
+    /// Host names accepted besides IP addresses and localhost (see `api::guard`).
+    pub allowed_hosts: Vec<String>,
+    /// Whether `Passo.CreateFunction` may create command functions (needs access keys).
+    pub allow_function_api: bool,
+    /// Time a client has to send a request's body.
+    pub body_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -62,6 +69,9 @@ impl Default for Config {
             mock_config: None,
             sweep_every_ms: 10_000,
             max_express_in_flight: 10_000,
+            allowed_hosts: Vec::new(),
+            allow_function_api: false,
+            body_timeout_ms: 30_000,
         }
     }
 }
@@ -74,12 +84,18 @@ pub struct ServeOptions {
     pub fsync_full: bool,
     /// The project (functions) Task states can call.
     pub project: passo_tasks::Project,
+    /// Limits on the connections the API accepts.
+    pub limits: api::listener::Limits,
 }
 
 /// Opens the store, recovers running executions, and serves until Ctrl-C (or SIGTERM).
 pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&opts.data_dir)?;
+    // Nothing Passo writes is for other users: the database holds inputs and outputs, the
+    // key signs task tokens.
+    private::restrict_umask();
+    private::data_dir(&opts.data_dir)?;
     let db_path = opts.data_dir.join("passo.db");
+    private::file(&db_path)?;
     let mut cfg = cfg;
     cfg.token_secret = token_secret(&opts.data_dir)?;
     let db = passo_store::Db::open(
@@ -116,9 +132,7 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
             String::new()
         }
     );
-    axum::serve(listener, api::router(rt.clone()))
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    api::listener::serve(listener, api::router(rt.clone()), opts.limits, shutdown()).await?;
     timer_task.abort();
     sweep_task.abort();
     db.close();

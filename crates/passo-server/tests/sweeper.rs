@@ -31,6 +31,7 @@ impl TaskRunner for LosesFirstCall {
 
 async fn call(rt: &Arc<Runtime>, target: &str, body: Value) -> Value {
     let req = Request::post("/")
+        .header("host", "127.0.0.1")
         .header("x-amz-target", target)
         .header("content-type", "application/x-amz-json-1.0")
         .body(Body::from(body.to_string()))

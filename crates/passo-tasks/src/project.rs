@@ -67,6 +67,9 @@ pub struct Project {
     /// Connections HTTP tasks authenticate with, by name (the role of EventBridge
     /// connections).
     pub connections: BTreeMap<String, Connection>,
+    /// `[server] allow_function_api = true`: `passo server` lets the API create command
+    /// functions (it then needs access keys).
+    pub allow_function_api: bool,
 }
 
 /// How a connection authenticates its requests.
@@ -123,6 +126,14 @@ struct File {
     state_machines: BTreeMap<String, StateMachineFile>,
     #[serde(default)]
     connections: BTreeMap<String, ConnectionFile>,
+    server: Option<ServerFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerFile {
+    #[serde(default)]
+    allow_function_api: bool,
 }
 
 #[derive(Deserialize)]
@@ -398,6 +409,7 @@ impl Project {
                 .map(|l| l.endpoint.trim_end_matches('/').to_string()),
             state_machines,
             express_machines,
+            allow_function_api: file.server.is_some_and(|s| s.allow_function_api),
         })
     }
 }

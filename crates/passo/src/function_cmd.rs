@@ -59,12 +59,28 @@ fn call(endpoint: &str, action: &str, body: Value) -> Result<Value, String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    let url = reqwest::Url::parse(endpoint).map_err(|e| format!("{endpoint}: {e}"))?;
+    let host = match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        (None, _) => return Err(format!("{endpoint}: no host")),
+    };
+    let target = format!("Passo.{action}");
+    let body = body.to_string();
     io.block_on(async {
-        let resp = reqwest::Client::new()
-            .post(endpoint)
+        let mut req = reqwest::Client::new()
+            .post(url)
             .header("content-type", "application/x-amz-json-1.0")
-            .header("x-amz-target", format!("Passo.{action}"))
-            .body(body.to_string())
+            .header("x-amz-target", &target);
+        // Signed when credentials are set, as a server with access keys requires.
+        if let Some(c) = crate::sign::Credentials::from_env() {
+            let now = chrono::Utc::now();
+            for (k, v) in crate::sign::headers(&c, &host, &target, body.as_bytes(), now) {
+                req = req.header(k, v);
+            }
+        }
+        let resp = req
+            .body(body)
             .send()
             .await
             .map_err(|e| format!("cannot reach {endpoint}: {e}"))?;

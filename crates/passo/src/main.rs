@@ -15,6 +15,7 @@ mod function_cmd;
 mod project;
 mod run;
 mod server;
+mod sign;
 mod test_cmd;
 mod test_state_cmd;
 mod validate;

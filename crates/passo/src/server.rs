@@ -59,6 +59,32 @@ pub struct Args {
     /// refused with ThrottlingException until some end.
     #[arg(long, default_value_t = 10_000)]
     max_express: usize,
+    /// A host name clients may reach the server by (repeatable). IP addresses and localhost
+    /// are always accepted; any other name in a request's Host header is refused, so that a
+    /// web page cannot reach the server through a name it rebinds to 127.0.0.1.
+    #[arg(long, value_name = "NAME")]
+    allowed_host: Vec<String>,
+    /// Let the API create command functions (Passo.CreateFunction): whoever can call it can
+    /// run commands as the server's user, so it needs --access-key. Also `[server]
+    /// allow_function_api = true` in passo.toml.
+    #[arg(long)]
+    allow_function_api: bool,
+    /// Listen on a non-loopback address without access keys: anyone who reaches the port
+    /// can start executions and answer task tokens. Only behind something that
+    /// authenticates (see SECURITY.md).
+    #[arg(long)]
+    insecure_no_auth: bool,
+    /// Seconds a client has to send a request's headers; also how long an idle keep-alive
+    /// connection stays open.
+    #[arg(long, default_value_t = 20)]
+    header_timeout_seconds: u64,
+    /// Seconds a client has to send a request's body.
+    #[arg(long, default_value_t = 30)]
+    body_timeout_seconds: u64,
+    /// Connections open at once; more are answered ServiceUnavailable and closed (default:
+    /// half the file descriptor limit, at most 4096).
+    #[arg(long)]
+    max_connections: Option<usize>,
 }
 
 pub fn main(a: Args) -> ExitCode {
@@ -94,6 +120,25 @@ pub fn main(a: Args) -> ExitCode {
             }
         },
     };
+    let project = match crate::project::load(a.project.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let allow_function_api = a.allow_function_api || project.allow_function_api;
+    if allow_function_api && keys.is_empty() {
+        eprintln!("error: --allow-function-api lets API callers run commands as this user: it needs --access-key ID:SECRET, so that only signed requests can");
+        return ExitCode::from(2);
+    }
+    if !a.listen.ip().is_loopback() && keys.is_empty() && !a.insecure_no_auth {
+        eprintln!(
+            "error: listening on {} without --access-key would let anyone who reaches it run workflows; add --access-key ID:SECRET, or --insecure-no-auth if something in front authenticates (see SECURITY.md)",
+            a.listen
+        );
+        return ExitCode::from(2);
+    }
     let cfg = passo_server::Config {
         mock_config,
         realm: passo_server::arn::Realm {
@@ -106,20 +151,22 @@ pub fn main(a: Args) -> ExitCode {
         access_keys: keys,
         sweep_every_ms: (a.sweep_seconds.max(0.1) * 1000.0) as u64,
         max_express_in_flight: a.max_express,
+        allowed_hosts: a.allowed_host,
+        allow_function_api,
+        body_timeout_ms: a.body_timeout_seconds.max(1) * 1000,
         ..Default::default()
-    };
-    let project = match crate::project::load(a.project.as_deref()) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
     };
     let opts = passo_server::ServeOptions {
         listen: a.listen,
         data_dir: a.data_dir,
         fsync_full: a.fsync,
         project,
+        limits: passo_server::api::listener::Limits {
+            header_timeout: std::time::Duration::from_secs(a.header_timeout_seconds.max(1)),
+            max_connections: a
+                .max_connections
+                .unwrap_or_else(passo_server::api::listener::default_max_connections),
+        },
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

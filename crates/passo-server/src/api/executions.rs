@@ -13,12 +13,17 @@ use std::sync::Arc;
 
 /// Name, input (parsed and as text) of a start request, checked as AWS checks them.
 fn start_params(rt: &Runtime, req: &Value) -> Result<(String, Value, String), ApiError> {
-    let name = match opt_str(req, "name") {
-        Some(n) => {
+    let name = match req.get("name") {
+        Some(Value::String(n)) => {
             arn::check_name(n)?;
             n.to_string()
         }
-        None => uuid::Uuid::new_v4().to_string(),
+        None | Some(Value::Null) => uuid::Uuid::new_v4().to_string(),
+        Some(other) => {
+            return Err(ApiError::ValidationException(format!(
+                "1 validation error detected: Value '{other}' at 'name' failed to satisfy constraint: Member must be a string"
+            )))
+        }
     };
     let text = opt_str(req, "input").unwrap_or("{}").to_string();
     if rt.cfg.payload_limit > 0 && text.len() > rt.cfg.payload_limit {

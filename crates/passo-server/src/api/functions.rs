@@ -40,6 +40,13 @@ fn refused(e: RegistryError) -> ApiError {
 /// CreateFunction: `{"name", "command" | "url", "timeout_seconds", "concurrency", "env",
 /// "cwd"}` (a relative `cwd` is taken from the server's working directory).
 pub async fn create(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
+    // A function is a command the server runs: whoever may create one may run anything as
+    // the server's user. Off unless asked for, and then only with signed requests.
+    if !rt.cfg.allow_function_api {
+        return Err(ApiError::AccessDenied(
+            "Creating functions through the API is off: declare them in passo.toml, or start the server with --allow-function-api (which needs --access-key)".into(),
+        ));
+    }
     let fns = registry(rt)?;
     let name = name_of(req)?;
     let mut spec: Map<String, Value> = req.as_object().cloned().unwrap_or_default();

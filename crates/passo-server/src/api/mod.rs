@@ -4,6 +4,8 @@
 mod activities;
 mod executions;
 mod functions;
+mod guard;
+pub mod listener;
 mod machines;
 mod tasks;
 mod test_state;
@@ -16,7 +18,7 @@ pub use machines::validate as validate_state_machine_definition;
 use crate::error::ApiError;
 use crate::runtime::Runtime;
 use crate::sigv4;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -30,11 +32,41 @@ pub fn router(rt: Arc<Runtime>) -> Router {
     Router::new()
         .route("/", post(handle))
         .route("/health", axum::routing::get(|| async { "ok" }))
+        .fallback(|| async {
+            answer(Err(ApiError::NotFound(
+                "Not found: the API is served at POST /".into(),
+            )))
+        })
+        .method_not_allowed_fallback(|| async {
+            answer(Err(ApiError::MethodNotAllowed(
+                "Method not allowed: the API takes POST / (and GET /health)".into(),
+            )))
+        })
+        // A panic answers 500 with AWS's shape instead of closing the connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            answer(Err(ApiError::Internal(
+                "The server failed on this request".into(),
+            )))
+        }))
         .with_state(rt)
 }
 
-async fn handle(State(rt): State<Arc<Runtime>>, headers: HeaderMap, body: Bytes) -> Response {
-    let result = dispatch(&rt, &headers, &body).await;
+async fn handle(State(rt): State<Arc<Runtime>>, headers: HeaderMap, body: Body) -> Response {
+    answer(checked(&rt, &headers, body).await)
+}
+
+/// The checks of `guard` before the request is read as a call.
+async fn checked(rt: &Arc<Runtime>, headers: &HeaderMap, body: Body) -> Result<Value, ApiError> {
+    guard::check_host(headers, &rt.cfg.allowed_hosts)?;
+    guard::check_header_size(headers)?;
+    guard::check_content_type(headers)?;
+    let timeout = std::time::Duration::from_millis(rt.cfg.body_timeout_ms);
+    let body = guard::read_body(body, rt.cfg.max_request_bytes, timeout).await?;
+    dispatch(rt, headers, &body).await
+}
+
+/// An API answer in AWS's JSON 1.0 shape, with a request id.
+fn answer(result: Result<Value, ApiError>) -> Response {
     let (status, body) = match result {
         Ok(v) => (StatusCode::OK, v.to_string()),
         Err(e) => (
