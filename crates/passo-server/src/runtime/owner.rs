@@ -220,6 +220,7 @@ impl Runtime {
         let mut stale = 0;
         loop {
             let (slot, mut g) = self.owners.lock(arn).await;
+            let loaded = g.active.is_none();
             let a = match g.active.take() {
                 Some(a) => a,
                 None => match self.load(arn, redrive) {
@@ -253,7 +254,13 @@ impl Runtime {
                 Expect::Timer(_) => Delivery::Refused,
             };
             if expected != Delivery::Applied {
-                g.active = Some(a);
+                // A copy loaded only to refuse a stale event (a parked execution's old
+                // timer, a token of a closed task) need not stay in memory.
+                if loaded {
+                    self.owners.evict(arn, &slot, &mut g);
+                } else {
+                    g.active = Some(a);
+                }
                 return Ok(expected);
             }
             match self

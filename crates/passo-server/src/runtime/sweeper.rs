@@ -109,7 +109,8 @@ impl Runtime {
                 },
             };
             match self.examine(&arn, &a) {
-                Finding::Moving => g.active = Some(a),
+                // Kept in memory only if it needs to be (it may have been loaded here).
+                Finding::Moving => self.after_commit(&arn, a, Vec::new(), &slot, &mut g),
                 Finding::WaitingOutside => {
                     self.sweeper.waiting.lock().unwrap().insert(arn.clone());
                     // Loaded for the check only: it needs no memory while it waits.
