@@ -1,7 +1,13 @@
-"""With --access-key configured, the server checks AWS Signature V4: boto3 and the aws CLI
-signing with the configured key get through; a wrong secret or an unknown key is refused
-with AWS's error codes (403)."""
+"""With --access-key configured, the server checks AWS Signature V4 as AWS does: boto3 and
+the aws CLI signing with the configured key get through; a wrong secret, an unknown key, a
+credential scoped to another region, and requests whose signature leaves X-Amz-Target out or
+was made for another X-Amz-Target are refused with AWS's error codes and messages (403)."""
 
+import datetime
+import hashlib
+import hmac
+import http.client
+import json
 import os
 import subprocess
 import unittest
@@ -25,11 +31,11 @@ class SigV4Test(unittest.TestCase):
     def tearDownClass(cls):
         cls.server.cleanup()
 
-    def client(self, key_id, secret):
+    def client(self, key_id, secret, region="us-east-1"):
         return boto3.client(
             "stepfunctions",
             endpoint_url=self.server.endpoint,
-            region_name="us-east-1",
+            region_name=region,
             aws_access_key_id=key_id,
             aws_secret_access_key=secret,
             config=Config(inject_host_prefix=False, retries={"max_attempts": 1}),
@@ -64,6 +70,71 @@ class SigV4Test(unittest.TestCase):
         )
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("stateMachines", out.stdout)
+
+    def test_a_client_of_another_region_is_refused_with_the_region_message(self):
+        with self.assertRaises(ClientError) as cm:
+            self.client(KEY_ID, SECRET, region="eu-west-1").list_state_machines()
+        err = cm.exception.response["Error"]
+        self.assertEqual(err["Code"], "InvalidSignatureException")
+        self.assertEqual(
+            err["Message"], "Credential should be scoped to a valid region, not 'eu-west-1'.")
+        self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 403)
+
+    def send(self, headers, signed, target_sent=None):
+        """POSTs `{}` with `headers`, signed (by hand, as SigV4 describes) over `signed` only;
+        `target_sent` replaces X-Amz-Target after signing. Returns (status, JSON body)."""
+        body = b"{}"
+        now = datetime.datetime.now(datetime.timezone.utc)
+        amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+        headers = dict(headers, **{"host": f"127.0.0.1:{self.server.port}",
+                                   "x-amz-date": amz_date})
+        scope = f"{day}/us-east-1/states/aws4_request"
+        canonical = "POST\n/\n\n" + "".join(f"{h}:{headers[h]}\n" for h in signed)
+        canonical += "\n" + ";".join(signed) + "\n" + hashlib.sha256(body).hexdigest()
+        to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                             hashlib.sha256(canonical.encode()).hexdigest()])
+        key = ("AWS4" + SECRET).encode()
+        for part in scope.split("/"):
+            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        sig = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+        headers["authorization"] = (f"AWS4-HMAC-SHA256 Credential={KEY_ID}/{scope}, "
+                                    f"SignedHeaders={';'.join(signed)}, Signature={sig}")
+        if target_sent:
+            headers["x-amz-target"] = target_sent
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
+        try:
+            conn.request("POST", "/", body=body, headers=headers)
+            resp = conn.getresponse()
+            return resp.status, json.loads(resp.read() or b"null")
+        finally:
+            conn.close()
+
+    def test_a_hand_signed_request_over_every_header_passes(self):
+        headers = {"content-type": "application/x-amz-json-1.0",
+                   "x-amz-target": "AWSStepFunctions.ListStateMachines"}
+        status, out = self.send(headers, ["content-type", "host", "x-amz-date", "x-amz-target"])
+        self.assertEqual(status, 200, out)
+        self.assertIn("stateMachines", out)
+
+    def test_a_signature_leaving_out_x_amz_target_is_refused(self):
+        # Signed over {host, x-amz-date} only, then aimed at StopExecution.
+        status, out = self.send({"x-amz-target": "AWSStepFunctions.StopExecution"},
+                                ["host", "x-amz-date"])
+        self.assertEqual(status, 403, out)
+        self.assertEqual(out["__type"], "InvalidSignatureException")
+        self.assertEqual(out["message"],
+                         "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.")
+
+    def test_a_re_targeted_request_is_refused(self):
+        headers = {"content-type": "application/x-amz-json-1.0",
+                   "x-amz-target": "AWSStepFunctions.ListStateMachines"}
+        status, out = self.send(headers, ["content-type", "host", "x-amz-date", "x-amz-target"],
+                                target_sent="AWSStepFunctions.ListActivities")
+        self.assertEqual(status, 403, out)
+        self.assertEqual(out["__type"], "InvalidSignatureException")
+        self.assertTrue(out["message"].startswith(
+            "The request signature we calculated does not match the signature you provided."),
+            out["message"])
 
 
 if __name__ == "__main__":

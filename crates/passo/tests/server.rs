@@ -209,23 +209,22 @@ fn oversized_bodies_and_unsigned_requests_are_refused() {
         (status, err["__type"].as_str()),
         (403, Some("MissingAuthenticationTokenException"))
     );
-    let (status, err) = s.raw(
-        "ListStateMachines",
-        "{}",
-        "Authorization: AWS4-HMAC-SHA256 Credential=OTHER/20260101/us-east-1/states/aws4_request, SignedHeaders=host, Signature=00\r\n",
-    );
+    // Signed now over every header AWS requires, by a key the server does not know or
+    // with a signature the configured secret does not make.
+    let now = chrono::Utc::now();
+    let signed_by = |key: &str| {
+        format!(
+            "X-Amz-Date: {}\r\nAuthorization: AWS4-HMAC-SHA256 Credential={key}/{}/us-east-1/states/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000\r\n",
+            now.format("%Y%m%dT%H%M%SZ"),
+            now.format("%Y%m%d")
+        )
+    };
+    let (status, err) = s.raw("ListStateMachines", "{}", &signed_by("OTHER"));
     assert_eq!(
         (status, err["__type"].as_str()),
         (403, Some("UnrecognizedClientException"))
     );
-    // Signed now, but not with the configured secret: the signature does not match.
-    let now = chrono::Utc::now();
-    let headers = format!(
-        "X-Amz-Date: {}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/{}/us-east-1/states/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000\r\n",
-        now.format("%Y%m%dT%H%M%SZ"),
-        now.format("%Y%m%d")
-    );
-    let (status, err) = s.raw("ListStateMachines", "{}", &headers);
+    let (status, err) = s.raw("ListStateMachines", "{}", &signed_by("AKIDTEST"));
     assert_eq!(
         (status, err["__type"].as_str()),
         (403, Some("InvalidSignatureException"))

@@ -96,7 +96,7 @@ async fn dispatch(rt: &Arc<Runtime>, headers: &HeaderMap, body: &[u8]) -> Result
         )));
     }
     if !rt.cfg.access_keys.is_empty() {
-        sigv4::verify(&rt.cfg.access_keys, headers, body, crate::runtime::now_ms())?;
+        sigv4::verify_states(&rt.cfg, headers, body, crate::runtime::now_ms())?;
     }
     let target = headers
         .get("x-amz-target")
