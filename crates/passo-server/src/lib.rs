@@ -19,6 +19,7 @@ pub mod runtime;
 pub mod sigv4;
 pub mod tasks;
 pub mod timers;
+pub mod token_keys;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -36,8 +37,9 @@ pub struct Config {
     pub max_request_bytes: usize,
     /// (access key id, secret); when empty, any signature is accepted.
     pub access_keys: Vec<(String, String)>,
-    /// Signs task tokens; kept in the data directory so tokens outlive a restart.
-    pub token_secret: Arc<[u8]>,
+    /// Sign task tokens (newest first); kept in the data directory so tokens outlive a
+    /// restart, and a ring so a key can be rotated with tokens in flight.
+    pub token_keys: passo_engine::token::KeyRing,
     /// Step Functions Local's MockConfigFile: executions started with
     /// `stateMachineArn#TestCase` take their Task results from its test case.
     pub mock_config: Option<Arc<serde_json::Value>>,
@@ -65,7 +67,7 @@ impl Default for Config {
             retention_ms: 90 * 24 * 3600 * 1000,
             max_request_bytes: 1024 * 1024,
             access_keys: Vec::new(),
-            token_secret: Arc::from(&b"passo-default-secret"[..]),
+            token_keys: passo_engine::token::KeyRing::new(vec![b"passo-default-secret".to_vec()]),
             mock_config: None,
             sweep_every_ms: 10_000,
             max_express_in_flight: 10_000,
@@ -97,7 +99,7 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     let db_path = opts.data_dir.join("passo.db");
     private::file(&db_path)?;
     let mut cfg = cfg;
-    cfg.token_secret = token_secret(&opts.data_dir)?;
+    cfg.token_keys = token_keys::load(&opts.data_dir)?;
     let db = passo_store::Db::open(
         &db_path,
         passo_store::DbOptions {
@@ -138,23 +140,6 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     db.close();
     tracing::info!("passo server stopped");
     Ok(())
-}
-
-/// The data directory's task-token key, made on first start (32 random bytes).
-fn token_secret(dir: &std::path::Path) -> anyhow::Result<Arc<[u8]>> {
-    let path = dir.join("token.key");
-    match std::fs::read(&path) {
-        Ok(k) if k.len() >= 32 => return Ok(Arc::from(k)),
-        Ok(_) | Err(_) => {}
-    }
-    let mut key = Vec::with_capacity(32);
-    key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
-    key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
-    // Written aside and renamed, so a crash never leaves half a key.
-    let tmp = dir.join("token.key.tmp");
-    std::fs::write(&tmp, &key)?;
-    std::fs::rename(&tmp, &path)?;
-    Ok(Arc::from(key))
 }
 
 async fn shutdown() {

@@ -85,6 +85,11 @@ pub struct Args {
     /// half the file descriptor limit, at most 4096).
     #[arg(long)]
     max_connections: Option<usize>,
+    /// Put a new task-token key first in --data-dir's key ring (token.keys) and exit. The
+    /// old keys stay, so tokens already handed out keep working; a server started after
+    /// this mints new tokens with the new key.
+    #[arg(long)]
+    rotate_token_key: bool,
 }
 
 pub fn main(a: Args) -> ExitCode {
@@ -95,6 +100,24 @@ pub fn main(a: Args) -> ExitCode {
         )
         .with_target(false)
         .try_init();
+    if a.rotate_token_key {
+        let rotated = std::fs::create_dir_all(&a.data_dir)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| passo_server::token_keys::rotate(&a.data_dir));
+        return match rotated {
+            Ok(n) => {
+                println!(
+                    "{}: a new task-token key is first of {n}",
+                    a.data_dir.join("token.keys").display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let mut keys = Vec::new();
     for k in &a.access_key {
         match k.split_once(':') {

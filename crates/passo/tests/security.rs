@@ -221,7 +221,7 @@ fn data_files_are_the_owners_alone_whatever_the_umask() {
         assert_eq!(mode(&e.path()), 0o600, "{name}");
         seen.push(name);
     }
-    for f in ["passo.db", "passo.db-wal", "passo.db-shm", "token.key"] {
+    for f in ["passo.db", "passo.db-wal", "passo.db-shm", "token.keys"] {
         assert!(seen.iter().any(|s| s == f), "{f} missing from {seen:?}");
     }
     let _ = child.kill();

@@ -99,8 +99,14 @@ impl Execution {
     /// evaluated, so that `$$.Task.Token` can be read there.
     pub(super) fn prepare_task(&mut self, tid: ThreadId, t: &Task) {
         let task = self.handle();
-        let token = takes_token(&t.resource)
-            .then(|| crate::token::mint(&self.info.token_secret, &self.info.execution_arn, task));
+        let token = takes_token(&t.resource).then(|| {
+            crate::token::mint(
+                &self.info.token_secret,
+                &self.info.execution_arn,
+                self.info.seed,
+                task,
+            )
+        });
         self.threads[tid].pending_task = Some((task, token));
     }
 

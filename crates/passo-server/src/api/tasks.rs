@@ -1,11 +1,19 @@
 //! Answers to task tokens: SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat. A token
-//! names its execution and task (see `passo_engine::token`); whether the task is still open
-//! is the execution's own state, so a token works once and stops working when its task ends.
+//! names one task of one execution instance (see `passo_engine::token`); whether the task is
+//! still open is the execution's own state, so a token works once and stops working when its
+//! task ends.
+//!
+//! Refusals, as AWS answers them: a token this server could not have minted (malformed,
+//! forged, signed under a key no longer in the ring) is InvalidToken; a token whose task has
+//! ended, in an execution that is still stored, is TaskTimedOut; a token whose execution is
+//! gone (purged, or never stored) is TaskDoesNotExist, and so is a token minted by an earlier
+//! execution of the same ARN, since the task it names never existed in this one.
 
 use super::{opt_str, req_str};
+use crate::codec;
 use crate::error::ApiError;
 use crate::runtime::{Delivery, Expect, Runtime};
-use passo_engine::token::{self, TokenClaims};
+use passo_engine::token::TokenClaims;
 use passo_engine::Event;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -20,11 +28,29 @@ fn claims(rt: &Runtime, req: &Value) -> Result<TokenClaims, ApiError> {
             "Member must have length less than or equal to 2048",
         ));
     }
-    token::open(&rt.cfg.token_secret, t).map_err(|_| ApiError::InvalidToken("Invalid token".into()))
+    rt.cfg
+        .token_keys
+        .open(t)
+        .map_err(|_| ApiError::InvalidToken("Invalid token".into()))
+}
+
+/// Refuses a token minted by another execution instance of the same ARN: one purged with
+/// its tasks, whose name a later execution took (so the task id alone would match).
+///
+/// Read from the execution's stored row (its seed is there), not under the runtime's lock: a
+/// name is only free again once the row is gone, so between this read and the delivery the
+/// ARN could change owner only by being purged and restarted, and then the delivery finds
+/// the task closed or absent.
+fn check_instance(rt: &Runtime, c: &TokenClaims) -> Result<(), ApiError> {
+    match rt.db.execution(&c.execution_arn)? {
+        Some(row) if c.minted_for(codec::parse_params(&row.params).0) => Ok(()),
+        _ => Err(task_missing()),
+    }
 }
 
 /// Delivers an answer to the token's task; a task that is no longer open answers as AWS.
 async fn answer(rt: &Arc<Runtime>, c: &TokenClaims, event: Event) -> Result<Value, ApiError> {
+    check_instance(rt, c)?;
     match rt
         .deliver_for_caller(&c.execution_arn, event, Expect::Task(c.task, &[]))
         .await?
@@ -32,10 +58,12 @@ async fn answer(rt: &Arc<Runtime>, c: &TokenClaims, event: Event) -> Result<Valu
         Delivery::Applied => Ok(json!({})),
         Delivery::Refused | Delivery::NotYet => Err(timed_out()),
         Delivery::Ended if rt.db.execution(&c.execution_arn)?.is_some() => Err(timed_out()),
-        Delivery::Ended => Err(ApiError::TaskDoesNotExist(
-            "Task Does Not Exist: 'Provided task does not exist'".into(),
-        )),
+        Delivery::Ended => Err(task_missing()),
     }
+}
+
+fn task_missing() -> ApiError {
+    ApiError::TaskDoesNotExist("Task Does Not Exist: 'Provided task does not exist'".into())
 }
 
 fn timed_out() -> ApiError {

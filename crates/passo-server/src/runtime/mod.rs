@@ -139,7 +139,7 @@ impl Runtime {
             payload_limit: self.cfg.payload_limit,
             max_history_events: 25_000,
             max_duration_seconds: None,
-            token_secret: self.cfg.token_secret.clone(),
+            token_secret: self.cfg.token_keys.newest(),
         }
     }
 
