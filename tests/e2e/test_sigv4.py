@@ -117,9 +117,10 @@ class SigV4Test(unittest.TestCase):
         self.assertIn("stateMachines", out)
 
     def test_a_signature_leaving_out_x_amz_target_is_refused(self):
-        # Signed over {host, x-amz-date} only, then aimed at StopExecution.
-        status, out = self.send({"x-amz-target": "AWSStepFunctions.StopExecution"},
-                                ["host", "x-amz-date"])
+        # Signed over {content-type, host, x-amz-date} only, then aimed at StopExecution.
+        status, out = self.send({"content-type": "application/x-amz-json-1.0",
+                                 "x-amz-target": "AWSStepFunctions.StopExecution"},
+                                ["content-type", "host", "x-amz-date"])
         self.assertEqual(status, 403, out)
         self.assertEqual(out["__type"], "InvalidSignatureException")
         self.assertEqual(out["message"],
