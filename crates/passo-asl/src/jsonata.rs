@@ -1,7 +1,8 @@
 //! JSONata expressions in definitions (`{% expr %}`), parsed once with `jsonata-core` when
 //! the definition loads; `passo-expr` evaluates them.
 
-use jsonata_core::ast::AstNode;
+use jsonata_core::ast::{AstNode, PathStep};
+use serde_json::Value;
 use std::fmt;
 
 /// A parsed JSONata expression and its text (AWS quotes the text in its error messages).
@@ -9,6 +10,58 @@ use std::fmt;
 pub struct Jsonata {
     text: String,
     ast: AstNode,
+    simple: Option<Simple>,
+}
+
+/// The forms most expressions in workflows take, which `passo-expr` evaluates without the
+/// general evaluator (it costs a conversion of every bound value and an evaluator each time).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Simple {
+    /// A literal string, number, boolean or null, as JSON.
+    Literal(Value),
+    /// `$name` or `$name.field.field...`: a variable and plain field names (no predicates,
+    /// wildcards, bindings or `[]`).
+    Path { var: String, fields: Vec<String> },
+}
+
+/// The simple form of an expression, if it has one.
+fn simple(ast: &AstNode) -> Option<Simple> {
+    use jsonata_core::value::JValue;
+    let literal = |v: JValue| serde_json::to_value(&v).ok().map(Simple::Literal);
+    match ast {
+        AstNode::String(s) => literal(JValue::from(s.as_str())),
+        AstNode::Number(n) if n.is_finite() => literal(JValue::from(*n)),
+        AstNode::Boolean(b) => literal(JValue::from(*b)),
+        AstNode::Null => Some(Simple::Literal(Value::Null)),
+        AstNode::Variable(v) if !v.is_empty() => Some(Simple::Path {
+            var: v.clone(),
+            fields: Vec::new(),
+        }),
+        AstNode::Path { steps } => {
+            let plain = |s: &PathStep| {
+                s.stages.is_empty()
+                    && s.focus.is_none()
+                    && s.index_var.is_none()
+                    && s.ancestor_label.is_none()
+                    && !s.is_tuple
+                    && !s.inner_tuple
+            };
+            let (first, rest) = steps.split_first()?;
+            let var = match &first.node {
+                AstNode::Variable(v) if !v.is_empty() && plain(first) => v.clone(),
+                _ => return None,
+            };
+            let fields = rest
+                .iter()
+                .map(|s| match &s.node {
+                    AstNode::Name(n) if plain(s) => Some(n.clone()),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some(Simple::Path { var, fields })
+        }
+        _ => None,
+    }
 }
 
 impl fmt::Debug for Jsonata {
@@ -30,6 +83,7 @@ impl Jsonata {
         jsonata_core::parser::parse(text)
             .map(|ast| Jsonata {
                 text: text.to_string(),
+                simple: simple(&ast),
                 ast,
             })
             .map_err(|e| e.display_message())
@@ -41,6 +95,11 @@ impl Jsonata {
 
     pub fn ast(&self) -> &AstNode {
         &self.ast
+    }
+
+    /// The expression's simple form, when it is a literal or a plain variable path.
+    pub fn simple(&self) -> Option<&Simple> {
+        self.simple.as_ref()
     }
 
     /// Whether the expression may read `$states.context`: it names `context`, or uses
@@ -97,6 +156,36 @@ pub fn check_expression(expr: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literals_and_plain_variable_paths_are_simple() {
+        let j = |t: &str| Jsonata::parse(t).unwrap().simple().cloned();
+        let path = |v: &str, f: &[&str]| {
+            Some(Simple::Path {
+                var: v.into(),
+                fields: f.iter().map(|s| s.to_string()).collect(),
+            })
+        };
+        assert_eq!(j("1"), Some(Simple::Literal(serde_json::json!(1))));
+        assert_eq!(j("1.5"), Some(Simple::Literal(serde_json::json!(1.5))));
+        assert_eq!(j("'a'"), Some(Simple::Literal(serde_json::json!("a"))));
+        assert_eq!(j("null"), Some(Simple::Literal(Value::Null)));
+        assert_eq!(j("$states.input"), path("states", &["input"]));
+        assert_eq!(j("$states.input.a.b"), path("states", &["input", "a", "b"]));
+        assert_eq!(j("$x"), path("x", &[]));
+        for general in [
+            "$states.input.a[0]",
+            "$states.input.*",
+            "$states.input.a[]",
+            "$",
+            "a.b",
+            "$x + 1",
+            "$f()",
+            "$states.input.`a b`.c[x>1]",
+        ] {
+            assert_eq!(j(general), None, "{general}");
+        }
+    }
 
     #[test]
     fn knows_what_an_expression_may_read() {

@@ -146,6 +146,10 @@ pub(crate) trait Eval {
         if let JTemplate::Literal(v) = t {
             return Ok(v.clone());
         }
+        // Most templates read only the input: no `$states` to build for them.
+        if let Some(v) = passo_expr::jsonata::template_on_input(t, input) {
+            return Ok(v);
+        }
         let (states, mut b) = self.bindings(input, extra, t.may_read_context());
         b.push(("states", &states));
         self.with_host(|host| {
@@ -161,6 +165,9 @@ pub(crate) trait Eval {
         extra: StatesExtra<'_>,
         field: &str,
     ) -> Result<Option<Value>, ExprError> {
+        if let Some(v) = passo_expr::jsonata::on_input(j, input) {
+            return Ok(Some(v));
+        }
         let (states, mut b) = self.bindings(input, extra, j.may_read_context());
         b.push(("states", &states));
         self.with_host(|host| {

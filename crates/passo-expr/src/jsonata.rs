@@ -29,7 +29,7 @@ impl Default for Limits {
     }
 }
 
-pub use passo_asl::jsonata::Jsonata;
+pub use passo_asl::jsonata::{Jsonata, Simple};
 
 /// What the host gives an evaluation: the time (for `$now`, `$millis`) and the execution's
 /// random generator (for `$random`, `$uuid`), so a run replays.
@@ -173,6 +173,20 @@ fn run(
     limits: Limits,
     host: Option<&Host>,
 ) -> Result<Option<Value>, EvalError> {
+    if let Some(v) = j.simple().and_then(|s| simple(s, bindings)) {
+        return Ok(v);
+    }
+    general(j, input, bindings, limits, host)
+}
+
+/// The general evaluator.
+fn general(
+    j: &Jsonata,
+    input: Option<&Value>,
+    bindings: &[(&str, &Value)],
+    limits: Limits,
+    host: Option<&Host>,
+) -> Result<Option<Value>, EvalError> {
     let mut context = Context::new();
     // Converting a value to the engine's form costs a copy: bind only what the text names.
     for (name, value) in bindings {
@@ -199,6 +213,96 @@ fn run(
         .unwrap_or(JValue::Undefined);
     let result = ev.evaluate(j.ast(), &data).map_err(coded)?;
     to_json(&result)
+}
+
+/// A simple expression's value without the general evaluator; `None` where JSONata's own
+/// rules would take over: an unbound variable, or an array before the last step (JSONata
+/// maps a step over an array's items, flattens, and unwraps a lone result).
+fn simple(s: &Simple, bindings: &[(&str, &Value)]) -> Option<Option<Value>> {
+    match s {
+        Simple::Literal(v) => Some(Some(v.clone())),
+        Simple::Path { var, fields } => {
+            let (_, mut cur) = bindings.iter().find(|(n, _)| n == var)?;
+            for f in fields {
+                cur = match cur {
+                    Value::Object(m) => match m.get(f) {
+                        Some(v) => v,
+                        None => return Some(None),
+                    },
+                    Value::Array(_) => return None,
+                    // A field of a string, number, boolean or null is undefined.
+                    _ => return Some(None),
+                };
+            }
+            // A lone object's field that holds an array is that array (JSONata unwraps
+            // only the sequences it makes itself); the differential test holds this to
+            // the evaluator.
+            Some(Some(as_jsonata(cur)))
+        }
+    }
+}
+
+/// The value of an expression that is a literal or a plain path into `$states.input`, read
+/// straight from the input: the caller need not build `$states` for it. `None` for any
+/// other expression, and where the general path must answer (undefined, an array on the way).
+pub fn on_input(j: &Jsonata, input: &Value) -> Option<Value> {
+    match j.simple()? {
+        Simple::Literal(v) => Some(v.clone()),
+        Simple::Path { var, fields }
+            if var == "states" && fields.first().is_some_and(|f| f == "input") =>
+        {
+            let mut cur = input;
+            for f in &fields[1..] {
+                cur = match cur {
+                    Value::Object(m) => m.get(f)?,
+                    _ => return None,
+                };
+            }
+            Some(as_jsonata(cur))
+        }
+        Simple::Path { .. } => None,
+    }
+}
+
+/// A JSONata-mode template whose expressions all read only `$states.input` (or are
+/// literals), built straight from the input; `None` when any expression needs more.
+pub fn template_on_input(t: &passo_asl::jtemplate::JTemplate, input: &Value) -> Option<Value> {
+    use passo_asl::jtemplate::JTemplate;
+    match t {
+        JTemplate::Literal(v) => Some(v.clone()),
+        JTemplate::Expr(j) => on_input(j, input),
+        JTemplate::Object(members) => {
+            let mut out = serde_json::Map::with_capacity(members.len());
+            for (k, v) in members {
+                out.insert(k.clone(), template_on_input(v, input)?);
+            }
+            Some(Value::Object(out))
+        }
+        JTemplate::Array(items) => items
+            .iter()
+            .map(|t| template_on_input(t, input))
+            .collect::<Option<Vec<_>>>()
+            .map(Value::Array),
+    }
+}
+
+/// A copy of `v` with its numbers as the evaluator gives them back: JSONata numbers are
+/// doubles, written as integers when whole (`1.0` -> `1`, `-0.0` -> `0`).
+fn as_jsonata(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f >= i64::MIN as f64 && f <= i64::MAX as f64 => {
+                Value::from(f as i64)
+            }
+            Some(f) => Value::from(f),
+            None => v.clone(),
+        },
+        Value::Array(a) => Value::Array(a.iter().map(as_jsonata).collect()),
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), as_jsonata(v))).collect())
+        }
+        _ => v.clone(),
+    }
 }
 
 /// A JSONata evaluation error: its code (`T2002`, `D3030`, ...) and message.
@@ -322,6 +426,78 @@ pub fn eval_expr(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The simple forms give what the general evaluator gives, wherever they answer.
+    #[test]
+    fn simple_forms_agree_with_the_evaluator() {
+        let values = [
+            json!({"input": {"a": {"b": 1}, "s": "x", "n": null, "arr": [1], "many": [1, 2]}}),
+            json!({"input": 5}),
+            json!({"input": "text"}),
+            json!({"input": null}),
+            json!({"input": [{"a": 1}, {"a": 2}]}),
+            json!({"input": {"a": [{"b": 1}]}}),
+            json!({"input": {"a": [[1, 2]], "e": [], "one": ["x"]}, "result": [1, [2]]}),
+            json!({"input": {"a": true, "big": 1e300, "f": 1.5, "neg": -0.0, "w": 2.0}}),
+            json!({"input": {"huge": 18446744073709551615u64, "i": -9007199254740993i64, "o": {"z": 1, "a": 2.0}}}),
+            json!({}),
+        ];
+        let exprs = [
+            "1",
+            "1.5",
+            "-2",
+            "'s'",
+            "true",
+            "null",
+            "$states",
+            "$states.input",
+            "$states.input.a",
+            "$states.input.a.b",
+            "$states.input.s",
+            "$states.input.s.t",
+            "$states.input.n",
+            "$states.input.n.x",
+            "$states.input.arr",
+            "$states.input.many",
+            "$states.input.missing",
+            "$states.input.big",
+            "$states.input.f",
+            "$states.input.neg",
+            "$states.input.w",
+            "$states.input.huge",
+            "$states.input.i",
+            "$states.input.o",
+            "$states.result",
+            "$other",
+            "$states.input.e",
+            "$states.input.one",
+            "$states.input.a.b",
+        ];
+        let mut answered = 0;
+        for v in &values {
+            for e in exprs {
+                let j = Jsonata::parse(e).unwrap();
+                let b: [(&str, &Value); 1] = [("states", v)];
+                let general = general(&j, None, &b, Limits::default(), None).unwrap();
+                let input = v.get("input").filter(|_| v.get("result").is_none());
+                if let Some(fast) = input.and_then(|i| on_input(&j, i)) {
+                    let want = general.as_ref().map(Value::to_string);
+                    assert_eq!(Some(fast.to_string()), want, "on_input: {e} on {v}");
+                    answered += 1;
+                }
+                if let Some(fast) = j.simple().and_then(|s| simple(s, &b)) {
+                    // As text too: key order and number forms reach the history.
+                    let text = |x: &Option<Value>| x.as_ref().map(Value::to_string);
+                    assert_eq!(text(&fast), text(&general), "{e} on {v}");
+                    answered += 1;
+                }
+            }
+        }
+        assert!(
+            answered > 100,
+            "the simple forms answered only {answered} cases"
+        );
+    }
 
     #[test]
     fn evaluates_with_bindings() {
