@@ -119,7 +119,12 @@ impl RemoteBuckets {
         let mut b = AmazonS3Builder::new()
             .with_bucket_name(bucket)
             .with_region(&self.region)
-            .with_endpoint(self.bucket_url(bucket))
+            // Path style: object_store adds the bucket to the path itself.
+            .with_endpoint(if self.path_style {
+                self.endpoint.clone()
+            } else {
+                self.bucket_url(bucket)
+            })
             .with_allow_http(true)
             .with_virtual_hosted_style_request(!self.path_style);
         b = match &self.credentials {
