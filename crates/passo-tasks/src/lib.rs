@@ -3,6 +3,7 @@
 //! - [`project`]: the project file (`passo.toml`) declaring functions;
 //! - [`functions`]: calling them (local command, HTTP endpoint, Lambda-compatible API);
 //! - [`lambda`]: the result and error shapes of the bare Lambda ARN and `lambda:invoke`;
+//! - [`s3`]: buckets (local folders or an S3-compatible endpoint) and `aws-sdk:s3:*` calls;
 //! - [`Integrations`]: the [`TaskRunner`] that routes a Task's resource to the right one.
 
 pub mod functions;
@@ -11,6 +12,7 @@ pub mod lambda;
 pub mod nested;
 pub mod project;
 pub mod pyjson;
+pub mod s3;
 
 use functions::Functions;
 use passo_engine::{Command, TaskId};
@@ -116,14 +118,27 @@ pub struct Integrations {
     functions: Functions,
     site: lambda::Site,
     http: reqwest::Client,
+    buckets: Result<s3::Buckets, s3::Error>,
 }
+
+/// Where `passo run` keeps buckets unless told otherwise (the server's default is
+/// `<data-dir>/buckets`; `passo run`'s data directory is `./passo-data`).
+pub const DEFAULT_BUCKETS_DIR: &str = "passo-data/buckets";
 
 impl Integrations {
     pub fn new(project: Project, site: lambda::Site) -> Integrations {
+        let config = project
+            .buckets
+            .clone()
+            .unwrap_or_else(|| s3::Config::Local {
+                dir: std::path::PathBuf::from(DEFAULT_BUCKETS_DIR),
+            });
         Integrations {
             functions: Functions::new(project),
             site,
             http: reqwest::Client::new(),
+            // A configuration that cannot be used fails the S3 Tasks, not the whole engine.
+            buckets: s3::Buckets::new(&config),
         }
     }
 
@@ -177,6 +192,12 @@ impl Integrations {
                 .format("%a, %d %b %Y %H:%M:%S GMT")
                 .to_string();
             return lambda::invoke_result(&self.site, &call, reply, &request_id, &date);
+        }
+        if let Some(action) = s3::calls::action(&req.resource) {
+            return match &self.buckets {
+                Ok(b) => s3::calls::call(b, action, &req.input).await,
+                Err(e) => Err(("S3.S3Exception".to_string(), Some(e.to_string()))),
+            };
         }
         if http::is_http(&req.resource) {
             let connections = &self.functions.project().connections;

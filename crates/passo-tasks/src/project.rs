@@ -18,6 +18,13 @@
 //! definition = "send-invoice.asl.json"                # `passo run` (by name)
 //! type = "EXPRESS"                                    # STANDARD (default) or EXPRESS
 //!
+//! [buckets]                                          # where aws-sdk:s3 Tasks read and write:
+//! dir = "data/buckets"                                # one folder per bucket (default:
+//!                                                     # <data-dir>/buckets), or
+//! # endpoint = "http://127.0.0.1:9000"                # any S3-compatible endpoint, with
+//! # region = "us-east-1"                              # credentials from AWS_ACCESS_KEY_ID...
+//! # path_style = true                                 # or ~/.aws/credentials (AWS_PROFILE)
+//!
 //! [connections.stripe]                                # what HTTP tasks authenticate with:
 //! auth = "api_key"                                    # none, api_key, basic or
 //! api_key_name = "Authorization"                      # oauth_client_credentials
@@ -70,6 +77,8 @@ pub struct Project {
     /// `[server] allow_function_api = true`: `passo server` lets the API create command
     /// functions (it then needs access keys).
     pub allow_function_api: bool,
+    /// `[buckets]`: where `aws-sdk:s3` Tasks read and write (None: the default directory).
+    pub buckets: Option<crate::s3::Config>,
 }
 
 /// How a connection authenticates its requests.
@@ -127,6 +136,47 @@ struct File {
     #[serde(default)]
     connections: BTreeMap<String, ConnectionFile>,
     server: Option<ServerFile>,
+    buckets: Option<BucketsFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BucketsFile {
+    dir: Option<PathBuf>,
+    endpoint: Option<String>,
+    region: Option<String>,
+    path_style: Option<bool>,
+}
+
+impl BucketsFile {
+    fn into_config(self, base: &Path) -> Result<crate::s3::Config, String> {
+        match (self.dir, self.endpoint) {
+            (Some(_), Some(_)) => Err("buckets has both dir and endpoint: choose one".into()),
+            (Some(dir), None) => {
+                if self.region.is_some() || self.path_style.is_some() {
+                    return Err("buckets.region and buckets.path_style go with an endpoint".into());
+                }
+                Ok(crate::s3::Config::Local {
+                    dir: base.join(dir),
+                })
+            }
+            (None, endpoint) => {
+                if let Some(e) = &endpoint {
+                    if !(e.starts_with("http://") || e.starts_with("https://")) {
+                        return Err("buckets.endpoint must be an http:// or https:// URL".into());
+                    }
+                }
+                if endpoint.is_none() && self.region.is_none() && self.path_style.is_none() {
+                    return Err("buckets needs a dir or an endpoint".into());
+                }
+                Ok(crate::s3::Config::Remote(crate::s3::remote::RemoteConfig {
+                    endpoint,
+                    region: self.region,
+                    path_style: self.path_style.unwrap_or(false),
+                }))
+            }
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -410,6 +460,7 @@ impl Project {
             state_machines,
             express_machines,
             allow_function_api: file.server.is_some_and(|s| s.allow_function_api),
+            buckets: file.buckets.map(|b| b.into_config(base)).transpose()?,
         })
     }
 }
@@ -485,6 +536,40 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("not STANDARD or EXPRESS"), "{e}");
+    }
+
+    #[test]
+    fn buckets_are_a_directory_or_an_endpoint() {
+        let base = Path::new("/proj");
+        let p = Project::parse("[buckets]\ndir = \"b\"\n", base).unwrap();
+        assert_eq!(
+            p.buckets,
+            Some(crate::s3::Config::Local {
+                dir: PathBuf::from("/proj/b")
+            })
+        );
+        let p = Project::parse(
+            "[buckets]\nendpoint = \"http://127.0.0.1:9000\"\nregion = \"eu-west-1\"\npath_style = true\n",
+            base,
+        )
+        .unwrap();
+        assert_eq!(
+            p.buckets,
+            Some(crate::s3::Config::Remote(crate::s3::remote::RemoteConfig {
+                endpoint: Some("http://127.0.0.1:9000".into()),
+                region: Some("eu-west-1".into()),
+                path_style: true,
+            }))
+        );
+        for (text, says) in [
+            ("[buckets]\ndir = \"b\"\nendpoint = \"http://h\"\n", "both"),
+            ("[buckets]\nendpoint = \"ftp://h\"\n", "http://"),
+            ("[buckets]\n", "needs a dir or an endpoint"),
+            ("[buckets]\ndir = \"b\"\nbucket = \"x\"\n", "unknown field"),
+        ] {
+            let e = Project::parse(text, base).unwrap_err();
+            assert!(e.contains(says), "{text:?}: {e}");
+        }
     }
 
     #[test]

@@ -35,3 +35,15 @@ pub fn local_integrations(
         .map_err(|e| e.to_string())?;
     Ok((Integrations::new(project, site), io))
 }
+
+/// Where buckets live: `--buckets-dir`, else passo.toml's `[buckets]`, else
+/// `<data_dir>/buckets` (so `passo run` and `passo server` share `./passo-data/buckets`).
+pub fn choose_buckets(project: &mut Project, flag: Option<PathBuf>, data_dir: &Path) {
+    if let Some(dir) = flag {
+        project.buckets = Some(passo_tasks::s3::Config::Local { dir });
+    } else if project.buckets.is_none() {
+        project.buckets = Some(passo_tasks::s3::Config::Local {
+            dir: data_dir.join("buckets"),
+        });
+    }
+}

@@ -44,6 +44,10 @@ pub struct Args {
     /// The project file declaring functions Task states call (default: ./passo.toml if any).
     #[arg(long, value_name = "FILE")]
     project: Option<PathBuf>,
+    /// Where aws-sdk:s3 Tasks keep buckets, one folder each (default: passo.toml's
+    /// [buckets], else ./passo-data/buckets, where `passo server` keeps them by default).
+    #[arg(long, value_name = "DIR")]
+    buckets_dir: Option<PathBuf>,
     /// The state machine's type. EXPRESS validates with CreateStateMachine's Express rules
     /// (no `.sync`, no `.waitForTaskToken`, no activities) and gives the execution an Express
     /// ARN (arn:aws:states:REGION:ACCOUNT:express:MACHINE:NAME:ID, seen in $$.Execution.Id).
@@ -68,10 +72,15 @@ pub fn main(args: Args) -> ExitCode {
         Ok(t) => t,
         Err(e) => return usage_error(format!("cannot read {}: {e}", args.definition.display())),
     };
-    let project = match crate::project::load(args.project.as_deref()) {
+    let mut project = match crate::project::load(args.project.as_deref()) {
         Ok(p) => p,
         Err(e) => return usage_error(e),
     };
+    crate::project::choose_buckets(
+        &mut project,
+        args.buckets_dir.clone(),
+        std::path::Path::new("passo-data"),
+    );
     let run_type = args
         .machine_type
         .unwrap_or_else(|| RunType::declared_for(&project, &args.definition));

@@ -47,6 +47,10 @@ pub struct Args {
     /// The project file declaring functions Task states call (default: ./passo.toml if any).
     #[arg(long, value_name = "FILE")]
     project: Option<PathBuf>,
+    /// Where aws-sdk:s3 Tasks keep buckets, one folder each (default: passo.toml's
+    /// [buckets], else <data-dir>/buckets).
+    #[arg(long, value_name = "DIR")]
+    buckets_dir: Option<PathBuf>,
     /// Mocked Task responses (AWS Step Functions Local's MockConfigFile), used by executions
     /// started with `stateMachineArn#TestCaseName`; also read from $SFN_MOCK_CONFIG.
     #[arg(long, value_name = "FILE", env = "SFN_MOCK_CONFIG")]
@@ -143,13 +147,14 @@ pub fn main(a: Args) -> ExitCode {
             }
         },
     };
-    let project = match crate::project::load(a.project.as_deref()) {
+    let mut project = match crate::project::load(a.project.as_deref()) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
+    crate::project::choose_buckets(&mut project, a.buckets_dir.clone(), &a.data_dir);
     let allow_function_api = a.allow_function_api || project.allow_function_api;
     if allow_function_api && keys.is_empty() {
         eprintln!("error: --allow-function-api lets API callers run commands as this user: it needs --access-key ID:SECRET, so that only signed requests can");

@@ -1,0 +1,307 @@
+//! Buckets: the object store that `aws-sdk:s3:*` Tasks read and write (and, later, Distributed
+//! Map's ItemReader and ResultWriter).
+//!
+//! One small interface, [`Buckets`], over two backends built on `object_store`:
+//! - [`local`]: one folder per bucket under a directory (the default);
+//! - [`remote`]: any S3-compatible endpoint (`[buckets] endpoint = ...` in passo.toml).
+//!
+//! [`calls`] maps the SDK integration's parameters (PascalCase, as Step Functions takes them)
+//! to these calls and their answers to the SDK's result shapes; [`Error`] carries AWS's error
+//! names and messages. Keys are object_store paths: a key with an empty segment (`a//b`), a
+//! `.`/`..` segment or a trailing `/` is refused, which is what keeps a local bucket's keys
+//! inside its folder.
+
+pub mod calls;
+pub mod credentials;
+mod listing;
+pub mod local;
+pub mod remote;
+
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use listing::{ListPage, ListRequest};
+
+/// A stored object's description.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectInfo {
+    pub key: String,
+    pub size: u64,
+    /// Quoted, as S3 gives it: `"<md5 hex>"` for objects written in one piece.
+    pub etag: String,
+    pub last_modified: DateTime<Utc>,
+    pub content_type: String,
+    /// User metadata (`x-amz-meta-*`), names lower-cased as S3 keeps them.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// An object and its content.
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub info: ObjectInfo,
+    pub body: Vec<u8>,
+}
+
+/// What a put writes besides the body.
+#[derive(Debug, Clone, Default)]
+pub struct PutOptions {
+    pub content_type: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A bucket as listBuckets describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketInfo {
+    pub name: String,
+    pub creation_date: DateTime<Utc>,
+}
+
+/// S3's default when a put names no content type.
+pub const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
+
+/// A failed bucket call, by the S3 error it stands for.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    #[error("The specified key does not exist.")]
+    NoSuchKey,
+    #[error("The specified bucket does not exist")]
+    NoSuchBucket,
+    #[error("Your previous request to create the named bucket succeeded and you already own it.")]
+    BucketAlreadyOwnedByYou,
+    #[error("The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.")]
+    BucketAlreadyExists,
+    #[error("The specified bucket is not valid.")]
+    InvalidBucketName,
+    /// A parameter S3 would refuse (a key object_store cannot hold, a bad MaxKeys, ...).
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// An action of the S3 integration Passo does not answer.
+    #[error("Passo does not implement the S3 action '{0}'")]
+    Unsupported(String),
+    /// The store itself failed: a disk error, an unreachable endpoint, an answer not understood.
+    #[error("{0}")]
+    Store(String),
+}
+
+impl Error {
+    /// AWS's error name as a Task failure carries it (`S3.` + the SDK's exception name).
+    pub fn aws_name(&self) -> &'static str {
+        match self {
+            Error::NoSuchKey => "S3.NoSuchKeyException",
+            Error::NoSuchBucket => "S3.NoSuchBucketException",
+            Error::BucketAlreadyOwnedByYou => "S3.BucketAlreadyOwnedByYouException",
+            Error::BucketAlreadyExists => "S3.BucketAlreadyExistsException",
+            // The SDK has no modelled exception for these: they arrive as the service's base one.
+            Error::InvalidBucketName | Error::InvalidArgument(_) | Error::Store(_) => {
+                "S3.S3Exception"
+            }
+            Error::Unsupported(_) => "States.TaskFailed",
+        }
+    }
+
+    fn status(&self) -> u16 {
+        match self {
+            Error::NoSuchKey | Error::NoSuchBucket => 404,
+            Error::BucketAlreadyOwnedByYou | Error::BucketAlreadyExists => 409,
+            Error::InvalidBucketName | Error::InvalidArgument(_) | Error::Unsupported(_) => 400,
+            Error::Store(_) => 500,
+        }
+    }
+
+    /// The cause as Step Functions writes it: the message, then the SDK's
+    /// `(Service: S3, Status Code: N, Request ID: ..., Extended Request ID: ...)`.
+    pub fn cause(&self, request_id: &str) -> String {
+        format!(
+            "{self} (Service: S3, Status Code: {}, Request ID: {request_id}, Extended Request ID: {request_id})",
+            self.status()
+        )
+    }
+}
+
+/// Where buckets live.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Config {
+    /// One folder per bucket under this directory.
+    Local { dir: PathBuf },
+    /// An S3-compatible endpoint.
+    Remote(remote::RemoteConfig),
+}
+
+/// S3's bucket naming rules (3-63 lower-case letters, digits, dots and hyphens, starting and
+/// ending with a letter or digit, no `..`): they also keep a local bucket one plain folder.
+pub fn check_bucket(name: &str) -> Result<(), Error> {
+    let ok = (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
+        && !name.contains("..");
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidBucketName)
+    }
+}
+
+/// A key as an object_store path, refusing what would not round-trip (and so cannot escape a
+/// local bucket's folder).
+pub(crate) fn key_path(key: &str) -> Result<object_store::path::Path, Error> {
+    if key.is_empty() || key.len() > 1024 {
+        return Err(Error::InvalidArgument(
+            "Object keys must be 1 to 1024 bytes long".into(),
+        ));
+    }
+    let p = object_store::path::Path::parse(key)
+        .map_err(|e| Error::InvalidArgument(format!("The key '{key}' is not supported: {e}")))?;
+    if p.as_ref() != key {
+        return Err(Error::InvalidArgument(format!(
+            "The key '{key}' is not supported: empty path segments and a trailing '/' cannot be stored"
+        )));
+    }
+    Ok(p)
+}
+
+/// The buckets Tasks reach.
+pub struct Buckets {
+    backend: Backend,
+}
+
+enum Backend {
+    Local(local::LocalBuckets),
+    Remote(remote::RemoteBuckets),
+}
+
+impl Buckets {
+    /// Buckets as configured.
+    pub fn new(config: &Config) -> Result<Buckets, Error> {
+        let backend = match config {
+            Config::Local { dir } => Backend::Local(local::LocalBuckets::new(dir)),
+            Config::Remote(r) => Backend::Remote(remote::RemoteBuckets::new(r)?),
+        };
+        Ok(Buckets { backend })
+    }
+
+    /// Buckets in local folders under `dir`.
+    pub fn local(dir: &Path) -> Buckets {
+        Buckets {
+            backend: Backend::Local(local::LocalBuckets::new(dir)),
+        }
+    }
+
+    pub async fn get(&self, bucket: &str, key: &str) -> Result<Object, Error> {
+        check_bucket(bucket)?;
+        match &self.backend {
+            Backend::Local(b) => b.get(bucket, key).await,
+            Backend::Remote(b) => b.get(bucket, key).await,
+        }
+    }
+
+    pub async fn head(&self, bucket: &str, key: &str) -> Result<ObjectInfo, Error> {
+        check_bucket(bucket)?;
+        match &self.backend {
+            Backend::Local(b) => b.head(bucket, key).await,
+            Backend::Remote(b) => b.head(bucket, key).await,
+        }
+    }
+
+    pub async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        opts: PutOptions,
+    ) -> Result<ObjectInfo, Error> {
+        check_bucket(bucket)?;
+        match &self.backend {
+            Backend::Local(b) => b.put(bucket, key, body, opts).await,
+            Backend::Remote(b) => b.put(bucket, key, body, opts).await,
+        }
+    }
+
+    /// One page of a bucket's keys, in S3's order (byte order of the keys).
+    pub async fn list(&self, bucket: &str, req: &ListRequest) -> Result<ListPage, Error> {
+        check_bucket(bucket)?;
+        let all = match &self.backend {
+            Backend::Local(b) => b.list(bucket, req.dir_prefix()).await?,
+            Backend::Remote(b) => b.list(bucket, req.dir_prefix(), req.after()).await?,
+        };
+        req.page(all)
+    }
+
+    /// Copies an object (with its content type and metadata), across buckets too.
+    pub async fn copy(
+        &self,
+        from_bucket: &str,
+        from_key: &str,
+        to_bucket: &str,
+        to_key: &str,
+    ) -> Result<ObjectInfo, Error> {
+        check_bucket(from_bucket)?;
+        check_bucket(to_bucket)?;
+        match &self.backend {
+            Backend::Local(b) => b.copy(from_bucket, from_key, to_bucket, to_key).await,
+            Backend::Remote(b) => b.copy(from_bucket, from_key, to_bucket, to_key).await,
+        }
+    }
+
+    /// Deletes an object; as in S3, a key that is not there is no error.
+    pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), Error> {
+        check_bucket(bucket)?;
+        match &self.backend {
+            Backend::Local(b) => b.delete(bucket, key).await,
+            Backend::Remote(b) => b.delete(bucket, key).await,
+        }
+    }
+
+    pub async fn create_bucket(&self, bucket: &str) -> Result<(), Error> {
+        check_bucket(bucket)?;
+        match &self.backend {
+            Backend::Local(b) => b.create_bucket(bucket).await,
+            Backend::Remote(b) => b.create_bucket(bucket).await,
+        }
+    }
+
+    /// Every bucket, by name.
+    pub async fn list_buckets(&self) -> Result<Vec<BucketInfo>, Error> {
+        match &self.backend {
+            Backend::Local(b) => b.list_buckets().await,
+            Backend::Remote(b) => b.list_buckets().await,
+        }
+    }
+}
+
+/// `"<md5 hex>"`: the ETag S3 gives an object written in one piece.
+pub(crate) fn etag_of(body: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    let d = Md5::digest(body);
+    let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// An object_store error as the S3 error it means (`missing` is what a NotFound stands for).
+pub(crate) fn store_error(e: object_store::Error, missing: Error) -> Error {
+    match e {
+        object_store::Error::NotFound { ref source, .. } => {
+            // S3 says which one is missing in its error body.
+            if source.to_string().contains("NoSuchBucket") {
+                Error::NoSuchBucket
+            } else {
+                missing
+            }
+        }
+        object_store::Error::InvalidPath { source } => Error::InvalidArgument(source.to_string()),
+        other => {
+            let text = other.to_string();
+            if text.contains("NoSuchBucket") {
+                Error::NoSuchBucket
+            } else {
+                Error::Store(text)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
