@@ -30,10 +30,14 @@ pub(crate) fn type_error(what: &str, expr: &str, got: &Option<Value>) -> ExprErr
 impl Execution {
     /// A JSONata state's work after its Entered event.
     pub(super) fn jsonata_body(&mut self, tid: ThreadId, state: &State) {
+        match &state.kind {
+            StateKind::Pass(p) => return self.jsonata_finish_in_place(tid, state, p.transition),
+            StateKind::Succeed => return self.jsonata_finish_in_place(tid, state, Transition::End),
+            _ => {}
+        }
         let input = self.threads[tid].raw_input.clone();
         match &state.kind {
-            StateKind::Pass(p) => self.jsonata_finish(tid, state, &input, None, p.transition),
-            StateKind::Succeed => self.jsonata_finish(tid, state, &input, None, Transition::End),
+            StateKind::Pass(_) | StateKind::Succeed => unreachable!("finished above"),
             StateKind::Fail(f) => self.jsonata_fail(tid, state, f, &input),
             StateKind::Choice(c) => self.jsonata_choice(tid, state, c, &input),
             StateKind::Wait(w) => {
@@ -96,7 +100,8 @@ impl Execution {
     ) {
         let extra = result.map_or(StatesExtra::None, StatesExtra::Result);
         let fields = state.jsonata.as_ref();
-        let default = result.cloned().unwrap_or_else(|| input.clone());
+        // Copied only when there is no Output to make the state's output.
+        let default = result.unwrap_or(input);
         let (out, assigned) = match self.assign_and_output(
             tid,
             fields.and_then(|f| f.assign.as_ref()),
@@ -111,6 +116,26 @@ impl Execution {
         self.leave(tid, state, out, assigned, transition);
     }
 
+    /// A Pass or Succeed: `Assign` and `Output` over the state's input, read where it lies
+    /// (no copy); it stays the thread's raw input, as a redrive or a failure wants it.
+    fn jsonata_finish_in_place(&mut self, tid: ThreadId, state: &State, transition: Transition) {
+        let input = std::mem::take(&mut self.threads[tid].raw_input);
+        let fields = state.jsonata.as_ref();
+        let r = self.assign_and_output(
+            tid,
+            fields.and_then(|f| f.assign.as_ref()),
+            fields.and_then(|f| f.output.as_ref()),
+            &input,
+            StatesExtra::None,
+            &input,
+        );
+        self.threads[tid].raw_input = input;
+        match r {
+            Ok((out, assigned)) => self.leave(tid, state, out, assigned, transition),
+            Err(e) => self.expr_failed(tid, state, e),
+        }
+    }
+
     /// `Assign` (all from the state's entry values) then `Output` (`default` when absent).
     fn assign_and_output(
         &self,
@@ -119,7 +144,7 @@ impl Execution {
         output: Option<&JTemplate>,
         input: &Value,
         extra: StatesExtra<'_>,
-        default: Value,
+        default: &Value,
     ) -> Result<(Value, Option<Map<String, Value>>), ExprError> {
         let assigned = match assign {
             Some(t) => match self.jtemplate(tid, t, input, extra, "Assign")? {
@@ -130,7 +155,7 @@ impl Execution {
         };
         let out = match output {
             Some(t) => self.jtemplate(tid, t, input, extra, "Output")?,
-            None => default,
+            None => default.clone(),
         };
         Ok((out, assigned))
     }
@@ -184,17 +209,11 @@ impl Execution {
         let output = rule_fields
             .and_then(|f| f.output.as_ref())
             .or(fields.and_then(|f| f.output.as_ref()));
-        let (out, assigned) = match self.assign_and_output(
-            tid,
-            assign,
-            output,
-            input,
-            StatesExtra::None,
-            input.clone(),
-        ) {
-            Ok(x) => x,
-            Err(e) => return self.expr_failed(tid, state, e),
-        };
+        let (out, assigned) =
+            match self.assign_and_output(tid, assign, output, input, StatesExtra::None, input) {
+                Ok(x) => x,
+                Err(e) => return self.expr_failed(tid, state, e),
+            };
         self.leave(tid, state, out, assigned, Transition::Next(next));
     }
 
@@ -254,7 +273,7 @@ impl Execution {
             fields.and_then(|f| f.output.as_ref()),
             &input,
             extra,
-            err.clone(),
+            &err,
         ) {
             Ok(x) => x,
             Err(e) => {
