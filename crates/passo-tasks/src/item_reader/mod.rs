@@ -134,6 +134,7 @@ impl From<std::io::Error> for ReaderError {
 
 /// `MaxItems` as AWS reads it: negative is an error, 0 means no limit, and no more than
 /// [`MAX_ITEMS_LIMIT`] items are read (cases `csv_max_items_paths.{-1,0,100000001}`).
+/// A string holding an integer counts as that integer.
 pub fn max_items(value: &Value) -> Result<u64, ReaderError> {
     let n = match value {
         Value::Number(n) if n.is_i64() || n.is_u64() => n.as_i64().unwrap_or(i64::MAX),
@@ -141,6 +142,9 @@ pub fn max_items(value: &Value) -> Result<u64, ReaderError> {
         Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => {
             n.as_f64().unwrap_or(0.0) as i64
         }
+        // A string holding an integer is one too: a MaxItemsPath to `"2"` reads 2 items
+        // (case `test_reference_in_map_state_max_items_path.MAP_STATE_REFERENCE_IN_MAX_ITEMS_PATH`).
+        Value::String(s) if s.trim().parse::<i64>().is_ok() => s.trim().parse().unwrap_or(0),
         other => return Err(ReaderError::MaxItemsNotInteger(other.to_string())),
     };
     if n < 0 {
