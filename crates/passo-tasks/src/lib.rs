@@ -3,11 +3,13 @@
 //! - [`project`]: the project file (`passo.toml`) declaring functions;
 //! - [`functions`]: calling them (local command, HTTP endpoint, Lambda-compatible API);
 //! - [`lambda`]: the result and error shapes of the bare Lambda ARN and `lambda:invoke`;
+//! - [`item_reader`]: a Distributed Map's ItemReader (JSON, JSONL, CSV, listObjectsV2 items);
 //! - [`s3`]: buckets (local folders or an S3-compatible endpoint) and `aws-sdk:s3:*` calls;
 //! - [`Integrations`]: the [`TaskRunner`] that routes a Task's resource to the right one.
 
 pub mod functions;
 pub mod http;
+pub mod item_reader;
 pub mod lambda;
 pub mod nested;
 pub mod project;
