@@ -146,8 +146,9 @@ pub(crate) trait Eval {
         if let JTemplate::Literal(v) = t {
             return Ok(v.clone());
         }
-        // Most templates read only the input: no `$states` to build for them.
-        if let Some(v) = passo_expr::jsonata::template_on_input(t, input) {
+        // Most templates read only the input, result or error output: no `$states` to
+        // build for them.
+        if let Some(v) = passo_expr::jsonata::template_on_states(t, &states_parts(input, extra)) {
             return Ok(v);
         }
         let (states, mut b) = self.bindings(input, extra, t.may_read_context());
@@ -165,7 +166,7 @@ pub(crate) trait Eval {
         extra: StatesExtra<'_>,
         field: &str,
     ) -> Result<Option<Value>, ExprError> {
-        if let Some(v) = passo_expr::jsonata::on_input(j, input) {
+        if let Some(v) = passo_expr::jsonata::on_states(j, &states_parts(input, extra)) {
             return Ok(Some(v));
         }
         let (states, mut b) = self.bindings(input, extra, j.may_read_context());
@@ -174,6 +175,18 @@ pub(crate) trait Eval {
             passo_expr::jsonata::eval_field(j, &b, Limits::default(), host, field)
         })
     }
+}
+
+/// The parts of `$states` a simple expression may read without `$states` being built (the
+/// context object is built only on demand, so it is not among them).
+fn states_parts<'a>(input: &'a Value, extra: StatesExtra<'a>) -> Vec<(&'static str, &'a Value)> {
+    let mut parts = vec![("input", input)];
+    match extra {
+        StatesExtra::Result(r) => parts.push(("result", r)),
+        StatesExtra::ErrorOutput(e) => parts.push(("errorOutput", e)),
+        StatesExtra::None | StatesExtra::MapItem(..) => {}
+    }
+    parts
 }
 
 /// `$states`: the input, the context object (when the expression may read it), and the

@@ -242,17 +242,17 @@ fn simple(s: &Simple, bindings: &[(&str, &Value)]) -> Option<Option<Value>> {
     }
 }
 
-/// The value of an expression that is a literal or a plain path into `$states.input`, read
-/// straight from the input: the caller need not build `$states` for it. `None` for any
-/// other expression, and where the general path must answer (undefined, an array on the way).
-pub fn on_input(j: &Jsonata, input: &Value) -> Option<Value> {
+/// The value of an expression that is a literal or a plain path into one of the parts of
+/// `$states` given (`("input", v)`, `("result", v)`, ...), read straight from that part: the
+/// caller need not build `$states` for it. `None` for any other expression, and where the
+/// general path must answer (a part not given, undefined, an array on the way).
+pub fn on_states(j: &Jsonata, parts: &[(&str, &Value)]) -> Option<Value> {
     match j.simple()? {
         Simple::Literal(v) => Some(v.clone()),
-        Simple::Path { var, fields }
-            if var == "states" && fields.first().is_some_and(|f| f == "input") =>
-        {
-            let mut cur = input;
-            for f in &fields[1..] {
+        Simple::Path { var, fields } if var == "states" => {
+            let (first, rest) = fields.split_first()?;
+            let (_, mut cur) = parts.iter().find(|(n, _)| n == first)?;
+            for f in rest {
                 cur = match cur {
                     Value::Object(m) => m.get(f)?,
                     _ => return None,
@@ -264,23 +264,26 @@ pub fn on_input(j: &Jsonata, input: &Value) -> Option<Value> {
     }
 }
 
-/// A JSONata-mode template whose expressions all read only `$states.input` (or are
-/// literals), built straight from the input; `None` when any expression needs more.
-pub fn template_on_input(t: &passo_asl::jtemplate::JTemplate, input: &Value) -> Option<Value> {
+/// A JSONata-mode template whose expressions all read only the given parts of `$states`
+/// (or are literals), built straight from them; `None` when any expression needs more.
+pub fn template_on_states(
+    t: &passo_asl::jtemplate::JTemplate,
+    parts: &[(&str, &Value)],
+) -> Option<Value> {
     use passo_asl::jtemplate::JTemplate;
     match t {
         JTemplate::Literal(v) => Some(v.clone()),
-        JTemplate::Expr(j) => on_input(j, input),
+        JTemplate::Expr(j) => on_states(j, parts),
         JTemplate::Object(members) => {
             let mut out = serde_json::Map::with_capacity(members.len());
             for (k, v) in members {
-                out.insert(k.clone(), template_on_input(v, input)?);
+                out.insert(k.clone(), template_on_states(v, parts)?);
             }
             Some(Value::Object(out))
         }
         JTemplate::Array(items) => items
             .iter()
-            .map(|t| template_on_input(t, input))
+            .map(|t| template_on_states(t, parts))
             .collect::<Option<Vec<_>>>()
             .map(Value::Array),
     }
@@ -479,10 +482,13 @@ mod tests {
                 let j = Jsonata::parse(e).unwrap();
                 let b: [(&str, &Value); 1] = [("states", v)];
                 let general = general(&j, None, &b, Limits::default(), None).unwrap();
-                let input = v.get("input").filter(|_| v.get("result").is_none());
-                if let Some(fast) = input.and_then(|i| on_input(&j, i)) {
+                let parts: Vec<(&str, &Value)> = v
+                    .as_object()
+                    .map(|m| m.iter().map(|(k, x)| (k.as_str(), x)).collect())
+                    .unwrap_or_default();
+                if let Some(fast) = on_states(&j, &parts) {
                     let want = general.as_ref().map(Value::to_string);
-                    assert_eq!(Some(fast.to_string()), want, "on_input: {e} on {v}");
+                    assert_eq!(Some(fast.to_string()), want, "on_states: {e} on {v}");
                     answered += 1;
                 }
                 if let Some(fast) = j.simple().and_then(|s| simple(s, &b)) {
