@@ -526,3 +526,23 @@ fn the_history_limit_holds_for_events_of_tasks_in_flight() {
     assert!(run.history.len() <= 25_001, "{} events", run.history.len());
     assert_eq!(run.history.last().unwrap().kind, "ExecutionFailed");
 }
+
+/// `Output: {% $states.input %}` passes the input on (moved when it is already as JSONata
+/// writes it; whole numbers written as floats come out as JSONata writes them).
+#[test]
+fn a_jsonata_pass_of_its_input_keeps_it_as_jsonata_writes_it() {
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Output": "{% $states.input %}", "Next": "Q"},
+        "Q": {"Type": "Pass", "Output": "{% $states.input %}", "End": true}}});
+    for (input, want) in [
+        (
+            json!({"a": [1, "x", {"b": null}], "f": 1.5}),
+            "{\"a\":[1,\"x\",{\"b\":null}],\"f\":1.5}",
+        ),
+        (json!({"w": 2.0, "z": -0.0}), "{\"w\":2,\"z\":0}"),
+    ] {
+        let run = run_with(def.clone(), input, |_| TaskResult::Success(json!({})));
+        assert_eq!(run.outcome.status, Status::Succeeded);
+        assert_eq!(run.outcome.output.unwrap().to_string(), want);
+    }
+}

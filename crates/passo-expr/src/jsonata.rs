@@ -264,6 +264,27 @@ pub fn on_states(j: &Jsonata, parts: &[(&str, &Value)]) -> Option<Value> {
     }
 }
 
+/// Whether the template is exactly `{% $states.input %}`: its value is the input itself.
+pub fn is_states_input(t: &passo_asl::jtemplate::JTemplate) -> bool {
+    matches!(t, passo_asl::jtemplate::JTemplate::Expr(j)
+        if matches!(j.simple(), Some(Simple::Path { var, fields }) if var == "states" && fields.len() == 1 && fields[0] == "input"))
+}
+
+/// Whether `v` is already as the evaluator would give it back (no whole numbers written as
+/// floats): then it can stand for an expression's value without a copy.
+pub fn is_as_jsonata(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => {
+            !n.is_f64()
+                || n.as_f64()
+                    .is_some_and(|f| f.fract() != 0.0 || f.abs() > i64::MAX as f64)
+        }
+        Value::Array(a) => a.iter().all(is_as_jsonata),
+        Value::Object(m) => m.values().all(is_as_jsonata),
+        _ => true,
+    }
+}
+
 /// A JSONata-mode template whose expressions all read only the given parts of `$states`
 /// (or are literals), built straight from them; `None` when any expression needs more.
 pub fn template_on_states(

@@ -121,6 +121,17 @@ impl Execution {
     fn jsonata_finish_in_place(&mut self, tid: ThreadId, state: &State, transition: Transition) {
         let input = std::mem::take(&mut self.threads[tid].raw_input);
         let fields = state.jsonata.as_ref();
+        // `Output: "{% $states.input %}"` alone passes the input on as it is: moved, not
+        // copied. (It fits the payload limit: it passed it as the previous output.)
+        let passes_input = fields.is_some_and(|f| {
+            f.assign.is_none()
+                && f.output
+                    .as_ref()
+                    .is_some_and(passo_expr::jsonata::is_states_input)
+        });
+        if passes_input && passo_expr::jsonata::is_as_jsonata(&input) {
+            return self.leave(tid, state, input, None, transition);
+        }
         let r = self.assign_and_output(
             tid,
             fields.and_then(|f| f.assign.as_ref()),
