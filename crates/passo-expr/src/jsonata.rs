@@ -222,24 +222,30 @@ fn simple(s: &Simple, bindings: &[(&str, &Value)]) -> Option<Option<Value>> {
     match s {
         Simple::Literal(v) => Some(Some(v.clone())),
         Simple::Path { var, fields } => {
-            let (_, mut cur) = bindings.iter().find(|(n, _)| n == var)?;
-            for f in fields {
-                cur = match cur {
-                    Value::Object(m) => match m.get(f) {
-                        Some(v) => v,
-                        None => return Some(None),
-                    },
-                    Value::Array(_) => return None,
-                    // A field of a string, number, boolean or null is undefined.
-                    _ => return Some(None),
-                };
-            }
-            // A lone object's field that holds an array is that array (JSONata unwraps
-            // only the sequences it makes itself); the differential test holds this to
-            // the evaluator.
-            Some(Some(as_jsonata(cur)))
+            let (_, root) = bindings.iter().find(|(n, _)| n == var)?;
+            walk(root, fields).map(|v| v.map(as_jsonata))
         }
     }
+}
+
+/// Follows plain field names from `root`: `Some(None)` when undefined, `None` where an
+/// array stands on the way (JSONata's mapping over it is the general evaluator's work). A
+/// lone object's field that holds an array is that array (JSONata unwraps only the
+/// sequences it makes itself); the differential test holds this to the evaluator.
+fn walk<'v>(root: &'v Value, fields: &[String]) -> Option<Option<&'v Value>> {
+    let mut cur = root;
+    for f in fields {
+        cur = match cur {
+            Value::Object(m) => match m.get(f) {
+                Some(v) => v,
+                None => return Some(None),
+            },
+            Value::Array(_) => return None,
+            // A field of a string, number, boolean or null is undefined.
+            _ => return Some(None),
+        };
+    }
+    Some(Some(cur))
 }
 
 /// The value of an expression that is a literal or a plain path into one of the parts of
@@ -251,14 +257,9 @@ pub fn on_states(j: &Jsonata, parts: &[(&str, &Value)]) -> Option<Value> {
         Simple::Literal(v) => Some(v.clone()),
         Simple::Path { var, fields } if var == "states" => {
             let (first, rest) = fields.split_first()?;
-            let (_, mut cur) = parts.iter().find(|(n, _)| n == first)?;
-            for f in rest {
-                cur = match cur {
-                    Value::Object(m) => m.get(f)?,
-                    _ => return None,
-                };
-            }
-            Some(as_jsonata(cur))
+            let (_, root) = parts.iter().find(|(n, _)| n == first)?;
+            // Undefined is left to the general path, which words the field's error.
+            walk(root, rest).flatten().map(as_jsonata)
         }
         Simple::Path { .. } => None,
     }

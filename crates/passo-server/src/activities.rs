@@ -91,12 +91,6 @@ impl ActivityQueues {
         }
         let mut g = self.inner.queues.lock().unwrap();
         let q = g.entry(activity_arn.to_string()).or_default();
-        if q.tasks
-            .iter()
-            .any(|t| t.task == task.task && t.execution_arn == task.execution_arn)
-        {
-            return;
-        }
         q.tasks.push_back(task);
         q.ready.notify_one();
     }

@@ -87,14 +87,8 @@ fn answer(result: Result<Value, ApiError>) -> Response {
     resp
 }
 
+/// The call itself; the body's size was bounded by `guard::read_body`.
 async fn dispatch(rt: &Arc<Runtime>, headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
-    if body.len() > rt.cfg.max_request_bytes {
-        return Err(ApiError::RequestEntityTooLarge(format!(
-            "Request of {} bytes exceeds the limit of {} bytes",
-            body.len(),
-            rt.cfg.max_request_bytes
-        )));
-    }
     if !rt.cfg.access_keys.is_empty() {
         sigv4::verify_states(&rt.cfg, headers, body, crate::runtime::now_ms())?;
     }

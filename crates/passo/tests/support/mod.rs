@@ -118,7 +118,19 @@ pub fn history(s: &Server, arn: &str) -> Vec<Value> {
 
 /// One API call to the server at `addr` on a new connection: (HTTP status, JSON body).
 pub fn raw_call(addr: &str, action: &str, body: &str, headers: &str) -> (u16, Value) {
-    let mut s = TcpStream::connect(addr).unwrap();
+    exchange(addr, action, body, headers).expect("the server answers")
+}
+
+/// One API call that may fail (the server being killed or restarted): None on a broken
+/// connection, else (HTTP status, JSON body).
+pub fn try_call(addr: &str, action: &str, body: &Value) -> Option<(u16, Value)> {
+    exchange(addr, action, &body.to_string(), "")
+}
+
+/// Sends one call on a new connection and reads the whole answer.
+fn exchange(addr: &str, action: &str, body: &str, headers: &str) -> Option<(u16, Value)> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(90))).ok()?;
     // A bare action is Step Functions'; `Passo.X` and the like are sent as given.
     let target = if action.contains('.') {
         action.to_string()
@@ -127,25 +139,6 @@ pub fn raw_call(addr: &str, action: &str, body: &str, headers: &str) -> (u16, Va
     };
     let req = format!(
         "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: {target}\r\nContent-Type: application/x-amz-json-1.0\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    let text = String::from_utf8_lossy(&out);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
-}
-
-/// One API call that may fail (the server being killed or restarted): None on a broken
-/// connection, else (HTTP status, JSON body).
-pub fn try_call(addr: &str, action: &str, body: &Value) -> Option<(u16, Value)> {
-    let body = body.to_string();
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(90))).ok()?;
-    let req = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: AWSStepFunctions.{action}\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).ok()?;
