@@ -127,6 +127,14 @@ pub enum Command {
     },
     /// Answer with TimerFired at (or after) this time.
     StartTimer { timer: TimerId, fire_at_ms: i64 },
+    /// Run a Distributed Map's Map Run (child executions over its items); answer with
+    /// TaskSucceeded (the Map's result) or TaskFailed. A Map Run whose task is no longer open
+    /// ([`Execution::task_phase`] is `None`: the execution ended, or a sibling failed) is to
+    /// be stopped.
+    StartMapRun {
+        task: TaskId,
+        spec: Arc<crate::map_run::MapRunSpec>,
+    },
     /// A timer that is no longer needed (its task ended): the host may drop it.
     CancelTimer { timer: TimerId },
     /// The execution is over; no more events are accepted.
@@ -204,6 +212,8 @@ pub(crate) enum Phase {
     Wait { effective_input: Value },
     /// A Parallel or Map waiting for its branches or iterations.
     Children(Box<Fanout>),
+    /// A Distributed Map waiting for its Map Run.
+    MapRun,
     /// Finished, aborted or failed: nothing more to do.
     Done,
 }
@@ -224,8 +234,6 @@ pub(crate) struct Fanout {
     pub max_concurrency: usize,
     pub tolerated_count: Option<f64>,
     pub tolerated_percentage: Option<f64>,
-    /// A Distributed Map: children run as child executions with their own histories.
-    pub distributed: bool,
     /// The last event of the most recently finished child: what the next child's
     /// MapIterationStarted follows.
     pub last_trigger: u64,
@@ -247,7 +255,6 @@ impl Fanout {
             max_concurrency: 0,
             tolerated_count: None,
             tolerated_percentage: None,
-            distributed: false,
             last_trigger: 0,
         }
     }
@@ -272,8 +279,6 @@ pub(crate) struct Thread {
     pub last_event: u64,
     pub retry_counts: Vec<u64>,
     pub map_item: Option<(usize, Value)>,
-    /// A Distributed Map child: its events belong to its own child execution, not here.
-    pub silent: bool,
     /// The Task invocation being prepared (its id and token are known before its
     /// Parameters are evaluated, for `$$.Task.Token`).
     pub pending_task: Option<(TaskId, Option<String>)>,
@@ -541,9 +546,6 @@ impl Execution {
         kind: &'static str,
         details: impl Into<Details>,
     ) -> u64 {
-        if self.threads[tid].silent {
-            return 0;
-        }
         let prev = self.threads[tid].last_event;
         let id = self.emit(prev, kind, details);
         self.threads[tid].last_event = id;
@@ -577,7 +579,6 @@ impl Execution {
             last_event,
             retry_counts: Vec::new(),
             map_item,
-            silent: false,
             pending_task: None,
             failing_in_task: false,
         });

@@ -11,6 +11,7 @@ pub mod execution;
 mod failure;
 pub mod history;
 mod io;
+pub mod map_run;
 pub mod mock;
 mod retry;
 pub(crate) mod states;

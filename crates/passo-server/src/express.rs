@@ -25,6 +25,9 @@ pub async fn run(
     mut mocks: Option<Mocks>,
 ) -> Outcome {
     let start = info.start_time_ms;
+    let info_deadline = info
+        .max_duration_seconds
+        .map_or(i64::MAX, |s| start + s as i64 * 1000);
     let arn = info.execution_arn.clone();
     let (mut ex, mut cmds, _) = Execution::start(machine, info, input);
     // Only the first step's commands are inspected before any channel is needed: most
@@ -34,7 +37,9 @@ pub async fn run(
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let mut timers: BinaryHeap<Reverse<(i64, u64)>> = BinaryHeap::new();
-    let deadline = start + MAX_DURATION_MS;
+    // Express executions have AWS's five minutes; a Map Run's Standard children (run in
+    // memory here) have no limit but their own.
+    let deadline = info_deadline;
     loop {
         for c in cmds.drain(..) {
             match c {
@@ -44,6 +49,19 @@ pub async fn run(
                 }
                 // A cancelled timer that fires is ignored by the interpreter.
                 Command::CancelTimer { .. } => {}
+                Command::StartMapRun { task, spec } => {
+                    let mocks = mocks.clone();
+                    let tx = tx.clone();
+                    let rt = rt.clone();
+                    let arn = arn.clone();
+                    tokio::spawn(async move {
+                        let run = rt.map_runs.begin(&spec, &arn, now_ms());
+                        let r = rt.clone().run_map(spec, run.clone(), mocks).await;
+                        run.end(r.is_ok(), now_ms());
+                        rt.map_runs.ended(&run.arn);
+                        let _ = tx.send(crate::map_runs::coordinator::answer(task, r));
+                    });
+                }
                 c @ Command::InvokeTask { .. } => {
                     if let Some(ev) = mocked(mocks.as_mut(), &c) {
                         let _ = tx.send(ev);

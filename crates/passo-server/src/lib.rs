@@ -13,6 +13,7 @@ pub mod catalog;
 mod codec;
 pub mod error;
 pub mod express;
+pub mod map_runs;
 pub mod nested;
 mod private;
 pub mod runtime;
@@ -116,9 +117,13 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     let registry = integrations.functions().clone();
     let created = api::load_functions(&db, &registry).map_err(|e| anyhow::anyhow!("{e}"))?;
     let functions = opts.project.functions.len() + created;
+    let buckets = integrations.buckets().ok().cloned();
     let rt = runtime::Runtime::new(cfg, db.clone(), Arc::new(integrations))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     rt.set_functions(registry);
+    if let Some(b) = buckets {
+        rt.set_buckets(b);
+    }
     let reissued = rt.recover().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let timer_task = tokio::spawn(timers::run(rt.clone()));
     let every = std::time::Duration::from_millis(rt.cfg.sweep_every_ms.max(100));

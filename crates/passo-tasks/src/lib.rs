@@ -11,6 +11,7 @@ pub mod functions;
 pub mod http;
 pub mod item_reader;
 pub mod lambda;
+pub mod map_items;
 pub mod nested;
 pub mod project;
 pub mod pyjson;
@@ -120,7 +121,7 @@ pub struct Integrations {
     functions: Functions,
     site: lambda::Site,
     http: reqwest::Client,
-    buckets: Result<s3::Buckets, s3::Error>,
+    buckets: Result<Arc<s3::Buckets>, s3::Error>,
 }
 
 /// Where `passo run` keeps buckets unless told otherwise (the server's default is
@@ -140,12 +141,17 @@ impl Integrations {
             site,
             http: reqwest::Client::new(),
             // A configuration that cannot be used fails the S3 Tasks, not the whole engine.
-            buckets: s3::Buckets::new(&config),
+            buckets: s3::Buckets::new(&config).map(Arc::new),
         }
     }
 
     pub fn functions(&self) -> &Functions {
         &self.functions
+    }
+
+    /// The project's buckets, or why they cannot be used.
+    pub fn buckets(&self) -> Result<&Arc<s3::Buckets>, &s3::Error> {
+        self.buckets.as_ref()
     }
 
     /// Runs one Task invocation.

@@ -12,6 +12,7 @@ mod bench;
 mod bench_http;
 mod express;
 mod function_cmd;
+mod map_host;
 mod project;
 mod run;
 mod server;

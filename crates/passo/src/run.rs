@@ -186,7 +186,8 @@ pub fn main(args: Args) -> ExitCode {
             chrono::Utc::now().timestamp_millis()
         }));
     }
-    let run = driver::run(machine, info, input, &opts, &mut tasks);
+    let mut host = crate::map_host::RunHost::new(&integrations, &io, args.json);
+    let run = driver::run_hosted(machine, info, input, &opts, &mut tasks, &mut host);
     let o = &run.outcome;
     if args.json {
         let mut out = serde_json::Map::new();

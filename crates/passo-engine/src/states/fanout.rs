@@ -7,7 +7,7 @@ use crate::history::Details;
 use crate::io::{Eval, StatesExtra};
 use passo_asl::model::*;
 use passo_expr::ExprError;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::display_value;
 
@@ -15,33 +15,15 @@ type Map_ = passo_asl::model::Map;
 
 impl Execution {
     pub(super) fn map(&mut self, tid: ThreadId, state: &State, m: &Map_, eff: Value) {
-        let items = if state.query_language == QueryLanguage::Jsonata {
-            match jsonata_items(&self.at(tid), m, &eff) {
-                Ok(items) => Ok(Some(Value::Array(items))),
-                Err(e) => Err(e),
-            }
+        let distributed = m.mode == MapMode::Distributed;
+        // A Distributed Map with an ItemReader reads its items in the Map Run, not here.
+        let items = if distributed && m.item_reader.is_some() {
+            None
         } else {
-            self.read_path(tid, &m.items_path, &eff)
-        };
-        let items = match items {
-            Ok(Some(Value::Array(a))) => a,
-            Ok(Some(v)) => {
-                let e = ExprError::runtime(format!(
-                    "Invalid path '{}' : the value is not an array: {}",
-                    m.items_path.text,
-                    display_value(&v)
-                ));
-                return self.expr_failed(tid, state, e);
+            match self.map_items(tid, state, m, &eff) {
+                Ok(items) => Some(items),
+                Err(e) => return self.expr_failed(tid, state, e),
             }
-            Ok(None) => {
-                let e = ExprError::runtime(format!(
-                    "Invalid path '{}' : No results for path: {}",
-                    m.items_path.text,
-                    m.items_path.normalized()
-                ));
-                return self.expr_failed(tid, state, e);
-            }
-            Err(e) => return self.expr_failed(tid, state, e),
         };
         let max_concurrency = match map_number(
             &self.at(tid),
@@ -57,7 +39,7 @@ impl Execution {
             tid,
             "MapStateStarted",
             Details::MapStateStarted {
-                length: items.len(),
+                length: items.as_ref().map_or(0, Vec::len),
             },
         );
         let tolerated_count = match &m.tolerated_failure_count {
@@ -76,15 +58,16 @@ impl Execution {
                 }
             }
         };
-        let distributed = m.mode == MapMode::Distributed;
         if distributed {
-            let arn = self.map_run_arn(m);
-            self.emit_on(
-                tid,
-                "MapRunStarted",
-                Some(("mapRunStartedEventDetails", json!({ "mapRunArn": arn }))),
-            );
+            let limits = super::distributed::Limits {
+                items,
+                max_concurrency,
+                tolerated_count,
+                tolerated_percentage,
+            };
+            return self.start_map_run(tid, state, m, eff, limits);
         }
+        let items = items.unwrap_or_default();
         let n = items.len();
         // Room for every iteration's thread and its (at least four) events up front.
         self.threads.reserve(n);
@@ -93,7 +76,6 @@ impl Execution {
             max_concurrency: max_concurrency as usize,
             tolerated_count,
             tolerated_percentage,
-            distributed,
             ..Fanout::new(true, eff, items, n)
         };
         self.threads[tid].phase = Phase::Children(Box::new(fan));
@@ -101,6 +83,32 @@ impl Execution {
             return self.fanout_finished(tid);
         }
         self.launch(tid);
+    }
+
+    /// The items of a Map from its input: ItemsPath, or JSONata Items; an array.
+    fn map_items(
+        &self,
+        tid: ThreadId,
+        state: &State,
+        m: &Map_,
+        eff: &Value,
+    ) -> Result<Vec<Value>, ExprError> {
+        if state.query_language == QueryLanguage::Jsonata {
+            return jsonata_items(&self.at(tid), m, eff);
+        }
+        match self.read_path(tid, &m.items_path, eff)? {
+            Some(Value::Array(a)) => Ok(a),
+            Some(v) => Err(ExprError::runtime(format!(
+                "Invalid path '{}' : the value is not an array: {}",
+                m.items_path.text,
+                display_value(&v)
+            ))),
+            None => Err(ExprError::runtime(format!(
+                "Invalid path '{}' : No results for path: {}",
+                m.items_path.text,
+                m.items_path.normalized()
+            ))),
+        }
     }
 
     /// Starts as many children as the concurrency limit allows.
@@ -204,7 +212,6 @@ impl Execution {
                         Some((index, item)),
                         0,
                     );
-                    self.threads[child].silent = !sees_outer || self.threads[tid].silent;
                     path.pop();
                     started.push((index, child));
                 }
@@ -237,15 +244,10 @@ impl Execution {
         let state = &Execution::program(&machine, &self.threads[parent].path).states[sid];
         let child_last = self.threads[child].last_event;
         let is_map = matches!(&self.threads[parent].phase, Phase::Children(f) if f.is_map);
-        let distributed =
-            matches!(&self.threads[parent].phase, Phase::Children(f) if f.distributed);
-        let silent = self.threads[parent].silent;
         let map_name = state.name.clone();
         match result {
             Ok(out) => {
-                if distributed || silent {
-                    // Child executions report to their own histories.
-                } else if is_map {
+                if is_map {
                     let id = self.emit(
                         child_last,
                         "MapIterationSucceeded",
@@ -282,7 +284,7 @@ impl Execution {
                         .is_some_and(|p| fan.failures as f64 * 100.0 / total <= p);
                     fan.is_map && (count_ok || pct_ok)
                 };
-                if is_map && !distributed && !silent {
+                if is_map {
                     self.emit(
                         child_last,
                         "MapIterationFailed",
@@ -313,26 +315,11 @@ impl Execution {
                     else {
                         return;
                     };
-                    if !distributed && !silent {
-                        self.abort_children(&fan, &map_name, child, child_last);
-                    }
+                    self.abort_children(&fan, &map_name, child, child_last);
                     for c in fan.children.iter().flatten() {
                         self.cancel_subtree(*c);
                     }
-                    if distributed {
-                        let mut d = Map::new();
-                        d.insert("error".into(), Value::String(failure.error.clone()));
-                        if let Some(c) = &failure.cause {
-                            d.insert("cause".into(), Value::String(c.clone()));
-                        }
-                        self.emit_on(
-                            parent,
-                            "MapRunFailed",
-                            Some(("mapRunFailedEventDetails", Value::Object(d))),
-                        );
-                    } else if !silent {
-                        self.threads[parent].last_event = child_last;
-                    }
+                    self.threads[parent].last_event = child_last;
                     // A retry starts the state over without a Failed event.
                     if self.retry(parent, state, &failure) {
                         return;
@@ -408,14 +395,16 @@ impl Execution {
         let (machine, sid) = self.state_of(tid);
         let state = &Execution::program(&machine, &self.threads[tid].path).states[sid];
         if let Phase::Children(inner) = &self.threads[tid].phase {
-            if !inner.distributed {
-                let (inner_is_map, children) = (inner.is_map, inner.children.clone());
-                for (i, c) in children.iter().enumerate() {
-                    if let Some(c) = *c {
-                        self.abort_running(c, inner_is_map, i, &state.name, trigger);
-                    }
+            let (inner_is_map, children) = (inner.is_map, inner.children.clone());
+            for (i, c) in children.iter().enumerate() {
+                if let Some(c) = *c {
+                    self.abort_running(c, inner_is_map, i, &state.name, trigger);
                 }
             }
+        }
+        if matches!(self.threads[tid].phase, Phase::MapRun) {
+            // The host stops the Map Run's children when it sees its task closed.
+            self.emit(trigger, "MapRunAborted", None);
         }
         let aborted = match &state.kind {
             StateKind::Task(_) => "TaskStateAborted",
@@ -451,16 +440,7 @@ impl Execution {
             "ParallelStateSucceeded"
         };
         let prev = self.threads[tid].last_event;
-        if !self.threads[tid].silent {
-            if fan.distributed {
-                // Most AWS recordings chain MapStateExited to MapRunSucceeded.
-                let run = self.emit(prev, "MapRunSucceeded", None);
-                self.emit(run, kind, None);
-                self.threads[tid].last_event = run;
-            } else {
-                self.emit(prev, kind, None);
-            }
-        }
+        self.emit(prev, kind, None);
         self.complete(tid, state, Value::Array(results), true);
         self.wake(tid);
     }

@@ -2,6 +2,7 @@
 //! InputPath, the state's work, ResultSelector, Assign, ResultPath, OutputPath, Exited event,
 //! transition) is here; the state types live in the submodules.
 
+mod distributed;
 pub(crate) mod fanout;
 pub(crate) mod flow;
 pub(crate) mod jsonata;
@@ -47,7 +48,7 @@ impl Execution {
     /// Runs a thread until it waits, ends, or hands over to its children.
     pub(crate) fn run_thread(&mut self, tid: ThreadId) {
         let th = &self.threads[tid];
-        if th.map_item.is_some() && th.entered_event == 0 && th.last_event == 0 && !th.silent {
+        if th.map_item.is_some() && th.entered_event == 0 && th.last_event == 0 {
             self.iteration_started(tid);
         }
         loop {
@@ -104,7 +105,7 @@ impl Execution {
         let f = state_failure(&state.name, self.threads[tid].entered_event, e);
         // A JSONata evaluation that fails is recorded as EvaluationFailed, linked (as AWS
         // does) to the event before the state's Entered event, or for Wait to that event.
-        if let (Some(location), false) = (location, self.threads[tid].silent) {
+        if let Some(location) = location {
             let th = &self.threads[tid];
             let prev = match state.kind {
                 StateKind::Wait(_) => th.entered_event,
@@ -228,9 +229,6 @@ impl Execution {
         output: String,
         assigned: Option<&Map<String, Value>>,
     ) {
-        if self.threads[tid].silent {
-            return;
-        }
         let assigned = assigned
             .filter(|a| !a.is_empty())
             .map(|a| a.iter().map(|(k, v)| (k.clone(), text(v))).collect());

@@ -380,6 +380,9 @@ impl Execution {
         let (machine, sid) = self.state_of(tid);
         let state = &Execution::program(&machine, &self.threads[tid].path).states[sid];
         let StateKind::Task(t) = &state.kind else {
+            if matches!(self.threads[tid].phase, Phase::MapRun) {
+                self.map_run_succeeded(tid, state, output);
+            }
             return;
         };
         let details = json!({"output": payload(&output), "outputDetails": payload_details()});
@@ -425,6 +428,9 @@ impl Execution {
         let (machine, sid) = self.state_of(tid);
         let state = &Execution::program(&machine, &self.threads[tid].path).states[sid];
         let StateKind::Task(t) = &state.kind else {
+            if matches!(self.threads[tid].phase, Phase::MapRun) {
+                self.map_run_failed(tid, state, failure);
+            }
             return;
         };
         let kind = resource_kind(&t.resource);

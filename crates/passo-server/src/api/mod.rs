@@ -7,6 +7,7 @@ mod functions;
 mod guard;
 pub mod listener;
 mod machines;
+mod map_runs;
 mod tasks;
 mod test_state;
 mod versions;
@@ -163,6 +164,9 @@ async fn dispatch(rt: &Arc<Runtime>, headers: &HeaderMap, body: &[u8]) -> Result
         "SendTaskSuccess" => tasks::success(rt, &req).await,
         "SendTaskFailure" => tasks::failure(rt, &req).await,
         "SendTaskHeartbeat" => tasks::heartbeat(rt, &req).await,
+        "DescribeMapRun" => map_runs::describe(rt, &req),
+        "ListMapRuns" => map_runs::list(rt, &req),
+        "UpdateMapRun" => map_runs::update(rt, &req),
         "TagResource" => versions::tag(rt, &req).await,
         "UntagResource" => versions::untag(rt, &req).await,
         "ListTagsForResource" => versions::list_tags(rt, &req),

@@ -38,6 +38,17 @@ impl Active {
         }
     }
 
+    /// The Map Runs out: task id -> Map Run ARN.
+    pub fn map_runs(&self) -> Vec<(u64, String)> {
+        self.tasks
+            .iter()
+            .filter_map(|(t, c)| match c {
+                Command::StartMapRun { spec, .. } => Some((*t, spec.map_run_arn.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// What keeps the execution waiting on something outside it: tasks out, children.
     pub fn pending(&self) -> usize {
         self.tasks.len() + self.children.len()
@@ -54,7 +65,7 @@ pub(crate) fn finished(cmds: &[Command]) -> Option<&Outcome> {
 pub(crate) fn track(a: &mut Active, cmds: &[Command]) {
     for c in cmds {
         match c {
-            Command::InvokeTask { task, .. } => {
+            Command::InvokeTask { task, .. } | Command::StartMapRun { task, .. } => {
                 a.tasks.insert(*task, c.clone());
             }
             Command::StartTimer { timer, fire_at_ms } => {

@@ -28,7 +28,9 @@ impl Runtime {
         let now = now_ms();
         for c in &cmds {
             match c {
-                Command::InvokeTask { .. } => self.send_task(arn, &mut a, c.clone()),
+                Command::InvokeTask { .. } | Command::StartMapRun { .. } => {
+                    self.send_task(arn, &mut a, c.clone())
+                }
                 Command::StartTimer { timer, fire_at_ms } if *fire_at_ms <= now + LOOKAHEAD_MS => {
                     self.timers.push(TimerRow {
                         fire_at_ms: *fire_at_ms,
@@ -52,6 +54,10 @@ impl Runtime {
     pub(crate) fn send_task(self: &Arc<Self>, arn: &str, a: &mut Active, c: Command) {
         let Some(task) = task_of(&c) else { return };
         let held = self.inflight.hold(arn, task);
+        if let Command::StartMapRun { task, spec } = c {
+            // The test case's mocks answer the children's Tasks too.
+            return self.start_map_run(arn, task, spec, a.mocks.clone(), held);
+        }
         match mocked(a.mocks.as_mut(), &c) {
             Some(event) => self.answer_later(arn, event, held),
             None => self.invoke(arn, c, held),
@@ -121,7 +127,7 @@ impl Runtime {
 
 fn task_of(c: &Command) -> Option<TaskId> {
     match c {
-        Command::InvokeTask { task, .. } => Some(*task),
+        Command::InvokeTask { task, .. } | Command::StartMapRun { task, .. } => Some(*task),
         _ => None,
     }
 }

@@ -75,6 +75,9 @@ pub struct Runtime {
     seeds: AtomicU64,
     /// The function registry the API manages (set by `serve`; tests may run without).
     functions: std::sync::OnceLock<passo_tasks::functions::Functions>,
+    /// The buckets Distributed Maps read items from (set by `serve`).
+    buckets: std::sync::OnceLock<Arc<passo_tasks::s3::Buckets>>,
+    pub map_runs: crate::map_runs::MapRuns,
 }
 
 impl Runtime {
@@ -93,6 +96,8 @@ impl Runtime {
             activities: ActivityQueues::default(),
             seeds: AtomicU64::new(now_ms() as u64 ^ 0x9e37_79b9_7f4a_7c15),
             functions: std::sync::OnceLock::new(),
+            buckets: std::sync::OnceLock::new(),
+            map_runs: Default::default(),
         }))
     }
 
@@ -103,6 +108,15 @@ impl Runtime {
 
     pub fn functions(&self) -> Option<&passo_tasks::functions::Functions> {
         self.functions.get()
+    }
+
+    /// Gives Map Runs the buckets their ItemReaders read.
+    pub fn set_buckets(&self, b: Arc<passo_tasks::s3::Buckets>) {
+        let _ = self.buckets.set(b);
+    }
+
+    pub fn buckets(&self) -> Option<&Arc<passo_tasks::s3::Buckets>> {
+        self.buckets.get()
     }
 
     /// A fresh seed for an execution's random draws.

@@ -300,6 +300,7 @@ impl Runtime {
         };
         let answered = answered_task(&event);
         let waiting = a.children.clone();
+        let runs = a.map_runs();
         let (cmds, events) = a.ex.step(event, now);
         a.seq += 1;
         track(&mut a, &cmds);
@@ -310,6 +311,12 @@ impl Runtime {
             .into_iter()
             .filter(|(t, _)| !a.children.contains_key(t) && answered != Some(*t))
             .map(|(_, (c, _))| c)
+            .collect();
+        // Map Runs whose Map state stopped waiting are aborted the same way.
+        let abandoned_runs: Vec<String> = runs
+            .into_iter()
+            .filter(|(t, _)| !a.tasks.contains_key(t) && answered != Some(*t))
+            .map(|(_, r)| r)
             .collect();
         let mut writes = vec![Write::AppendStep(StepRow {
             execution_arn: arn.to_string(),
@@ -358,6 +365,9 @@ impl Runtime {
         self.sweeper.stepped(arn);
         for child in &abandoned {
             self.stop_child(child, arn);
+        }
+        for run in &abandoned_runs {
+            self.map_runs.abort(run);
         }
         if let (Some(_), Some(p)) = (&outcome, &a.parent) {
             self.ended(arn, p);

@@ -2,6 +2,10 @@
 //! time without sleeping, and Task invocations are answered by a callback. `passo run`, the
 //! conformance tests and the benchmark use it; the server drives executions its own way.
 
+pub mod map_run;
+
+pub use map_run::{ItemStream, MapRunHost, NoBuckets, ResultSink};
+
 use crate::execution::{Command, Event, Execution, ExecutionInfo, Outcome, TaskId, TimerId};
 use crate::history::HistoryEvent;
 use passo_asl::StateMachine;
@@ -101,13 +105,26 @@ enum Due {
     Task(TaskId, TaskAction),
 }
 
-/// Runs an execution to its end on virtual time.
+/// Runs an execution to its end on virtual time (a Distributed Map's ItemReader and
+/// ResultWriter fail: there are no buckets).
 pub fn run(
     machine: Arc<StateMachine>,
     info: ExecutionInfo,
     input: Value,
     opts: &RunOptions,
     tasks: &mut dyn FnMut(&Invocation) -> TaskResult,
+) -> Run {
+    run_hosted(machine, info, input, opts, tasks, &mut NoBuckets)
+}
+
+/// Runs an execution to its end on virtual time, with `host` for Map Runs' buckets.
+pub fn run_hosted(
+    machine: Arc<StateMachine>,
+    info: ExecutionInfo,
+    input: Value,
+    opts: &RunOptions,
+    tasks: &mut dyn FnMut(&Invocation) -> TaskResult,
+    host: &mut dyn MapRunHost,
 ) -> Run {
     let mut now = info.start_time_ms;
     let (mut ex, commands, events) = Execution::start(machine, info, input);
@@ -155,6 +172,19 @@ pub fn run(
                         }
                         r => answers.push((task, r)),
                     }
+                }
+                Command::StartMapRun { task, spec } => {
+                    let (end, result) = map_run::run(&spec, now, tasks, host);
+                    let action = match result {
+                        Ok(output) => TaskAction::Succeeded(output),
+                        Err(f) => TaskAction::Failed {
+                            error: f.error,
+                            cause: f.cause,
+                        },
+                    };
+                    seq += 1;
+                    queue.push(Reverse((end, seq)));
+                    due.insert(seq, Due::Task(task, action));
                 }
                 Command::StartTimer { timer, fire_at_ms } => {
                     seq += 1;
