@@ -65,3 +65,15 @@ fn open_reader(
         }
     }
 }
+
+/// Opens the ResultWriter's sink of `spec`.
+pub fn open_results(
+    _buckets: &Arc<Buckets>,
+    _handle: &Handle,
+    _spec: &MapRunSpec,
+) -> Result<Box<dyn passo_engine::driver::ResultSink>, Failure> {
+    Err(Failure::new(
+        "States.ResultWriterFailed",
+        "Passo does not write Map Run results to buckets yet",
+    ))
+}
