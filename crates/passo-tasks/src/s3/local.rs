@@ -51,7 +51,7 @@ impl LocalBuckets {
         self.root.join(bucket)
     }
 
-    fn store(&self, bucket: &str) -> Result<Arc<dyn ObjectStore>, Error> {
+    pub(crate) fn store(&self, bucket: &str) -> Result<Arc<dyn ObjectStore>, Error> {
         let dir = self.bucket_dir(bucket);
         if !dir.is_dir() {
             return Err(Error::NoSuchBucket);

@@ -60,6 +60,9 @@ pub struct BucketInfo {
     pub creation_date: DateTime<Utc>,
 }
 
+/// The largest file [`Buckets::put_file`] sends in one put, and its multipart part size.
+pub const PUT_FILE_WHOLE: u64 = 16 * 1024 * 1024;
+
 /// S3's default when a put names no content type.
 pub const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
 
@@ -267,6 +270,58 @@ impl Buckets {
             Backend::Local(b) => b.put(bucket, key, body, opts).await,
             Backend::Remote(b) => b.put(bucket, key, body, opts).await,
         }
+    }
+
+    /// Writes a file's content as an object without holding it in memory: up to
+    /// [`PUT_FILE_WHOLE`] bytes in one put (with its ETag, content type and metadata), more as
+    /// a multipart upload read from the file a part at a time.
+    pub async fn put_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        file: std::fs::File,
+        opts: PutOptions,
+    ) -> Result<ObjectInfo, Error> {
+        use object_store::ObjectStoreExt;
+        use tokio::io::AsyncReadExt;
+        check_bucket(bucket)?;
+        let io = |e: std::io::Error| Error::Store(e.to_string());
+        let size = file.metadata().map_err(io)?.len();
+        let mut file = tokio::fs::File::from_std(file);
+        if size <= PUT_FILE_WHOLE {
+            let mut body = Vec::with_capacity(size as usize);
+            file.read_to_end(&mut body).await.map_err(io)?;
+            return self.put(bucket, key, body, opts).await;
+        }
+        let store: Arc<dyn object_store::ObjectStore> = match self.backend.as_ref() {
+            Backend::Local(b) => b.store(bucket)?,
+            Backend::Remote(b) => b.store(bucket)?,
+        };
+        let path = key_path(key)?;
+        let upload = store
+            .put_multipart(&path)
+            .await
+            .map_err(|e| store_error(e, Error::NoSuchBucket))?;
+        let part = PUT_FILE_WHOLE as usize;
+        let mut writer = object_store::WriteMultipart::new_with_chunk_size(upload, part);
+        let mut buf = vec![0u8; part];
+        loop {
+            let n = file.read(&mut buf).await.map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            // At most two parts in flight, so memory stays a few parts.
+            writer
+                .wait_for_capacity(2)
+                .await
+                .map_err(|e| store_error(e, Error::NoSuchBucket))?;
+            writer.write(&buf[..n]);
+        }
+        writer
+            .finish()
+            .await
+            .map_err(|e| store_error(e, Error::NoSuchBucket))?;
+        self.head(bucket, key).await
     }
 
     /// One page of a bucket's keys, in S3's order (byte order of the keys).

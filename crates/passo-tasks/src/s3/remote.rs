@@ -112,7 +112,7 @@ impl RemoteBuckets {
         }
     }
 
-    fn store(&self, bucket: &str) -> Result<Arc<AmazonS3>, Error> {
+    pub(crate) fn store(&self, bucket: &str) -> Result<Arc<AmazonS3>, Error> {
         let mut stores = self.stores.lock().expect("the store map is never poisoned");
         if let Some(s) = stores.get(bucket) {
             return Ok(s.clone());
