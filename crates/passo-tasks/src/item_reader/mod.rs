@@ -26,12 +26,14 @@ pub mod json;
 pub mod jsonl;
 pub mod listing;
 pub mod manifest;
+mod objects;
 pub mod parquet;
 
 use serde_json::Value;
 use std::io::BufRead;
 
 pub use manifest::ManifestType;
+pub use objects::{fetcher, file_fetcher, open_object, open_object_blocking};
 
 /// AWS reads at most this many items, whatever `MaxItems` says (and when it says 0).
 pub const MAX_ITEMS_LIMIT: u64 = 100_000_000;
@@ -387,7 +389,7 @@ impl Iterator for Items {
 type Body = Box<dyn BufRead + Send>;
 
 /// The items of one object's content, parsed by `input_type`, without the MaxItems limit.
-fn parse_body(
+pub(crate) fn parse_body(
     reader: &ItemReader,
     input_type: InputType,
     body: Body,
@@ -440,76 +442,6 @@ where
         }
     });
     Ok(Items::new(per_object, reader.max_items))
-}
-
-/// The items of a `getObject` reader, streamed from `buckets`: memory holds a chunk of the
-/// object and one item, whatever the object's size. Manifests open their files one after
-/// another; Parquet files are opened as files (a remote one is downloaded to a temporary file
-/// first, since Parquet is read from its end). Iterate the result off the async threads.
-pub async fn open_object(
-    buckets: &crate::s3::Buckets,
-    reader: &ItemReader,
-) -> Result<Items, ReaderError> {
-    let runtime = tokio::runtime::Handle::current();
-    let (buckets, reader) = (buckets.clone(), reader.clone());
-    // Opening reads the first bytes (a CSV header row, a JSON array's start, a manifest).
-    tokio::task::spawn_blocking(move || open_object_blocking(&buckets, &reader, &runtime))
-        .await
-        .map_err(|e| ReaderError::Io(format!("The item reader stopped: {e}")))?
-}
-
-/// [`open_object`] for a thread outside the runtime, through the runtime's handle.
-pub fn open_object_blocking(
-    buckets: &crate::s3::Buckets,
-    reader: &ItemReader,
-    runtime: &tokio::runtime::Handle,
-) -> Result<Items, ReaderError> {
-    let Source::GetObject { bucket, key, .. } = &reader.source else {
-        return Err(ReaderError::InvalidConfig(
-            "open_object needs an arn:aws:states:::s3:getObject reader".into(),
-        ));
-    };
-    let mut fetch = fetcher(buckets, runtime);
-    let mut fetch_file = file_fetcher(buckets, runtime);
-    let inner: Box<dyn Iterator<Item = Result<Value, ReaderError>> + Send> =
-        match (reader.manifest_type, reader.input_type) {
-            (Some(kind), _) => manifest::items(reader, kind, bucket, key, fetch, fetch_file)?,
-            (None, Some(InputType::Parquet)) => parquet::items(fetch_file(bucket, key)?)?,
-            (None, Some(input_type)) => parse_body(reader, input_type, fetch(bucket, key)?)?,
-            (None, None) => {
-                return Err(ReaderError::InvalidConfig(
-                    "ReaderConfig.InputType is required to read an object".into(),
-                ))
-            }
-        };
-    Ok(Items::new(inner, reader.max_items))
-}
-
-fn s3_error(e: crate::s3::Error) -> ReaderError {
-    ReaderError::S3(e.cause("passo"))
-}
-
-/// Opens objects as streams, from a thread outside the runtime.
-pub fn fetcher(buckets: &crate::s3::Buckets, runtime: &tokio::runtime::Handle) -> manifest::Fetch {
-    let (buckets, runtime) = (buckets.clone(), runtime.clone());
-    Box::new(move |bucket: &str, key: &str| {
-        runtime
-            .block_on(buckets.get_body(bucket, key))
-            .map_err(s3_error)
-    })
-}
-
-/// Opens objects as files (a remote one downloaded first), from a thread outside the runtime.
-pub fn file_fetcher(
-    buckets: &crate::s3::Buckets,
-    runtime: &tokio::runtime::Handle,
-) -> manifest::FetchFile {
-    let (buckets, runtime) = (buckets.clone(), runtime.clone());
-    Box::new(move |bucket: &str, key: &str| {
-        runtime
-            .block_on(buckets.get_file(bucket, key))
-            .map_err(s3_error)
-    })
 }
 
 #[cfg(test)]
