@@ -4,6 +4,7 @@
 //! - [`functions`]: calling them (local command, HTTP endpoint, Lambda-compatible API);
 //! - [`lambda`]: the result and error shapes of the bare Lambda ARN and `lambda:invoke`;
 //! - [`item_reader`]: a Distributed Map's ItemReader (JSON, JSONL, CSV, listObjectsV2 items);
+//! - [`result_writer`]: a Distributed Map's ResultWriter (result files and manifest in a bucket);
 //! - [`s3`]: buckets (local folders or an S3-compatible endpoint) and `aws-sdk:s3:*` calls;
 //! - [`Integrations`]: the [`TaskRunner`] that routes a Task's resource to the right one.
 
@@ -15,6 +16,7 @@ pub mod map_items;
 pub mod nested;
 pub mod project;
 pub mod pyjson;
+pub mod result_writer;
 pub mod s3;
 
 use functions::Functions;
@@ -143,6 +145,11 @@ impl Integrations {
             // A configuration that cannot be used fails the S3 Tasks, not the whole engine.
             buckets: s3::Buckets::new(&config).map(Arc::new),
         }
+    }
+
+    /// The configured buckets (for ItemReader and ResultWriter), or why they cannot be used.
+    pub fn buckets(&self) -> Result<&s3::Buckets, &s3::Error> {
+        self.buckets.as_ref()
     }
 
     pub fn functions(&self) -> &Functions {

@@ -10,6 +10,13 @@
 //! - [`csv`]: `InputType: CSV` (values are strings; headers `FIRST_ROW` or `GIVEN`);
 //! - [`json`]: `InputType: JSON` (a top-level array, or the array `ItemsPointer` names);
 //! - [`jsonl`]: `InputType: JSONL` (one value per line);
+//! - [`manifest`]: `InputType: MANIFEST` (an S3 Inventory) and `ManifestType: ATHENA_DATA`
+//!   (an Athena UNLOAD manifest): the rows of the files a manifest names;
+//! - [`parquet`]: `InputType: PARQUET` (one item per row, an object of its columns).
+//!
+//! [`open_object`] reads through [`Buckets`](crate::s3::Buckets) as a stream (a manifest's
+//! files one after another); the [`Items`] it returns block while reading, so iterate them on
+//! `spawn_blocking` or a plain thread, never on a runtime worker.
 //!
 //! Every failure is a [`ReaderError`], which Step Functions reports as
 //! `States.ItemReaderFailed` with the cause [`ReaderError::cause`] gives.
@@ -18,9 +25,15 @@ pub mod csv;
 pub mod json;
 pub mod jsonl;
 pub mod listing;
+pub mod manifest;
+mod objects;
+pub mod parquet;
 
 use serde_json::Value;
 use std::io::BufRead;
+
+pub use manifest::ManifestType;
+pub use objects::{fetcher, file_fetcher, open_object, open_object_blocking};
 
 /// AWS reads at most this many items, whatever `MaxItems` says (and when it says 0).
 pub const MAX_ITEMS_LIMIT: u64 = 100_000_000;
@@ -76,6 +89,8 @@ pub struct ItemReader {
     /// `ItemsPointer`: a JSON Pointer (RFC 6901) to the array inside a JSON file.
     pub items_pointer: Option<String>,
     pub transformation: Transformation,
+    /// `ManifestType`: set when the object is a manifest (always with `InputType: MANIFEST`).
+    pub manifest_type: Option<ManifestType>,
 }
 
 /// Why reading items failed. Step Functions reports all of them as `States.ItemReaderFailed`.
@@ -278,6 +293,7 @@ impl ItemReader {
                 )))
             }
         };
+        let manifest_type = manifest_type(rc, input_type, &source)?;
         let max_items = match field(rc, "MaxItems") {
             None => MAX_ITEMS_LIMIT,
             Some(v) => max_items(v)?,
@@ -290,8 +306,51 @@ impl ItemReader {
             max_items,
             items_pointer: string_field(rc, "ItemsPointer", "ReaderConfig")?,
             transformation,
+            manifest_type,
         })
     }
+}
+
+/// `ManifestType` against `InputType`: `S3_INVENTORY` (the default with `MANIFEST`) goes with
+/// `MANIFEST` (or `CSV`, the inventory files' format); `ATHENA_DATA` with the data files' format,
+/// CSV, JSONL or PARQUET. A manifest is one object, so only `getObject` reads one.
+fn manifest_type(
+    rc: &Value,
+    input_type: Option<InputType>,
+    source: &Source,
+) -> Result<Option<ManifestType>, ReaderError> {
+    let named = string_field(rc, "ManifestType", "ReaderConfig")?;
+    let kind = match (named.as_deref(), input_type) {
+        (None, Some(InputType::Manifest)) => Some(ManifestType::S3Inventory),
+        (None, _) => None,
+        (Some("S3_INVENTORY"), Some(InputType::Manifest | InputType::Csv)) => {
+            Some(ManifestType::S3Inventory)
+        }
+        (Some("ATHENA_DATA"), Some(InputType::Csv | InputType::Jsonl | InputType::Parquet)) => {
+            Some(ManifestType::AthenaData)
+        }
+        (Some("S3_INVENTORY"), _) => {
+            return Err(ReaderError::InvalidConfig(
+                "ManifestType S3_INVENTORY needs InputType MANIFEST".into(),
+            ))
+        }
+        (Some("ATHENA_DATA"), _) => {
+            return Err(ReaderError::InvalidConfig(
+                "ManifestType ATHENA_DATA needs InputType CSV, JSONL or PARQUET".into(),
+            ))
+        }
+        (Some(other), _) => {
+            return Err(ReaderError::InvalidConfig(format!(
+                "ReaderConfig.ManifestType must be S3_INVENTORY or ATHENA_DATA, got '{other}'"
+            )))
+        }
+    };
+    if kind.is_some() && !matches!(source, Source::GetObject { .. }) {
+        return Err(ReaderError::InvalidConfig(
+            "A manifest is read with arn:aws:states:::s3:getObject".into(),
+        ));
+    }
+    Ok(kind)
 }
 
 /// The items of a reader, one at a time. Stops after `MaxItems`; after an `Err` it yields
@@ -330,7 +389,7 @@ impl Iterator for Items {
 type Body = Box<dyn BufRead + Send>;
 
 /// The items of one object's content, parsed by `input_type`, without the MaxItems limit.
-fn parse_body(
+pub(crate) fn parse_body(
     reader: &ItemReader,
     input_type: InputType,
     body: Body,
@@ -339,8 +398,9 @@ fn parse_body(
         InputType::Json => Box::new(json::items(body, reader.items_pointer.as_deref())?),
         InputType::Jsonl => Box::new(jsonl::items(body)),
         InputType::Csv => Box::new(csv::items(body, &reader.csv_headers, reader.csv_delimiter)?),
-        InputType::Manifest => return Err(ReaderError::Unsupported("MANIFEST")),
-        InputType::Parquet => return Err(ReaderError::Unsupported("PARQUET")),
+        // Both need more than one stream: [`open_object`] reads them through the buckets.
+        InputType::Manifest => return Err(ReaderError::Unsupported("MANIFEST from one body")),
+        InputType::Parquet => parquet::items(parquet::spool(body)?)?,
     })
 }
 
@@ -384,23 +444,7 @@ where
     Ok(Items::new(per_object, reader.max_items))
 }
 
-/// The items of a `getObject` reader, fetched from `buckets`. The body comes whole from
-/// `Buckets::get` (which has no streaming read yet) and is then parsed incrementally.
-pub async fn open_object(
-    buckets: &crate::s3::Buckets,
-    reader: &ItemReader,
-) -> Result<Items, ReaderError> {
-    let Source::GetObject { bucket, key, .. } = &reader.source else {
-        return Err(ReaderError::InvalidConfig(
-            "open_object needs an arn:aws:states:::s3:getObject reader".into(),
-        ));
-    };
-    let object = buckets
-        .get(bucket, key)
-        .await
-        .map_err(|e| ReaderError::S3(e.cause("passo")))?;
-    open(reader, std::io::Cursor::new(object.body))
-}
-
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_objects;

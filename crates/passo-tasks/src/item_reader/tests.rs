@@ -251,9 +251,12 @@ fn jsonl_lines_blank_lines_and_errors() {
 }
 
 #[test]
-fn unsupported_types_say_so() {
-    let err = read(json!({"InputType": "PARQUET"}), "").unwrap_err();
-    assert_eq!(err, ReaderError::Unsupported("PARQUET"));
+fn a_body_that_is_not_parquet_or_a_lone_manifest_says_so() {
+    let err = read(json!({"InputType": "PARQUET"}), "not parquet").unwrap_err();
+    assert!(matches!(err, ReaderError::Malformed(_)), "{err}");
+    // A manifest names other objects: only open_object, with the buckets, reads one.
+    let err = read(json!({"InputType": "MANIFEST"}), "{}").unwrap_err();
+    assert!(matches!(err, ReaderError::Unsupported(_)), "{err}");
 }
 
 #[test]

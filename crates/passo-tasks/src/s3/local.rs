@@ -8,6 +8,7 @@
 //! it names the file's current local tag (inode, mtime, size): a file dropped in or rewritten
 //! by hand gets its ETag computed from its content and S3's default content type.
 
+use super::stream::{self, Body};
 use super::{
     etag_of, key_path, store_error, BucketInfo, Error, Object, ObjectInfo, PutOptions,
     DEFAULT_CONTENT_TYPE,
@@ -50,7 +51,7 @@ impl LocalBuckets {
         self.root.join(bucket)
     }
 
-    fn store(&self, bucket: &str) -> Result<Arc<dyn ObjectStore>, Error> {
+    pub(crate) fn store(&self, bucket: &str) -> Result<Arc<dyn ObjectStore>, Error> {
         let dir = self.bucket_dir(bucket);
         if !dir.is_dir() {
             return Err(Error::NoSuchBucket);
@@ -91,14 +92,24 @@ impl LocalBuckets {
                 let etag = match body {
                     Some(b) => etag_of(b),
                     None => {
-                        let bytes = store
+                        // Hashed chunk by chunk: a large file dropped in by hand is never
+                        // held in memory whole.
+                        use futures::TryStreamExt;
+                        use md5::{Digest, Md5};
+                        let mut chunks = store
                             .get(&meta.location)
                             .await
                             .map_err(|e| store_error(e, Error::NoSuchKey))?
-                            .bytes()
+                            .into_stream();
+                        let mut md5 = Md5::new();
+                        while let Some(chunk) = chunks
+                            .try_next()
                             .await
-                            .map_err(|e| store_error(e, Error::NoSuchKey))?;
-                        etag_of(&bytes)
+                            .map_err(|e| store_error(e, Error::NoSuchKey))?
+                        {
+                            md5.update(&chunk);
+                        }
+                        super::quoted_hex(&md5.finalize())
                     }
                 };
                 (etag, DEFAULT_CONTENT_TYPE.to_string(), BTreeMap::new())
@@ -129,6 +140,42 @@ impl LocalBuckets {
             .to_vec();
         let info = self.info(bucket, store.as_ref(), meta, Some(&body)).await?;
         Ok(Object { info, body })
+    }
+
+    /// The object's file, opened for reading (no ETag computed: see [`Self::get_reader`]).
+    pub async fn get_body(&self, bucket: &str, key: &str) -> Result<Body, Error> {
+        let store = self.store(bucket)?;
+        let got = store
+            .get(&key_path(key)?)
+            .await
+            .map_err(|e| store_error(e, Error::NoSuchKey))?;
+        stream::body(got)
+    }
+
+    /// object_store's answer to a get, body unread.
+    pub(crate) async fn get_raw(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<object_store::GetResult, Error> {
+        self.store(bucket)?
+            .get(&key_path(key)?)
+            .await
+            .map_err(|e| store_error(e, Error::NoSuchKey))
+    }
+
+    /// The object's description and its file. Without a sidecar the ETag needs one pass over
+    /// the file first (chunked, so memory stays bounded).
+    pub async fn get_reader(&self, bucket: &str, key: &str) -> Result<(ObjectInfo, Body), Error> {
+        let store = self.store(bucket)?;
+        let got = store
+            .get(&key_path(key)?)
+            .await
+            .map_err(|e| store_error(e, Error::NoSuchKey))?;
+        let info = self
+            .info(bucket, store.as_ref(), got.meta.clone(), None)
+            .await?;
+        Ok((info, stream::body(got)?))
     }
 
     pub async fn head(&self, bucket: &str, key: &str) -> Result<ObjectInfo, Error> {

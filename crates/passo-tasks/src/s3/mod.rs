@@ -16,12 +16,15 @@ pub mod credentials;
 mod listing;
 pub mod local;
 pub mod remote;
+pub mod stream;
 
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use listing::{ListPage, ListRequest};
+pub use stream::Body;
 
 /// A stored object's description.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +59,9 @@ pub struct BucketInfo {
     pub name: String,
     pub creation_date: DateTime<Utc>,
 }
+
+/// The largest file [`Buckets::put_file`] sends in one put, and its multipart part size.
+pub const PUT_FILE_WHOLE: u64 = 16 * 1024 * 1024;
 
 /// S3's default when a put names no content type.
 pub const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
@@ -163,9 +169,11 @@ pub(crate) fn key_path(key: &str) -> Result<object_store::path::Path, Error> {
     Ok(p)
 }
 
-/// The buckets Tasks reach.
+/// The buckets Tasks reach. A clone shares the same backend (and its kept S3 clients), so an
+/// ItemReader or ResultWriter can hold one while the Task integrations keep theirs.
+#[derive(Clone)]
 pub struct Buckets {
-    backend: Backend,
+    backend: Arc<Backend>,
 }
 
 enum Backend {
@@ -180,27 +188,71 @@ impl Buckets {
             Config::Local { dir } => Backend::Local(local::LocalBuckets::new(dir)),
             Config::Remote(r) => Backend::Remote(remote::RemoteBuckets::new(r)?),
         };
-        Ok(Buckets { backend })
+        Ok(Buckets {
+            backend: Arc::new(backend),
+        })
     }
 
     /// Buckets in local folders under `dir`.
     pub fn local(dir: &Path) -> Buckets {
         Buckets {
-            backend: Backend::Local(local::LocalBuckets::new(dir)),
+            backend: Arc::new(Backend::Local(local::LocalBuckets::new(dir))),
         }
     }
 
     pub async fn get(&self, bucket: &str, key: &str) -> Result<Object, Error> {
         check_bucket(bucket)?;
-        match &self.backend {
+        match self.backend.as_ref() {
             Backend::Local(b) => b.get(bucket, key).await,
             Backend::Remote(b) => b.get(bucket, key).await,
         }
     }
 
+    /// An object's description and its content as a blocking reader that holds a few chunks
+    /// at a time, never the whole object. Read the body off the async threads
+    /// (`spawn_blocking` or a plain thread); see [`stream`].
+    pub async fn get_reader(&self, bucket: &str, key: &str) -> Result<(ObjectInfo, Body), Error> {
+        check_bucket(bucket)?;
+        match self.backend.as_ref() {
+            Backend::Local(b) => b.get_reader(bucket, key).await,
+            Backend::Remote(b) => b.get_reader(bucket, key).await,
+        }
+    }
+
+    /// An object's content only, as [`Self::get_reader`] gives it; cheaper for a local object
+    /// that has no stored ETag (nothing is hashed).
+    pub async fn get_body(&self, bucket: &str, key: &str) -> Result<Body, Error> {
+        check_bucket(bucket)?;
+        match self.backend.as_ref() {
+            Backend::Local(b) => b.get_body(bucket, key).await,
+            Backend::Remote(b) => Ok(b.get_reader(bucket, key).await?.1),
+        }
+    }
+
+    /// An object as a file that can be read anywhere in it: a local object's own file, a
+    /// remote one downloaded into an unnamed temporary file (disk, not memory, holds it).
+    pub async fn get_file(&self, bucket: &str, key: &str) -> Result<std::fs::File, Error> {
+        check_bucket(bucket)?;
+        let got = match self.backend.as_ref() {
+            Backend::Local(b) => b.get_raw(bucket, key).await?,
+            Backend::Remote(b) => b.get_raw(bucket, key).await?,
+        };
+        stream::file(got).await
+    }
+
+    /// [`Self::get_reader`] from a thread outside the runtime, through its handle.
+    pub fn get_reader_blocking(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(ObjectInfo, Body), Error> {
+        runtime.block_on(self.get_reader(bucket, key))
+    }
+
     pub async fn head(&self, bucket: &str, key: &str) -> Result<ObjectInfo, Error> {
         check_bucket(bucket)?;
-        match &self.backend {
+        match self.backend.as_ref() {
             Backend::Local(b) => b.head(bucket, key).await,
             Backend::Remote(b) => b.head(bucket, key).await,
         }
@@ -214,16 +266,68 @@ impl Buckets {
         opts: PutOptions,
     ) -> Result<ObjectInfo, Error> {
         check_bucket(bucket)?;
-        match &self.backend {
+        match self.backend.as_ref() {
             Backend::Local(b) => b.put(bucket, key, body, opts).await,
             Backend::Remote(b) => b.put(bucket, key, body, opts).await,
         }
     }
 
+    /// Writes a file's content as an object without holding it in memory: up to
+    /// [`PUT_FILE_WHOLE`] bytes in one put (with its ETag, content type and metadata), more as
+    /// a multipart upload read from the file a part at a time.
+    pub async fn put_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        file: std::fs::File,
+        opts: PutOptions,
+    ) -> Result<ObjectInfo, Error> {
+        use object_store::ObjectStoreExt;
+        use tokio::io::AsyncReadExt;
+        check_bucket(bucket)?;
+        let io = |e: std::io::Error| Error::Store(e.to_string());
+        let size = file.metadata().map_err(io)?.len();
+        let mut file = tokio::fs::File::from_std(file);
+        if size <= PUT_FILE_WHOLE {
+            let mut body = Vec::with_capacity(size as usize);
+            file.read_to_end(&mut body).await.map_err(io)?;
+            return self.put(bucket, key, body, opts).await;
+        }
+        let store: Arc<dyn object_store::ObjectStore> = match self.backend.as_ref() {
+            Backend::Local(b) => b.store(bucket)?,
+            Backend::Remote(b) => b.store(bucket)?,
+        };
+        let path = key_path(key)?;
+        let upload = store
+            .put_multipart(&path)
+            .await
+            .map_err(|e| store_error(e, Error::NoSuchBucket))?;
+        let part = PUT_FILE_WHOLE as usize;
+        let mut writer = object_store::WriteMultipart::new_with_chunk_size(upload, part);
+        let mut buf = vec![0u8; part];
+        loop {
+            let n = file.read(&mut buf).await.map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            // At most two parts in flight, so memory stays a few parts.
+            writer
+                .wait_for_capacity(2)
+                .await
+                .map_err(|e| store_error(e, Error::NoSuchBucket))?;
+            writer.write(&buf[..n]);
+        }
+        writer
+            .finish()
+            .await
+            .map_err(|e| store_error(e, Error::NoSuchBucket))?;
+        self.head(bucket, key).await
+    }
+
     /// One page of a bucket's keys, in S3's order (byte order of the keys).
     pub async fn list(&self, bucket: &str, req: &ListRequest) -> Result<ListPage, Error> {
         check_bucket(bucket)?;
-        let all = match &self.backend {
+        let all = match self.backend.as_ref() {
             Backend::Local(b) => b.list(bucket, req.dir_prefix()).await?,
             Backend::Remote(b) => b.list(bucket, req.dir_prefix(), req.after()).await?,
         };
@@ -240,7 +344,7 @@ impl Buckets {
     ) -> Result<ObjectInfo, Error> {
         check_bucket(from_bucket)?;
         check_bucket(to_bucket)?;
-        match &self.backend {
+        match self.backend.as_ref() {
             Backend::Local(b) => b.copy(from_bucket, from_key, to_bucket, to_key).await,
             Backend::Remote(b) => b.copy(from_bucket, from_key, to_bucket, to_key).await,
         }
@@ -249,7 +353,7 @@ impl Buckets {
     /// Deletes an object; as in S3, a key that is not there is no error.
     pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), Error> {
         check_bucket(bucket)?;
-        match &self.backend {
+        match self.backend.as_ref() {
             Backend::Local(b) => b.delete(bucket, key).await,
             Backend::Remote(b) => b.delete(bucket, key).await,
         }
@@ -257,7 +361,7 @@ impl Buckets {
 
     pub async fn create_bucket(&self, bucket: &str) -> Result<(), Error> {
         check_bucket(bucket)?;
-        match &self.backend {
+        match self.backend.as_ref() {
             Backend::Local(b) => b.create_bucket(bucket).await,
             Backend::Remote(b) => b.create_bucket(bucket).await,
         }
@@ -265,7 +369,7 @@ impl Buckets {
 
     /// Every bucket, by name.
     pub async fn list_buckets(&self) -> Result<Vec<BucketInfo>, Error> {
-        match &self.backend {
+        match self.backend.as_ref() {
             Backend::Local(b) => b.list_buckets().await,
             Backend::Remote(b) => b.list_buckets().await,
         }
@@ -275,8 +379,12 @@ impl Buckets {
 /// `"<md5 hex>"`: the ETag S3 gives an object written in one piece.
 pub(crate) fn etag_of(body: &[u8]) -> String {
     use md5::{Digest, Md5};
-    let d = Md5::digest(body);
-    let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+    quoted_hex(&Md5::digest(body))
+}
+
+/// A digest as S3 quotes an ETag.
+pub(crate) fn quoted_hex(digest: &[u8]) -> String {
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("\"{hex}\"")
 }
 

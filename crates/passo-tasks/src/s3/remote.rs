@@ -3,6 +3,7 @@
 //! does not make, CreateBucket and ListBuckets, as plain requests signed with `aws-sigv4`.
 
 use super::credentials::{self, Credentials};
+use super::stream::{self, Body};
 use super::{
     key_path, store_error, BucketInfo, Error, Object, ObjectInfo, PutOptions, DEFAULT_CONTENT_TYPE,
 };
@@ -111,7 +112,7 @@ impl RemoteBuckets {
         }
     }
 
-    fn store(&self, bucket: &str) -> Result<Arc<AmazonS3>, Error> {
+    pub(crate) fn store(&self, bucket: &str) -> Result<Arc<AmazonS3>, Error> {
         let mut stores = self.stores.lock().expect("the store map is never poisoned");
         if let Some(s) = stores.get(bucket) {
             return Ok(s.clone());
@@ -157,6 +158,29 @@ impl RemoteBuckets {
             .map_err(|e| store_error(e, Error::NoSuchKey))?
             .to_vec();
         Ok(Object { info, body })
+    }
+
+    /// object_store's answer to a get, body unread.
+    pub(crate) async fn get_raw(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<object_store::GetResult, Error> {
+        self.store(bucket)?
+            .get(&key_path(key)?)
+            .await
+            .map_err(|e| store_error(e, Error::NoSuchKey))
+    }
+
+    /// The object's description and its body, streamed as the reader takes it.
+    pub async fn get_reader(&self, bucket: &str, key: &str) -> Result<(ObjectInfo, Body), Error> {
+        let store = self.store(bucket)?;
+        let got = store
+            .get(&key_path(key)?)
+            .await
+            .map_err(|e| store_error(e, Error::NoSuchKey))?;
+        let info = info(got.meta.clone(), &got.attributes);
+        Ok((info, stream::body(got)?))
     }
 
     pub async fn head(&self, bucket: &str, key: &str) -> Result<ObjectInfo, Error> {
