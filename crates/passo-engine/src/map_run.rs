@@ -69,7 +69,7 @@ pub struct Batching {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WriterRequest {
     pub resource: Option<String>,
-    pub parameters: Value,
+    pub parameters: Option<Value>,
     pub writer_config: Option<Value>,
 }
 

@@ -123,7 +123,7 @@ pub struct Integrations {
     functions: Functions,
     site: lambda::Site,
     http: reqwest::Client,
-    buckets: Result<Arc<s3::Buckets>, s3::Error>,
+    buckets: Result<s3::Buckets, s3::Error>,
 }
 
 /// Where `passo run` keeps buckets unless told otherwise (the server's default is
@@ -143,7 +143,7 @@ impl Integrations {
             site,
             http: reqwest::Client::new(),
             // A configuration that cannot be used fails the S3 Tasks, not the whole engine.
-            buckets: s3::Buckets::new(&config).map(Arc::new),
+            buckets: s3::Buckets::new(&config),
         }
     }
 
@@ -154,11 +154,6 @@ impl Integrations {
 
     pub fn functions(&self) -> &Functions {
         &self.functions
-    }
-
-    /// The project's buckets, or why they cannot be used.
-    pub fn buckets(&self) -> Result<&Arc<s3::Buckets>, &s3::Error> {
-        self.buckets.as_ref()
     }
 
     /// Runs one Task invocation.

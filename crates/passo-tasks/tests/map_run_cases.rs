@@ -21,7 +21,7 @@ use std::sync::Arc;
 const FLOOR: f64 = 90.0;
 
 struct Host {
-    buckets: Arc<Buckets>,
+    buckets: Buckets,
     io: tokio::runtime::Runtime,
 }
 
@@ -60,7 +60,7 @@ fn run_case(case: &Value, verbose: bool) -> (bool, Option<bool>, String) {
     };
     let dir = tempfile::tempdir().unwrap();
     let mut host = Host {
-        buckets: Arc::new(Buckets::local(dir.path())),
+        buckets: Buckets::local(dir.path()),
         io: tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

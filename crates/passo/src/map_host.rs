@@ -61,11 +61,11 @@ impl MapRunHost for RunHost<'_> {
         Ok(items)
     }
 
-    fn open_results(&mut self, _spec: &MapRunSpec) -> Result<Box<dyn ResultSink>, Failure> {
-        Err(Failure::new(
-            "States.ResultWriterFailed",
-            "Passo does not write Map Run results to buckets yet",
-        ))
+    fn open_results(&mut self, spec: &MapRunSpec) -> Result<Box<dyn ResultSink>, Failure> {
+        let buckets = self.integrations.buckets().map_err(|e| {
+            Failure::new("States.ResultWriterFailed", format!("The buckets cannot be used: {e}"))
+        })?;
+        passo_tasks::map_items::open_results(buckets, self.io.handle(), spec)
     }
 
     fn progress(&mut self, spec: &MapRunSpec, counts: &Counts, done: bool) {

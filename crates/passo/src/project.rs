@@ -29,7 +29,10 @@ pub fn local_integrations(
         account: "123456789012".into(),
         payload_limit: 262_144,
     };
-    let io = tokio::runtime::Builder::new_current_thread()
+    // One worker thread of its own: a Map Run's items stream from a bucket while the
+    // interpreter (on this thread) blocks reading them, so the runtime must run by itself.
+    let io = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;

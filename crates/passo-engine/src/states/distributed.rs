@@ -283,8 +283,8 @@ impl Execution {
         jsonata: bool,
     ) -> Result<WriterRequest, ExprError> {
         let parameters = match raw.get(if jsonata { "Arguments" } else { "Parameters" }) {
-            Some(args) => self.config_value(tid, args, eff, jsonata, "ResultWriter")?,
-            None => json!({}),
+            Some(args) => Some(self.config_value(tid, args, eff, jsonata, "ResultWriter")?),
+            None => None,
         };
         let writer_config = match raw.get("WriterConfig") {
             Some(wc) if jsonata => Some(self.config_value(tid, wc, eff, true, "WriterConfig")?),

@@ -143,6 +143,8 @@ pub struct Normalizer {
     /// Values replaced wherever they occur, with their label: UUIDs seen under an `...id`
     /// key, and the values of reference keys (see `collect_ids`).
     pub known: std::cell::RefCell<Vec<(String, String)>>,
+    /// The ids of the run's Map Runs, replaced wherever they occur.
+    pub map_run_ids: std::cell::RefCell<Vec<String>>,
     /// Keys whose values are replaced by reference (`$..TaskToken` with reference: true,
     /// `key_value` entries): key -> label.
     ref_keys: Vec<(String, String)>,
@@ -229,6 +231,7 @@ impl Normalizer {
         keys.retain(|(_, _, r)| shown.contains(r.as_str()));
         Normalizer {
             known: Default::default(),
+            map_run_ids: Default::default(),
             ref_keys,
             keys,
             literal,
@@ -260,6 +263,9 @@ impl Normalizer {
                 };
                 out = format!("{}/{part0}:<MapRunArnPart1_0idx>", &out[..i + slash]);
             }
+        }
+        for id in self.map_run_ids.borrow().iter() {
+            out = out.replace(id.as_str(), "<MapRunArnPart1_0idx>");
         }
         for (p, r) in &self.literal {
             out = out.replace(p.as_str(), r);
@@ -553,6 +559,15 @@ pub fn compare(case: &Value, run: &Run, verbose: bool) -> (bool, Option<bool>, S
     }
     if let Some(o) = &run.outcome.output {
         norm.collect_ids(o, "output");
+    }
+    // A Map Run's id shows up outside its ARN too (a ResultWriter's keys): the recorder
+    // replaced it wherever it occurred.
+    for e in &run.history {
+        let j = e.to_json();
+        if let Some(arn) = j["mapRunStartedEventDetails"]["mapRunArn"].as_str() {
+            let id = arn.rsplit(':').next().unwrap_or_default().to_string();
+            norm.map_run_ids.borrow_mut().push(id);
+        }
     }
     // The history first: the snapshot numbered UUIDs in the order it met them there.
     let mut uuids = Vec::new();

@@ -6,7 +6,9 @@
 use super::RunState;
 use crate::express;
 use crate::runtime::{now_ms, Expect, Held, Runtime};
-use passo_engine::map_run::{Batcher, ChildStatus, Collected, MapRunSpec, Tally};
+use passo_engine::map_run::{Batcher, ChildRecord, ChildStatus, Collected, MapRunSpec, Tally};
+use passo_engine::ExecutionInfo;
+use passo_tasks::result_writer::{ResultSink, WriterSpec};
 use passo_engine::mock::Mocks;
 use passo_engine::{Event, Failure, Outcome, TaskId, TaskPhase};
 use serde_json::Value;
@@ -23,6 +25,14 @@ const MAX_CHILDREN: usize = 10_000;
 const READ_AHEAD: usize = 256;
 
 type Batch = Result<Vec<(u64, Value)>, Failure>;
+
+/// A child that ended, with what the result writer records of it.
+struct Ended {
+    info: ExecutionInfo,
+    input: Value,
+    outcome: Outcome,
+    stop_ms: i64,
+}
 pub(crate) type MapRunFuture = Pin<Box<dyn Future<Output = Result<Value, Failure>> + Send>>;
 
 /// The event that answers the Map state's task.
@@ -85,16 +95,14 @@ impl Runtime {
         run: Arc<RunState>,
         mocks: Option<Mocks>,
     ) -> Result<Value, Failure> {
-        if spec.writer.is_some() {
-            return Err(Failure::new(
-                "States.ResultWriterFailed",
-                "Passo does not write Map Run results to buckets yet",
-            ));
-        }
+        let mut sink = match &spec.writer {
+            Some(w) => Some(self.result_sink(&spec, w)?),
+            None => None,
+        };
         let mut batches = self.read_batches(spec.clone());
         let mut tally = Tally::new(&spec);
         let mut collected = Collected::default();
-        let mut running: JoinSet<(u64, Outcome)> = JoinSet::new();
+        let mut running: JoinSet<(u64, Ended)> = JoinSet::new();
         let mut all_read = false;
         let mut next = 0u64;
         loop {
@@ -129,26 +137,44 @@ impl Runtime {
                         run.set_counts(tally.counts);
                         let child = express::run(
                             spec.processor.clone(),
-                            info,
-                            input,
+                            info.clone(),
+                            input.clone(),
                             self.clone(),
                             mocks.clone(),
                         );
                         let index = next;
-                        running.spawn(async move { (index, child.await) });
+                        running.spawn(async move {
+                            let outcome = child.await;
+                            (index, Ended { info, input, outcome, stop_ms: now_ms() })
+                        });
                         next += 1;
                     }
                 },
                 Some(done) = running.join_next(), if !running.is_empty() => {
-                    let (index, outcome) = match done {
+                    let (index, ended) = match done {
                         Ok(x) => x,
                         Err(e) => {
                             running.abort_all();
                             return Err(Failure::new("States.Runtime", format!("A child execution of the Map Run failed to run: {e}")));
                         }
                     };
-                    tally.ended(ChildStatus::of(outcome.status));
-                    collected.set(index, spec.parent.payload_limit, &outcome);
+                    tally.ended(ChildStatus::of(ended.outcome.status));
+                    match sink.as_mut() {
+                        Some(s) => {
+                            let record = ChildRecord {
+                                index,
+                                info: &ended.info,
+                                input: &ended.input,
+                                outcome: &ended.outcome,
+                                stop_ms: ended.stop_ms,
+                            };
+                            if let Err(e) = s.push(passo_tasks::map_items::child_result(&record)) {
+                                running.abort_all();
+                                return Err(passo_tasks::map_items::writer_failure(e));
+                            }
+                        }
+                        None => collected.set(index, spec.parent.payload_limit, &ended.outcome),
+                    }
                     run.set_counts(tally.counts);
                     if let Some(f) = tally.exceeded() {
                         running.abort_all();
@@ -167,7 +193,31 @@ impl Runtime {
         if let Some(f) = tally.exceeded() {
             return Err(f);
         }
-        collected.finish(&spec.state_name)
+        match sink {
+            Some(s) => s.finish().await.map_err(passo_tasks::map_items::writer_failure),
+            None => collected.finish(&spec.state_name),
+        }
+    }
+
+    /// The ResultWriter's sink of a Map Run.
+    fn result_sink(
+        &self,
+        spec: &MapRunSpec,
+        w: &passo_engine::map_run::WriterRequest,
+    ) -> Result<ResultSink, Failure> {
+        let parsed = WriterSpec::parse(
+            w.resource.as_deref(),
+            w.parameters.as_ref(),
+            w.writer_config.as_ref(),
+        )
+        .map_err(passo_tasks::map_items::writer_failure)?;
+        let buckets = self.buckets().ok_or_else(|| {
+            Failure::new(
+                "States.ResultWriterFailed",
+                "No buckets are configured to write results to",
+            )
+        })?;
+        Ok(ResultSink::new(buckets, parsed, &spec.map_run_arn))
     }
 
     /// The Map Run's batches, read on a blocking thread (bucket reads block) and handed

@@ -76,7 +76,7 @@ pub struct Runtime {
     /// The function registry the API manages (set by `serve`; tests may run without).
     functions: std::sync::OnceLock<passo_tasks::functions::Functions>,
     /// The buckets Distributed Maps read items from (set by `serve`).
-    buckets: std::sync::OnceLock<Arc<passo_tasks::s3::Buckets>>,
+    buckets: std::sync::OnceLock<passo_tasks::s3::Buckets>,
     pub map_runs: crate::map_runs::MapRuns,
 }
 
@@ -111,11 +111,11 @@ impl Runtime {
     }
 
     /// Gives Map Runs the buckets their ItemReaders read.
-    pub fn set_buckets(&self, b: Arc<passo_tasks::s3::Buckets>) {
+    pub fn set_buckets(&self, b: passo_tasks::s3::Buckets) {
         let _ = self.buckets.set(b);
     }
 
-    pub fn buckets(&self) -> Option<&Arc<passo_tasks::s3::Buckets>> {
+    pub fn buckets(&self) -> Option<&passo_tasks::s3::Buckets> {
         self.buckets.get()
     }
 
