@@ -322,6 +322,10 @@ pub struct Map {
     /// JSONata `ItemSelector` (JSONPath's is the state's `parameters`).
     pub item_selector: Option<JTemplate>,
     pub processor: Program,
+    /// The processor as a state machine definition of its own (its `StartAt` and `States`,
+    /// with its query language): a Distributed Map's children run it, and a server that
+    /// keeps them durable stores it.
+    pub processor_definition: std::sync::Arc<Value>,
     pub mode: MapMode,
     pub execution_type: Option<String>,
     pub max_concurrency: Dynamic<u64>,

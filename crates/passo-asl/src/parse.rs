@@ -1767,6 +1767,13 @@ impl Parser {
             }
         };
         let processor = self.program(proc_obj, &pat, sub_lang(proc_obj, lang), false);
+        let mut processor_definition = proc_obj.clone();
+        processor_definition.remove("ProcessorConfig");
+        let ql = match sub_lang(proc_obj, lang) {
+            QueryLanguage::Jsonata => "JSONata",
+            QueryLanguage::JsonPath => "JSONPath",
+        };
+        processor_definition.insert("QueryLanguage".into(), Value::String(ql.into()));
         if obj.get("ItemsPath") == Some(&Value::Null) {
             self.schema(
                 ptr(at, "ItemsPath"),
@@ -1829,6 +1836,7 @@ impl Parser {
                 None
             },
             processor: processor?,
+            processor_definition: std::sync::Arc::new(Value::Object(processor_definition)),
             mode,
             execution_type,
             max_concurrency: max_concurrency?.unwrap_or(Dynamic::Static(0)),

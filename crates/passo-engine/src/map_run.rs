@@ -81,6 +81,8 @@ pub struct MapRunSpec {
     pub state_name: String,
     /// The processor, as a state machine of its own (children run it).
     pub processor: Arc<StateMachine>,
+    /// Its definition (JSON), for a host that stores children durably.
+    pub processor_definition: Arc<Value>,
     pub execution_type: ExecutionType,
     pub items: ItemSource,
     pub selector: Option<Selector>,

@@ -55,11 +55,9 @@ pub async fn run(
                     let rt = rt.clone();
                     let arn = arn.clone();
                     tokio::spawn(async move {
-                        let run = rt.map_runs.begin(&spec, &arn, now_ms());
-                        let r = rt.clone().run_map(spec, run.clone(), mocks).await;
-                        run.end(r.is_ok(), now_ms());
-                        rt.map_runs.ended(&run.arn);
-                        let _ = tx.send(crate::map_runs::coordinator::answer(task, r));
+                        if let Some(r) = rt.clone().run_map(spec, arn, mocks).await {
+                            let _ = tx.send(crate::map_runs::coordinator::answer(task, r));
+                        }
                     });
                 }
                 c @ Command::InvokeTask { .. } => {

@@ -129,6 +129,20 @@ pub struct FunctionRow {
     pub created_ms: i64,
 }
 
+/// A Distributed Map's Map Run. Its children are executions of the machine
+/// `state_machine_arn` (`PARENT/LABEL`, a revision of its own named by the run's id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapRunRow {
+    pub arn: String,
+    pub execution_arn: String,
+    pub state_machine_arn: String,
+    pub status: String,
+    pub start_ms: i64,
+    pub stop_ms: Option<i64>,
+    /// Concurrency, tolerated failures and the counts at the end, as JSON text.
+    pub config: String,
+}
+
 /// One change to the store; a request is a list of them, applied atomically.
 #[derive(Debug, Clone)]
 pub enum Write {
@@ -153,6 +167,15 @@ pub enum Write {
     PutTimer(TimerRow),
     DeleteTimer(String, i64),
     DeleteTimers(String),
+    /// Records a Map Run (nothing happens when it exists: a recovered run keeps its start).
+    PutMapRun(MapRunRow),
+    /// A Map Run's end: status, stop time, config with the final counts.
+    EndMapRun {
+        arn: String,
+        status: String,
+        stop_ms: i64,
+        config: String,
+    },
     /// Removes executions (with steps and timers) that stopped before this time.
     PurgeStoppedBefore(i64),
 }

@@ -44,6 +44,10 @@ CREATE INDEX IF NOT EXISTS executions_stopped ON executions (stop_ms) WHERE stop
 CREATE TABLE IF NOT EXISTS steps (
   execution_arn TEXT NOT NULL, seq INTEGER NOT NULL, now_ms INTEGER NOT NULL,
   event TEXT NOT NULL, history TEXT NOT NULL, PRIMARY KEY (execution_arn, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS map_runs (
+  arn TEXT PRIMARY KEY, execution_arn TEXT NOT NULL, state_machine_arn TEXT NOT NULL,
+  status TEXT NOT NULL, start_ms INTEGER NOT NULL, stop_ms INTEGER, config TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS map_runs_execution ON map_runs (execution_arn, start_ms);
 CREATE TABLE IF NOT EXISTS timers (
   execution_arn TEXT NOT NULL, timer_id INTEGER NOT NULL, fire_at_ms INTEGER NOT NULL,
   PRIMARY KEY (execution_arn, timer_id)) WITHOUT ROWID;
@@ -342,6 +346,61 @@ impl Db {
         })
     }
 
+    /// Executions of one revision of a machine (a Map Run's children), newest first,
+    /// optionally of one status; `after` as for [`Db::executions`].
+    pub fn executions_of_revision(
+        &self,
+        machine_arn: &str,
+        revision_id: &str,
+        status: Option<&str>,
+        after: Option<(i64, &str)>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRow>> {
+        let (after_ms, after_arn) = match after {
+            Some((ms, arn)) => (Some(ms), Some(arn)),
+            None => (None, None),
+        };
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT * FROM executions WHERE machine_arn = ?1 AND revision_id = ?2
+                   AND (?3 IS NULL OR status = ?3)
+                   AND (?4 IS NULL OR start_ms < ?4 OR (start_ms = ?4 AND arn < ?5))
+                 ORDER BY start_ms DESC, arn DESC LIMIT ?6",
+            )?;
+            let rows = st.query_map(
+                params![
+                    machine_arn,
+                    revision_id,
+                    status,
+                    after_ms,
+                    after_arn,
+                    limit as i64
+                ],
+                execution_row,
+            )?;
+            rows.collect()
+        })
+    }
+
+    pub fn map_run(&self, arn: &str) -> Result<Option<MapRunRow>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT * FROM map_runs WHERE arn = ?1")?
+                .query_row([arn], map_run_row)
+                .optional()
+        })
+    }
+
+    /// The Map Runs an execution started, in start order.
+    pub fn map_runs_of(&self, execution_arn: &str) -> Result<Vec<MapRunRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT * FROM map_runs WHERE execution_arn = ?1 ORDER BY start_ms, arn",
+            )?;
+            let rows = st.query_map([execution_arn], map_run_row)?;
+            rows.collect()
+        })
+    }
+
     /// Every running execution: (ARN, tasks that were out at its last step).
     pub fn running(&self) -> Result<Vec<(String, i64)>> {
         self.read(|c| {
@@ -433,6 +492,18 @@ fn version_row(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
         revision_id: r.get(3)?,
         description: r.get(4)?,
         created_ms: r.get(5)?,
+    })
+}
+
+fn map_run_row(r: &Row<'_>) -> rusqlite::Result<MapRunRow> {
+    Ok(MapRunRow {
+        arn: r.get(0)?,
+        execution_arn: r.get(1)?,
+        state_machine_arn: r.get(2)?,
+        status: r.get(3)?,
+        start_ms: r.get(4)?,
+        stop_ms: r.get(5)?,
+        config: r.get(6)?,
     })
 }
 
@@ -565,6 +636,29 @@ fn apply(c: &Connection, w: &Write) -> Result<()> {
                 .execute([arn])?;
             c.prepare_cached("DELETE FROM tags WHERE resource_arn = ?1")?
                 .execute([arn])?;
+        }
+        Write::PutMapRun(m) => {
+            c.prepare_cached("INSERT OR IGNORE INTO map_runs VALUES (?1,?2,?3,?4,?5,?6,?7)")?
+                .execute(params![
+                    m.arn,
+                    m.execution_arn,
+                    m.state_machine_arn,
+                    m.status,
+                    m.start_ms,
+                    m.stop_ms,
+                    m.config
+                ])?;
+        }
+        Write::EndMapRun {
+            arn,
+            status,
+            stop_ms,
+            config,
+        } => {
+            c.prepare_cached(
+                "UPDATE map_runs SET status = ?2, stop_ms = ?3, config = ?4 WHERE arn = ?1",
+            )?
+            .execute(params![arn, status, stop_ms, config])?;
         }
         Write::PutRevision(r) => {
             c.prepare_cached("INSERT OR REPLACE INTO revisions VALUES (?1,?2,?3,?4,?5)")?
@@ -713,6 +807,8 @@ fn apply(c: &Connection, w: &Write) -> Result<()> {
             )?
             .execute([ms])?;
             c.prepare_cached("DELETE FROM executions WHERE stop_ms IS NOT NULL AND stop_ms < ?1")?
+                .execute([ms])?;
+            c.prepare_cached("DELETE FROM map_runs WHERE stop_ms IS NOT NULL AND stop_ms < ?1")?
                 .execute([ms])?;
         }
     }

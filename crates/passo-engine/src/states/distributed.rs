@@ -111,6 +111,7 @@ impl Execution {
             map_run_arn: self.map_run_arn(m),
             state_name: state.name.clone(),
             processor,
+            processor_definition: m.processor_definition.clone(),
             execution_type: match m.execution_type.as_deref() {
                 Some("EXPRESS") => ExecutionType::Express,
                 _ => ExecutionType::Standard,

@@ -184,6 +184,9 @@ pub fn describe(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     if let Some(x) = &e.trace_header {
         out["traceHeader"] = json!(x);
     }
+    if let Some(run) = crate::map_runs::map_run_of(&e.machine_arn, &e.revision_id) {
+        out["mapRunArn"] = json!(run);
+    }
     if e.status == "RUNNING" {
         out["redriveStatusReason"] = json!("Execution is RUNNING and cannot be redriven");
     } else if e.status == "SUCCEEDED" {
@@ -277,7 +280,12 @@ pub fn history(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
 }
 
 pub fn list(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
-    let target = req_str(req, "stateMachineArn")?;
+    let map_run = opt_str(req, "mapRunArn");
+    if map_run.is_some() && opt_str(req, "stateMachineArn").is_some() {
+        return Err(ApiError::ValidationException(
+            "Only one of stateMachineArn and mapRunArn can be specified".into(),
+        ));
+    }
     let (limit, cursor) = page_cursor(req, 100)?;
     // The cursor is the (start time, ARN) of the last execution handed out.
     let after: Option<(i64, String)> = match cursor {
@@ -288,6 +296,12 @@ pub fn list(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
         }
     };
     let status = opt_str(req, "statusFilter");
+    let after_ref = after.as_ref().map(|(ms, arn)| (*ms, arn.as_str()));
+    if let Some(run) = map_run {
+        let rows = map_run_children(rt, run, status, after_ref, limit + 1)?;
+        return Ok(execution_page(rows, limit, Some(run)));
+    }
+    let target = req_str(req, "stateMachineArn")?;
     let (machine_arn, qualifier) = match arn::parse(target)? {
         Resource::Machine { .. } => (target.to_string(), None),
         Resource::Version { .. } => {
@@ -315,10 +329,14 @@ pub fn list(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
             "This operation is not supported by this type of state machine".into(),
         ));
     }
-    let after = after.as_ref().map(|(ms, arn)| (*ms, arn.as_str()));
     let rows = rt
         .db
-        .executions(&machine_arn, status, qualifier, after, limit + 1)?;
+        .executions(&machine_arn, status, qualifier, after_ref, limit + 1)?;
+    Ok(execution_page(rows, limit, None))
+}
+
+/// One page of ListExecutions from `limit + 1` rows (the extra one says there is more).
+fn execution_page(rows: Vec<ExecutionRow>, limit: usize, map_run: Option<&str>) -> Value {
     let more = rows.len() > limit;
     let last = rows
         .get(limit.wrapping_sub(1))
@@ -344,6 +362,9 @@ pub fn list(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
             if let Some(x) = e.alias_arn {
                 v["stateMachineAliasArn"] = json!(x);
             }
+            if let Some(r) = map_run {
+                v["mapRunArn"] = json!(r);
+            }
             v
         })
         .collect();
@@ -351,7 +372,27 @@ pub fn list(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     if let (true, Some(last)) = (more, last) {
         out["nextToken"] = json!(encode_cursor(&last));
     }
-    Ok(out)
+    out
+}
+
+/// A Map Run's children, newest first.
+fn map_run_children(
+    rt: &Runtime,
+    run: &str,
+    status: Option<&str>,
+    after: Option<(i64, &str)>,
+    limit: usize,
+) -> Result<Vec<ExecutionRow>, ApiError> {
+    match arn::parse(run)? {
+        Resource::MapRun => {}
+        other => return Err(arn::wrong_kind(&other)),
+    }
+    let missing = || ApiError::ResourceNotFound(format!("Resource Not Found: '{run}'"));
+    let row = rt.db.map_run(run)?.ok_or_else(missing)?;
+    let (_, id) = run.rsplit_once(':').ok_or_else(missing)?;
+    Ok(rt
+        .db
+        .executions_of_revision(&row.state_machine_arn, id, status, after, limit)?)
 }
 
 pub async fn stop(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {

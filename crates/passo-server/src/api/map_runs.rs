@@ -21,8 +21,7 @@ fn missing(arn: &str) -> ApiError {
 
 pub fn describe(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     let arn = map_run_arn(req)?;
-    let run = rt.map_runs.get(arn).ok_or_else(|| missing(arn))?;
-    Ok(run.describe())
+    rt.map_runs.describe(rt, arn)?.ok_or_else(|| missing(arn))
 }
 
 pub fn list(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
@@ -38,10 +37,21 @@ pub fn list(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     }
     let (limit, offset) = page(req, 100)?;
     let items: Vec<Value> = rt
-        .map_runs
-        .of_execution(execution)
+        .db
+        .map_runs_of(execution)?
         .iter()
-        .map(|r| r.list_item())
+        .map(|r| {
+            let mut v = json!({
+                "executionArn": r.execution_arn,
+                "mapRunArn": r.arn,
+                "stateMachineArn": r.state_machine_arn,
+                "startDate": super::ts(r.start_ms),
+            });
+            if let Some(stop) = r.stop_ms {
+                v["stopDate"] = super::ts(stop);
+            }
+            v
+        })
         .collect();
     Ok(paged(items, "mapRuns", offset, limit))
 }

@@ -1,23 +1,43 @@
 //! Map Runs: the child executions a Distributed Map starts, as a resource the API describes
 //! (DescribeMapRun, ListMapRuns) and adjusts while it runs (UpdateMapRun).
 //!
-//! - [`coordinator`]: runs one Map Run: reads its items, keeps up to MaxConcurrency children
-//!   running, counts their ends against the tolerated failures, and answers the Map state.
+//! - [`coordinator`]: runs one Map Run: reads its items, keeps up to MaxConcurrency
+//!   children running, counts their ends against the tolerated failures, and answers the
+//!   Map state.
 //!
-//! This first form keeps Map Runs in memory and runs children in memory (as Express
-//! executions are run): a Map Run cut off by a restart runs again from its first item when
-//! the parent's step is recovered (at least once, as tasks in flight are).
+//! A Map Run's row is written when it starts and when it ends; while it runs, its counts
+//! live here. Its STANDARD children are durable executions of the machine `PARENT/LABEL`
+//! (see [`child_machine_arn`]), whose ends are routed to their run by [`MapRuns::watch`].
 
 pub(crate) mod coordinator;
 
+use crate::runtime::{now_ms, Runtime};
 use passo_engine::map_run::{Counts, MapRunSpec};
+use passo_engine::Failure;
+use passo_store::{MapRunRow, Write};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-/// How many ended Map Runs stay describable.
-const KEEP_ENDED: usize = 10_000;
+/// How many ended Map Runs stay in memory (the store keeps them all).
+const KEEP_ENDED: usize = 1_000;
+
+/// The machine a Map Run's children run: `arn:...:stateMachine:PARENT/LABEL`.
+pub fn child_machine_arn(spec: &MapRunSpec) -> String {
+    spec.child_info(0, 0).state_machine_arn
+}
+
+/// The Map Run a child execution belongs to, from its machine and revision.
+pub fn map_run_of(machine_arn: &str, revision_id: &str) -> Option<String> {
+    let (_, name) = machine_arn.split_once(":stateMachine:")?;
+    name.contains('/').then(|| {
+        format!(
+            "{}:{revision_id}",
+            machine_arn.replacen(":stateMachine:", ":mapRun:", 1)
+        )
+    })
+}
 
 /// A Map Run's status, as DescribeMapRun names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +70,48 @@ pub struct RunInfo {
     pub tolerated_percentage: Option<f64>,
 }
 
+impl RunInfo {
+    fn config(&self) -> String {
+        let c = &self.counts;
+        json!({
+            "maxConcurrency": self.max_concurrency,
+            "toleratedFailureCount": self.tolerated_count,
+            "toleratedFailurePercentage": self.tolerated_percentage,
+            "counts": [c.pending, c.running, c.succeeded, c.failed, c.timed_out, c.aborted, c.total],
+        })
+        .to_string()
+    }
+
+    fn from_row(row: &MapRunRow) -> RunInfo {
+        let v: Value = serde_json::from_str(&row.config).unwrap_or(Value::Null);
+        let n = |i: usize| v["counts"][i].as_u64().unwrap_or(0);
+        RunInfo {
+            status: match row.status.as_str() {
+                "SUCCEEDED" => MapRunStatus::Succeeded,
+                "FAILED" => MapRunStatus::Failed,
+                "ABORTED" => MapRunStatus::Aborted,
+                _ => MapRunStatus::Running,
+            },
+            stop_ms: row.stop_ms,
+            counts: Counts {
+                pending: n(0),
+                running: n(1),
+                succeeded: n(2),
+                failed: n(3),
+                timed_out: n(4),
+                aborted: n(5),
+                total: n(6),
+            },
+            max_concurrency: v["maxConcurrency"].as_u64().unwrap_or(0),
+            tolerated_count: v["toleratedFailureCount"].as_f64(),
+            tolerated_percentage: v["toleratedFailurePercentage"].as_f64(),
+        }
+    }
+}
+
+/// Where a run's children's ends go: its coordinator.
+type Ends = tokio::sync::mpsc::UnboundedSender<coordinator::Ended>;
+
 /// One Map Run.
 pub struct RunState {
     pub arn: String,
@@ -57,159 +119,188 @@ pub struct RunState {
     /// `arn:...:stateMachine:MACHINE/LABEL`, the children's state machine.
     pub state_machine_arn: String,
     pub start_ms: i64,
+    spec: Option<Arc<MapRunSpec>>,
     info: Mutex<RunInfo>,
     aborted: AtomicBool,
+    ends: Mutex<Option<Ends>>,
     /// Wakes the coordinator: the concurrency changed, or the run was aborted.
     pub changed: tokio::sync::Notify,
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl RunState {
     pub fn info(&self) -> RunInfo {
-        self.info.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    fn with<R>(&self, f: impl FnOnce(&mut RunInfo) -> R) -> R {
-        f(&mut self.info.lock().unwrap_or_else(|e| e.into_inner()))
+        lock(&self.info).clone()
     }
 
     pub fn set_counts(&self, counts: Counts) {
-        self.with(|i| i.counts = counts);
+        lock(&self.info).counts = counts;
     }
 
     pub fn aborted(&self) -> bool {
         self.aborted.load(Ordering::Acquire)
     }
 
-    /// The run ended (`ok`: succeeded) at `now`.
-    pub fn end(&self, ok: bool, now: i64) {
-        let aborted = self.aborted();
-        self.with(|i| {
-            i.status = match (aborted, ok) {
+    pub(crate) fn spec(&self) -> Option<Arc<MapRunSpec>> {
+        self.spec.clone()
+    }
+
+    pub(crate) fn set_ends(&self, tx: Ends) {
+        *lock(&self.ends) = Some(tx);
+    }
+
+    pub(crate) fn ends(&self) -> Option<Ends> {
+        lock(&self.ends).clone()
+    }
+
+    /// DescribeMapRun's answer.
+    pub fn describe(&self) -> Value {
+        describe(&self.arn, &self.execution_arn, self.start_ms, &self.info())
+    }
+}
+
+fn describe(arn: &str, execution_arn: &str, start_ms: i64, i: &RunInfo) -> Value {
+    let c = &i.counts;
+    let counts = json!({
+        "pending": c.pending,
+        "running": c.running,
+        "succeeded": c.succeeded,
+        "failed": c.failed,
+        "timedOut": c.timed_out,
+        "aborted": c.aborted,
+        "total": c.total,
+        "resultsWritten": c.succeeded + c.failed + c.timed_out + c.aborted,
+        "failuresNotRedrivable": 0,
+        "pendingRedrive": 0,
+    });
+    let mut v = json!({
+        "mapRunArn": arn,
+        "executionArn": execution_arn,
+        "status": i.status.as_str(),
+        "startDate": crate::api::ts(start_ms),
+        "maxConcurrency": i.max_concurrency,
+        "toleratedFailurePercentage": i.tolerated_percentage.unwrap_or(0.0),
+        "toleratedFailureCount": i.tolerated_count.map_or(0, |c| c as u64),
+        "itemCounts": counts,
+        "executionCounts": counts,
+        "redriveCount": 0,
+    });
+    if let Some(stop) = i.stop_ms {
+        v["stopDate"] = crate::api::ts(stop);
+    }
+    v
+}
+
+/// Every Map Run this server runs or ran lately.
+#[derive(Default)]
+pub struct MapRuns {
+    runs: Mutex<BTreeMap<String, Arc<RunState>>>,
+    /// Ended runs, oldest first (dropped from memory past [`KEEP_ENDED`]).
+    ended: Mutex<std::collections::VecDeque<String>>,
+    /// STANDARD children running: child ARN -> its run and index.
+    watched: Mutex<HashMap<String, (Arc<RunState>, u64)>>,
+}
+
+impl MapRuns {
+    /// Registers a Map Run starting now and records it (with the processor's revision, for
+    /// its children); a run started again after a restart keeps its first start.
+    pub(crate) async fn begin(
+        &self,
+        rt: &Runtime,
+        spec: &Arc<MapRunSpec>,
+        execution_arn: &str,
+    ) -> Result<Arc<RunState>, Failure> {
+        let now = now_ms();
+        let stored = rt
+            .db
+            .map_run(&spec.map_run_arn)
+            .map_err(coordinator::store_failure)?;
+        let info = RunInfo {
+            status: MapRunStatus::Running,
+            stop_ms: None,
+            counts: Counts::default(),
+            max_concurrency: spec.max_concurrency,
+            tolerated_count: spec.tolerated_count,
+            tolerated_percentage: spec.tolerated_percentage,
+        };
+        let run = Arc::new(RunState {
+            arn: spec.map_run_arn.clone(),
+            execution_arn: execution_arn.to_string(),
+            state_machine_arn: child_machine_arn(spec),
+            start_ms: stored.as_ref().map_or(now, |r| r.start_ms),
+            spec: Some(spec.clone()),
+            info: Mutex::new(info.clone()),
+            aborted: AtomicBool::new(false),
+            ends: Mutex::new(None),
+            changed: tokio::sync::Notify::new(),
+        });
+        if stored.is_none() {
+            let row = MapRunRow {
+                arn: run.arn.clone(),
+                execution_arn: run.execution_arn.clone(),
+                state_machine_arn: run.state_machine_arn.clone(),
+                status: "RUNNING".into(),
+                start_ms: now,
+                stop_ms: None,
+                config: info.config(),
+            };
+            let writes = vec![Write::PutMapRun(row), Runtime::processor_revision(spec)];
+            rt.db
+                .write(writes)
+                .await
+                .map_err(coordinator::store_failure)?;
+        }
+        lock(&self.runs).insert(run.arn.clone(), run.clone());
+        Ok(run)
+    }
+
+    /// The run ended (`ok`: succeeded): recorded, and remembered for a while.
+    pub(crate) async fn end(&self, rt: &Runtime, run: &RunState, ok: bool) {
+        let now = now_ms();
+        let info = {
+            let mut i = lock(&run.info);
+            i.status = match (run.aborted(), ok) {
                 (true, _) => MapRunStatus::Aborted,
                 (false, true) => MapRunStatus::Succeeded,
                 (false, false) => MapRunStatus::Failed,
             };
             i.stop_ms = Some(now);
-        });
-    }
-
-    /// DescribeMapRun's answer.
-    pub fn describe(&self) -> Value {
-        let i = self.info();
-        let c = &i.counts;
-        let counts = json!({
-            "pending": c.pending,
-            "running": c.running,
-            "succeeded": c.succeeded,
-            "failed": c.failed,
-            "timedOut": c.timed_out,
-            "aborted": c.aborted,
-            "total": c.total,
-            "resultsWritten": c.succeeded + c.failed + c.timed_out + c.aborted,
-            "failuresNotRedrivable": 0,
-            "pendingRedrive": 0,
-        });
-        let mut v = json!({
-            "mapRunArn": self.arn,
-            "executionArn": self.execution_arn,
-            "status": i.status.as_str(),
-            "startDate": crate::api::ts(self.start_ms),
-            "maxConcurrency": i.max_concurrency,
-            "toleratedFailurePercentage": i.tolerated_percentage.unwrap_or(0.0),
-            "toleratedFailureCount": i.tolerated_count.map_or(0, |c| c as u64),
-            "itemCounts": counts,
-            "executionCounts": counts,
-            "redriveCount": 0,
-        });
-        if let Some(stop) = i.stop_ms {
-            v["stopDate"] = crate::api::ts(stop);
+            i.clone()
+        };
+        let w = Write::EndMapRun {
+            arn: run.arn.clone(),
+            status: info.status.as_str().into(),
+            stop_ms: now,
+            config: info.config(),
+        };
+        if let Err(e) = rt.db.write(vec![w]).await {
+            tracing::warn!("recording the end of Map Run {}: {e}", run.arn);
         }
-        v
-    }
-
-    /// ListMapRuns' item.
-    pub fn list_item(&self) -> Value {
-        let mut v = json!({
-            "executionArn": self.execution_arn,
-            "mapRunArn": self.arn,
-            "stateMachineArn": self.state_machine_arn,
-            "startDate": crate::api::ts(self.start_ms),
-        });
-        if let Some(stop) = self.info().stop_ms {
-            v["stopDate"] = crate::api::ts(stop);
-        }
-        v
-    }
-}
-
-/// Every Map Run this server knows of.
-#[derive(Default)]
-pub struct MapRuns {
-    runs: Mutex<BTreeMap<String, Arc<RunState>>>,
-    /// Ended runs, oldest first (dropped past [`KEEP_ENDED`]).
-    ended: Mutex<std::collections::VecDeque<String>>,
-}
-
-impl MapRuns {
-    fn runs(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<RunState>>> {
-        self.runs.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Registers a Map Run starting now (or finds it again: a recovered parent starts the
-    /// same run over).
-    pub fn begin(&self, spec: &MapRunSpec, execution_arn: &str, now: i64) -> Arc<RunState> {
-        let prefix = spec
-            .parent
-            .state_machine_arn
-            .split(":stateMachine:")
-            .next()
-            .unwrap_or_default();
-        let machine = spec.child_info(0, now).state_machine_name;
-        let run = Arc::new(RunState {
-            arn: spec.map_run_arn.clone(),
-            execution_arn: execution_arn.to_string(),
-            state_machine_arn: format!("{prefix}:stateMachine:{machine}"),
-            start_ms: now,
-            info: Mutex::new(RunInfo {
-                status: MapRunStatus::Running,
-                stop_ms: None,
-                counts: Counts::default(),
-                max_concurrency: spec.max_concurrency,
-                tolerated_count: spec.tolerated_count,
-                tolerated_percentage: spec.tolerated_percentage,
-            }),
-            aborted: AtomicBool::new(false),
-            changed: tokio::sync::Notify::new(),
-        });
-        self.runs().insert(run.arn.clone(), run.clone());
-        run
-    }
-
-    /// Remembers that `arn` ended; the oldest ended runs are forgotten.
-    pub fn ended(&self, arn: &str) {
-        let mut ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
-        ended.push_back(arn.to_string());
+        let mut ended = lock(&self.ended);
+        ended.push_back(run.arn.clone());
         while ended.len() > KEEP_ENDED {
             if let Some(old) = ended.pop_front() {
-                self.runs().remove(&old);
+                lock(&self.runs).remove(&old);
             }
         }
     }
 
     pub fn get(&self, arn: &str) -> Option<Arc<RunState>> {
-        self.runs().get(arn).cloned()
+        lock(&self.runs).get(arn).cloned()
     }
 
-    /// The Map Runs an execution started, in start order.
-    pub fn of_execution(&self, execution_arn: &str) -> Vec<Arc<RunState>> {
-        let mut v: Vec<Arc<RunState>> = self
-            .runs()
-            .values()
-            .filter(|r| r.execution_arn == execution_arn)
-            .cloned()
-            .collect();
-        v.sort_by(|a, b| a.start_ms.cmp(&b.start_ms).then(a.arn.cmp(&b.arn)));
-        v
+    /// DescribeMapRun: the run in memory, else its row.
+    pub fn describe(&self, rt: &Runtime, arn: &str) -> Result<Option<Value>, passo_store::StoreError> {
+        if let Some(r) = self.get(arn) {
+            return Ok(Some(r.describe()));
+        }
+        Ok(rt
+            .db
+            .map_run(arn)?
+            .map(|row| describe(&row.arn, &row.execution_arn, row.start_ms, &RunInfo::from_row(&row))))
     }
 
     /// Stops a run whose Map state no longer waits for it.
@@ -220,7 +311,7 @@ impl MapRuns {
         }
     }
 
-    /// UpdateMapRun.
+    /// UpdateMapRun (None: no such run in memory).
     pub fn update(
         &self,
         arn: &str,
@@ -229,7 +320,8 @@ impl MapRuns {
         tolerated_percentage: Option<f64>,
     ) -> Option<()> {
         let r = self.get(arn)?;
-        r.with(|i| {
+        {
+            let mut i = lock(&r.info);
             if let Some(m) = max_concurrency {
                 i.max_concurrency = m;
             }
@@ -239,8 +331,30 @@ impl MapRuns {
             if tolerated_percentage.is_some() {
                 i.tolerated_percentage = tolerated_percentage;
             }
-        });
+        }
         r.changed.notify_one();
         Some(())
+    }
+
+    /// Routes the end of child `child_arn` to `run` as its item `index`.
+    pub(crate) fn watch(&self, child_arn: &str, run: &Arc<RunState>, index: u64) {
+        lock(&self.watched).insert(child_arn.to_string(), (run.clone(), index));
+    }
+
+    pub(crate) fn unwatch(&self, child_arn: &str) {
+        lock(&self.watched).remove(child_arn);
+    }
+
+    pub(crate) fn take_watched(&self, child_arn: &str) -> Option<(Arc<RunState>, u64)> {
+        lock(&self.watched).remove(child_arn)
+    }
+
+    /// The STANDARD children of `run` still running.
+    pub(crate) fn running_children_of(&self, run: &RunState) -> Vec<String> {
+        lock(&self.watched)
+            .iter()
+            .filter(|(_, (r, _))| r.arn == run.arn)
+            .map(|(c, _)| c.clone())
+            .collect()
     }
 }

@@ -286,6 +286,9 @@ impl Runtime {
         if let (Some(_), Some(p)) = (outcome, &req.parent) {
             self.ended(&arn, p);
         }
+        if outcome.is_some() && owner::is_map_child(&a) {
+            self.map_child_ended(&arn);
+        }
         self.after_commit(&arn, a, cmds, &slot, &mut g);
         Ok((arn, start_ms))
     }
@@ -310,6 +313,8 @@ impl Runtime {
                 "Test case '{test_case}' asked for, but no mock file is configured (passo server --mock FILE, or SFN_MOCK_CONFIG)"
             )));
         };
+        // A Map Run's children (machine `PARENT/LABEL`) answer from their parent's case.
+        let machine_name = machine_name.split('/').next().unwrap_or(machine_name);
         Mocks::from_config(cfg, Some(machine_name), test_case)
             .map_err(|e| ApiError::ValidationException(e.to_string()))
     }

@@ -372,9 +372,17 @@ impl Runtime {
         if let (Some(_), Some(p)) = (&outcome, &a.parent) {
             self.ended(arn, p);
         }
+        if outcome.is_some() && is_map_child(&a) {
+            self.map_child_ended(arn);
+        }
         self.after_commit(arn, a, cmds, slot, g);
         Ok(())
     }
+}
+
+/// Whether an execution is a Map Run's child (its machine is `PARENT/LABEL`).
+pub(crate) fn is_map_child(a: &Active) -> bool {
+    a.ex.info().state_machine_name.contains('/')
 }
 
 fn unavailable(e: &StoreError) -> ApiError {
