@@ -39,6 +39,17 @@ pub struct Args {
     /// instead of starting one.
     #[arg(long)]
     endpoint: Option<String>,
+    /// Measure a Distributed Map instead: N rows of a CSV in a local bucket, each child a
+    /// Pass state, MaxConcurrency 1,000, results written back (in process; with --http in
+    /// `passo server` too).
+    #[arg(long, value_name = "N")]
+    map_rows: Option<usize>,
+    /// With --map-rows: JSONL lines instead of CSV rows.
+    #[arg(long)]
+    jsonl: bool,
+    /// With --map-rows --http: also run this many durable STANDARD children (0 skips).
+    #[arg(long, default_value_t = 10_000)]
+    standard_children: usize,
 }
 
 /// The shared workloads (../shared/bench) and Passo's own variants (./bench, e.g. JSONata).
@@ -61,6 +72,14 @@ fn default_files() -> Vec<PathBuf> {
 pub fn main(args: Args) -> ExitCode {
     if args.functions {
         return bench_functions(args.seconds, args.connections.min(64));
+    }
+    if let Some(rows) = args.map_rows {
+        return crate::bench_map::main(crate::bench_map::MapArgs {
+            rows,
+            jsonl: args.jsonl,
+            http: args.http,
+            standard_children: args.standard_children,
+        });
     }
     if args.http {
         let w1 = args.files.first().cloned().or_else(|| {

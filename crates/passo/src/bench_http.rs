@@ -25,14 +25,14 @@ pub struct HttpArgs {
 }
 
 /// One keep-alive connection speaking just enough HTTP/1.1 for the JSON protocol.
-struct Conn {
+pub(crate) struct Conn {
     stream: TcpStream,
     host: String,
     buf: Vec<u8>,
 }
 
 impl Conn {
-    async fn open(addr: &str) -> std::io::Result<Conn> {
+    pub(crate) async fn open(addr: &str) -> std::io::Result<Conn> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         Ok(Conn {
@@ -84,7 +84,7 @@ impl Conn {
         }
     }
 
-    async fn json(&mut self, action: &str, body: &Value) -> anyhow::Result<Value> {
+    pub(crate) async fn json(&mut self, action: &str, body: &Value) -> anyhow::Result<Value> {
         let (status, bytes) = self.call(action, &body.to_string()).await?;
         let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         if status != 200 {
@@ -99,19 +99,25 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// A server started by the benchmark, with its own data directory.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
     data: PathBuf,
 }
 
 impl Server {
     fn start(data: PathBuf, port: u16) -> anyhow::Result<Server> {
+        Server::start_with(data, port, &[])
+    }
+
+    /// A server with `extra` arguments (e.g. `--buckets-dir DIR`).
+    pub(crate) fn start_with(data: PathBuf, port: u16, extra: &[&str]) -> anyhow::Result<Server> {
         let exe = std::env::current_exe()?;
         let addr = format!("127.0.0.1:{port}");
         let child = Command::new(exe)
             .args(["server", "--listen", &addr, "--data-dir"])
             .arg(&data)
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
@@ -126,7 +132,7 @@ impl Server {
         Ok(s)
     }
 
-    fn rss_mb(&self) -> f64 {
+    pub(crate) fn rss_mb(&self) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
         status
@@ -148,7 +154,7 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -239,7 +245,7 @@ async fn load(
     })
 }
 
-async fn create(
+pub(crate) async fn create(
     conn: &mut Conn,
     name: &str,
     kind: &str,

@@ -10,6 +10,7 @@ macro_rules! outln {
 
 mod bench;
 mod bench_http;
+mod bench_map;
 mod express;
 mod function_cmd;
 mod map_host;
