@@ -109,10 +109,14 @@ fn run(a: &MapArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join("passo-bench-map");
     let buckets = dir.join("buckets");
     let key = data_file(&buckets, a.rows, a.jsonl)?;
-    if a.http {
-        return rt()?.block_on(http(a, &dir, &buckets, &key));
-    }
-    in_process(a, &buckets, &key)
+    let r = if a.http {
+        rt()?.block_on(http(a, &dir, &buckets, &key))
+    } else {
+        in_process(a, &buckets, &key)
+    };
+    // The results written back (tens of MB a run) are not kept; the data files are.
+    let _ = std::fs::remove_dir_all(buckets.join("bench").join("results"));
+    r
 }
 
 fn rt() -> std::io::Result<tokio::runtime::Runtime> {

@@ -198,12 +198,15 @@ impl Runtime {
                             });
                         } else if let Some(row) = existing.remove(&name) {
                             self.resume_child(spec, run, index, row, &ends_tx);
-                        } else if let Err(f) = self.start_child_execution(spec, run, index, name, input, test_case.clone()).await {
-                            break Err(f);
+                        } else {
+                            self.start_child_execution(spec, run, index, input, test_case.clone(), &ends_tx);
                         }
                     }
                 },
                 Some(end) = ends.recv() => {
+                    // Finished EXPRESS children's tasks are let go of (a JoinSet keeps them
+                    // until joined: a million of them would hold gigabytes).
+                    while express_children.try_join_next().is_some() {}
                     let i = end.index as usize;
                     if seen_end.len() <= i {
                         seen_end.resize(i + 1, false);
@@ -258,17 +261,19 @@ impl Runtime {
         }
     }
 
-    /// Starts child `index` as a durable Standard execution.
-    async fn start_child_execution(
+    /// Starts child `index` as a durable Standard execution, in a task of its own: starts
+    /// commit together (the store's group commit), not one after another.
+    fn start_child_execution(
         self: &Arc<Self>,
-        spec: &MapRunSpec,
+        spec: &Arc<MapRunSpec>,
         run: &Arc<RunState>,
         index: u64,
-        name: String,
         input: Value,
         test_case: Option<String>,
-    ) -> Result<(), Failure> {
+        ends: &mpsc::UnboundedSender<Ended>,
+    ) {
         let info = spec.child_info(index, now_ms());
+        let name = info.execution_name.clone();
         let target = Target {
             machine: spec.processor.clone(),
             machine_arn: child_machine_arn(spec),
@@ -279,24 +284,32 @@ impl Runtime {
             version_arn: None,
             alias_arn: None,
         };
-        // Registered before it starts: a child that ends at its first step reports at once.
+        // Watched before it starts: a child that ends at its first step reports at once.
         self.map_runs.watch(&info.execution_arn, run, index);
         let req = StartRequest {
             target,
             name,
             input_text: input.to_string(),
-            input,
+            input: input.clone(),
             trace_header: None,
             parent: None,
             test_case,
         };
-        self.start_with(req, Patience::Forever).await.map_err(|e| {
-            Failure::new(
-                "States.Runtime",
-                format!("A child execution of the Map Run could not start: {}", e.message()),
-            )
-        })?;
-        Ok(())
+        let (rt, ends) = (self.clone(), ends.clone());
+        tokio::spawn(async move {
+            if let Err(e) = rt.start_with(req, Patience::Forever).await {
+                // Counted as a failed child (the store refused it for good).
+                rt.map_runs.unwatch(&info.execution_arn);
+                let outcome = Outcome {
+                    status: Status::Failed,
+                    output: None,
+                    error: Some("States.Runtime".into()),
+                    cause: Some(format!("The child execution could not start: {}", e.message())),
+                };
+                let stop_ms = now_ms();
+                let _ = ends.send(Ended { index, info, input, outcome, stop_ms });
+            }
+        });
     }
 
     /// A child started before a restart: counted if it ended, watched if it runs on.
