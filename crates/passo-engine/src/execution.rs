@@ -307,6 +307,11 @@ pub struct Execution {
     pub(crate) now_ms: i64,
     /// Times the execution was redriven (`$$.Execution.RedriveCount`).
     pub(crate) redrive_count: u64,
+    /// The top-level thread's last Map Run: (its Map state, its ARN). A redrive that
+    /// re-enters that state redrives the run instead of starting a new one.
+    pub(crate) last_map_run: Option<(StateId, String)>,
+    /// Set by a redrive for the top-level thread's first Map state entry.
+    pub(crate) redrive_map_run: Option<(StateId, String)>,
     pub(crate) events: Vec<HistoryEvent>,
     pub(crate) commands: Vec<Command>,
     /// Counts states entered (the benchmark's "transitions").
@@ -337,6 +342,8 @@ impl Execution {
             outcome: None,
             now_ms: now,
             redrive_count: 0,
+            last_map_run: None,
+            redrive_map_run: None,
             events: Vec::new(),
             commands: Vec::new(),
             transitions: 0,
@@ -483,6 +490,12 @@ impl Execution {
                 fire_at_ms: self.now_ms + t as i64 * 1000,
             });
         }
+        // A Map Run that failed is redriven, not started anew (AWS re-runs its unsuccessful
+        // children only).
+        self.redrive_map_run = self
+            .last_map_run
+            .clone()
+            .filter(|(sid, _)| *sid == self.threads[0].state);
         let th = &mut self.threads[0];
         th.phase = Phase::Enter;
         th.retry_counts.clear();

@@ -94,6 +94,9 @@ pub struct MapRunSpec {
     pub writer: Option<WriterRequest>,
     /// The parent's names, account, region, token key and limits (children inherit them).
     pub parent: ExecutionInfo,
+    /// How many times this Map Run was redriven (0: a fresh run). A redriven run re-runs only
+    /// the children that did not succeed, and the items not yet started.
+    pub redrive_count: u64,
 }
 
 /// Two specs are the same Map Run when their ARNs are (the ARN is unique per run).

@@ -169,11 +169,12 @@ pub enum Write {
     DeleteTimers(String),
     /// Records a Map Run (nothing happens when it exists: a recovered run keeps its start).
     PutMapRun(MapRunRow),
-    /// A Map Run's end: status, stop time, config with the final counts.
-    EndMapRun {
+    /// A Map Run's status, stop time (none while it runs again after a redrive) and config
+    /// with its counts.
+    UpdateMapRun {
         arn: String,
         status: String,
-        stop_ms: i64,
+        stop_ms: Option<i64>,
         config: String,
     },
     /// Removes executions (with steps and timers) that stopped before this time.

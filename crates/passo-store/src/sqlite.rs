@@ -649,7 +649,7 @@ fn apply(c: &Connection, w: &Write) -> Result<()> {
                     m.config
                 ])?;
         }
-        Write::EndMapRun {
+        Write::UpdateMapRun {
             arn,
             status,
             stop_ms,

@@ -252,3 +252,93 @@ fn failures_beyond_the_tolerance_and_missing_objects_fail_the_map_as_aws_names_t
         "{out}"
     );
 }
+
+/// A function that fails odd items (after a second, so that the even ones have succeeded by
+/// then) until `marker` exists.
+fn flaky_project(dir: &Path, marker: &Path) -> std::path::PathBuf {
+    let p = dir.join("passo.toml");
+    let script = format!(
+        "read -r x || true; case \"$x\" in *'\"n\":1'*|*'\"n\":3'*|*'\"n\":5'*) [ -f {} ] || {{ sleep 1; exit 1; }};; esac; printf '%s' \"$x\"",
+        marker.display()
+    );
+    let toml = format!(
+        "[functions.flaky]\ncommand = [\"sh\", \"-c\", {}]\n",
+        serde_json::to_string(&script).unwrap()
+    );
+    std::fs::write(&p, toml).unwrap();
+    p
+}
+
+#[test]
+fn redriving_a_failed_map_run_reruns_only_its_unsuccessful_children() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("fixed");
+    let proj = flaky_project(dir.path(), &marker);
+    let s = Server::start(&dir.path().join("data"), &["--project", proj.to_str().unwrap()]);
+    let def = json!({
+        "StartAt": "Map",
+        "States": {"Map": {
+            "Type": "Map",
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Call",
+                "States": {"Call": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": "flaky", "Payload.$": "$"},
+                    "OutputPath": "$.Payload",
+                    "End": true
+                }}
+            },
+            "End": true
+        }}
+    });
+    let m = create(&s, "flaky", "STANDARD", def);
+    let input = json!([{"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}, {"n": 5}, {"n": 6}]).to_string();
+    let ex = s.call("StartExecution", json!({"stateMachineArn": m, "input": input}))["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let status = |s: &Server| {
+        s.call("DescribeExecution", json!({"executionArn": ex}))["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    wait_until("the first attempt to fail", 30, || status(&s) != "RUNNING");
+    let e = s.call("DescribeExecution", json!({"executionArn": ex}));
+    assert_eq!(e["status"], "FAILED", "{e}");
+    assert_eq!(e["error"], "States.ExceedToleratedFailureThreshold", "{e}");
+    let run = map_run_of(&s, &ex).unwrap();
+    wait_until("the first attempt's children to end", 30, || {
+        children(&s, &run).iter().all(|k| k["status"] != "RUNNING")
+    });
+    let first: Vec<Value> = children(&s, &run);
+    assert!(first.iter().any(|k| k["status"] == "SUCCEEDED"), "{first:?}");
+    std::fs::write(&marker, "").unwrap();
+    s.call("RedriveExecution", json!({"executionArn": ex}));
+    wait_until("the redriven execution to end", 30, || status(&s) != "RUNNING");
+    let e = s.call("DescribeExecution", json!({"executionArn": ex}));
+    assert_eq!(e["status"], "SUCCEEDED", "{e}");
+    let out: Value = serde_json::from_str(e["output"].as_str().unwrap()).unwrap();
+    let ns: Vec<u64> = out.as_array().unwrap().iter().map(|o| o["n"].as_u64().unwrap()).collect();
+    assert_eq!(ns, vec![1, 2, 3, 4, 5, 6], "{out}");
+    // The same Map Run, redriven: the same six children, the unsuccessful ones redriven once,
+    // the ones that had succeeded not run again.
+    assert_eq!(map_run_of(&s, &ex).as_deref(), Some(run.as_str()));
+    let kids = children(&s, &run);
+    assert_eq!(kids.len(), 6, "{kids:?}");
+    for k in &kids {
+        assert_eq!(k["status"], "SUCCEEDED", "{k}");
+        let before = first.iter().find(|f| f["name"] == k["name"]).unwrap();
+        let expected = if before["status"] == "SUCCEEDED" { 0 } else { 1 };
+        assert_eq!(k["redriveCount"], expected, "{k} was {before}");
+    }
+    let d = s.call("DescribeMapRun", json!({"mapRunArn": run}));
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    assert_eq!(d["redriveCount"], 1, "{d}");
+    let h = support::history(&s, &ex);
+    let redriven: Vec<&Value> = h.iter().filter(|e| e["type"] == "MapRunRedriven").collect();
+    assert_eq!(redriven.len(), 1, "{h:?}");
+    assert_eq!(redriven[0]["mapRunRedrivenEventDetails"]["mapRunArn"], json!(run));
+}

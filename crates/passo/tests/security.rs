@@ -52,11 +52,8 @@ fn passo(args: &[&str]) -> std::process::Output {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    let addr = support::free_addr();
+    addr.rsplit(':').next().unwrap().parse().unwrap()
 }
 
 #[test]

@@ -37,15 +37,39 @@ impl Execution {
         eff: Value,
         limits: Limits,
     ) {
-        let spec = match self.map_run_spec(tid, state, m, &eff, limits) {
+        let mut spec = match self.map_run_spec(tid, state, m, &eff, limits) {
             Ok(spec) => spec,
             Err(e) => return self.expr_failed(tid, state, e),
         };
-        self.emit_on(
-            tid,
-            "MapRunStarted",
-            Some(("mapRunStartedEventDetails", json!({ "mapRunArn": spec.map_run_arn }))),
-        );
+        let sid = self.threads[tid].state;
+        let redriven = match self.redrive_map_run.take() {
+            Some((s, arn)) if tid == 0 && s == sid => Some(arn),
+            _ => None,
+        };
+        match redriven {
+            Some(arn) => {
+                spec.map_run_arn = arn;
+                spec.redrive_count = self.redrive_count;
+                self.emit_on(
+                    tid,
+                    "MapRunRedriven",
+                    Some((
+                        "mapRunRedrivenEventDetails",
+                        json!({"mapRunArn": spec.map_run_arn, "redriveCount": spec.redrive_count}),
+                    )),
+                );
+            }
+            None => {
+                self.emit_on(
+                    tid,
+                    "MapRunStarted",
+                    Some(("mapRunStartedEventDetails", json!({ "mapRunArn": spec.map_run_arn }))),
+                );
+            }
+        }
+        if tid == 0 {
+            self.last_map_run = Some((sid, spec.map_run_arn.clone()));
+        }
         let task = self.handle();
         self.tasks.insert(
             task,
@@ -124,6 +148,7 @@ impl Execution {
             tolerated_percentage: limits.tolerated_percentage,
             writer,
             parent: self.info.clone(),
+            redrive_count: 0,
         })
     }
 

@@ -197,7 +197,11 @@ impl Runtime {
                                 let _ = tx.send(Ended { index, info, input, outcome, stop_ms: now_ms() });
                             });
                         } else if let Some(row) = existing.remove(&name) {
-                            self.resume_child(spec, run, index, row, &ends_tx);
+                            if spec.redrive_count > 0 && matches!(row.status.as_str(), "FAILED" | "TIMED_OUT" | "ABORTED") {
+                                self.redrive_child(run, index, &row.arn);
+                            } else {
+                                self.resume_child(spec, run, index, row, &ends_tx);
+                            }
                         } else {
                             self.start_child_execution(spec, run, index, input, test_case.clone(), &ends_tx);
                         }
@@ -332,6 +336,22 @@ impl Runtime {
             self.map_runs.unwatch(&row.arn);
             let _ = ends.send(ended_of(spec, index, &row));
         }
+    }
+
+    /// A redriven run's unsuccessful child: redriven (RedriveExecution), and watched.
+    fn redrive_child(self: &Arc<Self>, run: &Arc<RunState>, index: u64, child: &str) {
+        self.map_runs.watch(child, run, index);
+        let (rt, child) = (self.clone(), child.to_string());
+        tokio::spawn(async move {
+            if let Err(e) = rt.deliver(&child, Event::Redrive).await {
+                tracing::warn!("redriving child execution {child}: {e}");
+            }
+            // Not redriven after all (no longer redrivable): it counts as it ended.
+            let still_over = matches!(rt.db.execution(&child), Ok(Some(r)) if r.status != "RUNNING");
+            if still_over {
+                rt.map_child_ended(&child);
+            }
+        });
     }
 
     /// A Map Run's STANDARD child ended: its coordinator hears of it.

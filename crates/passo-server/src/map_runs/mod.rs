@@ -68,6 +68,8 @@ pub struct RunInfo {
     pub max_concurrency: u64,
     pub tolerated_count: Option<f64>,
     pub tolerated_percentage: Option<f64>,
+    pub redrive_count: u64,
+    pub redrive_ms: Option<i64>,
 }
 
 impl RunInfo {
@@ -78,6 +80,8 @@ impl RunInfo {
             "toleratedFailureCount": self.tolerated_count,
             "toleratedFailurePercentage": self.tolerated_percentage,
             "counts": [c.pending, c.running, c.succeeded, c.failed, c.timed_out, c.aborted, c.total],
+            "redriveCount": self.redrive_count,
+            "redriveMs": self.redrive_ms,
         })
         .to_string()
     }
@@ -105,6 +109,8 @@ impl RunInfo {
             max_concurrency: v["maxConcurrency"].as_u64().unwrap_or(0),
             tolerated_count: v["toleratedFailureCount"].as_f64(),
             tolerated_percentage: v["toleratedFailurePercentage"].as_f64(),
+            redrive_count: v["redriveCount"].as_u64().unwrap_or(0),
+            redrive_ms: v["redriveMs"].as_i64(),
         }
     }
 }
@@ -186,10 +192,13 @@ fn describe(arn: &str, execution_arn: &str, start_ms: i64, i: &RunInfo) -> Value
         "toleratedFailureCount": i.tolerated_count.map_or(0, |c| c as u64),
         "itemCounts": counts,
         "executionCounts": counts,
-        "redriveCount": 0,
+        "redriveCount": i.redrive_count,
     });
     if let Some(stop) = i.stop_ms {
         v["stopDate"] = crate::api::ts(stop);
+    }
+    if let Some(r) = i.redrive_ms {
+        v["redriveDate"] = crate::api::ts(r);
     }
     v
 }
@@ -218,6 +227,7 @@ impl MapRuns {
             .db
             .map_run(&spec.map_run_arn)
             .map_err(coordinator::store_failure)?;
+        let redriven = spec.redrive_count > 0;
         let info = RunInfo {
             status: MapRunStatus::Running,
             stop_ms: None,
@@ -225,6 +235,8 @@ impl MapRuns {
             max_concurrency: spec.max_concurrency,
             tolerated_count: spec.tolerated_count,
             tolerated_percentage: spec.tolerated_percentage,
+            redrive_count: spec.redrive_count,
+            redrive_ms: redriven.then_some(now),
         };
         let run = Arc::new(RunState {
             arn: spec.map_run_arn.clone(),
@@ -252,6 +264,17 @@ impl MapRuns {
                 .write(writes)
                 .await
                 .map_err(coordinator::store_failure)?;
+        } else if redriven {
+            let w = Write::UpdateMapRun {
+                arn: run.arn.clone(),
+                status: "RUNNING".into(),
+                stop_ms: None,
+                config: info.config(),
+            };
+            rt.db
+                .write(vec![w])
+                .await
+                .map_err(coordinator::store_failure)?;
         }
         lock(&self.runs).insert(run.arn.clone(), run.clone());
         Ok(run)
@@ -270,10 +293,10 @@ impl MapRuns {
             i.stop_ms = Some(now);
             i.clone()
         };
-        let w = Write::EndMapRun {
+        let w = Write::UpdateMapRun {
             arn: run.arn.clone(),
             status: info.status.as_str().into(),
-            stop_ms: now,
+            stop_ms: Some(now),
             config: info.config(),
         };
         if let Err(e) = rt.db.write(vec![w]).await {

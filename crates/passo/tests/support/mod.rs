@@ -29,14 +29,7 @@ impl Server {
         addr: Option<&str>,
         log: Option<&Path>,
     ) -> Server {
-        let addr = addr.map(String::from).unwrap_or_else(|| {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            format!("127.0.0.1:{port}")
-        });
+        let addr = addr.map(String::from).unwrap_or_else(free_addr);
         // The server logs to stdout (tracing's default) and prints errors to stderr.
         let out = || match log {
             Some(p) => Stdio::from(
@@ -56,9 +49,13 @@ impl Server {
             .stderr(out())
             .spawn()
             .unwrap();
+        let mut child = child;
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(&addr).is_err() {
             assert!(Instant::now() < deadline, "server did not start");
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("the server at {addr} exited at start: {status}");
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
         Server { child, addr }
@@ -112,6 +109,23 @@ pub fn history(s: &Server, arn: &str) -> Vec<Value> {
         match v["nextToken"].as_str() {
             Some(t) => token = Some(t.to_string()),
             None => return events,
+        }
+    }
+}
+
+/// A loopback address no other test of this process is given. Ports come from a range of
+/// their own (below the kernel's ephemeral ports, which `bind(0)` hands out and hands out
+/// again once released), offset by the process id, each checked free before it is used.
+pub fn free_addr() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let base = 20_000 + (std::process::id() * 97) % 9_000;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 20_000 + (base - 20_000 + n) % 10_000;
+        let addr = format!("127.0.0.1:{port}");
+        if std::net::TcpListener::bind(&addr).is_ok() {
+            return addr;
         }
     }
 }
