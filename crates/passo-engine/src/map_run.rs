@@ -176,6 +176,23 @@ impl MapRunSpec {
     }
 }
 
+impl MapRunSpec {
+    /// A child whose input is over the payload limit cannot start: it fails at once with
+    /// States.DataLimitExceeded (counted against the tolerance like any failed child).
+    pub fn oversized(&self, input: &Value) -> Option<crate::Outcome> {
+        let limit = self.parent.payload_limit as u64;
+        let n = json_len(input);
+        (limit > 0 && n > limit).then(|| crate::Outcome {
+            status: crate::Status::Failed,
+            output: None,
+            error: Some("States.DataLimitExceeded".into()),
+            cause: Some(format!(
+                "The child execution's input of {n} bytes exceeds the maximum number of bytes service limit ({limit})."
+            )),
+        })
+    }
+}
+
 /// A child's name: UUID-shaped, fixed by the Map Run's ARN and the child's index.
 pub fn child_name(map_run_arn: &str, index: u64) -> String {
     // FNV-1a, twice with different offsets: 128 bits without a hashing dependency here.

@@ -39,9 +39,9 @@ impl<'a> RunHost<'a> {
             None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
         };
         let template = if total.is_some() {
-            "{prefix} [{bar:30}] {pos}/{len} children, {per_sec}, {msg}, {eta} left"
+            "{prefix} [{bar:30}] {human_pos}/{human_len} children, {msg}, {eta} left"
         } else {
-            "{prefix} {spinner} {pos} children, {per_sec}, {msg}"
+            "{prefix} {spinner} {human_pos} children in {elapsed}, {msg}"
         };
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style.progress_chars("=> "));
@@ -75,8 +75,13 @@ impl MapRunHost for RunHost<'_> {
         let bar = self.bar(spec);
         let ended = counts.succeeded + counts.failed + counts.timed_out + counts.aborted;
         bar.set_position(ended);
-        let failures = counts.failed + counts.timed_out + counts.aborted;
-        bar.set_message(format!("{failures} failed"));
+        // The message (rate and failures) is redrawn every 1,024 children: formatting it
+        // for each of millions would cost more than the children.
+        if done || ended % 1024 == 1 {
+            let failures = counts.failed + counts.timed_out + counts.aborted;
+            let rate = ended as f64 / bar.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!("{rate:.0}/s, {failures} failed"));
+        }
         if done {
             bar.finish();
         }

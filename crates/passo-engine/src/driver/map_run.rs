@@ -97,14 +97,22 @@ fn run_children(
         let input = spec.child_input(&batch)?;
         let info = spec.child_info(child as u64, start);
         tally.started();
-        let run = run_hosted(
-            spec.processor.clone(),
-            info.clone(),
-            input.clone(),
-            &opts,
-            tasks,
-            host,
-        );
+        let run = match spec.oversized(&input) {
+            Some(outcome) => super::Run {
+                outcome,
+                history: Vec::new(),
+                transitions: 0,
+                end_time_ms: start,
+            },
+            None => run_hosted(
+                spec.processor.clone(),
+                info.clone(),
+                input.clone(),
+                &opts,
+                tasks,
+                host,
+            ),
+        };
         slots.push(Reverse(run.end_time_ms));
         *end = (*end).max(run.end_time_ms);
         tally.ended(ChildStatus::of(run.outcome.status));
@@ -132,5 +140,62 @@ fn run_children(
     match sink {
         Some(s) => s.finish(),
         None => collected.finish(&spec.state_name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::driver::{run, RunOptions, TaskResult};
+    use crate::{ExecutionInfo, Status};
+    use serde_json::{json, Value};
+    use std::sync::Arc;
+
+    fn dmap(extra: Value) -> Arc<passo_asl::StateMachine> {
+        let mut map = json!({
+            "Type": "Map",
+            "MaxConcurrency": 2,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                "StartAt": "Wait",
+                "States": {"Wait": {"Type": "Wait", "Seconds": 10, "End": true}}
+            },
+            "End": true
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            map[k] = v.clone();
+        }
+        Arc::new(passo_asl::parse(&json!({"StartAt": "M", "States": {"M": map}})).unwrap())
+    }
+
+    fn go(m: Arc<passo_asl::StateMachine>, input: Value) -> crate::driver::Run {
+        let info = ExecutionInfo::local("m", 0, 1);
+        run(m, info, input, &RunOptions::default(), &mut |_| {
+            TaskResult::Success(Value::Null)
+        })
+    }
+
+    #[test]
+    fn children_share_max_concurrency_slots_on_virtual_time() {
+        // Five 10-second children, two at a time: 30 seconds.
+        let r = go(dmap(json!({})), json!([1, 2, 3, 4, 5]));
+        assert_eq!(r.outcome.status, Status::Succeeded);
+        assert_eq!(r.outcome.output, Some(json!([1, 2, 3, 4, 5])));
+        assert_eq!(r.end_time_ms, 30_000);
+    }
+
+    #[test]
+    fn an_item_over_the_payload_limit_fails_its_child() {
+        let big = "x".repeat(300_000);
+        let tolerant = dmap(json!({"ToleratedFailureCount": 1}));
+        let r = go(tolerant, json!([1, big, 3]));
+        assert_eq!(r.outcome.status, Status::Succeeded, "{:?}", r.outcome);
+        let out = r.outcome.output.unwrap();
+        assert_eq!(out[1]["Error"], "States.DataLimitExceeded");
+        let r = go(dmap(json!({})), json!([1, "x".repeat(300_000)]));
+        assert_eq!(r.outcome.status, Status::Failed);
+        assert_eq!(
+            r.outcome.error.as_deref(),
+            Some("States.ExceedToleratedFailureThreshold")
+        );
     }
 }

@@ -12,7 +12,7 @@ use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -94,6 +94,10 @@ async fn refuse(mut stream: tokio::net::TcpStream) {
         body.len()
     );
     let write = async {
+        // The request is read first (what has arrived of it): closing a socket with unread
+        // bytes resets it, and the client would lose the answer.
+        let mut buf = [0u8; 16 * 1024];
+        let _ = tokio::time::timeout(Duration::from_millis(100), stream.read(&mut buf)).await;
         stream.write_all(resp.as_bytes()).await?;
         stream.shutdown().await
     };

@@ -188,7 +188,10 @@ impl Runtime {
                         };
                         tally.started();
                         let name = child_name(&spec.map_run_arn, index);
-                        if !standard {
+                        if let Some(outcome) = spec.oversized(&input) {
+                            let info = spec.child_info(index, now_ms());
+                            let _ = ends_tx.send(Ended { index, info, input, outcome, stop_ms: now_ms() });
+                        } else if !standard {
                             let info = spec.child_info(index, now_ms());
                             let child = express::run(spec.processor.clone(), info.clone(), input.clone(), self.clone(), mocks.clone());
                             let tx = ends_tx.clone();

@@ -15,11 +15,15 @@ use std::time::{Duration, Instant};
 pub struct Server {
     pub child: Child,
     pub addr: String,
+    /// Where its log goes (told when a call gets no answer).
+    pub log: Option<std::path::PathBuf>,
 }
 
 impl Server {
+    /// Starts a server on `data`, its log in `data.log` beside it.
     pub fn start(data: &Path, extra: &[&str]) -> Server {
-        Server::start_with(data, extra, None, None)
+        let log = data.with_extension("log");
+        Server::start_with(data, extra, None, Some(&log))
     }
 
     /// Starts the server at `addr` (a free port when None), its log lines in `log`.
@@ -58,12 +62,32 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Server { child, addr }
+        Server {
+            child,
+            addr,
+            log: log.map(Path::to_path_buf),
+        }
     }
 
-    /// One API call: (HTTP status, JSON body).
+    /// One API call: (HTTP status, JSON body). No answer fails the test with whether the
+    /// server still runs and the end of its log.
     pub fn raw(&self, action: &str, body: &str, headers: &str) -> (u16, Value) {
-        raw_call(&self.addr, action, body, headers)
+        if let Some(answer) = exchange(&self.addr, action, body, headers) {
+            return answer;
+        }
+        let alive = Path::new(&format!("/proc/{}", self.child.id())).exists();
+        let log = self
+            .log
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(30).collect();
+        panic!(
+            "{action}: the server at {} gave no answer (process {}); its log ends:\n{}",
+            self.addr,
+            if alive { "running" } else { "gone" },
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
     }
 
     pub fn call(&self, action: &str, body: Value) -> Value {
@@ -132,7 +156,8 @@ pub fn free_addr() -> String {
 
 /// One API call to the server at `addr` on a new connection: (HTTP status, JSON body).
 pub fn raw_call(addr: &str, action: &str, body: &str, headers: &str) -> (u16, Value) {
-    exchange(addr, action, body, headers).expect("the server answers")
+    exchange(addr, action, body, headers)
+        .unwrap_or_else(|| panic!("{action}: the server at {addr} gave no answer"))
 }
 
 /// One API call that may fail (the server being killed or restarted): None on a broken
