@@ -308,14 +308,16 @@ impl Db {
         })
     }
 
-    /// Executions of a machine, newest first, optionally of one status, version or alias;
-    /// `after` (start time, ARN) continues after the last row of the previous page, so rows
-    /// added or changed meanwhile neither repeat nor shift the pages.
+    /// Executions of a machine, newest first, optionally of one status, version or alias
+    /// (`qualifier`), or revision (a Map Run's children); `after` (start time, ARN) continues
+    /// after the last row of the previous page, so rows added or changed meanwhile neither
+    /// repeat nor shift the pages.
     pub fn executions(
         &self,
         machine_arn: &str,
         status: Option<&str>,
         qualifier: Option<&str>,
+        revision: Option<&str>,
         after: Option<(i64, &str)>,
         limit: usize,
     ) -> Result<Vec<ExecutionRow>> {
@@ -329,6 +331,7 @@ impl Db {
                    AND (?2 IS NULL OR status = ?2)
                    AND (?3 IS NULL OR version_arn = ?3 OR alias_arn = ?3)
                    AND (?4 IS NULL OR start_ms < ?4 OR (start_ms = ?4 AND arn < ?5))
+                   AND (?7 IS NULL OR revision_id = ?7)
                  ORDER BY start_ms DESC, arn DESC LIMIT ?6",
             )?;
             let rows = st.query_map(
@@ -338,43 +341,8 @@ impl Db {
                     qualifier,
                     after_ms,
                     after_arn,
-                    limit as i64
-                ],
-                execution_row,
-            )?;
-            rows.collect()
-        })
-    }
-
-    /// Executions of one revision of a machine (a Map Run's children), newest first,
-    /// optionally of one status; `after` as for [`Db::executions`].
-    pub fn executions_of_revision(
-        &self,
-        machine_arn: &str,
-        revision_id: &str,
-        status: Option<&str>,
-        after: Option<(i64, &str)>,
-        limit: usize,
-    ) -> Result<Vec<ExecutionRow>> {
-        let (after_ms, after_arn) = match after {
-            Some((ms, arn)) => (Some(ms), Some(arn)),
-            None => (None, None),
-        };
-        self.read(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT * FROM executions WHERE machine_arn = ?1 AND revision_id = ?2
-                   AND (?3 IS NULL OR status = ?3)
-                   AND (?4 IS NULL OR start_ms < ?4 OR (start_ms = ?4 AND arn < ?5))
-                 ORDER BY start_ms DESC, arn DESC LIMIT ?6",
-            )?;
-            let rows = st.query_map(
-                params![
-                    machine_arn,
-                    revision_id,
-                    status,
-                    after_ms,
-                    after_arn,
-                    limit as i64
+                    limit as i64,
+                    revision
                 ],
                 execution_row,
             )?;

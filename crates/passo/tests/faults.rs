@@ -416,15 +416,16 @@ fn random_workflows_through_kills_and_a_full_disk_lose_nothing() {
     // Executions of the first round still running at a kill may call again too.
     killed_names.extend(steady.iter().cloned());
 
-    // Round 3: the disk fills up while executions run, then frees.
+    // Round 3: the disk fills up, executions start and run on it, then it frees. The starts
+    // begin once the disk is full (and go on for longer than it stays full), so that commits
+    // meet it however fast the machine is.
     let mut full_round = false;
     if let Some(t) = &tmpfs {
+        let filler = t.fill(&data.join("passo.db"));
         let (p, m) = (passo.clone(), machines.clone());
         let starter = std::thread::spawn(move || {
-            start_many(&p, &m, "full", 120, 8, Duration::from_millis(30))
+            start_many(&p, &m, "full", 160, 8, Duration::from_millis(100))
         });
-        std::thread::sleep(Duration::from_millis(300));
-        let filler = t.fill(&data.join("passo.db"));
         std::thread::sleep(Duration::from_millis(1500));
         std::fs::remove_file(&filler).unwrap();
         let starts = starter.join().unwrap();

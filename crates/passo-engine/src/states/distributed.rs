@@ -274,16 +274,7 @@ impl Execution {
                 }
                 _ => return Ok(None),
             };
-            let n = match &v {
-                Value::Number(n) => n.as_u64().or_else(|| {
-                    n.as_f64()
-                        .filter(|f| f.fract() == 0.0 && *f >= 0.0)
-                        .map(|f| f as u64)
-                }),
-                Value::String(s) => s.trim().parse::<u64>().ok(),
-                _ => None,
-            };
-            n.map(Some).ok_or_else(|| {
+            super::fanout::whole_number(&v).map(Some).ok_or_else(|| {
                 ExprError::runtime(format!(
                     "The {field} field refers to value \"{v}\" which is not a valid integer"
                 ))

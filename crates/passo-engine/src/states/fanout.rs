@@ -487,6 +487,20 @@ impl Execution {
 // The Map's number fields and JSONata Items, shared with TestState (which evaluates them
 // without running the Map).
 
+/// A whole non-negative number as the Map's `...Path` fields take it: an integer, a float
+/// without a fraction (2.0), or a string holding an integer ("2").
+pub(crate) fn whole_number(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                .map(|f| f as u64)
+        }),
+        Value::String(s) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    }
+}
+
 pub(crate) fn map_number(
     ev: &impl Eval,
     d: &Dynamic<u64>,
@@ -498,16 +512,7 @@ pub(crate) fn map_number(
         Dynamic::Static(n) => Ok(*n),
         Dynamic::Path(p) => {
             let v = ev.read_path(p, eff)?.unwrap_or(Value::Null);
-            let n = match &v {
-                Value::Number(n) => n.as_u64().or_else(|| {
-                    n.as_f64()
-                        .filter(|f| f.fract() == 0.0 && *f >= 0.0)
-                        .map(|f| f as u64)
-                }),
-                Value::String(s) => s.trim().parse::<u64>().ok(),
-                _ => None,
-            };
-            n.ok_or_else(|| {
+            whole_number(&v).ok_or_else(|| {
                 ExprError::runtime(format!(
                     "The {field} field refers to value \"{}\" which is not a valid integer: {}",
                     display_value(&v),

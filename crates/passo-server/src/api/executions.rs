@@ -331,7 +331,7 @@ pub fn list(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     }
     let rows = rt
         .db
-        .executions(&machine_arn, status, qualifier, after_ref, limit + 1)?;
+        .executions(&machine_arn, status, qualifier, None, after_ref, limit + 1)?;
     Ok(execution_page(rows, limit, None))
 }
 
@@ -392,7 +392,7 @@ fn map_run_children(
     let (_, id) = run.rsplit_once(':').ok_or_else(missing)?;
     Ok(rt
         .db
-        .executions_of_revision(&row.state_machine_arn, id, status, after, limit)?)
+        .executions(&row.state_machine_arn, status, None, Some(id), after, limit)?)
 }
 
 pub async fn stop(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {

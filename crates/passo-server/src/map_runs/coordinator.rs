@@ -143,7 +143,7 @@ impl Runtime {
             let child_arn = child_machine_arn(spec);
             let rows = self
                 .db
-                .executions_of_revision(&child_arn, spec.run_id(), None, None, usize::MAX)
+                .executions(&child_arn, None, None, Some(spec.run_id()), None, usize::MAX)
                 .map_err(store_failure)?;
             for row in rows {
                 existing.insert(row.name.clone(), row);
