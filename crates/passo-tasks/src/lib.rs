@@ -8,6 +8,7 @@
 //! - [`s3`]: buckets (local folders or an S3-compatible endpoint) and `aws-sdk:s3:*` calls;
 //! - [`Integrations`]: the [`TaskRunner`] that routes a Task's resource to the right one.
 
+pub mod aws;
 pub mod functions;
 pub mod http;
 pub mod item_reader;
