@@ -21,6 +21,22 @@
 //! intersection of the event pattern array and the event array is non-empty"):
 //! two fields of one pattern may be satisfied by two different elements of an array
 //! of objects.
+//!
+//! ```
+//! use passo_events::Pattern;
+//! use serde_json::json;
+//!
+//! let pattern = Pattern::parse(r#"{
+//!     "source": ["aws.ec2"],
+//!     "detail": {"state": [{"anything-but": "pending"}], "cpu": [{"numeric": [">", 2]}]}
+//! }"#)?;
+//! assert!(pattern.matches(&json!({"source": "aws.ec2", "detail": {"state": "running", "cpu": 4}})));
+//! assert!(!pattern.matches(&json!({"source": "aws.ec2", "detail": {"state": "pending", "cpu": 4}})));
+//!
+//! let refused = Pattern::parse(r#"{"source": "aws.ec2"}"#).unwrap_err();
+//! assert_eq!(refused.code(), "InvalidEventPatternException");
+//! # Ok::<(), passo_events::PatternError>(())
+//! ```
 
 mod cidr;
 mod error;

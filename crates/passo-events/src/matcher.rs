@@ -81,7 +81,8 @@ fn match_value(matcher: &Matcher, value: &Value) -> bool {
         Matcher::Cidr(c) => text.is_some_and(|t| c.contains(t)),
         Matcher::Numeric(range) => value.as_f64().is_some_and(|n| in_range(range, n)),
         Matcher::AnythingBut(but) => anything_but(but, value),
-        Matcher::Exists(_) => unreachable!("exists is decided on the whole path in match_leaf"),
+        // Decided on the whole path in `match_leaf`, never per value.
+        Matcher::Exists(_) => false,
     }
 }
 
