@@ -8,7 +8,8 @@ file the build embeds, so that nothing is downloaded at run time. Each service i
 its own, so a caller inflates only the models it uses (all of them are ~28 MB of JSON):
 
     PASSO-AWS-MODELS 1\n
-    {"dynamodb": [offset, length], ...}\n      (offsets count from the end of this line)
+    {"dynamodb": [offset, length, "DynamoDB"], ...}\n   (offsets from the end of this line;
+                                                the third field is the serviceId)
     <gzip of dynamodb's model><gzip of ...>...
 
     python3 -m pip install botocore          # any recent version
@@ -63,7 +64,7 @@ def main():
         text = json.dumps(model, separators=(",", ":"), sort_keys=True).encode()
         plain += len(text)
         blob = gzip.compress(text, compresslevel=9, mtime=0)
-        index[service] = [offset, len(blob)]
+        index[service] = [offset, len(blob), model["metadata"].get("serviceId", service)]
         blobs.append(blob)
         offset += len(blob)
     with open(out, "wb") as f:

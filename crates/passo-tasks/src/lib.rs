@@ -210,6 +210,9 @@ impl Integrations {
                 Err(e) => Err(("S3.S3Exception".to_string(), Some(e.to_string()))),
             };
         }
+        if let Some((service, action)) = aws::action(&req.resource) {
+            return aws::call(&self.http, service, action, &req.input, deadline).await;
+        }
         if http::is_http(&req.resource) {
             let connections = &self.functions.project().connections;
             return http::invoke(&self.http, connections, &req.input, self.site.payload_limit)

@@ -3,9 +3,11 @@
 //! `--buckets-dir`, and a real S3-compatible server (moto, from the e2e virtualenv; skipped
 //! with a note when there is none, never in CI where PASSO_REQUIRE_E2E=1).
 
+mod support;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 fn example(file: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -97,57 +99,12 @@ fn buckets_dir_chooses_the_folder() {
     assert!(!dir.path().join("passo-data").exists());
 }
 
-/// moto's S3 server on a free port, stopped when dropped.
-struct Moto(Child);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_moto(python: &Path) -> (Moto, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(python)
-        .args(["-m", "moto.server", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto's server starts");
-    let moto = Moto(child);
-    // Waiting for an outside server to listen: poll its port, for at most 30 s.
-    for _ in 0..300 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (moto, port);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    panic!("moto did not listen on port {port} within 30 s");
-}
-
 #[test]
 fn the_example_runs_against_an_s3_compatible_server() {
-    let required = std::env::var("PASSO_REQUIRE_E2E").is_ok_and(|v| v == "1");
-    let venv = std::env::var("PASSO_VENV").unwrap_or_else(|_| "/tmp/passo-venv".into());
-    let python = Path::new(&venv).join("bin/python");
-    let has_moto = Command::new(&python)
-        .args(["-c", "import moto.server"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_moto {
-        assert!(
-            !required,
-            "PASSO_REQUIRE_E2E=1 but {venv} has no moto[server]"
-        );
-        eprintln!("skipped: no moto[server] in the virtualenv at {venv} (pip install -r tests/e2e/requirements.txt)");
+    let Some(python) = support::moto::python() else {
         return;
-    }
-    let (_moto, port) = start_moto(&python);
+    };
+    let (_moto, port) = support::moto::start(&python);
     let dir = tempfile::tempdir().unwrap();
     let endpoint = format!("http://127.0.0.1:{port}");
     std::fs::write(

@@ -1,8 +1,8 @@
 //! The AWS service API models, embedded in the binary.
 //!
 //! The bundle (`models/aws-models.bin`, made by `tools/aws-models/bundle.py` from botocore's
-//! data files) is a header line, a JSON index `{service: [offset, length]}` and one gzip member
-//! per service. All the models together are ~28 MB of JSON; a server that calls two services
+//! data files) is a header line, a JSON index `{service: [offset, length, serviceId]}` and one
+//! gzip member per service. All the models together are ~28 MB of JSON; a server that calls two services
 //! inflates two (a few hundred KB each), once.
 
 use flate2::read::GzDecoder;
@@ -25,8 +25,8 @@ pub enum ModelError {
 }
 
 struct Index {
-    /// service -> (offset, length) in the blobs.
-    entries: HashMap<String, (usize, usize)>,
+    /// service -> (offset, length in the blobs, serviceId).
+    entries: HashMap<String, (usize, usize, String)>,
     blobs: &'static [u8],
 }
 
@@ -41,7 +41,7 @@ fn index() -> Result<&'static Index, ModelError> {
                 .iter()
                 .position(|b| *b == b'\n')
                 .ok_or_else(|| ModelError::Damaged("no index".into()))?;
-            let entries: HashMap<String, (usize, usize)> = serde_json::from_slice(&rest[..nl])
+            let entries: HashMap<String, (usize, usize, String)> = serde_json::from_slice(&rest[..nl])
                 .map_err(|e| ModelError::Damaged(format!("index: {e}")))?;
             Ok(Index {
                 entries,
@@ -59,6 +59,15 @@ pub fn services() -> Result<Vec<&'static str>, ModelError> {
     Ok(v)
 }
 
+/// Every service: (botocore name, serviceId), without inflating any model.
+pub fn service_ids() -> Result<Vec<(&'static str, &'static str)>, ModelError> {
+    Ok(index()?
+        .entries
+        .iter()
+        .map(|(name, (_, _, id))| (name.as_str(), id.as_str()))
+        .collect())
+}
+
 /// One service's model: `{"metadata": ..., "operations": ..., "shapes": ...}`.
 pub fn model(service: &str) -> Result<Arc<Value>, ModelError> {
     static CACHE: OnceLock<Mutex<HashMap<String, Arc<Value>>>> = OnceLock::new();
@@ -67,9 +76,10 @@ pub fn model(service: &str) -> Result<Arc<Value>, ModelError> {
         return Ok(m.clone());
     }
     let idx = index()?;
-    let &(offset, len) = idx
+    let (offset, len) = idx
         .entries
         .get(service)
+        .map(|(o, l, _)| (*o, *l))
         .ok_or_else(|| ModelError::UnknownService(service.to_string()))?;
     let blob = idx
         .blobs

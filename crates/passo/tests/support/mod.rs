@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod defs;
+pub mod moto;
 pub mod peers;
 
 use serde_json::{json, Value};
