@@ -69,3 +69,56 @@ fn without_an_endpoint_or_credentials_the_task_says_how_to_configure_one() {
     let cause = v["cause"].as_str().unwrap();
     assert!(cause.contains("AWS_ENDPOINT_URL_DYNAMODB"), "{cause}");
 }
+
+#[test]
+fn sns_calls_speak_the_query_protocol() {
+    let Some(python) = support::moto::python() else {
+        return;
+    };
+    let (_moto, port) = support::moto::start(&python);
+    let dir = tempfile::tempdir().unwrap();
+    let def = dir.path().join("sns.asl.json");
+    std::fs::write(
+        &def,
+        serde_json::json!({
+            "StartAt": "Create",
+            "States": {
+                "Create": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sns:createTopic",
+                    "Parameters": {"Name": "orders"}, "ResultPath": "$.topic", "Next": "Publish"},
+                "Publish": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sns:publish",
+                    "Parameters": {"TopicArn.$": "$.topic.TopicArn", "Message": "hello",
+                        "MessageAttributes": {"kind": {"DataType": "String", "StringValue": "test"}}},
+                    "ResultPath": "$.published", "Next": "List"},
+                "List": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sns:listTopics",
+                    "ResultPath": "$.topics", "Next": "Missing"},
+                "Missing": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sns:publish",
+                    "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:nope", "Message": "x"},
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Done", "ResultPath": "$.missing"}],
+                    "Next": "Done"},
+                "Done": {"Type": "Pass", "End": true}
+            }
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_passo"))
+        .current_dir(dir.path())
+        .arg("run")
+        .arg(&def)
+        .arg("--json")
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "SUCCEEDED", "{v}");
+    let o = &v["output"];
+    let arn = o["topic"]["TopicArn"].as_str().unwrap();
+    assert!(arn.ends_with(":orders"), "{o}");
+    assert!(o["published"]["MessageId"].as_str().is_some_and(|m| !m.is_empty()), "{o}");
+    let topics = o["topics"]["Topics"].as_array().unwrap();
+    assert!(topics.iter().any(|t| t["TopicArn"] == arn), "{o}");
+    assert_eq!(o["missing"]["Error"], "Sns.NotFoundException", "{o}");
+}

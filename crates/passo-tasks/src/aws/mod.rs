@@ -5,13 +5,15 @@
 //!   `tools/aws-models/bundle.py`), inflated one service at a time when first used;
 //! - [`names`]: Step Functions' service names and error prefixes;
 //! - [`sign`][sign]: SigV4 signing;
-//! - [`json`]: the AWS JSON protocols.
+//! - [`json`]: the AWS JSON protocols;
+//! - [`query`]: the AWS query protocol (form in, XML out).
 //!
-//! Still to come (issue 15): restJson1, restXml, awsQuery and ec2Query; credentials beyond
+//! Still to come (issue 15): restJson1, restXml and ec2Query; credentials beyond
 //! static keys; per-service endpoints in passo.toml.
 
 pub mod json;
 pub mod models;
+pub mod query;
 pub mod names;
 pub mod sign;
 
@@ -147,6 +149,9 @@ pub async fn call(
     };
     match model["metadata"]["protocol"].as_str() {
         Some("json") => json::call(http, &endpoint, &op, input)
+            .await
+            .map_err(|e| e.to_task_error(&prefix)),
+        Some("query") => query::call(http, &endpoint, &op, input)
             .await
             .map_err(|e| e.to_task_error(&prefix)),
         Some(other) => Err(unknown(format!(
