@@ -9,6 +9,18 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
+/// `passo run --json` (the definition to come) with moto on `port` as every service's endpoint.
+fn against(port: u16, dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_passo"));
+    cmd.current_dir(dir)
+        .args(["run", "--json"])
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1");
+    cmd
+}
+
 #[test]
 fn dynamodb_calls_reach_an_aws_compatible_server() {
     let Some(python) = support::moto::python() else {
@@ -17,17 +29,10 @@ fn dynamodb_calls_reach_an_aws_compatible_server() {
     let (_moto, port) = support::moto::start(&python);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_passo"))
-        .current_dir(dir.path())
-        .arg("run")
+    let out = against(port, dir.path())
         .arg(root.join("examples/dynamodb-sdk/orders.asl.json"))
         .arg("--input-file")
         .arg(root.join("examples/dynamodb-sdk/input.json"))
-        .arg("--json")
-        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -101,17 +106,7 @@ fn sns_calls_speak_the_query_protocol() {
         .to_string(),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_passo"))
-        .current_dir(dir.path())
-        .arg("run")
-        .arg(&def)
-        .arg("--json")
-        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .output()
-        .unwrap();
+    let out = against(port, dir.path()).arg(&def).output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status"], "SUCCEEDED", "{v}");
     let o = &v["output"];

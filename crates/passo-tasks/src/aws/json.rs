@@ -20,21 +20,11 @@ pub async fn call(
         None => operation.to_string(),
     };
     let body = serde_json::to_vec(input).unwrap_or_default();
-    let mut req = http::Request::builder()
-        .method("POST")
-        .uri(endpoint.url.as_str())
-        .header("content-type", format!("application/x-amz-json-{version}"))
-        .header("x-amz-target", target)
-        .body(body)
-        .map_err(|e| AwsError::client(&e.to_string()))?;
-    super::sign::sign(&mut req, endpoint.credentials, endpoint.region, endpoint.signing_name)
-        .map_err(|e| AwsError::client(&e))?;
-    let mut req = reqwest::Request::try_from(req).map_err(|e| AwsError::client(&e.to_string()))?;
-    *req.timeout_mut() = endpoint.deadline;
-    let resp = http
-        .execute(req)
-        .await
-        .map_err(|e| AwsError::client(&format!("Unable to execute HTTP request: {e}")))?;
+    let headers = [
+        ("content-type", format!("application/x-amz-json-{version}")),
+        ("x-amz-target", target),
+    ];
+    let resp = super::post(http, endpoint, &headers, body).await?;
     let status = resp.status().as_u16();
     let request_id = resp
         .headers()

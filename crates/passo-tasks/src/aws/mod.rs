@@ -78,6 +78,29 @@ pub struct Endpoint<'a> {
     pub model: &'a Value,
 }
 
+/// A signed `POST` of `body` to the endpoint, bounded by its deadline: the answer.
+pub(crate) async fn post(
+    http: &reqwest::Client,
+    endpoint: &Endpoint<'_>,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> Result<reqwest::Response, AwsError> {
+    let mut b = ::http::Request::builder()
+        .method("POST")
+        .uri(endpoint.url.as_str());
+    for (k, v) in headers {
+        b = b.header(*k, v);
+    }
+    let mut req = b.body(body).map_err(|e| AwsError::client(&e.to_string()))?;
+    sign::sign(&mut req, endpoint.credentials, endpoint.region, endpoint.signing_name)
+        .map_err(|e| AwsError::client(&e))?;
+    let mut req = reqwest::Request::try_from(req).map_err(|e| AwsError::client(&e.to_string()))?;
+    *req.timeout_mut() = endpoint.deadline;
+    http.execute(req)
+        .await
+        .map_err(|e| AwsError::client(&format!("Unable to execute HTTP request: {e}")))
+}
+
 /// The variable naming one service's endpoint, as the AWS SDKs read it.
 fn endpoint_var(service_id: &str) -> String {
     format!(

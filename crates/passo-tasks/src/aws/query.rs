@@ -29,20 +29,11 @@ pub async fn call(
         .extend_pairs(form.iter())
         .finish()
         .into_bytes();
-    let mut req = http::Request::builder()
-        .method("POST")
-        .uri(endpoint.url.as_str())
-        .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
-        .body(body)
-        .map_err(|e| AwsError::client(&e.to_string()))?;
-    super::sign::sign(&mut req, endpoint.credentials, endpoint.region, endpoint.signing_name)
-        .map_err(|e| AwsError::client(&e))?;
-    let mut req = reqwest::Request::try_from(req).map_err(|e| AwsError::client(&e.to_string()))?;
-    *req.timeout_mut() = endpoint.deadline;
-    let resp = http
-        .execute(req)
-        .await
-        .map_err(|e| AwsError::client(&format!("Unable to execute HTTP request: {e}")))?;
+    let headers = [(
+        "content-type",
+        "application/x-www-form-urlencoded; charset=utf-8".to_string(),
+    )];
+    let resp = super::post(http, endpoint, &headers, body).await?;
     let status = resp.status().as_u16();
     let text = resp
         .text()
