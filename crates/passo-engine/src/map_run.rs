@@ -310,7 +310,12 @@ impl Eval for FrozenAt<'_> {
         use passo_expr::ContextObject;
         let context = with_context.then(|| self.context().context());
         let states = crate::io::states_binding(input, context, extra);
-        let vars = self.frame.vars.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let vars = self
+            .frame
+            .vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .collect();
         (states, vars)
     }
 
@@ -342,7 +347,9 @@ where
             None => (1, u64::MAX),
             Some(b) => (
                 b.max_items.filter(|n| *n > 0).unwrap_or(u64::MAX),
-                b.max_bytes.filter(|n| *n > 0).unwrap_or(DEFAULT_BATCH_BYTES),
+                b.max_bytes
+                    .filter(|n| *n > 0)
+                    .unwrap_or(DEFAULT_BATCH_BYTES),
             ),
         };
         Batcher {

@@ -8,7 +8,9 @@
 //! the main thread in `passo run`).
 
 use crate::item_reader::{self, listing, ItemReader, ReaderError, Source, Transformation};
-use crate::result_writer::{self, ChildResult, ChildStatus as WriterStatus, WriterError, WriterSpec};
+use crate::result_writer::{
+    self, ChildResult, ChildStatus as WriterStatus, WriterError, WriterSpec,
+};
 use crate::s3::Buckets;
 use passo_engine::driver::ResultSink;
 use passo_engine::map_run::{ChildRecord, ItemSource, MapRunSpec};
@@ -83,7 +85,11 @@ pub fn open_results(
     )
     .map_err(writer_failure)?;
     Ok(Box::new(BucketSink {
-        sink: Some(result_writer::ResultSink::new(buckets, parsed, &spec.map_run_arn)),
+        sink: Some(result_writer::ResultSink::new(
+            buckets,
+            parsed,
+            &spec.map_run_arn,
+        )),
         handle: handle.clone(),
     }))
 }
@@ -108,7 +114,10 @@ impl ResultSink for BucketSink {
 
     fn finish(mut self: Box<Self>) -> Result<Value, Failure> {
         let Some(sink) = self.sink.take() else {
-            return Err(Failure::new("States.ResultWriterFailed", "The results were already written"));
+            return Err(Failure::new(
+                "States.ResultWriterFailed",
+                "The results were already written",
+            ));
         };
         self.handle.block_on(sink.finish()).map_err(writer_failure)
     }

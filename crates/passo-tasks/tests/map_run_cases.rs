@@ -27,7 +27,11 @@ struct Host {
 
 impl MapRunHost for Host {
     fn open_items(&mut self, spec: &MapRunSpec) -> Result<ItemStream, Failure> {
-        Ok(passo_tasks::map_items::open(&self.buckets, self.io.handle(), spec)?)
+        Ok(passo_tasks::map_items::open(
+            &self.buckets,
+            self.io.handle(),
+            spec,
+        )?)
     }
 
     fn open_results(&mut self, spec: &MapRunSpec) -> Result<Box<dyn ResultSink>, Failure> {

@@ -68,7 +68,13 @@ fn data_file(buckets: &Path, rows: usize, jsonl: bool) -> std::io::Result<String
     }
     for i in 0..rows {
         if jsonl {
-            writeln!(f, "{{\"id\":{i},\"name\":\"n{}\",\"amount\":{}.{:02}}}", i % 977, i % 1000, i % 100)?;
+            writeln!(
+                f,
+                "{{\"id\":{i},\"name\":\"n{}\",\"amount\":{}.{:02}}}",
+                i % 977,
+                i % 1000,
+                i % 100
+            )?;
         } else {
             writeln!(f, "{i},n{},{}.{:02}", i % 977, i % 1000, i % 100)?;
         }
@@ -120,7 +126,9 @@ fn run(a: &MapArgs) -> anyhow::Result<()> {
 }
 
 fn rt() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
 }
 
 fn in_process(a: &MapArgs, buckets: &Path, key: &str) -> anyhow::Result<()> {
@@ -154,7 +162,12 @@ fn in_process(a: &MapArgs, buckets: &Path, key: &str) -> anyhow::Result<()> {
 }
 
 /// Runs the machine once on the server and answers the time it took.
-async fn once(conn: &mut Conn, s: &Server, name: &str, def: &Value) -> anyhow::Result<(Duration, f64)> {
+async fn once(
+    conn: &mut Conn,
+    s: &Server,
+    name: &str,
+    def: &Value,
+) -> anyhow::Result<(Duration, f64)> {
     let arn = create(conn, name, "STANDARD", &def.to_string()).await?;
     let start = Instant::now();
     let ex = conn
@@ -165,7 +178,9 @@ async fn once(conn: &mut Conn, s: &Server, name: &str, def: &Value) -> anyhow::R
         .to_string();
     let mut peak: f64 = 0.0;
     loop {
-        let d = conn.json("DescribeExecution", &json!({"executionArn": ex})).await?;
+        let d = conn
+            .json("DescribeExecution", &json!({"executionArn": ex}))
+            .await?;
         peak = peak.max(s.rss_mb());
         match d["status"].as_str() {
             Some("RUNNING") => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -190,14 +205,25 @@ async fn http(a: &MapArgs, dir: &Path, buckets: &Path, key: &str) -> anyhow::Res
     let b = buckets.to_string_lossy().to_string();
     let s = Server::start_with(data.clone(), free_port(), &["--buckets-dir", &b])?;
     let mut conn = Conn::open(&s.addr).await?;
-    let (took, peak) = once(&mut conn, &s, "map-express", &machine(key, a.jsonl, "EXPRESS")).await?;
+    let (took, peak) = once(
+        &mut conn,
+        &s,
+        "map-express",
+        &machine(key, a.jsonl, "EXPRESS"),
+    )
+    .await?;
     report("passo server, EXPRESS children", a.rows, took, peak);
     if a.standard_children > 0 {
         let small = data_file(buckets, a.standard_children, a.jsonl)?;
         let before = dir_bytes(&data);
         let def = machine(&small, a.jsonl, "STANDARD");
         let (took, peak) = once(&mut conn, &s, "map-standard", &def).await?;
-        report("passo server, STANDARD children (durable)", a.standard_children, took, peak);
+        report(
+            "passo server, STANDARD children (durable)",
+            a.standard_children,
+            took,
+            peak,
+        );
         let grown = dir_bytes(&data).saturating_sub(before);
         outln!(
             "store growth: {:.0} bytes per STANDARD child ({:.1} MB for {})",

@@ -17,7 +17,11 @@ pub struct RunHost<'a> {
 }
 
 impl<'a> RunHost<'a> {
-    pub fn new(integrations: &'a Integrations, io: &'a tokio::runtime::Runtime, json: bool) -> Self {
+    pub fn new(
+        integrations: &'a Integrations,
+        io: &'a tokio::runtime::Runtime,
+        json: bool,
+    ) -> Self {
         RunHost {
             integrations,
             io,
@@ -27,7 +31,11 @@ impl<'a> RunHost<'a> {
     }
 
     fn bar(&mut self, spec: &MapRunSpec) -> &ProgressBar {
-        if let Some(i) = self.bars.iter().position(|(arn, _)| arn == &spec.map_run_arn) {
+        if let Some(i) = self
+            .bars
+            .iter()
+            .position(|(arn, _)| arn == &spec.map_run_arn)
+        {
             return &self.bars[i].1;
         }
         let total = match &spec.items {
@@ -55,7 +63,10 @@ impl<'a> RunHost<'a> {
 impl MapRunHost for RunHost<'_> {
     fn open_items(&mut self, spec: &MapRunSpec) -> Result<ItemStream, Failure> {
         let buckets = self.integrations.buckets().map_err(|e| {
-            Failure::new("States.ItemReaderFailed", format!("The buckets cannot be used: {e}"))
+            Failure::new(
+                "States.ItemReaderFailed",
+                format!("The buckets cannot be used: {e}"),
+            )
         })?;
         let items = passo_tasks::map_items::open(buckets, self.io.handle(), spec)?;
         Ok(items)
@@ -63,7 +74,10 @@ impl MapRunHost for RunHost<'_> {
 
     fn open_results(&mut self, spec: &MapRunSpec) -> Result<Box<dyn ResultSink>, Failure> {
         let buckets = self.integrations.buckets().map_err(|e| {
-            Failure::new("States.ResultWriterFailed", format!("The buckets cannot be used: {e}"))
+            Failure::new(
+                "States.ResultWriterFailed",
+                format!("The buckets cannot be used: {e}"),
+            )
         })?;
         passo_tasks::map_items::open_results(buckets, self.io.handle(), spec)
     }

@@ -42,7 +42,10 @@ fn dynamodb_calls_reach_an_aws_compatible_server() {
     let o = &v["output"];
     assert_eq!(o["stored"]["id"], "order-1", "{o}");
     assert_eq!(o["stored"]["total"], "42", "{o}");
-    assert_eq!(o["missing"]["Error"], "DynamoDb.ResourceNotFoundException", "{o}");
+    assert_eq!(
+        o["missing"]["Error"], "DynamoDb.ResourceNotFoundException",
+        "{o}"
+    );
     let cause = o["missing"]["Cause"].as_str().unwrap();
     assert!(
         cause.contains("(Service: DynamoDb, Status Code: 400, Request ID: "),
@@ -61,7 +64,10 @@ fn without_an_endpoint_or_credentials_the_task_says_how_to_configure_one() {
     )
     .unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_passo"));
-    cmd.current_dir(dir.path()).arg("run").arg(&def).arg("--json");
+    cmd.current_dir(dir.path())
+        .arg("run")
+        .arg(&def)
+        .arg("--json");
     for (k, _) in std::env::vars() {
         if k.starts_with("AWS_") {
             cmd.env_remove(k);
@@ -112,7 +118,12 @@ fn sns_calls_speak_the_query_protocol() {
     let o = &v["output"];
     let arn = o["topic"]["TopicArn"].as_str().unwrap();
     assert!(arn.ends_with(":orders"), "{o}");
-    assert!(o["published"]["MessageId"].as_str().is_some_and(|m| !m.is_empty()), "{o}");
+    assert!(
+        o["published"]["MessageId"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{o}"
+    );
     let topics = o["topics"]["Topics"].as_array().unwrap();
     assert!(topics.iter().any(|t| t["TopicArn"] == arn), "{o}");
     assert_eq!(o["missing"]["Error"], "Sns.NotFoundException", "{o}");

@@ -113,13 +113,19 @@ fn a_csv_fans_out_to_durable_children_that_survive_a_kill() {
     assert_eq!(d["status"], "RUNNING", "{d}");
     assert!(d["itemCounts"]["running"].as_u64().unwrap() <= 40, "{d}");
     assert_eq!(d["maxConcurrency"], 40);
-    s.call("UpdateMapRun", json!({"mapRunArn": run, "maxConcurrency": 80}));
+    s.call(
+        "UpdateMapRun",
+        json!({"mapRunArn": run, "maxConcurrency": 80}),
+    );
     assert_eq!(
         s.call("DescribeMapRun", json!({"mapRunArn": run}))["maxConcurrency"],
         80
     );
     let before = children(&s, &run).len();
-    assert!((60..ROWS).contains(&before), "{before} children before the kill");
+    assert!(
+        (60..ROWS).contains(&before),
+        "{before} children before the kill"
+    );
     s.kill();
     let s = Server::start(&data, &args);
     wait_until("the execution to end after the restart", 90, || {
@@ -136,7 +142,10 @@ fn a_csv_fans_out_to_durable_children_that_survive_a_kill() {
     assert_eq!(names.len(), ROWS, "no child started twice");
     assert!(kids.iter().all(|k| k["status"] == "SUCCEEDED"));
     assert!(kids.iter().all(|k| k["mapRunArn"] == json!(run)));
-    let child = s.call("DescribeExecution", json!({"executionArn": kids[0]["executionArn"]}));
+    let child = s.call(
+        "DescribeExecution",
+        json!({"executionArn": kids[0]["executionArn"]}),
+    );
     assert_eq!(child["mapRunArn"], json!(run), "{child}");
     // The run is recorded as ended, with its counts.
     let d = s.call("DescribeMapRun", json!({"mapRunArn": run}));
@@ -152,8 +161,8 @@ fn a_csv_fans_out_to_durable_children_that_survive_a_kill() {
     let mut entries = 0;
     let mut rows = HashSet::new();
     for f in files {
-        let text = std::fs::read_to_string(buckets.join("data").join(f["Key"].as_str().unwrap()))
-            .unwrap();
+        let text =
+            std::fs::read_to_string(buckets.join("data").join(f["Key"].as_str().unwrap())).unwrap();
         let list: Vec<Value> = serde_json::from_str(&text).unwrap();
         entries += list.len();
         for r in list {
@@ -193,8 +202,10 @@ fn failures_beyond_the_tolerance_and_missing_objects_fail_the_map_as_aws_names_t
     });
     let m = create(&s, "tolerance", "STANDARD", failing);
     let end = |input: &str| {
-        let ex = s.call("StartExecution", json!({"stateMachineArn": m, "input": input}))
-            ["executionArn"]
+        let ex = s.call(
+            "StartExecution",
+            json!({"stateMachineArn": m, "input": input}),
+        )["executionArn"]
             .as_str()
             .unwrap()
             .to_string();
@@ -274,7 +285,10 @@ fn redriving_a_failed_map_run_reruns_only_its_unsuccessful_children() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("fixed");
     let proj = flaky_project(dir.path(), &marker);
-    let s = Server::start(&dir.path().join("data"), &["--project", proj.to_str().unwrap()]);
+    let s = Server::start(
+        &dir.path().join("data"),
+        &["--project", proj.to_str().unwrap()],
+    );
     let def = json!({
         "StartAt": "Map",
         "States": {"Map": {
@@ -295,7 +309,10 @@ fn redriving_a_failed_map_run_reruns_only_its_unsuccessful_children() {
     });
     let m = create(&s, "flaky", "STANDARD", def);
     let input = json!([{"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}, {"n": 5}, {"n": 6}]).to_string();
-    let ex = s.call("StartExecution", json!({"stateMachineArn": m, "input": input}))["executionArn"]
+    let ex = s.call(
+        "StartExecution",
+        json!({"stateMachineArn": m, "input": input}),
+    )["executionArn"]
         .as_str()
         .unwrap()
         .to_string();
@@ -314,14 +331,24 @@ fn redriving_a_failed_map_run_reruns_only_its_unsuccessful_children() {
         children(&s, &run).iter().all(|k| k["status"] != "RUNNING")
     });
     let first: Vec<Value> = children(&s, &run);
-    assert!(first.iter().any(|k| k["status"] == "SUCCEEDED"), "{first:?}");
+    assert!(
+        first.iter().any(|k| k["status"] == "SUCCEEDED"),
+        "{first:?}"
+    );
     std::fs::write(&marker, "").unwrap();
     s.call("RedriveExecution", json!({"executionArn": ex}));
-    wait_until("the redriven execution to end", 30, || status(&s) != "RUNNING");
+    wait_until("the redriven execution to end", 30, || {
+        status(&s) != "RUNNING"
+    });
     let e = s.call("DescribeExecution", json!({"executionArn": ex}));
     assert_eq!(e["status"], "SUCCEEDED", "{e}");
     let out: Value = serde_json::from_str(e["output"].as_str().unwrap()).unwrap();
-    let ns: Vec<u64> = out.as_array().unwrap().iter().map(|o| o["n"].as_u64().unwrap()).collect();
+    let ns: Vec<u64> = out
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["n"].as_u64().unwrap())
+        .collect();
     assert_eq!(ns, vec![1, 2, 3, 4, 5, 6], "{out}");
     // The same Map Run, redriven: the same six children, the unsuccessful ones redriven once,
     // the ones that had succeeded not run again.
@@ -331,7 +358,11 @@ fn redriving_a_failed_map_run_reruns_only_its_unsuccessful_children() {
     for k in &kids {
         assert_eq!(k["status"], "SUCCEEDED", "{k}");
         let before = first.iter().find(|f| f["name"] == k["name"]).unwrap();
-        let expected = if before["status"] == "SUCCEEDED" { 0 } else { 1 };
+        let expected = if before["status"] == "SUCCEEDED" {
+            0
+        } else {
+            1
+        };
         assert_eq!(k["redriveCount"], expected, "{k} was {before}");
     }
     let d = s.call("DescribeMapRun", json!({"mapRunArn": run}));
@@ -340,5 +371,8 @@ fn redriving_a_failed_map_run_reruns_only_its_unsuccessful_children() {
     let h = support::history(&s, &ex);
     let redriven: Vec<&Value> = h.iter().filter(|e| e["type"] == "MapRunRedriven").collect();
     assert_eq!(redriven.len(), 1, "{h:?}");
-    assert_eq!(redriven[0]["mapRunRedrivenEventDetails"]["mapRunArn"], json!(run));
+    assert_eq!(
+        redriven[0]["mapRunRedrivenEventDetails"]["mapRunArn"],
+        json!(run)
+    );
 }

@@ -5,7 +5,9 @@
 
 use super::{run_hosted, Invocation, RunOptions, TaskResult};
 use crate::failure::Failure;
-use crate::map_run::{Batcher, ChildRecord, ChildStatus, Collected, Counts, ItemSource, MapRunSpec, Tally};
+use crate::map_run::{
+    Batcher, ChildRecord, ChildStatus, Collected, Counts, ItemSource, MapRunSpec, Tally,
+};
 use serde_json::Value;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

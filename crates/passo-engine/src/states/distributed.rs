@@ -63,7 +63,10 @@ impl Execution {
                 self.emit_on(
                     tid,
                     "MapRunStarted",
-                    Some(("mapRunStartedEventDetails", json!({ "mapRunArn": spec.map_run_arn }))),
+                    Some((
+                        "mapRunStartedEventDetails",
+                        json!({ "mapRunArn": spec.map_run_arn }),
+                    )),
                 );
             }
         }
@@ -309,7 +312,10 @@ impl Execution {
             None => None,
         };
         Ok(WriterRequest {
-            resource: raw.get("Resource").and_then(Value::as_str).map(str::to_string),
+            resource: raw
+                .get("Resource")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             parameters,
             writer_config,
         })

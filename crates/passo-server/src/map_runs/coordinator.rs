@@ -71,7 +71,10 @@ fn outcome_of(row: &ExecutionRow) -> Outcome {
     };
     Outcome {
         status,
-        output: row.output.as_deref().and_then(|o| serde_json::from_str(o).ok()),
+        output: row
+            .output
+            .as_deref()
+            .and_then(|o| serde_json::from_str(o).ok()),
         error: row.error.clone(),
         cause: row.cause.clone(),
     }
@@ -143,7 +146,14 @@ impl Runtime {
             let child_arn = child_machine_arn(spec);
             let rows = self
                 .db
-                .executions(&child_arn, None, None, Some(spec.run_id()), None, usize::MAX)
+                .executions(
+                    &child_arn,
+                    None,
+                    None,
+                    Some(spec.run_id()),
+                    None,
+                    usize::MAX,
+                )
                 .map_err(store_failure)?;
             for row in rows {
                 existing.insert(row.name.clone(), row);
@@ -263,7 +273,10 @@ impl Runtime {
             return Err(f);
         }
         match sink {
-            Some(s) => s.finish().await.map_err(passo_tasks::map_items::writer_failure),
+            Some(s) => s
+                .finish()
+                .await
+                .map_err(passo_tasks::map_items::writer_failure),
             None => collected.finish(&spec.state_name),
         }
     }
@@ -311,10 +324,19 @@ impl Runtime {
                     status: Status::Failed,
                     output: None,
                     error: Some("States.Runtime".into()),
-                    cause: Some(format!("The child execution could not start: {}", e.message())),
+                    cause: Some(format!(
+                        "The child execution could not start: {}",
+                        e.message()
+                    )),
                 };
                 let stop_ms = now_ms();
-                let _ = ends.send(Ended { index, info, input, outcome, stop_ms });
+                let _ = ends.send(Ended {
+                    index,
+                    info,
+                    input,
+                    outcome,
+                    stop_ms,
+                });
             }
         });
     }
@@ -350,7 +372,8 @@ impl Runtime {
                 tracing::warn!("redriving child execution {child}: {e}");
             }
             // Not redriven after all (no longer redrivable): it counts as it ended.
-            let still_over = matches!(rt.db.execution(&child), Ok(Some(r)) if r.status != "RUNNING");
+            let still_over =
+                matches!(rt.db.execution(&child), Ok(Some(r)) if r.status != "RUNNING");
             if still_over {
                 rt.map_child_ended(&child);
             }

@@ -316,14 +316,22 @@ impl MapRuns {
     }
 
     /// DescribeMapRun: the run in memory, else its row.
-    pub fn describe(&self, rt: &Runtime, arn: &str) -> Result<Option<Value>, passo_store::StoreError> {
+    pub fn describe(
+        &self,
+        rt: &Runtime,
+        arn: &str,
+    ) -> Result<Option<Value>, passo_store::StoreError> {
         if let Some(r) = self.get(arn) {
             return Ok(Some(r.describe()));
         }
-        Ok(rt
-            .db
-            .map_run(arn)?
-            .map(|row| describe(&row.arn, &row.execution_arn, row.start_ms, &RunInfo::from_row(&row))))
+        Ok(rt.db.map_run(arn)?.map(|row| {
+            describe(
+                &row.arn,
+                &row.execution_arn,
+                row.start_ms,
+                &RunInfo::from_row(&row),
+            )
+        }))
     }
 
     /// Stops a run whose Map state no longer waits for it.

@@ -13,8 +13,8 @@
 
 pub mod json;
 pub mod models;
-pub mod query;
 pub mod names;
+pub mod query;
 pub mod sign;
 
 use crate::s3::credentials::{self, Credentials};
@@ -92,8 +92,13 @@ pub(crate) async fn post(
         b = b.header(*k, v);
     }
     let mut req = b.body(body).map_err(|e| AwsError::client(&e.to_string()))?;
-    sign::sign(&mut req, endpoint.credentials, endpoint.region, endpoint.signing_name)
-        .map_err(|e| AwsError::client(&e))?;
+    sign::sign(
+        &mut req,
+        endpoint.credentials,
+        endpoint.region,
+        endpoint.signing_name,
+    )
+    .map_err(|e| AwsError::client(&e))?;
     let mut req = reqwest::Request::try_from(req).map_err(|e| AwsError::client(&e.to_string()))?;
     *req.timeout_mut() = endpoint.deadline;
     http.execute(req)
@@ -124,7 +129,9 @@ fn endpoint_url(
         .or_else(|| set("AWS_ENDPOINT_URL"))
         .or_else(|| {
             creds?;
-            let prefix = model["metadata"]["endpointPrefix"].as_str().unwrap_or("unknown");
+            let prefix = model["metadata"]["endpointPrefix"]
+                .as_str()
+                .unwrap_or("unknown");
             Some(format!("https://{prefix}.{region}.amazonaws.com"))
         })
 }
@@ -180,7 +187,9 @@ pub async fn call(
         Some(other) => Err(unknown(format!(
             "Passo does not speak the {other} protocol of '{service}' yet"
         ))),
-        None => Err(unknown(format!("The model of '{service}' names no protocol"))),
+        None => Err(unknown(format!(
+            "The model of '{service}' names no protocol"
+        ))),
     }
 }
 

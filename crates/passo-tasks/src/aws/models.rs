@@ -41,8 +41,9 @@ fn index() -> Result<&'static Index, ModelError> {
                 .iter()
                 .position(|b| *b == b'\n')
                 .ok_or_else(|| ModelError::Damaged("no index".into()))?;
-            let entries: HashMap<String, (usize, usize, String)> = serde_json::from_slice(&rest[..nl])
-                .map_err(|e| ModelError::Damaged(format!("index: {e}")))?;
+            let entries: HashMap<String, (usize, usize, String)> =
+                serde_json::from_slice(&rest[..nl])
+                    .map_err(|e| ModelError::Damaged(format!("index: {e}")))?;
             Ok(Index {
                 entries,
                 blobs: &rest[nl + 1..],
@@ -107,7 +108,16 @@ mod tests {
     fn the_bundle_holds_the_services_workflows_call() {
         let all = services().unwrap();
         assert!(all.len() > 400, "{} services", all.len());
-        for s in ["dynamodb", "s3", "sqs", "sns", "events", "ec2", "iam", "stepfunctions"] {
+        for s in [
+            "dynamodb",
+            "s3",
+            "sqs",
+            "sns",
+            "events",
+            "ec2",
+            "iam",
+            "stepfunctions",
+        ] {
             assert!(all.contains(&s), "{s} missing");
         }
     }

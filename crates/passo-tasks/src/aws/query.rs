@@ -19,7 +19,10 @@ pub async fn call(
         ("Action".to_string(), operation.to_string()),
         (
             "Version".to_string(),
-            model["metadata"]["apiVersion"].as_str().unwrap_or_default().to_string(),
+            model["metadata"]["apiVersion"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
         ),
     ];
     if let Some(shape) = op["input"]["shape"].as_str() {
@@ -50,7 +53,10 @@ pub async fn call(
                 .map(|m| m.text.clone())
                 .unwrap_or_default(),
             status: Some(status),
-            request_id: doc.find("RequestId").map(|r| r.text.clone()).unwrap_or_default(),
+            request_id: doc
+                .find("RequestId")
+                .map(|r| r.text.clone())
+                .unwrap_or_default(),
         });
     }
     let Some(shape) = op["output"]["shape"].as_str() else {
@@ -82,9 +88,21 @@ fn exception_of(model: &Value, code: &str) -> String {
 /// Adds `value` (of shape `shape`) to the form under `prefix`, as the query protocol names
 /// nested members: `A.B`, lists `A.member.N`, maps `A.entry.N.key`/`.value` (or the
 /// locationNames the model gives), flattened lists and maps without `member`/`entry`.
-fn flatten(model: &Value, shape: &str, value: &Value, prefix: &str, out: &mut Vec<(String, String)>) {
+fn flatten(
+    model: &Value,
+    shape: &str,
+    value: &Value,
+    prefix: &str,
+    out: &mut Vec<(String, String)>,
+) {
     let s = &model["shapes"][shape];
-    let join = |a: &str, b: &str| if a.is_empty() { b.to_string() } else { format!("{a}.{b}") };
+    let join = |a: &str, b: &str| {
+        if a.is_empty() {
+            b.to_string()
+        } else {
+            format!("{a}.{b}")
+        }
+    };
     match s["type"].as_str().unwrap_or("string") {
         "structure" => {
             let Some(obj) = value.as_object() else { return };
@@ -97,7 +115,9 @@ fn flatten(model: &Value, shape: &str, value: &Value, prefix: &str, out: &mut Ve
             }
         }
         "list" => {
-            let Some(items) = value.as_array() else { return };
+            let Some(items) = value.as_array() else {
+                return;
+            };
             let member = &s["member"];
             let base = if s["flattened"] == true {
                 prefix.to_string()
@@ -175,7 +195,8 @@ fn parse_xml(text: &str) -> Element {
             }
             Ok(Event::Text(t)) => {
                 if let (Some(top), Ok(s)) = (stack.last_mut(), t.decode()) {
-                    top.text.push_str(&quick_xml::escape::unescape(&s).unwrap_or_default());
+                    top.text
+                        .push_str(&quick_xml::escape::unescape(&s).unwrap_or_default());
                 }
             }
             Ok(Event::GeneralRef(r)) => {
@@ -228,7 +249,10 @@ fn to_json(model: &Value, shape: &str, el: &Element) -> Value {
                         let item_shape = model["shapes"][child]["member"]["shape"]
                             .as_str()
                             .unwrap_or_default();
-                        let v = items.iter().map(|i| to_json(model, item_shape, i)).collect();
+                        let v = items
+                            .iter()
+                            .map(|i| to_json(model, item_shape, i))
+                            .collect();
                         out.insert(name.clone(), Value::Array(v));
                     }
                 } else if let Some(c) = el.children.iter().find(|c| c.name == loc) {
@@ -239,7 +263,12 @@ fn to_json(model: &Value, shape: &str, el: &Element) -> Value {
         }
         "list" => {
             let item = s["member"]["shape"].as_str().unwrap_or_default();
-            Value::Array(el.children.iter().map(|c| to_json(model, item, c)).collect())
+            Value::Array(
+                el.children
+                    .iter()
+                    .map(|c| to_json(model, item, c))
+                    .collect(),
+            )
         }
         "map" => {
             let key = s["key"]["locationName"].as_str().unwrap_or("key");
@@ -253,8 +282,16 @@ fn to_json(model: &Value, shape: &str, el: &Element) -> Value {
             }
             Value::Object(out)
         }
-        "integer" | "long" => el.text.trim().parse::<i64>().map_or(Value::Null, Value::from),
-        "float" | "double" => el.text.trim().parse::<f64>().map_or(Value::Null, Value::from),
+        "integer" | "long" => el
+            .text
+            .trim()
+            .parse::<i64>()
+            .map_or(Value::Null, Value::from),
+        "float" | "double" => el
+            .text
+            .trim()
+            .parse::<f64>()
+            .map_or(Value::Null, Value::from),
         "boolean" => Value::Bool(el.text.trim() == "true"),
         _ => Value::String(el.text.clone()),
     }
@@ -280,7 +317,10 @@ mod tests {
         let has = |k: &str, v: &str| form.iter().any(|(a, b)| a == k && b == v);
         assert!(has("TopicArn", "arn:t"), "{form:?}");
         assert!(has("MessageAttributes.entry.1.Name", "color"), "{form:?}");
-        assert!(has("MessageAttributes.entry.1.Value.DataType", "String"), "{form:?}");
+        assert!(
+            has("MessageAttributes.entry.1.Value.DataType", "String"),
+            "{form:?}"
+        );
     }
 
     #[test]

@@ -13,9 +13,14 @@ pub fn sign(
 ) -> Result<(), String> {
     use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
     let Some(c) = creds else { return Ok(()) };
-    let identity =
-        aws_credential_types::Credentials::new(&c.key_id, &c.secret, c.session_token.clone(), None, "passo")
-            .into();
+    let identity = aws_credential_types::Credentials::new(
+        &c.key_id,
+        &c.secret,
+        c.session_token.clone(),
+        None,
+        "passo",
+    )
+    .into();
     let params = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(&identity)
         .region(region)

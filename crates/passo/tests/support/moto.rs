@@ -25,7 +25,10 @@ pub fn python() -> Option<PathBuf> {
         .output()
         .is_ok_and(|o| o.status.success());
     if !has_moto {
-        assert!(!required, "PASSO_REQUIRE_E2E=1 but {venv} has no moto[server]");
+        assert!(
+            !required,
+            "PASSO_REQUIRE_E2E=1 but {venv} has no moto[server]"
+        );
         eprintln!("skipped: no moto[server] in the virtualenv at {venv} (pip install -r tests/e2e/requirements.txt)");
         return None;
     }
