@@ -165,9 +165,14 @@ pub fn run_hosted(
                     match tasks(&inv) {
                         TaskResult::Script(steps) => {
                             for (delay, action) in steps {
-                                seq += 1;
-                                queue.push(Reverse((now + delay.max(0), seq)));
-                                due.insert(seq, Due::Task(task, action));
+                                let at = now + delay.max(0);
+                                schedule(
+                                    &mut queue,
+                                    &mut due,
+                                    &mut seq,
+                                    at,
+                                    Due::Task(task, action),
+                                );
                             }
                         }
                         r => answers.push((task, r)),
@@ -182,14 +187,16 @@ pub fn run_hosted(
                             cause: f.cause,
                         },
                     };
-                    seq += 1;
-                    queue.push(Reverse((end, seq)));
-                    due.insert(seq, Due::Task(task, action));
+                    schedule(&mut queue, &mut due, &mut seq, end, Due::Task(task, action));
                 }
                 Command::StartTimer { timer, fire_at_ms } => {
-                    seq += 1;
-                    queue.push(Reverse((fire_at_ms, seq)));
-                    due.insert(seq, Due::Timer(timer));
+                    schedule(
+                        &mut queue,
+                        &mut due,
+                        &mut seq,
+                        fire_at_ms,
+                        Due::Timer(timer),
+                    );
                 }
                 Command::CancelTimer { timer } => {
                     cancelled.insert(timer);
@@ -269,6 +276,19 @@ pub fn run_hosted(
         }
         pending.extend(c);
     }
+}
+
+/// Queues `item` for time `at`; equal times keep the order they were queued in.
+fn schedule(
+    queue: &mut BinaryHeap<Reverse<(i64, u64)>>,
+    due: &mut HashMap<u64, Due>,
+    seq: &mut u64,
+    at: i64,
+    item: Due,
+) {
+    *seq += 1;
+    queue.push(Reverse((at, *seq)));
+    due.insert(*seq, item);
 }
 
 fn to_event(task: u64, r: TaskResult) -> Event {

@@ -386,11 +386,10 @@ impl Runtime {
             return;
         };
         let Some(ends) = run.ends() else { return };
-        let Some(spec_row) = self.db.execution(child_arn).ok().flatten() else {
+        let Some(row) = self.db.execution(child_arn).ok().flatten() else {
             return;
         };
-        let Some(spec) = run.spec() else { return };
-        let _ = ends.send(ended_of(&spec, index, &spec_row));
+        let _ = ends.send(ended_of(run.spec(), index, &row));
     }
 
     /// The ResultWriter's sink of a Map Run.

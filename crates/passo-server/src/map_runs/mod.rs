@@ -125,7 +125,7 @@ pub struct RunState {
     /// `arn:...:stateMachine:MACHINE/LABEL`, the children's state machine.
     pub state_machine_arn: String,
     pub start_ms: i64,
-    spec: Option<Arc<MapRunSpec>>,
+    spec: Arc<MapRunSpec>,
     info: Mutex<RunInfo>,
     aborted: AtomicBool,
     ends: Mutex<Option<Ends>>,
@@ -150,8 +150,8 @@ impl RunState {
         self.aborted.load(Ordering::Acquire)
     }
 
-    pub(crate) fn spec(&self) -> Option<Arc<MapRunSpec>> {
-        self.spec.clone()
+    pub(crate) fn spec(&self) -> &MapRunSpec {
+        &self.spec
     }
 
     pub(crate) fn set_ends(&self, tx: Ends) {
@@ -243,7 +243,7 @@ impl MapRuns {
             execution_arn: execution_arn.to_string(),
             state_machine_arn: child_machine_arn(spec),
             start_ms: stored.as_ref().map_or(now, |r| r.start_ms),
-            spec: Some(spec.clone()),
+            spec: spec.clone(),
             info: Mutex::new(info.clone()),
             aborted: AtomicBool::new(false),
             ends: Mutex::new(None),
