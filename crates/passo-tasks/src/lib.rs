@@ -125,6 +125,10 @@ pub struct Integrations {
     site: lambda::Site,
     http: reqwest::Client,
     buckets: Result<s3::Buckets, s3::Error>,
+    /// The services the host answers itself (queues, topics, the event bus), if any.
+    /// Set once, after construction: the server makes its services from a runtime that
+    /// itself holds these integrations.
+    local: std::sync::OnceLock<Arc<dyn aws::local::LocalServices>>,
 }
 
 /// Where `passo run` keeps buckets unless told otherwise (the server's default is
@@ -145,7 +149,14 @@ impl Integrations {
             http: reqwest::Client::new(),
             // A configuration that cannot be used fails the S3 Tasks, not the whole engine.
             buckets: s3::Buckets::new(&config),
+            local: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The services the host answers itself when no endpoint is configured for them.
+    /// Only the first call counts.
+    pub fn set_local(&self, local: Arc<dyn aws::local::LocalServices>) {
+        let _ = self.local.set(local);
     }
 
     /// The configured buckets (for ItemReader and ResultWriter), or why they cannot be used.
@@ -211,7 +222,8 @@ impl Integrations {
             };
         }
         if let Some((service, action)) = aws::action(&req.resource) {
-            return aws::call(&self.http, service, action, &req.input, deadline).await;
+            let local = self.local.get().map(|l| l.as_ref());
+            return aws::call(&self.http, local, service, action, &req.input, deadline).await;
         }
         if http::is_http(&req.resource) {
             let connections = &self.functions.project().connections;

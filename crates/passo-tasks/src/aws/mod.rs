@@ -6,12 +6,14 @@
 //! - [`names`]: Step Functions' service names and error prefixes;
 //! - [`sign`][sign]: SigV4 signing;
 //! - [`json`]: the AWS JSON protocols;
-//! - [`query`]: the AWS query protocol (form in, XML out).
+//! - [`query`]: the AWS query protocol (form in, XML out);
+//! - [`local`]: the services a host answers itself when no endpoint is configured.
 //!
 //! Still to come (issue 15): restJson1, restXml and ec2Query; credentials beyond
 //! static keys; per-service endpoints in passo.toml.
 
 pub mod json;
+pub mod local;
 pub mod models;
 pub mod names;
 pub mod query;
@@ -140,6 +142,7 @@ fn endpoint_url(
 /// call that has not answered by `deadline` (the Task's TimeoutSeconds) is given up.
 pub async fn call(
     http: &reqwest::Client,
+    local: Option<&dyn local::LocalServices>,
     service: &str,
     action: &str,
     input: &Value,
@@ -160,7 +163,19 @@ pub async fn call(
     }
     let region = credentials::default_region();
     let creds = credentials::resolve();
-    let Some(url) = endpoint_url(service_id, &model, &region, creds.as_ref()) else {
+    // An endpoint the user configured wins; then the host's own service (queues, topics, the
+    // event bus); then AWS, when there are credentials to call it with.
+    let explicit = endpoint_url(service_id, &model, &region, None);
+    if explicit.is_none() {
+        if let Some(l) = local.filter(|l| l.serves(service_id)) {
+            return l
+                .call(service_id, &op, input)
+                .await
+                .map_err(|e| e.to_task_error(&prefix));
+        }
+    }
+    let Some(url) = explicit.or_else(|| endpoint_url(service_id, &model, &region, creds.as_ref()))
+    else {
         return Err(unknown(format!(
             "No endpoint is configured for the service '{service}': set {} (or AWS_ENDPOINT_URL) to an AWS-compatible endpoint, or give AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) to call AWS",
             endpoint_var(service_id)
