@@ -44,6 +44,10 @@ pub struct Args {
     /// `passo server` too).
     #[arg(long, value_name = "N")]
     map_rows: Option<usize>,
+    /// Measure the aws-sdk integration layer instead: CPU per DynamoDB GetItem call against
+    /// an in-process endpoint, beside a bare POST of the same bytes.
+    #[arg(long)]
+    aws: bool,
     /// With --map-rows: JSONL lines instead of CSV rows.
     #[arg(long)]
     jsonl: bool,
@@ -80,6 +84,9 @@ pub fn main(args: Args) -> ExitCode {
             http: args.http,
             standard_children: args.standard_children,
         });
+    }
+    if args.aws {
+        return crate::bench_aws::main(args.seconds);
     }
     if args.http {
         let w1 = args.files.first().cloned().or_else(|| {

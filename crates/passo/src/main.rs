@@ -9,6 +9,7 @@ macro_rules! outln {
 }
 
 mod bench;
+mod bench_aws;
 mod bench_http;
 mod bench_map;
 mod express;

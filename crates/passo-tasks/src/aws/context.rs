@@ -45,6 +45,15 @@ impl Context {
         }
     }
 
+    /// Settings that sign with `credentials` rather than looking for any (benchmarks, tests).
+    pub fn with_credentials(project: ProjectAws, credentials: Credentials) -> Context {
+        Context {
+            credentials: Cache::holding(credentials),
+            files: OnceLock::from(SharedFiles::default()),
+            ..Context::new(project)
+        }
+    }
+
     fn files(&self) -> &SharedFiles {
         self.files
             .get_or_init(|| SharedFiles::load(&settings::process_env))

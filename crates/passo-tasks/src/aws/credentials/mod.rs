@@ -178,6 +178,13 @@ pub struct Cache {
 const NONE_FOR: Duration = Duration::from_secs(60);
 
 impl Cache {
+    /// A cache that holds `c` for good.
+    pub fn holding(c: Credentials) -> Cache {
+        Cache {
+            slot: tokio::sync::Mutex::new(Some((Some(Expiring::fixed(c)), Instant::now()))),
+        }
+    }
+
     /// Credentials to sign with: the kept ones while fresh, else the chain's. One caller
     /// runs the chain at a time; the others wait for its answer.
     pub async fn get(
