@@ -2,7 +2,7 @@
 //! settings, through the real binary against moto's server: API Gateway and Lambda
 //! (restJson1), Route 53 (restXml), EC2 (ec2Query), STS AssumeRole and
 //! AssumeRoleWithWebIdentity (moto's `GetCallerIdentity` names the role whose keys signed
-//! the call), container credentials from a loopback endpoint, and a failing call whose
+//! the call), container and instance metadata credentials from loopback endpoints, and a failing call whose
 //! cause and output hold none of the secrets it was signed with.
 
 mod support;
@@ -191,55 +191,114 @@ fn roles_are_assumed_from_profiles_and_web_identity_tokens() {
     );
 }
 
-/// A loopback container credentials endpoint: answers credentials to the right token and
-/// counts the requests it served.
-fn container_endpoint(
-    token: &'static str,
-) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+/// A request a loopback server was sent: method, path, headers (names lower-cased).
+struct Seen {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+type Counter = std::sync::Arc<std::sync::atomic::AtomicUsize>;
+
+/// A loopback HTTP server answering each request with `answer(request)`: what the platform's
+/// credential endpoints (the container agent, instance metadata) serve, on 127.0.0.1. Counts
+/// the requests it served.
+fn loopback(answer: fn(&Seen) -> (u16, String)) -> (String, Counter) {
+    use std::sync::atomic::Ordering;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let hits = Counter::default();
     let h = hits.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut authorized = false;
+            let mut first = String::new();
+            if reader.read_line(&mut first).unwrap_or(0) == 0 {
+                continue;
+            }
+            let mut parts = first.split_whitespace();
+            let (method, path) = (
+                parts.next().unwrap_or("").to_string(),
+                parts.next().unwrap_or("").to_string(),
+            );
+            let mut headers = Vec::new();
             loop {
                 let mut line = String::new();
                 if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
                     break;
                 }
-                authorized |= line.eq_ignore_ascii_case(&format!("authorization: {token}\r\n"));
+                if let Some((k, v)) = line.trim_end().split_once(':') {
+                    headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+                }
             }
-            h.fetch_add(1, Ordering::SeqCst);
-            let (status, body) = if authorized {
-                (
-                    "200 OK",
-                    json!({"AccessKeyId": "ASIACONTAINER", "SecretAccessKey": "container-secret",
-                    "Token": "container-token", "Expiration": "2099-01-01T00:00:00Z"})
-                    .to_string(),
-                )
-            } else {
-                ("403 Forbidden", "{}".to_string())
+            let seen = Seen {
+                method,
+                path,
+                headers,
             };
+            h.fetch_add(1, Ordering::SeqCst);
+            let (status, body) = answer(&seen);
             let mut s = stream;
-            let _ = write!(s, "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let _ = write!(s, "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
             let _ = s.flush();
             let _ = reader.read(&mut [0u8; 0]);
         }
     });
-    (format!("http://{addr}/creds"), hits)
+    (format!("http://{addr}"), hits)
+}
+
+fn credentials_json(key: &str) -> String {
+    json!({"Code": "Success", "AccessKeyId": key, "SecretAccessKey": "platform-secret",
+        "Token": "platform-token", "Expiration": "2099-01-01T00:00:00Z"})
+    .to_string()
+}
+
+/// The container agent: credentials for the right authorization token only.
+fn container_agent(r: &Seen) -> (u16, String) {
+    match (
+        r.method.as_str(),
+        r.path.as_str(),
+        r.header("authorization"),
+    ) {
+        ("GET", "/creds", Some("Bearer pod-token")) => (200, credentials_json("ASIACONTAINER")),
+        _ => (403, "{}".into()),
+    }
+}
+
+/// IMDSv2: a session token for a PUT, then the role and its credentials for that token.
+fn instance_metadata(r: &Seen) -> (u16, String) {
+    let token = r.header("x-aws-ec2-metadata-token") == Some("imds-session");
+    match (r.method.as_str(), r.path.as_str()) {
+        ("PUT", "/latest/api/token")
+            if r.header("x-aws-ec2-metadata-token-ttl-seconds").is_some() =>
+        {
+            (200, "imds-session".into())
+        }
+        ("GET", "/latest/meta-data/iam/security-credentials/") if token => (200, "app-role".into()),
+        ("GET", "/latest/meta-data/iam/security-credentials/app-role") if token => {
+            (200, credentials_json("ASIAINSTANCE"))
+        }
+        _ => (401, "{}".into()),
+    }
 }
 
 #[test]
-fn container_credentials_are_fetched_once_and_secrets_never_reach_the_output() {
+fn platform_credentials_are_fetched_once_and_secrets_never_reach_the_output() {
     let Some(python) = support::moto::python() else {
         return;
     };
     let (_moto, port) = support::moto::start(&python);
     let dir = tempfile::tempdir().unwrap();
-    let (uri, hits) = container_endpoint("Bearer pod-token");
+    let (agent, hits) = loopback(container_agent);
     std::fs::write(dir.path().join("auth"), "Bearer pod-token\n").unwrap();
     let two = json!({"StartAt": "A", "States": {
         "A": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sts:getCallerIdentity", "ResultPath": "$.a", "Next": "B"},
@@ -249,7 +308,10 @@ fn container_credentials_are_fetched_once_and_secrets_never_reach_the_output() {
         &two,
         &[
             ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}")),
-            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri),
+            (
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                format!("{agent}/creds"),
+            ),
             (
                 "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
                 dir.path().join("auth").display().to_string(),
@@ -261,6 +323,23 @@ fn container_credentials_are_fetched_once_and_secrets_never_reach_the_output() {
         hits.load(std::sync::atomic::Ordering::SeqCst),
         1,
         "kept, not fetched per call"
+    );
+    // Instance metadata (IMDSv2), when nothing before it in the chain has credentials.
+    let (imds, imds_hits) = loopback(instance_metadata);
+    let (v, _) = run(
+        dir.path(),
+        &two,
+        &[
+            ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}")),
+            ("AWS_EC2_METADATA_DISABLED", "false".into()),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds),
+        ],
+    );
+    assert_eq!(v["status"], "SUCCEEDED", "{v}");
+    assert_eq!(
+        imds_hits.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "token, role, credentials: once for both calls"
     );
     // passo.toml's per-service endpoint, and a failing call signed with secrets.
     std::fs::write(

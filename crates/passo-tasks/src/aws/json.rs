@@ -35,7 +35,9 @@ pub async fn call(
         ),
         ("x-amz-target".to_string(), target),
     ];
-    let resp = request::send(http, endpoint, Request::post(headers, body)).await?;
+    let mut req = Request::post(headers, body);
+    req.host_prefix = request::host_prefix(op, input, endpoint.custom)?;
+    let resp = request::send(http, endpoint, req).await?;
     let v: Value = if resp.body.is_empty() {
         Value::Object(Default::default())
     } else {

@@ -9,6 +9,7 @@
 
 use super::request::{self, Request};
 use super::{time, xml, AwsError, Endpoint};
+
 use serde_json::{Map, Value};
 
 /// Which form rules apply.
@@ -33,7 +34,9 @@ pub async fn call(
         "content-type".to_string(),
         "application/x-www-form-urlencoded; charset=utf-8".to_string(),
     )];
-    let resp = request::send(http, endpoint, Request::post(headers, body)).await?;
+    let mut req = Request::post(headers, body);
+    req.host_prefix = request::host_prefix(op, input, endpoint.custom)?;
+    let resp = request::send(http, endpoint, req).await?;
     let text = String::from_utf8_lossy(&resp.body);
     let doc = xml::parse(&text);
     if !resp.ok() {

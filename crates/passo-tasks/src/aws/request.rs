@@ -30,6 +30,29 @@ impl Request {
     }
 }
 
+/// The host prefix of an operation (`endpoint.hostPrefix`: `sync-`, `{AccountId}.`) with its
+/// labels from the input, on AWS's own endpoints only: a configured endpoint is an emulator
+/// or a proxy on one host, where `sync-127.0.0.1` resolves nowhere (the AWS SDKs apply it
+/// there too unless told not to: boto3's `inject_host_prefix=False`, the Java SDK's
+/// `disableHostPrefixInjection`).
+pub fn host_prefix(
+    op: &serde_json::Value,
+    input: &serde_json::Value,
+    custom: bool,
+) -> Result<Option<String>, AwsError> {
+    let Some(template) = op["endpoint"]["hostPrefix"].as_str().filter(|_| !custom) else {
+        return Ok(None);
+    };
+    let empty = serde_json::Map::new();
+    let obj = input.as_object().unwrap_or(&empty);
+    super::rest::uri::expand(template, |label| {
+        let v = super::shapes::member(obj, label)?;
+        Some(v.as_str().map_or_else(|| v.to_string(), str::to_string))
+    })
+    .map(|(p, _)| Some(p))
+    .map_err(|e| AwsError::client(&e.to_string()))
+}
+
 /// A service's answer, read whole.
 #[derive(Debug)]
 pub struct Response {
@@ -149,6 +172,14 @@ mod tests {
             url(&at("https://proxy.example/aws/"), &r).unwrap(),
             "https://proxy.example/aws/2015-03-31/functions/?MaxItems=2"
         );
+        let sfn = crate::aws::models::model("stepfunctions").unwrap();
+        let op = &sfn["operations"]["StartSyncExecution"];
+        let input = serde_json::json!({});
+        assert_eq!(
+            host_prefix(op, &input, false).unwrap().as_deref(),
+            Some("sync-")
+        );
+        assert_eq!(host_prefix(op, &input, true).unwrap(), None);
         r.host_prefix = Some("data-".into());
         assert_eq!(
             url(&at("https://iot.us-east-1.amazonaws.com"), &r).unwrap(),

@@ -79,6 +79,9 @@ pub fn to_wire(model: &Value, wire: Wire, shape: &str, value: &Value) -> Value {
                     .collect(),
             )
         }
+        // A string member given JSON takes its text, as Step Functions passes it (sfn's
+        // `Input` given an object).
+        ("string", v @ (Value::Object(_) | Value::Array(_))) => Value::String(v.to_string()),
         ("timestamp", v) => match time::Format::of(s) {
             Some(f @ (time::Format::Iso8601 | time::Format::HttpDate)) => {
                 time::format(v, f).map_or_else(|| v.clone(), Value::String)
@@ -140,6 +143,13 @@ mod tests {
             &json!({"StateMachineArn": "arn:m", "Name": "n", "Unknown": 1}),
         );
         assert_eq!(wire, json!({"stateMachineArn": "arn:m", "name": "n"}));
+        let wire = to_wire(
+            &m,
+            Wire::Json,
+            "StartExecutionInput",
+            &json!({"StateMachineArn": "arn:m", "Input": {"a": [1]}}),
+        );
+        assert_eq!(wire["input"], "{\"a\":[1]}");
         let back = from_wire(
             &m,
             Wire::Json,

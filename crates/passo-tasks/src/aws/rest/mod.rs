@@ -6,11 +6,8 @@
 //! and the payload or body. What differs between the two is only the body:
 //! [`json`] and [`xml`].
 //!
-//! `endpoint.hostPrefix` (`{AccountId}.`, `data-`) is applied on AWS's own endpoints only: the
-//! AWS SDKs apply it to a custom endpoint too unless told not to (boto3's
-//! `inject_host_prefix=False`, the Java SDK's `disableHostPrefixInjection`), but a configured
-//! endpoint is an emulator or a proxy on one host, where `123456789012.127.0.0.1` resolves
-//! nowhere.
+//! `endpoint.hostPrefix` (`{AccountId}.`, `data-`) is applied on AWS's own endpoints only
+//! ([`request::host_prefix`]).
 
 pub mod json;
 pub mod uri;
@@ -161,17 +158,7 @@ pub fn build(
             headers.push(("content-type".into(), ct.to_string()));
         }
     }
-    let host_prefix = match op["endpoint"]["hostPrefix"].as_str() {
-        Some(p) if !custom => Some(
-            uri::expand(p, |label| {
-                let v = member(obj, label)?;
-                Some(v.as_str().map_or_else(|| v.to_string(), str::to_string))
-            })
-            .map_err(|e| AwsError::client(&e.to_string()))?
-            .0,
-        ),
-        _ => None,
-    };
+    let host_prefix = request::host_prefix(op, input, custom)?;
     let q = uri::query(&query);
     Ok(Request {
         method: method(op["http"]["method"].as_str().unwrap_or("POST")),
@@ -270,10 +257,12 @@ pub fn read(
                 let v = match (model["shapes"][child]["type"].as_str(), body) {
                     (Some("structure"), Body::Json) => json::read(model, child, &resp.body),
                     (Some("structure"), Body::Xml) => xml::read(model, child, &resp.body),
-                    // Blobs as Step Functions shows them: base64.
-                    (Some("blob"), _) => {
-                        Value::String(base64::engine::general_purpose::STANDARD.encode(&resp.body))
-                    }
+                    // A payload blob as Step Functions gives it: its text (Lambda's `Payload`
+                    // is the function's JSON as a string), base64 when it is not UTF-8.
+                    (Some("blob"), _) => Value::String(match std::str::from_utf8(&resp.body) {
+                        Ok(t) => t.to_string(),
+                        Err(_) => base64::engine::general_purpose::STANDARD.encode(&resp.body),
+                    }),
                     _ => Value::String(String::from_utf8_lossy(&resp.body).into_owned()),
                 };
                 o.insert(pascal(p).into_owned(), v);

@@ -163,7 +163,15 @@ fn status_codes_header_members_and_blob_payloads_come_back() {
     let v = read(&m, Body::Json, "Invoke", &resp).unwrap();
     assert_eq!(v["StatusCode"], 200);
     assert_eq!(v["FunctionError"], "Unhandled");
-    assert_eq!(v["Payload"], "eyJvayI6dHJ1ZX0=");
+    assert_eq!(v["Payload"], "{\"ok\":true}");
+    let binary = Response {
+        body: bytes::Bytes::from_static(&[0xff, 0x00]),
+        ..response(200, &[], "")
+    };
+    assert_eq!(
+        read(&m, Body::Json, "Invoke", &binary).unwrap()["Payload"],
+        "/wA="
+    );
 }
 
 #[test]
