@@ -66,7 +66,13 @@ fn rest_json_rest_xml_and_ec2_services_answer_through_their_models() {
             "NoZone": caught("route53:getHostedZone", json!({"Id": "ZNOTTHERE"}), "$.noZone", "Vpc"),
             "Vpc": task("ec2:createVpc", json!({"CidrBlock": "10.1.0.0/16"}), "$.vpc", "Vpcs"),
             "Vpcs": task("ec2:describeVpcs", json!({"VpcIds.$": "States.Array($.vpc.Vpc.VpcId)"}), "$.vpcs", "NoVpc"),
-            "NoVpc": caught("ec2:describeVpcs", json!({"VpcIds": ["vpc-00000000"]}), "$.noVpc", "Done"),
+            "NoVpc": caught("ec2:describeVpcs", json!({"VpcIds": ["vpc-00000000"]}), "$.noVpc", "Db"),
+            // Members and errors named as the Java SDK names them: DBInstanceIdentifier is
+            // DbInstanceIdentifier, DBInstanceNotFoundFault Rds.DbInstanceNotFoundException.
+            "Db": task("rds:createDBInstance", json!({"DbInstanceIdentifier": "orders-db",
+                "DbInstanceClass": "db.t3.micro", "Engine": "postgres", "AllocatedStorage": 20}), "$.db", "Dbs"),
+            "Dbs": task("rds:describeDBInstances", json!({"DbInstanceIdentifier": "orders-db"}), "$.dbs", "NoDb"),
+            "NoDb": caught("rds:describeDBInstances", json!({"DbInstanceIdentifier": "nope"}), "$.noDb", "Done"),
             "Done": {"Type": "Pass", "End": true}
         }
     });
@@ -136,6 +142,15 @@ fn rest_json_rest_xml_and_ec2_services_answer_through_their_models() {
         cause.contains("vpc-00000000") && cause.contains("(Service: Ec2, Status Code: 400"),
         "{cause}"
     );
+    assert_eq!(
+        o["dbs"]["DbInstances"][0]["DbInstanceIdentifier"], "orders-db",
+        "{o}"
+    );
+    assert_eq!(
+        o["dbs"]["DbInstances"][0]["DbInstanceClass"], "db.t3.micro",
+        "{o}"
+    );
+    assert_eq!(o["noDb"]["Error"], "Rds.DbInstanceNotFoundException", "{o}");
 }
 
 fn caller_identity() -> Value {

@@ -164,15 +164,20 @@ pub async fn call_in(
     let (botocore, service_id) = names::service(service).map_err(|e| unknown(e.to_string()))?;
     let model = models::model(botocore).map_err(|e| unknown(e.to_string()))?;
     let prefix = names::error_prefix(service_id);
-    let mut op = action.to_string();
-    if let Some(f) = op.get_mut(0..1) {
-        f.make_ascii_uppercase();
-    }
-    if model["operations"].get(&op).is_none() {
+    // `describeDBInstances` is `DescribeDBInstances`; any other casing is found too.
+    let Some(op) = model["operations"].as_object().and_then(|ops| {
+        let mut exact = action.to_string();
+        if let Some(f) = exact.get_mut(0..1) {
+            f.make_ascii_uppercase();
+        }
+        ops.contains_key(&exact)
+            .then_some(exact)
+            .or_else(|| ops.keys().find(|k| k.eq_ignore_ascii_case(action)).cloned())
+    }) else {
         return Err(unknown(format!(
             "The service '{service}' has no action '{action}'"
         )));
-    }
+    };
     let protocol = protocol(&model).map_err(|e| unknown(format!("{e} of '{service}'")))?;
     let fail = |e: AwsError| e.modeled(&model).to_task_error(&prefix);
     let route = ctx.route(service_id);

@@ -11,8 +11,11 @@
 //!
 //! The error after the prefix is the Java SDK's exception class: the model's exception shape
 //! for the code (found by its name or its `error.code`: SNS answers `NotFound` for
-//! `NotFoundException`), with `Exception` added when the shape's name lacks it (AWS's guide:
-//! S3's `BucketAlreadyExists` is `S3.BucketAlreadyExistsException`); a code the model does
+//! `NotFoundException`), named as the Java SDK names its class: a `Fault` suffix dropped,
+//! acronyms as words (`DBInstanceNotFoundFault` -> `DbInstanceNotFoundException`, as
+//! published workflows catch `Rds.DbInstanceNotFoundException`), `Exception` added when the
+//! name lacks it (AWS's guide: S3's `BucketAlreadyExists` is
+//! `S3.BucketAlreadyExistsException`); a code the model does
 //! not declare is the service's generic exception, as the recorded cases show
 //! (`DynamoDb.DynamoDbException` for a ValidationException) and as EC2's errors all are
 //! (`Ec2.Ec2Exception`: EC2's model declares no exceptions).
@@ -42,29 +45,7 @@ pub fn service(name: &str) -> Result<(&'static str, &'static str), ModelError> {
 /// The error prefix of a serviceId: `DynamoDB` -> `DynamoDb`, `SFN` -> `Sfn`,
 /// `Secrets Manager` -> `SecretsManager`, `EventBridge` -> `EventBridge`, `S3` -> `S3`.
 pub fn error_prefix(service_id: &str) -> String {
-    let mut out = String::new();
-    for word in service_id.split([' ', '-', '_']).filter(|w| !w.is_empty()) {
-        // Split a word where a run of capitals ends: `DynamoDB` -> `Dynamo`, `DB`.
-        let chars: Vec<char> = word.chars().collect();
-        let mut parts: Vec<String> = Vec::new();
-        let mut cur = String::new();
-        for (i, &c) in chars.iter().enumerate() {
-            let prev_lower = i > 0 && chars[i - 1].is_ascii_lowercase();
-            if c.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
-                parts.push(std::mem::take(&mut cur));
-            }
-            cur.push(c);
-        }
-        parts.push(cur);
-        for p in parts {
-            let mut cs = p.chars();
-            if let Some(first) = cs.next() {
-                out.push(first.to_ascii_uppercase());
-                out.extend(cs.map(|c| c.to_ascii_lowercase()));
-            }
-        }
-    }
-    out
+    super::shapes::pascal(service_id).into_owned()
 }
 
 impl AwsError {
@@ -87,11 +68,13 @@ fn exception_name(model: &Value, code: &str) -> Option<String> {
             .0
             .clone(),
     };
-    Some(if name.ends_with("Exception") {
-        name
-    } else {
-        format!("{name}Exception")
-    })
+    // The Java SDK's class: `Fault` or `Exception` off, the words in its PascalCase, then
+    // `Exception` (RDS's `DBInstanceNotFoundFault` is `Rds.DbInstanceNotFoundException`).
+    let base = name
+        .strip_suffix("Fault")
+        .or_else(|| name.strip_suffix("Exception"))
+        .unwrap_or(&name);
+    Some(format!("{}Exception", super::shapes::pascal(base)))
 }
 
 #[cfg(test)]
@@ -131,6 +114,10 @@ mod tests {
             "Route53.NoSuchHostedZoneException"
         );
         assert_eq!(name("ec2", "InvalidVpcID.NotFound"), "Ec2.Ec2Exception");
+        assert_eq!(
+            name("rds", "DBInstanceNotFound"),
+            "Rds.DbInstanceNotFoundException"
+        );
     }
 
     #[test]

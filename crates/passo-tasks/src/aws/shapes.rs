@@ -8,17 +8,59 @@ use super::time;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
-/// A member name as Step Functions spells it: the first letter capitalised.
-pub fn pascal(name: &str) -> Cow<'_, str> {
-    match name.chars().next() {
-        Some(c) if c.is_ascii_lowercase() => {
-            Cow::Owned(c.to_ascii_uppercase().to_string() + &name[1..])
+/// The words of a name as the AWS SDK for Java 2 splits them: before a capital that follows
+/// a lower-case letter or digit, and before the last capital of a run that a lower-case
+/// letter follows (`DBInstanceIdentifier` -> `DB`, `Instance`, `Identifier`).
+pub fn words(name: &str) -> Vec<&str> {
+    let b = name.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..b.len() {
+        let (prev, cur) = (b[i - 1], b[i]);
+        let next_lower = b.get(i + 1).is_some_and(u8::is_ascii_lowercase);
+        let boundary = cur.is_ascii_uppercase()
+            && (prev.is_ascii_lowercase()
+                || prev.is_ascii_digit()
+                || (prev.is_ascii_uppercase() && next_lower));
+        if boundary || !cur.is_ascii_alphanumeric() {
+            if start < i {
+                out.push(&name[start..i]);
+            }
+            start = if cur.is_ascii_alphanumeric() {
+                i
+            } else {
+                i + 1
+            };
         }
-        _ => Cow::Borrowed(name),
+    }
+    if start < name.len() {
+        out.push(&name[start..]);
+    }
+    out
+}
+
+/// A name as the AWS SDK for Java 2 spells it in PascalCase, which is how Step Functions
+/// names members (`DBInstanceIdentifier` is `DbInstanceIdentifier`, `SSEDescription`
+/// `SseDescription`, sfn's `stateMachineArn` `StateMachineArn`): each word capitalised, the
+/// rest of it lower-cased.
+pub fn pascal(name: &str) -> Cow<'_, str> {
+    let mut out = String::with_capacity(name.len());
+    for w in words(name) {
+        let mut cs = w.chars();
+        if let Some(f) = cs.next() {
+            out.push(f.to_ascii_uppercase());
+            out.extend(cs.map(|c| c.to_ascii_lowercase()));
+        }
+    }
+    if out == name {
+        Cow::Borrowed(name)
+    } else {
+        Cow::Owned(out)
     }
 }
 
-/// The Task's value for member `name` of a structure (PascalCase, or as the API spells it).
+/// The Task's value for member `name` of a structure (as Step Functions spells it, or as the
+/// API does).
 pub fn member<'v>(obj: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
     obj.get(pascal(name).as_ref())
         .or_else(|| obj.get(name))
@@ -173,6 +215,13 @@ mod tests {
         );
         assert_eq!(wire, json!({"executionArn": "a"}));
         assert_eq!(pascal("startDate"), "StartDate");
-        assert_eq!(pascal("ARN"), "ARN");
+        assert_eq!(pascal("DBInstanceIdentifier"), "DbInstanceIdentifier");
+        assert_eq!(pascal("SSEDescription"), "SseDescription");
+        assert_eq!(pascal("TableName"), "TableName");
+        assert_eq!(pascal("ETag"), "ETag");
+        assert_eq!(pascal("S3Key"), "S3Key");
+        assert_eq!(pascal("Ipv6CidrBlock"), "Ipv6CidrBlock");
+        assert_eq!(pascal("ARN"), "Arn");
+        assert_eq!(pascal("KMSMasterKeyID"), "KmsMasterKeyId");
     }
 }
