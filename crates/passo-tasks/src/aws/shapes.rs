@@ -44,6 +44,18 @@ pub fn words(name: &str) -> Vec<&str> {
 /// `SseDescription`, sfn's `stateMachineArn` `StateMachineArn`): each word capitalised, the
 /// rest of it lower-cased.
 pub fn pascal(name: &str) -> Cow<'_, str> {
+    // Most names already are (`TableName`): no lower-case start, no run of capitals, nothing
+    // but letters and digits. Checked without allocating: this runs for every member of
+    // every call.
+    let b = name.as_bytes();
+    let already = b.first().is_none_or(|c| !c.is_ascii_lowercase())
+        && b.iter().all(u8::is_ascii_alphanumeric)
+        && !b
+            .windows(2)
+            .any(|w| w[0].is_ascii_uppercase() && w[1].is_ascii_uppercase());
+    if already {
+        return Cow::Borrowed(name);
+    }
     let mut out = String::with_capacity(name.len());
     for w in words(name) {
         let mut cs = w.chars();
@@ -59,10 +71,19 @@ pub fn pascal(name: &str) -> Cow<'_, str> {
     }
 }
 
+/// A structure member's name in a Task: [`pascal`], but DynamoDB's `NULL`, a Java keyword,
+/// is the Java SDK's `nul`, so `Nul` (users of `aws-sdk:dynamodb` see `Bool` and `Nul`).
+pub fn member_name(name: &str) -> Cow<'_, str> {
+    if name == "NULL" {
+        return Cow::Borrowed("Nul");
+    }
+    pascal(name)
+}
+
 /// The Task's value for member `name` of a structure (as Step Functions spells it, or as the
 /// API does).
 pub fn member<'v>(obj: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
-    obj.get(pascal(name).as_ref())
+    obj.get(member_name(name).as_ref())
         .or_else(|| obj.get(name))
         .filter(|v| !v.is_null())
 }
@@ -144,7 +165,10 @@ pub fn from_wire(model: &Value, wire: Wire, shape: &str, value: &Value) -> Value
             for (name, m) in s["members"].as_object().into_iter().flatten() {
                 if let Some(v) = obj.get(wire_name(wire, name, m)) {
                     let child = m["shape"].as_str().unwrap_or_default();
-                    out.insert(pascal(name).into_owned(), from_wire(model, wire, child, v));
+                    out.insert(
+                        member_name(name).into_owned(),
+                        from_wire(model, wire, child, v),
+                    );
                 }
             }
             Value::Object(out)
@@ -206,6 +230,24 @@ mod tests {
         let m = crate::aws::models::model("dynamodb").unwrap();
         let item = json!({"TableName": "t", "Item": {"id": {"S": "1"}, "n": {"N": "2"}}});
         assert_eq!(to_wire(&m, Wire::Json, "PutItemInput", &item), item);
+        // Attribute values as Step Functions gives them: BOOL is Bool, NULL Nul, SS Ss.
+        let wire = json!({"Item": {"a": {"BOOL": true}, "b": {"NULL": true}, "c": {"SS": ["x"]}}});
+        let task = from_wire(&m, Wire::Json, "GetItemOutput", &wire);
+        assert_eq!(
+            task,
+            json!({"Item": {"a": {"Bool": true}, "b": {"Nul": true}, "c": {"Ss": ["x"]}}})
+        );
+        // Both spellings go back to the wire's.
+        let back = to_wire(
+            &m,
+            Wire::Json,
+            "PutItemInput",
+            &json!({"Item": {"a": {"Bool": true}, "b": {"NULL": true}}}),
+        );
+        assert_eq!(
+            back,
+            json!({"Item": {"a": {"BOOL": true}, "b": {"NULL": true}}})
+        );
         let m = crate::aws::models::model("stepfunctions").unwrap();
         let wire = to_wire(
             &m,

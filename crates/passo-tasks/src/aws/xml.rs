@@ -2,7 +2,7 @@
 //! with quick-xml, turned into JSON by the model's shapes (so a Task's result has the API's
 //! member names and types), and written from JSON by the shapes (rest-xml request bodies).
 
-use super::shapes::{member as task_member, pascal};
+use super::shapes::{member as task_member, member_name as task_name};
 use super::time;
 use serde_json::{Map, Value};
 
@@ -131,7 +131,7 @@ pub fn to_json(model: &Value, shape: &str, el: &Element) -> Value {
                 let cs = &model["shapes"][child];
                 if member["xmlAttribute"] == true {
                     if let Some((_, v)) = el.attrs.iter().find(|(k, _)| k == loc) {
-                        out.insert(pascal(name).into_owned(), scalar(cs, v));
+                        out.insert(task_name(name).into_owned(), scalar(cs, v));
                     }
                 } else if cs["flattened"] == true || member["flattened"] == true {
                     let items: Vec<&Element> =
@@ -142,14 +142,17 @@ pub fn to_json(model: &Value, shape: &str, el: &Element) -> Value {
                             .or(cs["value"]["shape"].as_str())
                             .unwrap_or_default();
                         if cs["type"] == "map" {
-                            out.insert(pascal(name).into_owned(), map_entries(model, cs, &items));
+                            out.insert(
+                                task_name(name).into_owned(),
+                                map_entries(model, cs, &items),
+                            );
                         } else {
                             let v = items.iter().map(|i| to_json(model, item, i)).collect();
-                            out.insert(pascal(name).into_owned(), Value::Array(v));
+                            out.insert(task_name(name).into_owned(), Value::Array(v));
                         }
                     }
                 } else if let Some(c) = el.child(loc) {
-                    out.insert(pascal(name).into_owned(), to_json(model, child, c));
+                    out.insert(task_name(name).into_owned(), to_json(model, child, c));
                 }
             }
             Value::Object(out)
