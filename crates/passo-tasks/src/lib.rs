@@ -6,6 +6,9 @@
 //! - [`item_reader`]: a Distributed Map's ItemReader (JSON, JSONL, CSV, listObjectsV2 items);
 //! - [`result_writer`]: a Distributed Map's ResultWriter (result files and manifest in a bucket);
 //! - [`s3`]: buckets (local folders or an S3-compatible endpoint) and `aws-sdk:s3:*` calls;
+//! - [`services`]: the optimized integrations (`sqs:sendMessage`, `sns:publish`,
+//!   `dynamodb:*Item`, `events:putEvents`);
+//! - [`aws`]: every other AWS call (`aws-sdk:SERVICE:ACTION`);
 //! - [`Integrations`]: the [`TaskRunner`] that routes a Task's resource to the right one.
 
 pub mod aws;
@@ -19,6 +22,7 @@ pub mod project;
 pub mod pyjson;
 pub mod result_writer;
 pub mod s3;
+pub mod services;
 
 use functions::Functions;
 use passo_engine::{Command, TaskId};
@@ -220,6 +224,16 @@ impl Integrations {
                 Ok(b) => s3::calls::call(b, action, &req.input).await,
                 Err(e) => Err(("S3.S3Exception".to_string(), Some(e.to_string()))),
             };
+        }
+        if let Some((family, action, pattern)) = services::family(&req.resource) {
+            let cx = services::Context {
+                http: &self.http,
+                local: self.local.get().map(|l| l.as_ref()),
+                deadline,
+                state_name: &req.state_name,
+                execution_arn: &req.execution_arn,
+            };
+            return services::run(&cx, family, action, pattern, &req.input).await;
         }
         if let Some((service, action)) = aws::action(&req.resource) {
             let local = self.local.get().map(|l| l.as_ref());

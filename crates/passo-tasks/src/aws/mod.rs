@@ -148,7 +148,37 @@ pub async fn call(
     input: &Value,
     deadline: Option<std::time::Duration>,
 ) -> crate::TaskResult {
-    let unknown = |what: String| ("States.TaskFailed".to_string(), Some(what));
+    call_raw(http, local, service, action, input, deadline)
+        .await
+        .map_err(|e| match e {
+            CallError::Unusable(what) => ("States.TaskFailed".to_string(), Some(what)),
+            CallError::Service { error, prefix } => error.to_task_error(&prefix),
+        })
+}
+
+/// Why a call gave no result: nothing could be called (an unknown service or action, no
+/// endpoint), or the service (or the way to it) answered an error.
+#[derive(Debug, Clone)]
+pub enum CallError {
+    Unusable(String),
+    /// The service's error, and the aws-sdk error prefix of the service.
+    Service {
+        error: AwsError,
+        prefix: String,
+    },
+}
+
+/// What [`call`] does, with the service's error as it came: the optimized integrations
+/// (`sqs:sendMessage`, ...) name errors their own way.
+pub async fn call_raw(
+    http: &reqwest::Client,
+    local: Option<&dyn local::LocalServices>,
+    service: &str,
+    action: &str,
+    input: &Value,
+    deadline: Option<std::time::Duration>,
+) -> Result<Value, CallError> {
+    let unknown = CallError::Unusable;
     let (botocore, service_id) = names::service(service).map_err(|e| unknown(e.to_string()))?;
     let model = models::model(botocore).map_err(|e| unknown(e.to_string()))?;
     let prefix = names::error_prefix(service_id);
@@ -171,7 +201,10 @@ pub async fn call(
             return l
                 .call(service_id, &op, input)
                 .await
-                .map_err(|e| e.to_task_error(&prefix));
+                .map_err(|error| CallError::Service {
+                    error,
+                    prefix: prefix.clone(),
+                });
         }
     }
     let Some(url) = explicit.or_else(|| endpoint_url(service_id, &model, &region, creds.as_ref()))
@@ -195,10 +228,16 @@ pub async fn call(
     match model["metadata"]["protocol"].as_str() {
         Some("json") => json::call(http, &endpoint, &op, input)
             .await
-            .map_err(|e| e.to_task_error(&prefix)),
+            .map_err(|error| CallError::Service {
+                error,
+                prefix: prefix.clone(),
+            }),
         Some("query") => query::call(http, &endpoint, &op, input)
             .await
-            .map_err(|e| e.to_task_error(&prefix)),
+            .map_err(|error| CallError::Service {
+                error,
+                prefix: prefix.clone(),
+            }),
         Some(other) => Err(unknown(format!(
             "Passo does not speak the {other} protocol of '{service}' yet"
         ))),
