@@ -407,7 +407,10 @@ fn service_cases() {
             pass += 1;
         } else {
             let why = why.lines().take(3).collect::<Vec<_>>().join(" ");
-            let why = match MOTO_DIFFERS.iter().find(|(k, _)| id.contains(k)) {
+            let why = match MOTO_DIFFERS
+                .iter()
+                .find(|(k, _)| id.to_ascii_lowercase().contains(k))
+            {
                 Some((_, moto)) => format!("MOTO: {moto}; {why}"),
                 None => why,
             };

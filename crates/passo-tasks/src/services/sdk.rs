@@ -110,7 +110,7 @@ pub async fn call(
     .await
     .map_err(|e| match e {
         CallError::Unusable(what) => ("States.TaskFailed".to_string(), Some(what)),
-        CallError::Service { error, .. } => task_error(service, &error),
+        CallError::Service { raw, .. } => task_error(service, &raw),
     })
 }
 
