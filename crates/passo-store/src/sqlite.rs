@@ -944,10 +944,8 @@ fn apply(c: &Connection, w: &Write) -> Result<()> {
                 .execute(params![t.bus, t.rule, t.id, t.spec])?;
         }
         Write::DeleteRuleTarget(bus, rule, id) => {
-            c.prepare_cached(
-                "DELETE FROM rule_targets WHERE bus = ?1 AND rule = ?2 AND id = ?3",
-            )?
-            .execute([bus, rule, id])?;
+            c.prepare_cached("DELETE FROM rule_targets WHERE bus = ?1 AND rule = ?2 AND id = ?3")?
+                .execute([bus, rule, id])?;
         }
         Write::InsertDelivery(d) => {
             c.prepare_cached("INSERT OR IGNORE INTO deliveries VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?
@@ -1111,7 +1109,9 @@ mod tests {
         };
         let mut again = d.clone();
         again.attempts = 9;
-        db.write(vec![Write::InsertDelivery(d.clone())]).await.unwrap();
+        db.write(vec![Write::InsertDelivery(d.clone())])
+            .await
+            .unwrap();
         db.write(vec![Write::InsertDelivery(again)]).await.unwrap();
         assert_eq!(db.pending_deliveries().unwrap(), vec![d.clone()]);
         db.write(vec![Write::RetryDelivery(d.id.clone(), 1, 50)])

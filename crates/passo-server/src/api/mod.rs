@@ -14,11 +14,11 @@ mod tasks;
 mod test_state;
 mod versions;
 
+/// StartExecution as the API answers it (the event bus starts its targets with it).
+pub(crate) use executions::start as start_execution;
 /// ValidateStateMachineDefinition (pure: no runtime needed).
 pub use functions::load as load_functions;
 pub use machines::validate as validate_state_machine_definition;
-/// StartExecution as the API answers it (the event bus starts its targets with it).
-pub(crate) use executions::start as start_execution;
 
 use crate::error::ApiError;
 use crate::runtime::Runtime;

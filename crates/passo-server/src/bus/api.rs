@@ -81,7 +81,10 @@ pub(crate) fn page(items: Vec<Value>, key: &str, req: &Value) -> Result<Value, E
         Value::Array(items.into_iter().skip(offset).take(limit).collect()),
     );
     if offset + limit < total {
-        out.insert("NextToken".into(), json!(crate::api::encode_token(offset + limit)));
+        out.insert(
+            "NextToken".into(),
+            json!(crate::api::encode_token(offset + limit)),
+        );
     }
     Ok(Value::Object(out))
 }
@@ -113,7 +116,10 @@ async fn create_bus(rt: &Arc<Runtime>, req: &Value) -> Result<Value, EventsError
         ));
     }
     let description = opt(req, "Description").map(String::from);
-    if description.as_ref().is_some_and(|d| d.chars().count() > 512) {
+    if description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 512)
+    {
         return Err(EventsError::constraint(
             "...",
             "description",
@@ -154,7 +160,9 @@ async fn delete_bus(rt: &Arc<Runtime>, req: &Value) -> Result<Value, EventsError
     let _change = rt.bus.changes.lock().await;
     // Deleting a bus that is not there succeeds, as in AWS.
     if rt.bus.bus(name).is_some() {
-        rt.db.write(vec![Write::DeleteEventBus(name.to_string())]).await?;
+        rt.db
+            .write(vec![Write::DeleteEventBus(name.to_string())])
+            .await?;
         rt.bus.remove_bus(name);
     }
     Ok(json!({}))

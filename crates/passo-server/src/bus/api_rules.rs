@@ -66,9 +66,9 @@ pub async fn put_rule(rt: &Arc<Runtime>, req: &Value) -> Result<Value, EventsErr
         check_schedule(s)?;
     }
     let pattern = match pattern_text {
-        Some(p) => Some(
-            Pattern::parse(p).map_err(|e| EventsError::InvalidEventPattern(e.to_string()))?,
-        ),
+        Some(p) => {
+            Some(Pattern::parse(p).map_err(|e| EventsError::InvalidEventPattern(e.to_string()))?)
+        }
         None => None,
     };
     let state = match opt(req, "State") {
@@ -186,7 +186,10 @@ pub async fn put_targets(rt: &Arc<Runtime>, req: &Value) -> Result<Value, Events
             "Member must have length between 1 and 100",
         ));
     }
-    let targets = given.iter().map(Target::parse).collect::<Result<Vec<_>, _>>()?;
+    let targets = given
+        .iter()
+        .map(Target::parse)
+        .collect::<Result<Vec<_>, _>>()?;
     let _change = rt.bus.changes.lock().await;
     let r = rule(rt, req, "Rule", "rule")?;
     let new_ids = targets

@@ -57,7 +57,10 @@ pub fn execution_name(row: &DeliveryRow, event_id: &str, target_id: &str) -> Str
     h.update(row.rule_arn.as_bytes());
     h.update([0]);
     h.update(target_id.as_bytes());
-    let digest: String = h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let digest: String = h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let id: String = event_id
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')

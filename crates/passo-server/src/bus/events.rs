@@ -25,11 +25,14 @@ pub fn iso(ms: i64) -> String {
 /// bytes of Source, DetailType, Detail and each Resource, plus 14 for a Time.
 fn entry_size(e: &Value) -> usize {
     let s = |k: &str| e.get(k).and_then(Value::as_str).map_or(0, str::len);
-    let resources: usize = e
-        .get("Resources")
-        .and_then(Value::as_array)
-        .map_or(0, |r| r.iter().filter_map(Value::as_str).map(str::len).sum());
-    let time = if e.get("Time").is_some_and(|t| !t.is_null()) { 14 } else { 0 };
+    let resources: usize = e.get("Resources").and_then(Value::as_array).map_or(0, |r| {
+        r.iter().filter_map(Value::as_str).map(str::len).sum()
+    });
+    let time = if e.get("Time").is_some_and(|t| !t.is_null()) {
+        14
+    } else {
+        0
+    };
     s("Source") + s("DetailType") + s("Detail") + resources + time
 }
 
@@ -77,16 +80,15 @@ fn event_of(rt: &Runtime, e: &Value, now: i64) -> Result<(String, Value), Value>
             &format!("Event bus {bus} does not exist."),
         ));
     }
-    let resources: Vec<Value> = match e.get("Resources") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(r)) if r.iter().all(Value::is_string) => r.clone(),
-        Some(_) => {
-            return Err(refused(
+    let resources: Vec<Value> =
+        match e.get("Resources") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(r)) if r.iter().all(Value::is_string) => r.clone(),
+            Some(_) => return Err(refused(
                 "InvalidArgument",
                 "Parameter Resources is not valid. Reason: Resources must be a list of strings.",
-            ))
-        }
-    };
+            )),
+        };
     let event = json!({
         "version": "0",
         "id": uuid::Uuid::new_v4().to_string(),
@@ -146,7 +148,11 @@ pub async fn put_events(rt: &Arc<Runtime>, req: &Value) -> Result<Value, EventsE
     if !deliveries.is_empty() {
         // Committed before the answer: an accepted event reaches its targets even if the
         // server stops right after answering.
-        let writes = deliveries.iter().cloned().map(Write::InsertDelivery).collect();
+        let writes = deliveries
+            .iter()
+            .cloned()
+            .map(Write::InsertDelivery)
+            .collect();
         rt.db.write(writes).await?;
         rt.dispatch(deliveries);
     }
@@ -154,7 +160,15 @@ pub async fn put_events(rt: &Arc<Runtime>, req: &Value) -> Result<Value, EventsE
 }
 
 /// The fields TestEventPattern's event must have.
-const EVENT_FIELDS: [&str; 7] = ["id", "account", "source", "time", "region", "resources", "detail-type"];
+const EVENT_FIELDS: [&str; 7] = [
+    "id",
+    "account",
+    "source",
+    "time",
+    "region",
+    "resources",
+    "detail-type",
+];
 
 /// TestEventPattern: whether the event matches the pattern.
 pub fn test_event_pattern(req: &Value) -> Result<Value, EventsError> {
@@ -191,8 +205,14 @@ mod tests {
 
     #[test]
     fn times_are_epoch_seconds_or_iso_text() {
-        assert_eq!(entry_time(&json!({"Time": 1_447_277_394.5}), 0), 1_447_277_394_500);
-        assert_eq!(entry_time(&json!({"Time": "2015-11-11T21:29:54Z"}), 0), 1_447_277_394_000);
+        assert_eq!(
+            entry_time(&json!({"Time": 1_447_277_394.5}), 0),
+            1_447_277_394_500
+        );
+        assert_eq!(
+            entry_time(&json!({"Time": "2015-11-11T21:29:54Z"}), 0),
+            1_447_277_394_000
+        );
         assert_eq!(entry_time(&json!({}), 7), 7);
         assert_eq!(iso(1_447_277_394_500), "2015-11-11T21:29:54Z");
     }
@@ -203,11 +223,16 @@ mod tests {
                            "region": "r", "resources": [], "detail-type": "d",
                            "detail": {"n": 5}})
         .to_string();
-        let yes = test_event_pattern(&json!({"EventPattern": r#"{"detail": {"n": [{"numeric": [">", 3]}]}}"#, "Event": event}));
+        let yes = test_event_pattern(
+            &json!({"EventPattern": r#"{"detail": {"n": [{"numeric": [">", 3]}]}}"#, "Event": event}),
+        );
         assert_eq!(yes.unwrap(), json!({"Result": true}));
-        let bad = test_event_pattern(&json!({"EventPattern": r#"{"source": "x"}"#, "Event": event}));
+        let bad =
+            test_event_pattern(&json!({"EventPattern": r#"{"source": "x"}"#, "Event": event}));
         assert_eq!(bad.unwrap_err().code(), "InvalidEventPatternException");
-        let partial = test_event_pattern(&json!({"EventPattern": r#"{"source": ["x"]}"#, "Event": r#"{"source": "x"}"#}));
+        let partial = test_event_pattern(
+            &json!({"EventPattern": r#"{"source": ["x"]}"#, "Event": r#"{"source": "x"}"#}),
+        );
         assert_eq!(partial.unwrap_err().code(), "ValidationException");
     }
 }

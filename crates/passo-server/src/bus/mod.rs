@@ -84,13 +84,16 @@ impl Bus {
         for r in db.rules()? {
             // A pattern was checked when the rule was put; one the matcher refuses now (a
             // stricter release) leaves the rule matching nothing rather than the server down.
-            let pattern = r.event_pattern.as_deref().and_then(|p| match Pattern::parse(p) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    tracing::warn!("rule {}: its pattern no longer parses: {e}", r.arn);
-                    None
-                }
-            });
+            let pattern = r
+                .event_pattern
+                .as_deref()
+                .and_then(|p| match Pattern::parse(p) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        tracing::warn!("rule {}: its pattern no longer parses: {e}", r.arn);
+                        None
+                    }
+                });
             let key = (r.bus.clone(), r.name.clone());
             state.rules.insert(
                 key,
@@ -132,7 +135,9 @@ impl Bus {
             .unwrap()
             .rules
             .values()
-            .filter(|r| r.row.bus == DEFAULT_BUS && r.row.state != "DISABLED" && r.pattern.is_some())
+            .filter(|r| {
+                r.row.bus == DEFAULT_BUS && r.row.state != "DISABLED" && r.pattern.is_some()
+            })
             .count();
         self.default_rules.store(n, Ordering::Relaxed);
     }
@@ -151,7 +156,11 @@ impl Bus {
     }
 
     pub fn put_bus(&self, row: EventBusRow) {
-        self.state.write().unwrap().buses.insert(row.name.clone(), row);
+        self.state
+            .write()
+            .unwrap()
+            .buses
+            .insert(row.name.clone(), row);
     }
 
     pub fn remove_bus(&self, name: &str) {
@@ -188,7 +197,14 @@ impl Bus {
         let mut s = self.state.write().unwrap();
         let key = (row.bus.clone(), row.name.clone());
         let targets = s.rules.remove(&key).map(|r| r.targets).unwrap_or_default();
-        s.rules.insert(key, Rule { row, pattern, targets });
+        s.rules.insert(
+            key,
+            Rule {
+                row,
+                pattern,
+                targets,
+            },
+        );
         drop(s);
         self.recount();
     }

@@ -30,7 +30,13 @@ fn word(c: char) -> bool {
     c.is_ascii_alphanumeric() || ".-_".contains(c)
 }
 
-fn check(value: &str, field: &str, max: usize, ok: impl Fn(char) -> bool, pattern: &str) -> Result<(), EventsError> {
+fn check(
+    value: &str,
+    field: &str,
+    max: usize,
+    ok: impl Fn(char) -> bool,
+    pattern: &str,
+) -> Result<(), EventsError> {
     if value.is_empty() {
         return Err(EventsError::constraint(
             value,
@@ -125,7 +131,10 @@ mod tests {
         assert_eq!(bus_of(&r, Some(&bus_arn(&r, "orders"))).unwrap(), "orders");
         let other = bus_of(&r, Some("arn:aws:events:eu-west-1:1:event-bus/x")).unwrap_err();
         assert_eq!(other.code(), "ResourceNotFoundException");
-        assert_eq!(bus_of(&r, Some("a b")).unwrap_err().code(), "ValidationException");
+        assert_eq!(
+            bus_of(&r, Some("a b")).unwrap_err().code(),
+            "ValidationException"
+        );
     }
 
     #[test]

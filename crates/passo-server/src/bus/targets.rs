@@ -52,9 +52,9 @@ fn int_in(v: &Value, field: &str, lo: i64, hi: i64) -> Result<Option<u32>, Event
     match v.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(n) => {
-            let n = n.as_i64().ok_or_else(|| {
-                EventsError::Validation(format!("{field} must be an integer"))
-            })?;
+            let n = n
+                .as_i64()
+                .ok_or_else(|| EventsError::Validation(format!("{field} must be an integer")))?;
             if n < lo {
                 return Err(EventsError::constraint(
                     &n.to_string(),
@@ -157,7 +157,7 @@ impl Target {
     /// PutTargets' FailedEntries), if it cannot.
     pub fn unsupported(&self) -> Option<String> {
         let machine = self.arn.starts_with("arn:aws:states:")
-            && self.arn.splitn(7, ':').nth(5) == Some("stateMachine");
+            && self.arn.split(':').nth(5) == Some("stateMachine");
         (!machine).then(|| {
             format!(
                 "Passo delivers events to Step Functions state machines only; the target's Arn {} is not one.",
@@ -186,7 +186,10 @@ mod tests {
             "Only one of Input, InputPath, or InputTransformer must be provided for target t."
         );
         let bad = json!({"Id": "t", "Arn": MACHINE, "Input": "{nope"});
-        assert_eq!(Target::parse(&bad).unwrap_err().code(), "ValidationException");
+        assert_eq!(
+            Target::parse(&bad).unwrap_err().code(),
+            "ValidationException"
+        );
     }
 
     #[test]
@@ -196,7 +199,10 @@ mod tests {
             "DeadLetterConfig": {"Arn": "arn:aws:sqs:us-east-1:123456789012:dlq"}}))
         .unwrap();
         assert_eq!(t.retry.max_attempts, 0);
-        assert_eq!(t.dead_letter.as_deref(), Some("arn:aws:sqs:us-east-1:123456789012:dlq"));
+        assert_eq!(
+            t.dead_letter.as_deref(),
+            Some("arn:aws:sqs:us-east-1:123456789012:dlq")
+        );
         let e = Target::parse(&json!({"Id": "t", "Arn": MACHINE,
             "RetryPolicy": {"MaximumEventAgeInSeconds": 59}}))
         .unwrap_err();

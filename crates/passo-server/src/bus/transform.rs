@@ -34,7 +34,10 @@ pub struct Predefined<'a> {
 }
 
 fn key_ok(k: &str) -> bool {
-    !k.is_empty() && k.len() <= 256 && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !k.is_empty()
+        && k.len() <= 256
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 impl Transformer {
@@ -82,7 +85,10 @@ impl Transformer {
 
     /// The target's input for `event`.
     pub fn apply(&self, event: &Value, pre: &Predefined<'_>) -> String {
-        let json_mode = matches!(self.template.trim_start().chars().next(), Some('{' | '[' | '"'));
+        let json_mode = matches!(
+            self.template.trim_start().chars().next(),
+            Some('{' | '[' | '"')
+        );
         let mut out = String::with_capacity(self.template.len());
         let mut in_string = false;
         let mut escaped = false;
@@ -211,7 +217,9 @@ mod tests {
     #[test]
     fn a_json_template_quotes_strings_outside_string_literals() {
         assert_eq!(
-            transform(r#"{"instance": <instance>, "state": [9, <state>, true], "Transformed": "Yes"}"#),
+            transform(
+                r#"{"instance": <instance>, "state": [9, <state>, true], "Transformed": "Yes"}"#
+            ),
             r#"{"instance": "i-0123456789", "state": [9, "RUNNING", true], "Transformed": "Yes"}"#
         );
     }
@@ -273,7 +281,11 @@ mod tests {
             json!({"InputTemplate": ""}),
         ];
         for b in bad {
-            assert_eq!(Transformer::parse(&b, "t").unwrap_err().code(), "ValidationException", "{b}");
+            assert_eq!(
+                Transformer::parse(&b, "t").unwrap_err().code(),
+                "ValidationException",
+                "{b}"
+            );
         }
     }
 }

@@ -311,7 +311,12 @@ impl Runtime {
         };
         let mut running = row.clone();
         running.status = Status::Running.as_str().to_string();
-        (running.output, running.error, running.cause, running.stop_ms) = (None, None, None, None);
+        (
+            running.output,
+            running.error,
+            running.cause,
+            running.stop_ms,
+        ) = (None, None, None, None);
         let mut out = self.status_deliveries(&running, row.start_ms);
         if row.stop_ms.is_some() {
             out.extend(self.status_deliveries(row, row.start_ms));
@@ -321,7 +326,11 @@ impl Runtime {
 
     /// The `aws.states` deliveries of a step that changes an execution's status (it ends,
     /// or a redrive runs it again): the stored row with the step's update applied.
-    pub(crate) fn step_status_deliveries(&self, u: &ExecutionUpdate, now: i64) -> Vec<passo_store::DeliveryRow> {
+    pub(crate) fn step_status_deliveries(
+        &self,
+        u: &ExecutionUpdate,
+        now: i64,
+    ) -> Vec<passo_store::DeliveryRow> {
         if !self.wants_status_events() {
             return Vec::new();
         }
