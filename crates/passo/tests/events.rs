@@ -479,3 +479,69 @@ out["unknown_key"] = code(lambda: events.list_event_buses())
         (403, Some("MissingAuthenticationTokenException"))
     );
 }
+
+#[test]
+fn the_event_rule_example_runs_with_the_aws_cli() {
+    let Some(venv) = venv() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(&dir.path().join("d"), &[]);
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/event-rule");
+    let file = |name: &str| format!("file://{}", example.join(name).display());
+    let def: Value = serde_json::from_str(
+        &std::fs::read_to_string(example.join("ship-order.asl.json")).unwrap(),
+    )
+    .unwrap();
+    let machine = support::create(&s, "ship-order", "STANDARD", def);
+    let steps: [&[&str]; 4] = [
+        &["create-event-bus", "--name", "shop"],
+        &[
+            "put-rule",
+            "--name",
+            "big-orders",
+            "--event-bus-name",
+            "shop",
+            "--event-pattern",
+            &file("pattern.json"),
+        ],
+        &[
+            "put-targets",
+            "--rule",
+            "big-orders",
+            "--event-bus-name",
+            "shop",
+            "--targets",
+            &file("targets.json"),
+        ],
+        &["put-events", "--entries", &file("events.json")],
+    ];
+    for args in steps {
+        let (rc, out, err) = aws(&venv, &s, args);
+        assert_eq!(rc, 0, "{args:?}: {err}");
+        if let Ok(v) = serde_json::from_str::<Value>(&out) {
+            assert_eq!(
+                v.get("FailedEntryCount").map_or(0, |n| n.as_i64().unwrap()),
+                0,
+                "{v}"
+            );
+        }
+    }
+    let out = boto3(
+        &venv,
+        &s,
+        &format!(
+            r#"
+found = executions("{machine}", 1)
+time.sleep(0.3)
+found = sfn.list_executions(stateMachineArn="{machine}")["executions"]
+out["count"] = len(found)
+d = finished(found[0]["executionArn"])
+out["input"] = json.loads(d["input"])
+out["output"] = json.loads(d["output"])
+"#
+        ),
+    );
+    assert_eq!(out["count"], 1, "{out}");
+    assert_eq!(out["input"]["order"], "o-1001");
+    assert_eq!(out["input"]["rule"], "big-orders");
+    assert_eq!(out["output"]["carrier"], "road");
+}
