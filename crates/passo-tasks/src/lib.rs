@@ -130,9 +130,9 @@ pub struct Integrations {
     http: reqwest::Client,
     buckets: Result<s3::Buckets, s3::Error>,
     /// The services the host answers itself (queues, topics, the event bus), if any.
-    /// Set once, after construction: the server makes its services from a runtime that
-    /// itself holds these integrations.
-    local: std::sync::OnceLock<Arc<dyn aws::local::LocalServices>>,
+    /// Added after construction: the server makes its services from a runtime that itself
+    /// holds these integrations.
+    local: aws::local::LocalSet,
 }
 
 /// Where `passo run` keeps buckets unless told otherwise (the server's default is
@@ -156,14 +156,18 @@ impl Integrations {
             http: reqwest::Client::new(),
             // A configuration that cannot be used fails the S3 Tasks, not the whole engine.
             buckets: s3::Buckets::new(&config),
-            local: std::sync::OnceLock::new(),
+            local: aws::local::LocalSet::default(),
         }
     }
 
-    /// The services the host answers itself when no endpoint is configured for them.
-    /// Only the first call counts.
+    /// Adds services the host answers itself when no endpoint is configured for them (each
+    /// host part adds its own: the event bus, queues and topics).
     pub fn set_local(&self, local: Arc<dyn aws::local::LocalServices>) {
-        let _ = self.local.set(local);
+        self.local.add(local);
+    }
+
+    fn local(&self) -> Option<&dyn aws::local::LocalServices> {
+        Some(&self.local)
     }
 
     /// The configured buckets (for ItemReader and ResultWriter), or why they cannot be used.
@@ -231,7 +235,7 @@ impl Integrations {
         if let Some((family, action, pattern)) = services::family(&req.resource) {
             let cx = services::Context {
                 http: &self.http,
-                local: self.local.get().map(|l| l.as_ref()),
+                local: self.local(),
                 deadline,
                 state_name: &req.state_name,
                 execution_arn: &req.execution_arn,
@@ -239,7 +243,7 @@ impl Integrations {
             return services::run(&cx, family, action, pattern, &req.input).await;
         }
         if let Some((service, action)) = aws::action(&req.resource) {
-            let local = self.local.get().map(|l| l.as_ref());
+            let local = self.local();
             return aws::call(&self.http, local, service, action, &req.input, deadline).await;
         }
         if http::is_http(&req.resource) {
