@@ -80,10 +80,58 @@ pub fn member_name(name: &str) -> Cow<'_, str> {
     pascal(name)
 }
 
+/// A member's name as the API spells it, first letter capitalised (`startDate` ->
+/// `StartDate`): what the protocol layers give back, and the Java 1 SDK's spelling the
+/// optimized integrations use (`MD5OfMessageBody`).
+pub fn api_name(name: &str) -> Cow<'_, str> {
+    match name.as_bytes().first() {
+        Some(c) if c.is_ascii_lowercase() => {
+            Cow::Owned((c.to_ascii_uppercase() as char).to_string() + &name[1..])
+        }
+        _ => Cow::Borrowed(name),
+    }
+}
+
+/// Renames `value` (of shape `shape`, members as [`api_name`] spells them) in place to
+/// [`member_name`]'s spelling: what `aws-sdk:*` Tasks give back.
+pub fn rename(model: &Value, shape: &str, value: &mut Value) {
+    let s = &model["shapes"][shape];
+    match (s["type"].as_str().unwrap_or("string"), value) {
+        ("structure", Value::Object(obj)) if s["document"] != true => {
+            for (name, m) in s["members"].as_object().into_iter().flatten() {
+                let child = m["shape"].as_str().unwrap_or_default();
+                let (api, java) = (api_name(name), member_name(name));
+                if api != java {
+                    if let Some(mut v) = obj.remove(api.as_ref()) {
+                        rename(model, child, &mut v);
+                        obj.insert(java.into_owned(), v);
+                    }
+                } else if let Some(v) = obj.get_mut(api.as_ref()) {
+                    rename(model, child, v);
+                }
+            }
+        }
+        ("list", Value::Array(items)) => {
+            let child = s["member"]["shape"].as_str().unwrap_or_default();
+            for i in items {
+                rename(model, child, i);
+            }
+        }
+        ("map", Value::Object(obj)) => {
+            let child = s["value"]["shape"].as_str().unwrap_or_default();
+            for v in obj.values_mut() {
+                rename(model, child, v);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The Task's value for member `name` of a structure (as Step Functions spells it, or as the
 /// API does).
 pub fn member<'v>(obj: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
     obj.get(member_name(name).as_ref())
+        .or_else(|| obj.get(api_name(name).as_ref()))
         .or_else(|| obj.get(name))
         .filter(|v| !v.is_null())
 }
@@ -166,7 +214,7 @@ pub fn from_wire(model: &Value, wire: Wire, shape: &str, value: &Value) -> Value
                 if let Some(v) = obj.get(wire_name(wire, name, m)) {
                     let child = m["shape"].as_str().unwrap_or_default();
                     out.insert(
-                        member_name(name).into_owned(),
+                        api_name(name).into_owned(),
                         from_wire(model, wire, child, v),
                     );
                 }
@@ -232,10 +280,21 @@ mod tests {
         assert_eq!(to_wire(&m, Wire::Json, "PutItemInput", &item), item);
         // Attribute values as Step Functions gives them: BOOL is Bool, NULL Nul, SS Ss.
         let wire = json!({"Item": {"a": {"BOOL": true}, "b": {"NULL": true}, "c": {"SS": ["x"]}}});
-        let task = from_wire(&m, Wire::Json, "GetItemOutput", &wire);
+        let mut task = from_wire(&m, Wire::Json, "GetItemOutput", &wire);
+        // The protocol layer keeps the API's names (what the optimized integrations give) ...
+        assert_eq!(task, wire);
+        // ... and aws-sdk Tasks see the Java 2 SDK's.
+        rename(&m, "GetItemOutput", &mut task);
         assert_eq!(
             task,
             json!({"Item": {"a": {"Bool": true}, "b": {"Nul": true}, "c": {"Ss": ["x"]}}})
+        );
+        let m2 = crate::aws::models::model("rds").unwrap();
+        let mut v = json!({"DBInstances": [{"DBInstanceIdentifier": "d", "DBInstanceClass": "c"}]});
+        rename(&m2, "DBInstanceMessage", &mut v);
+        assert_eq!(
+            v,
+            json!({"DbInstances": [{"DbInstanceIdentifier": "d", "DbInstanceClass": "c"}]})
         );
         // Both spellings go back to the wire's.
         let back = to_wire(

@@ -2,7 +2,7 @@
 //! with quick-xml, turned into JSON by the model's shapes (so a Task's result has the API's
 //! member names and types), and written from JSON by the shapes (rest-xml request bodies).
 
-use super::shapes::{member as task_member, member_name as task_name};
+use super::shapes::{api_name as task_name, member as task_member};
 use super::time;
 use serde_json::{Map, Value};
 

@@ -14,7 +14,7 @@ pub mod uri;
 pub mod xml;
 
 use super::request::{self, Request, Response};
-use super::shapes::{member, member_name};
+use super::shapes::{api_name, member};
 use super::{time, AwsError, Endpoint};
 use base64::Engine as _;
 use serde_json::{Map, Value};
@@ -265,7 +265,7 @@ pub fn read(
                     }),
                     _ => Value::String(String::from_utf8_lossy(&resp.body).into_owned()),
                 };
-                o.insert(member_name(p).into_owned(), v);
+                o.insert(api_name(p).into_owned(), v);
             }
             o
         }
@@ -300,7 +300,7 @@ pub fn read(
                 } else {
                     super::xml::scalar(cs, h)
                 };
-                out.insert(member_name(n).into_owned(), v);
+                out.insert(api_name(n).into_owned(), v);
             }
             Some("headers") => {
                 let prefix = m["locationName"]
@@ -319,11 +319,11 @@ pub fn read(
                     })
                     .collect();
                 if !map.is_empty() {
-                    out.insert(member_name(n).into_owned(), Value::Object(map));
+                    out.insert(api_name(n).into_owned(), Value::Object(map));
                 }
             }
             Some("statusCode") => {
-                out.insert(member_name(n).into_owned(), Value::from(resp.status));
+                out.insert(api_name(n).into_owned(), Value::from(resp.status));
             }
             _ => {}
         }
