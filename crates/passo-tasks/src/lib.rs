@@ -6,6 +6,7 @@
 //! - [`item_reader`]: a Distributed Map's ItemReader (JSON, JSONL, CSV, listObjectsV2 items);
 //! - [`result_writer`]: a Distributed Map's ResultWriter (result files and manifest in a bucket);
 //! - [`s3`]: buckets (local folders or an S3-compatible endpoint) and `aws-sdk:s3:*` calls;
+//! - [`services`]: the optimized integrations (jobs with `.sync`, Bedrock, API Gateway);
 //! - [`Integrations`]: the [`TaskRunner`] that routes a Task's resource to the right one.
 
 pub mod aws;
@@ -19,6 +20,7 @@ pub mod project;
 pub mod pyjson;
 pub mod result_writer;
 pub mod s3;
+pub mod services;
 
 use functions::Functions;
 use passo_engine::{Command, TaskId};
@@ -29,6 +31,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use project::{Project, ProjectError};
+/// The signal a host fires when a task's state no longer waits for it (the execution stopped
+/// or timed out, the state failed): a job being followed is stopped.
+pub use tokio_util::sync::CancellationToken;
 
 /// One Task invocation.
 #[derive(Debug, Clone)]
@@ -97,6 +102,21 @@ pub type TaskFuture = Pin<Box<dyn Future<Output = TaskResult> + Send>>;
 
 pub trait TaskRunner: Send + Sync + 'static {
     fn invoke(&self, req: TaskRequest) -> TaskFuture;
+
+    /// Follows the job a `.sync` task submitted ([`follows_job`]; `submitted` is the
+    /// recorded TaskSubmitted output) until it ends: the task's result. When `stop` fires
+    /// first the job is stopped and the answer no longer matters.
+    fn follow(&self, req: TaskRequest, submitted: Value, stop: CancellationToken) -> TaskFuture {
+        let _ = (submitted, stop);
+        Box::pin(async move { no_integration(&req.resource) })
+    }
+}
+
+/// Whether a resource runs a job that is followed after its submission is recorded
+/// (`glue:startJobRun.sync`): its invocation's answer is the submission (TaskSubmitted), and
+/// [`TaskRunner::follow`] gives the task's result.
+pub fn follows_job(resource: &str) -> bool {
+    services::jobs::is_sync(resource)
 }
 
 /// The error for a resource nothing is configured to answer.
@@ -221,6 +241,13 @@ impl Integrations {
                 Err(e) => Err(("S3.S3Exception".to_string(), Some(e.to_string()))),
             };
         }
+        let cx = services::Context {
+            http: &self.http,
+            local: self.local.get().map(|l| l.as_ref()),
+        };
+        if let Some(r) = services::call(&cx, &req.resource, &req.input, deadline).await {
+            return r;
+        }
         if let Some((service, action)) = aws::action(&req.resource) {
             let local = self.local.get().map(|l| l.as_ref());
             return aws::call(&self.http, local, service, action, &req.input, deadline).await;
@@ -234,9 +261,30 @@ impl Integrations {
     }
 }
 
+impl Integrations {
+    /// Follows a submitted `.sync` job until it ends (see [`TaskRunner::follow`]).
+    pub async fn follow(
+        &self,
+        req: &TaskRequest,
+        submitted: &Value,
+        stop: &CancellationToken,
+    ) -> TaskResult {
+        let cx = services::Context {
+            http: &self.http,
+            local: self.local.get().map(|l| l.as_ref()),
+        };
+        services::follow(&cx, &req.resource, &req.input, submitted, stop).await
+    }
+}
+
 impl TaskRunner for Arc<Integrations> {
     fn invoke(&self, req: TaskRequest) -> TaskFuture {
         let me = self.clone();
         Box::pin(async move { me.run(req).await })
+    }
+
+    fn follow(&self, req: TaskRequest, submitted: Value, stop: CancellationToken) -> TaskFuture {
+        let me = self.clone();
+        Box::pin(async move { Integrations::follow(&me, &req, &submitted, &stop).await })
     }
 }

@@ -1,0 +1,326 @@
+//! The job-running integrations (ECS tasks, Batch jobs, Glue job runs, Athena queries,
+//! CodeBuild builds, SageMaker training and transform jobs, EMR Serverless job runs), with
+//! each pattern Step Functions offers for them:
+//!
+//! - request-response (`glue:startJobRun`): the submit call's answer is the task's result;
+//! - `.sync` (`glue:startJobRun.sync`): the submit call's answer is recorded first (the
+//!   host writes it as TaskSubmitted, so that after a restart the job is followed again from
+//!   its id rather than submitted twice), then [`follow`] polls the job's description until
+//!   it ends. A job that ends well answers its final description; one that fails fails the
+//!   task with `States.TaskFailed` and that description, as JSON, for cause. When the host
+//!   fires the stop signal (the execution stopped, timed out, or the state failed), the job
+//!   is stopped with the service's own call;
+//! - `.waitForTaskToken` (ECS, Batch): the submit call, then the host waits for the token.
+//!
+//! Each service's file holds its [`Job`]: the calls, where the job's id is in the submit
+//! answer, and how its description reads. Parameters and results are PascalCase, as Step
+//! Functions writes them, whatever the API's own casing ([`super::shapes`]).
+
+mod athena;
+mod batch;
+mod codebuild;
+mod ecs;
+mod emr_serverless;
+mod glue;
+mod sagemaker;
+
+use super::{shapes, Failure};
+use crate::aws;
+use crate::TaskResult;
+use serde_json::Value;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How a job's description reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Running,
+    /// Ended well: the task's result.
+    Succeeded(Value),
+    /// Ended badly: the cause's document.
+    Failed(Value),
+}
+
+/// One job-running action (`glue:startJobRun`). Every value is PascalCase.
+pub struct Job {
+    /// Step Functions' name for the service (`glue`, `emr-serverless`).
+    pub service: &'static str,
+    /// The action that submits the job (`startJobRun`).
+    pub submit: &'static str,
+    /// The action that describes it (`getJobRun`).
+    pub describe: &'static str,
+    /// The action that stops it (`batchStopJobRun`).
+    pub stop: &'static str,
+    /// Whether `.waitForTaskToken` is offered too.
+    pub callback: bool,
+    /// The submit call's answer as Step Functions records it (Glue adds the JobName).
+    pub submitted: fn(answer: Value, input: &Value, pattern: Pattern) -> Result<Value, Failure>,
+    /// The describe call's parameters, from the recorded submit answer and the task's input.
+    pub describe_input: fn(submitted: &Value, input: &Value) -> Option<Value>,
+    /// The stop call's parameters.
+    pub stop_input: fn(submitted: &Value, input: &Value) -> Option<Value>,
+    /// How the describe call's answer reads.
+    pub judge: fn(described: Value, submitted: &Value) -> Verdict,
+}
+
+const JOBS: &[&Job] = &[
+    &ecs::RUN_TASK,
+    &batch::SUBMIT_JOB,
+    &glue::START_JOB_RUN,
+    &athena::START_QUERY_EXECUTION,
+    &codebuild::START_BUILD,
+    &sagemaker::CREATE_TRAINING_JOB,
+    &sagemaker::CREATE_TRANSFORM_JOB,
+    &emr_serverless::START_JOB_RUN,
+];
+
+/// The request-response actions of these services that run no job.
+const PLAIN: &[(&str, &str)] = &[
+    ("athena", "getQueryResults"),
+    ("athena", "getQueryExecution"),
+    ("athena", "stopQueryExecution"),
+    ("sagemaker", "createModel"),
+    ("sagemaker", "createEndpointConfig"),
+    ("sagemaker", "createEndpoint"),
+    ("sagemaker", "updateEndpoint"),
+    ("sagemaker", "createHyperParameterTuningJob"),
+    ("sagemaker", "createLabelingJob"),
+    ("emr-serverless", "createApplication"),
+    ("emr-serverless", "startApplication"),
+    ("emr-serverless", "stopApplication"),
+    ("emr-serverless", "deleteApplication"),
+    ("emr-serverless", "cancelJobRun"),
+];
+
+/// The integration pattern a resource's suffix asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pattern {
+    RequestResponse,
+    Sync,
+    Callback,
+}
+
+/// What a resource (`glue:startJobRun.sync`, after `arn:aws:states:::`) names here.
+pub enum Action {
+    Job(&'static Job, Pattern),
+    Plain(&'static str, &'static str),
+    /// A pattern the action does not offer (Step Functions refuses such a definition).
+    Unsupported(String),
+}
+
+/// The action `service_action` (`glue:startJobRun`) with `pattern`, if it is one of these.
+pub fn find(service_action: &str, suffix: &str) -> Option<Action> {
+    let (service, action) = service_action.split_once(':')?;
+    let pattern = match suffix {
+        "" => Some(Pattern::RequestResponse),
+        "sync" => Some(Pattern::Sync),
+        "waitForTaskToken" => Some(Pattern::Callback),
+        _ => None,
+    };
+    let unsupported = || {
+        Action::Unsupported(format!(
+            "The resource '{service_action}.{suffix}' is not supported: '{service_action}' does not offer the '.{suffix}' integration pattern"
+        ))
+    };
+    if let Some(job) = JOBS
+        .iter()
+        .find(|j| j.service == service && j.submit == action)
+    {
+        return Some(match pattern {
+            None => unsupported(),
+            Some(Pattern::Callback) if !job.callback => unsupported(),
+            Some(p) => Action::Job(job, p),
+        });
+    }
+    let plain = PLAIN.iter().find(|(s, a)| *s == service && *a == action)?;
+    Some(match pattern {
+        Some(Pattern::RequestResponse) => Action::Plain(plain.0, plain.1),
+        _ => unsupported(),
+    })
+}
+
+/// Whether a resource is a `.sync` job the host follows after recording its submission.
+pub fn is_sync(resource: &str) -> bool {
+    let Some((service_action, suffix)) = super::split(resource) else {
+        return false;
+    };
+    matches!(
+        find(service_action, suffix),
+        Some(Action::Job(_, Pattern::Sync))
+    )
+}
+
+/// Where the service calls go.
+pub struct Calls<'a> {
+    pub http: &'a reqwest::Client,
+    pub local: Option<&'a dyn aws::local::LocalServices>,
+}
+
+impl Calls<'_> {
+    /// One call with PascalCase parameters, answered in PascalCase.
+    pub async fn call(
+        &self,
+        service: &str,
+        action: &str,
+        input: &Value,
+        deadline: Option<Duration>,
+    ) -> TaskResult {
+        let failed = |what: String| ("States.TaskFailed".to_string(), Some(what));
+        let (botocore, _) = aws::names::service(service).map_err(|e| failed(e.to_string()))?;
+        let model = aws::models::model(botocore).map_err(|e| failed(e.to_string()))?;
+        let op = shapes::pascal(action);
+        let api_input = shapes::to_api(&model, &op, input);
+        let answer =
+            aws::call(self.http, self.local, service, action, &api_input, deadline).await?;
+        Ok(shapes::to_sfn(&model, &op, &answer))
+    }
+}
+
+/// How long one describe or stop call may take.
+const CALL_DEADLINE: Duration = Duration::from_secs(60);
+/// The first wait between describe calls, and the longest: short jobs end quickly, long
+/// ones need not be asked about every second.
+const FIRST_POLL: Duration = Duration::from_millis(250);
+const MAX_POLL: Duration = Duration::from_secs(5);
+/// A describe call that fails without a service's answer (the network) is tried again this
+/// many times in a row before the task fails.
+const MAX_UNREACHABLE: u32 = 5;
+
+/// Submits a job (any pattern): the submit answer as Step Functions records it.
+pub async fn submit(
+    calls: &Calls<'_>,
+    job: &Job,
+    pattern: Pattern,
+    input: &Value,
+    deadline: Option<Duration>,
+) -> TaskResult {
+    let answer = calls.call(job.service, job.submit, input, deadline).await?;
+    (job.submitted)(answer, input, pattern)
+}
+
+/// Follows a submitted job until it ends (its result, or `States.TaskFailed` with its
+/// description), or until `stop` fires, when the job is stopped.
+pub async fn follow(
+    calls: &Calls<'_>,
+    job: &Job,
+    submitted: &Value,
+    input: &Value,
+    stop: &CancellationToken,
+) -> TaskResult {
+    let Some(describe) = (job.describe_input)(submitted, input) else {
+        return Err((
+            "States.TaskFailed".to_string(),
+            Some(format!(
+                "The answer of {}:{} names no job to follow: {submitted}",
+                job.service, job.submit
+            )),
+        ));
+    };
+    let mut wait = FIRST_POLL;
+    let mut unreachable = 0;
+    loop {
+        if stop.is_cancelled() {
+            return stop_job(calls, job, submitted, input).await;
+        }
+        match calls
+            .call(job.service, job.describe, &describe, Some(CALL_DEADLINE))
+            .await
+        {
+            Ok(described) => {
+                unreachable = 0;
+                match (job.judge)(described, submitted) {
+                    Verdict::Running => {}
+                    Verdict::Succeeded(out) => return Ok(out),
+                    Verdict::Failed(doc) => {
+                        return Err(("States.TaskFailed".to_string(), Some(doc.to_string())))
+                    }
+                }
+            }
+            // No answer from the service (its name ends in SdkClientException): the network
+            // may come back.
+            Err((name, cause))
+                if name.ends_with(".SdkClientException") && unreachable < MAX_UNREACHABLE =>
+            {
+                unreachable += 1;
+                tracing::warn!(
+                    "{}:{}: {}",
+                    job.service,
+                    job.describe,
+                    cause.unwrap_or_default()
+                );
+            }
+            Err(e) => return Err(e),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.cancelled() => {}
+        }
+        wait = (wait * 2).min(MAX_POLL);
+    }
+}
+
+/// Stops the job (the task has closed without it): the stop call's answer, for the log.
+async fn stop_job(calls: &Calls<'_>, job: &Job, submitted: &Value, input: &Value) -> TaskResult {
+    let Some(params) = (job.stop_input)(submitted, input) else {
+        return Err(("States.TaskFailed".to_string(), None));
+    };
+    let r = calls
+        .call(job.service, job.stop, &params, Some(CALL_DEADLINE))
+        .await;
+    if let Err((name, cause)) = &r {
+        tracing::warn!(
+            "stopping a job with {}:{}: {name}: {}",
+            job.service,
+            job.stop,
+            cause.as_deref().unwrap_or_default()
+        );
+    }
+    r
+}
+
+/// The string at `path` (PascalCase keys) in `v`.
+pub(crate) fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter().try_fold(v, |v, k| v.get(*k))?.as_str()
+}
+
+/// The submit answer as it came (most services).
+pub(crate) fn as_answered(
+    answer: Value,
+    _input: &Value,
+    _pattern: Pattern,
+) -> Result<Value, Failure> {
+    Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_find_their_job_and_pattern() {
+        assert!(matches!(
+            find("glue:startJobRun", "sync"),
+            Some(Action::Job(j, Pattern::Sync)) if j.describe == "getJobRun"
+        ));
+        assert!(matches!(
+            find("ecs:runTask", "waitForTaskToken"),
+            Some(Action::Job(_, Pattern::Callback))
+        ));
+        assert!(matches!(
+            find("glue:startJobRun", "waitForTaskToken"),
+            Some(Action::Unsupported(_))
+        ));
+        assert!(matches!(
+            find("athena:getQueryResults", ""),
+            Some(Action::Plain("athena", "getQueryResults"))
+        ));
+        assert!(matches!(
+            find("athena:getQueryResults", "sync"),
+            Some(Action::Unsupported(_))
+        ));
+        assert!(find("sqs:sendMessage", "").is_none());
+        assert!(is_sync("arn:aws:states:::athena:startQueryExecution.sync"));
+        assert!(!is_sync("arn:aws:states:::athena:startQueryExecution"));
+        assert!(!is_sync("arn:aws:states:::states:startExecution.sync"));
+    }
+}
