@@ -165,6 +165,41 @@ fn stopping_the_execution_stops_the_query() {
 }
 
 #[test]
+fn a_query_past_its_timeout_is_stopped() {
+    let Some(python) = moto::python() else {
+        return;
+    };
+    let (_moto, port) = moto::start(&python);
+    moto::set_transition(
+        &python,
+        port,
+        "athena::execution",
+        "{'progression': 'manual', 'times': 1000000}",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(&dir.path().join("data"), port);
+    let mut def = athena_sync();
+    def["States"]["Query"]["TimeoutSeconds"] = json!(1);
+    let m = create(&s, "athena-timeout", "STANDARD", def);
+    let arn = start(&s, &m, json!({}));
+    let id = submitted(&s, &arn)["QueryExecutionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d = ended(&s, &arn, 20);
+    assert_eq!(d["status"], "FAILED", "{d}");
+    assert_eq!(d["error"], "States.Timeout", "{d}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while query_state(&python, port, &id) != "CANCELLED" {
+        assert!(
+            Instant::now() < deadline,
+            "the timed-out query was never stopped"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
 fn a_query_cancelled_outside_fails_the_task_with_its_description() {
     let Some(python) = moto::python() else {
         return;
@@ -293,4 +328,107 @@ fn passo_run_follows_a_query_and_reads_its_results() {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(v["status"], "SUCCEEDED", "{v}");
     assert!(v["output"]["ResultSet"].is_object(), "{v}");
+}
+
+/// `passo run --json DEF` with moto as every service: the run's JSON.
+fn run(dir: &Path, def: &Value, port: u16) -> Value {
+    let file = dir.join("m.asl.json");
+    std::fs::write(&file, def.to_string()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_passo"))
+        .current_dir(dir)
+        .args(["run", "--json"])
+        .arg(&file)
+        .envs(moto::env(port))
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn a_batch_job_that_fails_fails_the_task_with_its_description() {
+    let Some(python) = moto::python() else {
+        return;
+    };
+    let (_moto, port) = moto::start(&python);
+    // moto runs Batch jobs in docker; without docker the job ends FAILED, which is what this
+    // test needs: a job that fails on the service's side.
+    moto::py(
+        &python,
+        port,
+        "ec2 = client('ec2')
+vpc = ec2.create_vpc(CidrBlock='10.0.0.0/16')['Vpc']['VpcId']
+sn = ec2.create_subnet(VpcId=vpc, CidrBlock='10.0.0.0/24')['Subnet']['SubnetId']
+sg = ec2.create_security_group(GroupName='g', Description='d', VpcId=vpc)['GroupId']
+role = client('iam').create_role(RoleName='r', AssumeRolePolicyDocument='{}')['Role']['Arn']
+b = client('batch')
+b.create_compute_environment(computeEnvironmentName='envone', type='MANAGED', state='ENABLED', computeResources={'type': 'FARGATE', 'maxvCpus': 4, 'subnets': [sn], 'securityGroupIds': [sg]}, serviceRole=role)
+b.create_job_queue(jobQueueName='queue', state='ENABLED', priority=1, computeEnvironmentOrder=[{'order': 1, 'computeEnvironment': 'envone'}])
+b.register_job_definition(jobDefinitionName='jdef', type='container', containerProperties={'image': 'busybox', 'vcpus': 1, 'memory': 128, 'command': ['true']})",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(&dir.path().join("data"), port);
+    let def = json!({"StartAt": "Submit", "States": {
+        "Submit": {"Type": "Task", "Resource": "arn:aws:states:::batch:submitJob.sync",
+            "Parameters": {"JobName": "nightly", "JobQueue": "queue", "JobDefinition": "jdef"},
+            "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "Caught"}], "End": true},
+        "Caught": {"Type": "Pass", "End": true}}});
+    let m = create(&s, "batch", "STANDARD", def);
+    let arn = start(&s, &m, json!({}));
+    let job = submitted(&s, &arn);
+    let d = ended(&s, &arn, 30);
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let out: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+    assert_eq!(out["Error"], "States.TaskFailed", "{out}");
+    let cause: Value = serde_json::from_str(out["Cause"].as_str().unwrap()).unwrap();
+    assert_eq!(cause["Status"], "FAILED", "{cause}");
+    assert_eq!(cause["JobName"], "nightly", "{cause}");
+    assert_eq!(cause["JobId"], job["JobId"], "{cause}");
+}
+
+#[test]
+fn ecs_and_emr_serverless_jobs_run_and_a_bedrock_model_answers() {
+    let Some(python) = moto::python() else {
+        return;
+    };
+    let (_moto, port) = moto::start(&python);
+    let app = moto::py(
+        &python,
+        port,
+        "client('ecs').create_cluster(clusterName='jobs')
+client('ecs').register_task_definition(family='report', containerDefinitions=[{'name': 'app', 'image': 'busybox', 'memory': 128}])
+print(client('emr-serverless').create_application(name='spark', releaseLabel='emr-7.0.0', type='SPARK')['applicationId'])",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let def = json!({"StartAt": "Ecs", "States": {
+        "Ecs": {"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.sync",
+            "Parameters": {"Cluster": "jobs", "TaskDefinition": "report", "LaunchType": "FARGATE",
+                "Overrides": {"ContainerOverrides": [{"Name": "app", "Command": ["run"]}]}},
+            "ResultPath": "$.ecs", "Next": "Emr"},
+        "Emr": {"Type": "Task", "Resource": "arn:aws:states:::emr-serverless:startJobRun.sync",
+            "Parameters": {"ApplicationId": app, "ExecutionRoleArn": "arn:aws:iam::123456789012:role/emr",
+                "JobDriver": {"SparkSubmit": {"EntryPoint": "s3://b/job.py"}}},
+            "ResultPath": "$.emr", "Next": "Model"},
+        "Model": {"Type": "Task", "Resource": "arn:aws:states:::bedrock:invokeModel",
+            "Parameters": {"ModelId": "amazon.titan-text-express-v1", "Body": {"inputText": "hello"}},
+            "ResultPath": "$.model", "End": true}}});
+    let v = run(dir.path(), &def, port);
+    assert_eq!(v["status"], "SUCCEEDED", "{v}");
+    let o = &v["output"];
+    // ECS answers in camelCase; the task's result is PascalCase, the stopped task itself.
+    assert_eq!(o["ecs"]["LastStatus"], "STOPPED", "{o}");
+    assert_eq!(o["ecs"]["Containers"][0]["ExitCode"], 0, "{o}");
+    assert!(
+        o["ecs"]["TaskArn"]
+            .as_str()
+            .is_some_and(|a| a.contains(":task/")),
+        "{o}"
+    );
+    assert_eq!(o["emr"]["JobRun"]["State"], "SUCCESS", "{o}");
+    assert_eq!(o["emr"]["JobRun"]["ApplicationId"], app.as_str(), "{o}");
+    assert_eq!(
+        o["model"],
+        json!({"Body": {}, "ContentType": "application/json"}),
+        "{o}"
+    );
 }

@@ -11,7 +11,7 @@
 //! (`ApiGateway.403`, `{"message":"Missing Authentication Token"}`).
 
 use super::Failure;
-use crate::s3::credentials;
+use crate::aws;
 use crate::TaskResult;
 use serde_json::{json, Map, Value};
 use std::time::Duration;
@@ -130,14 +130,14 @@ pub fn request(input: &Value) -> Result<Call, Failure> {
         Some(v) if allow_nulls => Some(v.to_string().into_bytes()),
         Some(v) => Some(without_nulls(v).to_string().into_bytes()),
     };
-    // `<id>.execute-api.<region>.amazonaws.com` names its region.
+    // `<id>.execute-api.<region>.amazonaws.com` names its region; else the configured one.
     let region = host
         .split('.')
         .collect::<Vec<_>>()
         .windows(2)
         .find(|w| w[0] == "execute-api")
         .map(|w| w[1].to_string())
-        .unwrap_or_else(credentials::default_region);
+        .unwrap_or_else(|| aws::context::current().route("API Gateway").region);
     Ok(Call {
         method: method.to_string(),
         url: url.to_string(),
@@ -151,7 +151,7 @@ pub fn request(input: &Value) -> Result<Call, Failure> {
 /// `content-type` -> `Content-Type`: how API Gateway's answers name their headers.
 fn title_case(name: &str) -> String {
     name.split('-')
-        .map(super::shapes::pascal)
+        .map(crate::aws::shapes::pascal)
         .collect::<Vec<_>>()
         .join("-")
 }
@@ -213,9 +213,12 @@ pub async fn invoke(
         .body(call.body.clone().unwrap_or_default())
         .map_err(|e| failed(format!("The request cannot be made: {e}")))?;
     if call.signed {
-        let creds = credentials::resolve();
-        crate::aws::sign::sign(&mut req, creds.as_ref(), &call.region, "execute-api")
-            .map_err(failed)?;
+        // The standard chain (environment, profiles, web identity, container, instance).
+        let creds = aws::context::current()
+            .credentials(http)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        aws::sign::sign(&mut req, creds.as_deref(), &call.region, "execute-api").map_err(failed)?;
     }
     let mut req = reqwest::Request::try_from(req)
         .map_err(|e| failed(format!("The request cannot be made: {e}")))?;

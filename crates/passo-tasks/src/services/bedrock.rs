@@ -1,12 +1,9 @@
 //! `bedrock:invokeModel`: Bedrock Runtime's InvokeModel (restJson1, through `aws::call`).
-//! Step Functions' parameters: `ModelId`, `Body` (the model's own request: a JSON body is
-//! sent as JSON text), `ContentType` and `Accept` (both `application/json` unless given),
-//! `Trace`, `GuardrailIdentifier`, `GuardrailVersion`, `PerformanceConfigLatency`. The
-//! result is `{"Body": ..., "ContentType": ...}`, the body parsed when its content type is
-//! JSON. `Input`/`Output` (S3 URIs for large bodies) are refused for now.
-//!
-//! A blob payload crosses `aws::call`'s JSON interface base64-encoded, as the JSON protocols
-//! carry blobs.
+//! Step Functions' parameters: `ModelId`, `Body` (the model's own request: JSON is sent as
+//! its text, a string as it is), `ContentType` and `Accept` (both `application/json` unless
+//! given), `Trace`, `GuardrailIdentifier`, `GuardrailVersion`, `PerformanceConfigLatency`.
+//! The result is `{"Body": ..., "ContentType": ...}`, the body parsed when its content type
+//! is JSON. `Input`/`Output` (S3 URIs for large bodies) are refused for now.
 
 use super::jobs::Calls;
 use super::Failure;
@@ -21,7 +18,7 @@ fn invalid(why: String) -> Failure {
     ("States.Runtime".to_string(), Some(why))
 }
 
-/// The InvokeModel call's parameters (API member names) from the task's.
+/// The InvokeModel call's parameters from the task's.
 pub fn request(input: &Value) -> Result<Value, Failure> {
     let Some(p) = input.as_object() else {
         return Err(invalid(
@@ -35,45 +32,25 @@ pub fn request(input: &Value) -> Result<Value, Failure> {
             )));
         }
     }
-    let model_id = p
-        .get("ModelId")
-        .and_then(Value::as_str)
-        .ok_or_else(|| invalid("bedrock:invokeModel needs a ModelId (a string)".into()))?;
-    let content_type = p.get("ContentType").and_then(Value::as_str).unwrap_or(JSON);
-    let body = match p.get("Body") {
-        None => return Err(invalid("bedrock:invokeModel needs a Body".into())),
-        // A text body of another type is sent as its text; anything else as JSON.
-        Some(Value::String(s)) if !is_json(content_type) => s.clone().into_bytes(),
-        Some(v) => v.to_string().into_bytes(),
-    };
-    let mut out = Map::new();
-    out.insert("modelId".into(), json!(model_id));
-    out.insert("contentType".into(), json!(content_type));
-    out.insert(
-        "accept".into(),
-        json!(p.get("Accept").and_then(Value::as_str).unwrap_or(JSON)),
-    );
-    out.insert(
-        "body".into(),
-        json!(base64::engine::general_purpose::STANDARD.encode(body)),
-    );
-    for (ours, theirs) in [
-        ("Trace", "trace"),
-        ("GuardrailIdentifier", "guardrailIdentifier"),
-        ("GuardrailVersion", "guardrailVersion"),
-        ("PerformanceConfigLatency", "performanceConfigLatency"),
-    ] {
-        if let Some(v) = p.get(ours) {
-            out.insert(theirs.into(), v.clone());
-        }
+    if !p.get("ModelId").is_some_and(Value::is_string) {
+        return Err(invalid(
+            "bedrock:invokeModel needs a ModelId (a string)".into(),
+        ));
+    }
+    if !p.contains_key("Body") {
+        return Err(invalid("bedrock:invokeModel needs a Body".into()));
+    }
+    let mut out: Map<String, Value> = p.clone();
+    for k in ["ContentType", "Accept"] {
+        out.entry(k).or_insert_with(|| json!(JSON));
     }
     Ok(Value::Object(out))
 }
 
-/// The task's result from InvokeModel's answer (`body` base64, `contentType`).
+/// The task's result from InvokeModel's answer (`Body` base64, as blobs come back).
 pub fn result(answer: &Value) -> Value {
-    let content_type = answer["contentType"].as_str().unwrap_or(JSON).to_string();
-    let bytes = answer["body"]
+    let content_type = answer["ContentType"].as_str().unwrap_or(JSON).to_string();
+    let bytes = answer["Body"]
         .as_str()
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
         .unwrap_or_default();
@@ -97,15 +74,9 @@ pub async fn invoke_model(
     deadline: Option<Duration>,
 ) -> TaskResult {
     let params = request(input)?;
-    let answer = crate::aws::call(
-        calls.http,
-        calls.local,
-        "bedrock-runtime",
-        "invokeModel",
-        &params,
-        deadline,
-    )
-    .await?;
+    let answer = calls
+        .call("bedrock-runtime", "invokeModel", &params, deadline)
+        .await?;
     Ok(result(&answer))
 }
 
@@ -114,28 +85,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_json_body_goes_out_as_json_text_with_default_types() {
+    fn the_body_goes_on_with_default_types() {
         let r = request(
             &json!({"ModelId": "amazon.titan-text-express-v1", "Body": {"inputText": "hi"}}),
         )
         .unwrap();
-        assert_eq!(r["modelId"], "amazon.titan-text-express-v1");
-        assert_eq!(r["contentType"], "application/json");
-        assert_eq!(r["accept"], "application/json");
-        let sent = base64::engine::general_purpose::STANDARD
-            .decode(r["body"].as_str().unwrap())
-            .unwrap();
-        assert_eq!(
-            serde_json::from_slice::<Value>(&sent).unwrap(),
-            json!({"inputText": "hi"})
-        );
+        assert_eq!(r["ModelId"], "amazon.titan-text-express-v1");
+        assert_eq!(r["ContentType"], "application/json");
+        assert_eq!(r["Accept"], "application/json");
+        assert_eq!(r["Body"], json!({"inputText": "hi"}));
+        let typed =
+            request(&json!({"ModelId": "m", "Body": "x", "ContentType": "text/plain"})).unwrap();
+        assert_eq!(typed["ContentType"], "text/plain");
     }
 
     #[test]
     fn missing_or_unsupported_parameters_are_refused() {
         assert!(request(&json!({"Body": {}})).is_err());
         assert!(request(&json!({"ModelId": "m"})).is_err());
-        assert!(request(&json!({"ModelId": "m", "Input": {"S3Uri": "s3://b/k"}})).is_err());
+        assert!(
+            request(&json!({"ModelId": "m", "Body": {}, "Input": {"S3Uri": "s3://b/k"}})).is_err()
+        );
         assert!(request(&json!("text")).is_err());
     }
 
@@ -144,12 +114,12 @@ mod tests {
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
         assert_eq!(
             result(
-                &json!({"body": b64(r#"{"results":[{"outputText":"x"}]}"#), "contentType": "application/json"})
+                &json!({"Body": b64(r#"{"results":[{"outputText":"x"}]}"#), "ContentType": "application/json"})
             ),
             json!({"Body": {"results": [{"outputText": "x"}]}, "ContentType": "application/json"})
         );
         assert_eq!(
-            result(&json!({"body": b64("plain"), "contentType": "text/plain"})),
+            result(&json!({"Body": b64("plain"), "ContentType": "text/plain"})),
             json!({"Body": "plain", "ContentType": "text/plain"})
         );
     }

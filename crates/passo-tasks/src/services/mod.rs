@@ -1,14 +1,13 @@
 //! The optimized integrations, one module per service family: a reader finds
 //! `glue:startJobRun.sync` in `jobs/glue.rs`, `apigateway:invoke` in `apigateway.rs`.
-//! The protocol and signing layers are `aws`'s; [`shapes`] gives the parameters and results
-//! Step Functions' PascalCase names.
+//! The protocol and signing layers are `aws`'s (which also takes and gives members in
+//! Step Functions' PascalCase).
 //!
 //! [`call`] is the router: a plain match on the resource.
 
 pub mod apigateway;
 pub mod bedrock;
 pub mod jobs;
-pub mod shapes;
 
 use crate::aws::local::LocalServices;
 use crate::TaskResult;

@@ -14,7 +14,7 @@
 //!
 //! Each service's file holds its [`Job`]: the calls, where the job's id is in the submit
 //! answer, and how its description reads. Parameters and results are PascalCase, as Step
-//! Functions writes them, whatever the API's own casing ([`super::shapes`]).
+//! Functions writes them, whatever the API's own casing (`aws::call` maps them).
 
 mod athena;
 mod batch;
@@ -24,7 +24,7 @@ mod emr_serverless;
 mod glue;
 mod sagemaker;
 
-use super::{shapes, Failure};
+use super::Failure;
 use crate::aws;
 use crate::TaskResult;
 use serde_json::Value;
@@ -165,14 +165,7 @@ impl Calls<'_> {
         input: &Value,
         deadline: Option<Duration>,
     ) -> TaskResult {
-        let failed = |what: String| ("States.TaskFailed".to_string(), Some(what));
-        let (botocore, _) = aws::names::service(service).map_err(|e| failed(e.to_string()))?;
-        let model = aws::models::model(botocore).map_err(|e| failed(e.to_string()))?;
-        let op = shapes::pascal(action);
-        let api_input = shapes::to_api(&model, &op, input);
-        let answer =
-            aws::call(self.http, self.local, service, action, &api_input, deadline).await?;
-        Ok(shapes::to_sfn(&model, &op, &answer))
+        aws::call(self.http, self.local, service, action, input, deadline).await
     }
 }
 
