@@ -6,8 +6,10 @@
 //! that were lost are set again). The tests assert it never finds one.
 //!
 //! Executions parked on a timer are skipped by the store query; ones waiting on someone
-//! outside (a callback, a worker, a child) are checked once and then skipped until they
-//! step again, so a sweep costs little however many executions wait.
+//! outside (a callback, a worker, a child, a `.sync` job being followed) are checked once
+//! and then skipped until they step again, so a sweep costs little however many executions
+//! wait. A `.sync` job that nobody follows (its follower lost) is followed again from its
+//! recorded submission.
 
 use super::active::Active;
 use super::Runtime;
@@ -207,8 +209,11 @@ impl Runtime {
                 }
                 TaskPhase::Invoked => lost.extend(a.tasks.get(&id).cloned()),
                 TaskPhase::Submitted if a.jobs.contains_key(&id) => {
+                    // A job runs for minutes or hours: while its follower lives the
+                    // execution waits outside (checked again once it steps), rather than
+                    // being loaded at every sweep.
                     if self.inflight.contains(arn, id) {
-                        moving = true;
+                        outside = true;
                     } else {
                         unfollowed.extend(a.jobs.get(&id).map(|(c, v)| (id, c.clone(), v.clone())));
                     }
