@@ -6,7 +6,9 @@
 //! - [`item_reader`]: a Distributed Map's ItemReader (JSON, JSONL, CSV, listObjectsV2 items);
 //! - [`result_writer`]: a Distributed Map's ResultWriter (result files and manifest in a bucket);
 //! - [`s3`]: buckets (local folders or an S3-compatible endpoint) and `aws-sdk:s3:*` calls;
-//! - [`services`]: the optimized integrations (jobs with `.sync`, Bedrock, API Gateway);
+//! - [`services`]: the optimized integrations (`sqs:sendMessage`, `sns:publish`,
+//!   `dynamodb:*Item`, `events:putEvents`, jobs with `.sync`, Bedrock, API Gateway);
+//! - [`aws`]: every other AWS call (`aws-sdk:SERVICE:ACTION`);
 //! - [`Integrations`]: the [`TaskRunner`] that routes a Task's resource to the right one.
 
 pub mod aws;
@@ -116,7 +118,7 @@ pub trait TaskRunner: Send + Sync + 'static {
 /// (`glue:startJobRun.sync`): its invocation's answer is the submission (TaskSubmitted), and
 /// [`TaskRunner::follow`] gives the task's result.
 pub fn follows_job(resource: &str) -> bool {
-    services::jobs::is_sync(resource)
+    services::follows_job(resource)
 }
 
 /// The error for a resource nothing is configured to answer.
@@ -146,9 +148,9 @@ pub struct Integrations {
     http: reqwest::Client,
     buckets: Result<s3::Buckets, s3::Error>,
     /// The services the host answers itself (queues, topics, the event bus), if any.
-    /// Set once, after construction: the server makes its services from a runtime that
-    /// itself holds these integrations.
-    local: std::sync::OnceLock<Arc<dyn aws::local::LocalServices>>,
+    /// Added after construction: the server makes its services from a runtime that itself
+    /// holds these integrations.
+    local: aws::local::LocalSet,
 }
 
 /// Where `passo run` keeps buckets unless told otherwise (the server's default is
@@ -172,14 +174,18 @@ impl Integrations {
             http: reqwest::Client::new(),
             // A configuration that cannot be used fails the S3 Tasks, not the whole engine.
             buckets: s3::Buckets::new(&config),
-            local: std::sync::OnceLock::new(),
+            local: aws::local::LocalSet::default(),
         }
     }
 
-    /// The services the host answers itself when no endpoint is configured for them.
-    /// Only the first call counts.
+    /// Adds services the host answers itself when no endpoint is configured for them (each
+    /// host part adds its own: the event bus, queues and topics).
     pub fn set_local(&self, local: Arc<dyn aws::local::LocalServices>) {
-        let _ = self.local.set(local);
+        self.local.add(local);
+    }
+
+    fn local(&self) -> Option<&dyn aws::local::LocalServices> {
+        Some(&self.local)
     }
 
     /// The configured buckets (for ItemReader and ResultWriter), or why they cannot be used.
@@ -244,15 +250,18 @@ impl Integrations {
                 Err(e) => Err(("S3.S3Exception".to_string(), Some(e.to_string()))),
             };
         }
-        let cx = services::Context {
-            http: &self.http,
-            local: self.local.get().map(|l| l.as_ref()),
-        };
-        if let Some(r) = services::call(&cx, &req.resource, &req.input, deadline).await {
-            return r;
+        if let Some((family, action, pattern)) = services::family(&req.resource) {
+            let cx = services::Context {
+                http: &self.http,
+                local: self.local(),
+                deadline,
+                state_name: &req.state_name,
+                execution_arn: &req.execution_arn,
+            };
+            return services::run(&cx, family, action, pattern, &req.input).await;
         }
         if let Some((service, action)) = aws::action(&req.resource) {
-            let local = self.local.get().map(|l| l.as_ref());
+            let local = self.local();
             return aws::call(&self.http, local, service, action, &req.input, deadline).await;
         }
         if http::is_http(&req.resource) {
@@ -274,7 +283,10 @@ impl Integrations {
     ) -> TaskResult {
         let cx = services::Context {
             http: &self.http,
-            local: self.local.get().map(|l| l.as_ref()),
+            local: self.local(),
+            deadline: None,
+            state_name: &req.state_name,
+            execution_arn: &req.execution_arn,
         };
         services::follow(&cx, &req.resource, &req.input, submitted, stop).await
     }

@@ -6,11 +6,10 @@
 //! is JSON. `Input`/`Output` (S3 URIs for large bodies) are refused for now.
 
 use super::jobs::Calls;
-use super::Failure;
+use super::{Context, Failure};
 use crate::TaskResult;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
-use std::time::Duration;
 
 const JSON: &str = "application/json";
 
@@ -68,14 +67,10 @@ fn is_json(content_type: &str) -> bool {
     essence.eq_ignore_ascii_case(JSON) || essence.to_ascii_lowercase().ends_with("+json")
 }
 
-pub async fn invoke_model(
-    calls: &Calls<'_>,
-    input: &Value,
-    deadline: Option<Duration>,
-) -> TaskResult {
+pub async fn invoke_model(cx: &Context<'_>, input: &Value) -> TaskResult {
     let params = request(input)?;
-    let answer = calls
-        .call("bedrock-runtime", "invokeModel", &params, deadline)
+    let answer = Calls::of(cx)
+        .call("bedrock-runtime", "invokeModel", &params, cx.deadline)
         .await?;
     Ok(result(&answer))
 }

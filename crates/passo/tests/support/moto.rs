@@ -1,5 +1,7 @@
 //! moto's server mode (from PyPI, in the e2e virtualenv): a real AWS-compatible server for
 //! S3, DynamoDB, SQS, SNS, EventBridge and more, started by the test that needs it.
+// Shared by test crates that each use a part of it.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -44,7 +44,7 @@ fn judge(described: Value, submitted: &Value) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::services::jobs::Pattern;
+    use crate::services::Pattern;
 
     #[test]
     fn the_run_is_followed_by_job_name_and_run_id() {

@@ -24,7 +24,7 @@ mod emr_serverless;
 mod glue;
 mod sagemaker;
 
-use super::Failure;
+use super::{sdk, Context, Failure, Pattern};
 use crate::aws;
 use crate::TaskResult;
 use serde_json::Value;
@@ -92,14 +92,6 @@ const PLAIN: &[(&str, &str)] = &[
     ("emr-serverless", "cancelJobRun"),
 ];
 
-/// The integration pattern a resource's suffix asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pattern {
-    RequestResponse,
-    Sync,
-    Callback,
-}
-
 /// What a resource (`glue:startJobRun.sync`, after `arn:aws:states:::`) names here.
 pub enum Action {
     Job(&'static Job, Pattern),
@@ -108,18 +100,11 @@ pub enum Action {
     Unsupported(String),
 }
 
-/// The action `service_action` (`glue:startJobRun`) with `pattern`, if it is one of these.
-pub fn find(service_action: &str, suffix: &str) -> Option<Action> {
-    let (service, action) = service_action.split_once(':')?;
-    let pattern = match suffix {
-        "" => Some(Pattern::RequestResponse),
-        "sync" => Some(Pattern::Sync),
-        "waitForTaskToken" => Some(Pattern::Callback),
-        _ => None,
-    };
+/// The action `service:action` (`glue`, `startJobRun`) with `pattern`, if it is one of these.
+pub fn find(service: &str, action: &str, pattern: Pattern) -> Option<Action> {
     let unsupported = || {
         Action::Unsupported(format!(
-            "The resource '{service_action}.{suffix}' is not supported: '{service_action}' does not offer the '.{suffix}' integration pattern"
+            "The integration pattern {pattern:?} is not supported for '{service}:{action}'"
         ))
     };
     if let Some(job) = JOBS
@@ -127,27 +112,37 @@ pub fn find(service_action: &str, suffix: &str) -> Option<Action> {
         .find(|j| j.service == service && j.submit == action)
     {
         return Some(match pattern {
-            None => unsupported(),
-            Some(Pattern::Callback) if !job.callback => unsupported(),
-            Some(p) => Action::Job(job, p),
+            Pattern::WaitForTaskToken if !job.callback => unsupported(),
+            p => Action::Job(job, p),
         });
     }
     let plain = PLAIN.iter().find(|(s, a)| *s == service && *a == action)?;
     Some(match pattern {
-        Some(Pattern::RequestResponse) => Action::Plain(plain.0, plain.1),
+        Pattern::RequestResponse => Action::Plain(plain.0, plain.1),
         _ => unsupported(),
     })
 }
 
-/// Whether a resource is a `.sync` job the host follows after recording its submission.
-pub fn is_sync(resource: &str) -> bool {
-    let Some((service_action, suffix)) = super::split(resource) else {
-        return false;
-    };
-    matches!(
-        find(service_action, suffix),
-        Some(Action::Job(_, Pattern::Sync))
-    )
+/// Runs a Task of a job-running service: the submission (any pattern), or a plain call.
+pub async fn run(
+    cx: &Context<'_>,
+    service: &str,
+    action: &str,
+    pattern: Pattern,
+    input: &Value,
+) -> TaskResult {
+    let calls = Calls::of(cx);
+    match find(service, action, pattern) {
+        Some(Action::Job(job, pattern)) => submit(&calls, job, pattern, input, cx.deadline).await,
+        Some(Action::Plain(service, action)) => {
+            calls.call(service, action, input, cx.deadline).await
+        }
+        Some(Action::Unsupported(why)) => Err(sdk::runtime_error(cx, &why)),
+        None => Err(sdk::runtime_error(
+            cx,
+            &format!("The resource '{service}:{action}' is not supported by Passo"),
+        )),
+    }
 }
 
 /// Where the service calls go.
@@ -156,7 +151,14 @@ pub struct Calls<'a> {
     pub local: Option<&'a dyn aws::local::LocalServices>,
 }
 
-impl Calls<'_> {
+impl<'a> Calls<'a> {
+    pub fn of(cx: &Context<'a>) -> Calls<'a> {
+        Calls {
+            http: cx.http,
+            local: cx.local,
+        }
+    }
+
     /// One call with PascalCase parameters, answered in PascalCase.
     pub async fn call(
         &self,
@@ -194,12 +196,13 @@ pub async fn submit(
 /// Follows a submitted job until it ends (its result, or `States.TaskFailed` with its
 /// description), or until `stop` fires, when the job is stopped.
 pub async fn follow(
-    calls: &Calls<'_>,
+    cx: &Context<'_>,
     job: &Job,
     submitted: &Value,
     input: &Value,
     stop: &CancellationToken,
 ) -> TaskResult {
+    let calls = &Calls::of(cx);
     let Some(describe) = (job.describe_input)(submitted, input) else {
         return Err((
             "States.TaskFailed".to_string(),
@@ -290,30 +293,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn resources_find_their_job_and_pattern() {
+    fn actions_find_their_job_and_pattern() {
         assert!(matches!(
-            find("glue:startJobRun", "sync"),
+            find("glue", "startJobRun", Pattern::Sync),
             Some(Action::Job(j, Pattern::Sync)) if j.describe == "getJobRun"
         ));
         assert!(matches!(
-            find("ecs:runTask", "waitForTaskToken"),
-            Some(Action::Job(_, Pattern::Callback))
+            find("ecs", "runTask", Pattern::WaitForTaskToken),
+            Some(Action::Job(_, Pattern::WaitForTaskToken))
         ));
         assert!(matches!(
-            find("glue:startJobRun", "waitForTaskToken"),
+            find("glue", "startJobRun", Pattern::WaitForTaskToken),
             Some(Action::Unsupported(_))
         ));
         assert!(matches!(
-            find("athena:getQueryResults", ""),
+            find("athena", "getQueryResults", Pattern::RequestResponse),
             Some(Action::Plain("athena", "getQueryResults"))
         ));
         assert!(matches!(
-            find("athena:getQueryResults", "sync"),
+            find("athena", "getQueryResults", Pattern::Sync),
             Some(Action::Unsupported(_))
         ));
-        assert!(find("sqs:sendMessage", "").is_none());
-        assert!(is_sync("arn:aws:states:::athena:startQueryExecution.sync"));
-        assert!(!is_sync("arn:aws:states:::athena:startQueryExecution"));
-        assert!(!is_sync("arn:aws:states:::states:startExecution.sync"));
+        assert!(find("glue", "createJob", Pattern::RequestResponse).is_none());
     }
 }
