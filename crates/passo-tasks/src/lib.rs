@@ -7,7 +7,7 @@
 //! - [`result_writer`]: a Distributed Map's ResultWriter (result files and manifest in a bucket);
 //! - [`s3`]: buckets (local folders or an S3-compatible endpoint) and `aws-sdk:s3:*` calls;
 //! - [`services`]: the optimized integrations (`sqs:sendMessage`, `sns:publish`,
-//!   `dynamodb:*Item`, `events:putEvents`);
+//!   `dynamodb:*Item`, `events:putEvents`, jobs with `.sync`, Bedrock, API Gateway);
 //! - [`aws`]: every other AWS call (`aws-sdk:SERVICE:ACTION`);
 //! - [`Integrations`]: the [`TaskRunner`] that routes a Task's resource to the right one.
 
@@ -33,6 +33,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use project::{Project, ProjectError};
+/// The signal a host fires when a task's state no longer waits for it (the execution stopped
+/// or timed out, the state failed): a job being followed is stopped.
+pub use tokio_util::sync::CancellationToken;
 
 /// One Task invocation.
 #[derive(Debug, Clone)]
@@ -101,6 +104,21 @@ pub type TaskFuture = Pin<Box<dyn Future<Output = TaskResult> + Send>>;
 
 pub trait TaskRunner: Send + Sync + 'static {
     fn invoke(&self, req: TaskRequest) -> TaskFuture;
+
+    /// Follows the job a `.sync` task submitted ([`follows_job`]; `submitted` is the
+    /// recorded TaskSubmitted output) until it ends: the task's result. When `stop` fires
+    /// first the job is stopped and the answer no longer matters.
+    fn follow(&self, req: TaskRequest, submitted: Value, stop: CancellationToken) -> TaskFuture {
+        let _ = (submitted, stop);
+        Box::pin(async move { no_integration(&req.resource) })
+    }
+}
+
+/// Whether a resource runs a job that is followed after its submission is recorded
+/// (`glue:startJobRun.sync`): its invocation's answer is the submission (TaskSubmitted), and
+/// [`TaskRunner::follow`] gives the task's result.
+pub fn follows_job(resource: &str) -> bool {
+    services::follows_job(resource)
 }
 
 /// The error for a resource nothing is configured to answer.
@@ -255,9 +273,33 @@ impl Integrations {
     }
 }
 
+impl Integrations {
+    /// Follows a submitted `.sync` job until it ends (see [`TaskRunner::follow`]).
+    pub async fn follow(
+        &self,
+        req: &TaskRequest,
+        submitted: &Value,
+        stop: &CancellationToken,
+    ) -> TaskResult {
+        let cx = services::Context {
+            http: &self.http,
+            local: self.local(),
+            deadline: None,
+            state_name: &req.state_name,
+            execution_arn: &req.execution_arn,
+        };
+        services::follow(&cx, &req.resource, &req.input, submitted, stop).await
+    }
+}
+
 impl TaskRunner for Arc<Integrations> {
     fn invoke(&self, req: TaskRequest) -> TaskFuture {
         let me = self.clone();
         Box::pin(async move { me.run(req).await })
+    }
+
+    fn follow(&self, req: TaskRequest, submitted: Value, stop: CancellationToken) -> TaskFuture {
+        let me = self.clone();
+        Box::pin(async move { Integrations::follow(&me, &req, &submitted, &stop).await })
     }
 }

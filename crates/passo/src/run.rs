@@ -282,6 +282,39 @@ impl<'a> LocalTasks<'a> {
         }
     }
 
+    /// A `.sync` job, submitted: recorded as TaskSubmitted, then followed until it ends. The
+    /// job's real duration becomes its virtual one; past the Task's TimeoutSeconds the job is
+    /// stopped (the task has timed out by then).
+    fn follow_job(&mut self, req: &passo_tasks::TaskRequest, submitted: Value) -> TaskResult {
+        let stop = passo_tasks::CancellationToken::new();
+        let timeout = req.timeout_seconds.map(std::time::Duration::from_secs);
+        let begun = std::time::Instant::now();
+        let result = self.io.block_on(async {
+            let follow = self.integrations.follow(req, &submitted, &stop);
+            tokio::pin!(follow);
+            let Some(t) = timeout else {
+                return follow.await;
+            };
+            tokio::select! {
+                r = &mut follow => r,
+                _ = tokio::time::sleep(t) => {
+                    stop.cancel();
+                    follow.await
+                }
+            }
+        });
+        let mut after = i64::try_from(begun.elapsed().as_millis()).unwrap_or(i64::MAX);
+        if stop.is_cancelled() {
+            // Strictly after the timeout, so the interpreter times the task out first.
+            after = after.max(timeout.map_or(0, |t| t.as_millis() as i64) + 1);
+        }
+        let end = match result {
+            Ok(output) => TaskAction::Succeeded(output),
+            Err((error, cause)) => TaskAction::Failed { error, cause },
+        };
+        TaskResult::Script(vec![(0, TaskAction::Submitted(submitted)), (after, end)])
+    }
+
     pub fn answer(&mut self, inv: &Invocation, execution_arn: &str, depth: usize) -> TaskResult {
         if depth == 0 {
             if let Some(r) = self.mocks.as_mut().and_then(|m| m.answer(inv)) {
@@ -301,7 +334,10 @@ impl<'a> LocalTasks<'a> {
             heartbeat_seconds: None,
             token: inv.token.clone(),
         };
-        match self.io.block_on(self.integrations.run(req)) {
+        match self.io.block_on(self.integrations.run(req.clone())) {
+            Ok(submitted) if passo_tasks::follows_job(&inv.resource) => {
+                self.follow_job(&req, submitted)
+            }
             // A callback went out, but nothing can answer its token outside a server.
             Ok(out) if inv.resource.ends_with(".waitForTaskToken") => {
                 eprintln!(

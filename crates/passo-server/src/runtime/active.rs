@@ -21,6 +21,9 @@ pub(crate) struct Active {
     pub parent: Option<ParentLink>,
     /// `.sync` tasks waiting for a child execution to end: task id -> child ARN, pattern.
     pub children: HashMap<u64, (String, Pattern)>,
+    /// `.sync` tasks whose job was submitted (TaskSubmitted recorded) and is being followed:
+    /// task id -> its invocation, and the submission's answer (the job's id is in it).
+    pub jobs: HashMap<u64, (Command, Value)>,
     /// The mocked Task results of the test case the execution was started with.
     pub mocks: Option<Mocks>,
 }
@@ -34,6 +37,7 @@ impl Active {
             timers: HashMap::new(),
             parent,
             children: HashMap::new(),
+            jobs: HashMap::new(),
             mocks: None,
         }
     }
@@ -51,7 +55,20 @@ impl Active {
 
     /// What keeps the execution waiting on something outside it: tasks out, children.
     pub fn pending(&self) -> usize {
-        self.tasks.len() + self.children.len()
+        self.tasks.len() + self.children.len() + self.jobs.len()
+    }
+
+    /// The jobs being followed: task, invocation, submission.
+    pub fn jobs_out(&self) -> Vec<(u64, Command, Value)> {
+        self.jobs
+            .iter()
+            .map(|(t, (c, v))| (*t, c.clone(), v.clone()))
+            .collect()
+    }
+
+    /// The tasks out in the world (invoked, or a job being followed).
+    pub fn out(&self) -> Vec<u64> {
+        self.tasks.keys().chain(self.jobs.keys()).copied().collect()
     }
 }
 
@@ -86,10 +103,16 @@ pub(crate) fn track(a: &mut Active, cmds: &[Command]) {
 pub(crate) fn forget(a: &mut Active, ev: &Event) {
     match ev {
         Event::TaskSubmitted { task, output } => {
-            let pattern = a.tasks.remove(task).and_then(|c| match c {
-                Command::InvokeTask { resource, .. } => Pattern::of(&resource),
+            let cmd = a.tasks.remove(task);
+            let resource = match &cmd {
+                Some(Command::InvokeTask { resource, .. }) => Some(resource.as_str()),
                 _ => None,
-            });
+            };
+            if let (Some(c), true) = (&cmd, resource.is_some_and(passo_tasks::follows_job)) {
+                a.jobs.insert(*task, (c.clone(), output.clone()));
+                return;
+            }
+            let pattern = resource.and_then(Pattern::of);
             let child = output.get("ExecutionArn").and_then(Value::as_str);
             if let (Some(p), Some(child)) = (pattern.filter(|p| p.waits()), child) {
                 a.children.insert(*task, (child.to_string(), p));
@@ -110,6 +133,7 @@ pub(crate) fn forget(a: &mut Active, ev: &Event) {
             a.tasks.clear();
             a.timers.clear();
             a.children.clear();
+            a.jobs.clear();
         }
     }
 }
@@ -121,6 +145,8 @@ pub(crate) fn settle(a: &mut Active) {
     a.tasks
         .retain(|id, _| ex.task_phase(*id) == Some(TaskPhase::Invoked));
     a.children.retain(|id, _| ex.task_phase(*id).is_some());
+    a.jobs
+        .retain(|id, _| ex.task_phase(*id) == Some(TaskPhase::Submitted));
 }
 
 /// The task an event answers, if it answers one with its result.

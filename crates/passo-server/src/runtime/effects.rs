@@ -3,7 +3,7 @@
 
 use super::active::Active;
 use super::inflight::Held;
-use super::owner::{Expect, Slot, SlotState};
+use super::owner::{Delivery, Expect, Slot, SlotState};
 use super::{now_ms, Runtime, LOOKAHEAD_MS};
 use crate::activities::ActivityTask;
 use crate::tasks::{answer, TaskRequest};
@@ -115,13 +115,73 @@ impl Runtime {
         let arn = arn.to_string();
         tokio::spawn(async move {
             let resource = req.resource.clone();
-            let event = answer(&resource, task, rt.tasks.invoke(req).await);
+            let event = answer(&resource, task, rt.tasks.invoke(req.clone()).await);
+            let job = match &event {
+                Event::TaskSubmitted { output, .. } if passo_tasks::follows_job(&resource) => {
+                    Some(output.clone())
+                }
+                _ => None,
+            };
             let expect = Expect::Task(task, &[TaskPhase::Invoked]);
-            if let Err(e) = rt.deliver_if(&arn, event, expect).await {
-                tracing::warn!("delivering a task result to {arn}: {e}");
+            let delivered = match rt.deliver_if(&arn, event, expect).await {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!("delivering a task result to {arn}: {e}");
+                    return;
+                }
+            };
+            if let Some(submitted) = job {
+                // A job submitted for a task that closed meanwhile is stopped at once.
+                if delivered != Delivery::Applied {
+                    held.stop().cancel();
+                }
+                rt.follow_job(&arn, task, req, submitted, held).await;
             }
-            drop(held);
         });
+    }
+
+    /// Follows a `.sync` task's submitted job (its TaskSubmitted is committed) until it
+    /// ends, and delivers the task's result; if the task closes first, its stop signal
+    /// stops the job. Also how a job is followed again after a restart: from the recorded
+    /// submission, never submitted a second time.
+    pub(crate) async fn follow_job(
+        self: &Arc<Self>,
+        arn: &str,
+        task: TaskId,
+        req: TaskRequest,
+        submitted: serde_json::Value,
+        held: Held,
+    ) {
+        let stop = held.stop();
+        let result = self.tasks.follow(req, submitted, stop.clone()).await;
+        if !stop.is_cancelled() {
+            let event = match result {
+                Ok(output) => Event::TaskSucceeded { task, output },
+                Err((error, cause)) => Event::TaskFailed { task, error, cause },
+            };
+            let expect = Expect::Task(task, &[TaskPhase::Submitted]);
+            if let Err(e) = self.deliver_if(arn, event, expect).await {
+                tracing::warn!("delivering a job's end to {arn}: {e}");
+            }
+        }
+        drop(held);
+    }
+
+    /// Follows again the jobs an execution loaded from the store was waiting for.
+    pub(crate) fn resume_jobs(
+        self: &Arc<Self>,
+        arn: &str,
+        jobs: Vec<(TaskId, Command, serde_json::Value)>,
+    ) {
+        for (task, cmd, submitted) in jobs {
+            let Some((_, req)) = TaskRequest::from_command(arn, cmd) else {
+                continue;
+            };
+            let held = self.inflight.hold(arn, task);
+            let rt = self.clone();
+            let arn = arn.to_string();
+            tokio::spawn(async move { rt.follow_job(&arn, task, req, submitted, held).await });
+        }
     }
 }
 

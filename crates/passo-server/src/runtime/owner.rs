@@ -299,6 +299,7 @@ impl Runtime {
             _ => None,
         };
         let answered = answered_task(&event);
+        let out_before = a.out();
         let waiting = a.children.clone();
         let runs = a.map_runs();
         let (cmds, events) = a.ex.step(event, now);
@@ -369,6 +370,13 @@ impl Runtime {
             );
         }
         self.sweeper.stepped(arn);
+        // Tasks this step closed without their answer (a stop, a timeout, a failed sibling)
+        // hear it through their stop signal: a job being followed is stopped.
+        for t in out_before {
+            if answered != Some(t) && a.ex.task_phase(t).is_none() {
+                self.inflight.cancel(arn, t);
+            }
+        }
         self.dispatch(announced);
         for child in &abandoned {
             self.stop_child(child, arn);

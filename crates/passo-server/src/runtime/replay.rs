@@ -99,6 +99,10 @@ impl Runtime {
                     .iter()
                     .map(|(t, (c, p))| (*t, c.clone(), *p))
                     .collect();
+                let jobs = a.jobs_out();
+                n += jobs.len();
+                // Held before the execution can leave memory, so the sweeper sees them out.
+                self.resume_jobs(&arn, jobs);
                 self.after_commit(&arn, a, cmds, &slot, &mut g);
                 drop(g);
                 // A child that ended while the server was down has not told its parent.

@@ -6,8 +6,10 @@
 //! that were lost are set again). The tests assert it never finds one.
 //!
 //! Executions parked on a timer are skipped by the store query; ones waiting on someone
-//! outside (a callback, a worker, a child) are checked once and then skipped until they
-//! step again, so a sweep costs little however many executions wait.
+//! outside (a callback, a worker, a child, a `.sync` job being followed) are checked once
+//! and then skipped until they step again, so a sweep costs little however many executions
+//! wait. A `.sync` job that nobody follows (its follower lost) is followed again from its
+//! recorded submission.
 
 use super::active::Active;
 use super::Runtime;
@@ -57,6 +59,8 @@ enum Finding {
     Lost(Vec<Command>),
     /// These `.sync` children ended and their parent did not hear: tell it again.
     ChildrenEnded(Vec<(u64, String, Pattern)>),
+    /// These `.sync` jobs are followed by nobody: follow them again (never resubmit).
+    JobsUnfollowed(Vec<(u64, Command, serde_json::Value)>),
     /// Nothing at all can move it on, and there is nothing to send again.
     Stuck,
 }
@@ -156,6 +160,16 @@ impl Runtime {
                         self.check_child(&arn, task, &child, pattern).await;
                     }
                 }
+                Finding::JobsUnfollowed(jobs) => {
+                    found += 1;
+                    self.sweeper.stranded.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(
+                        "stranded execution {arn}: {} jobs were followed by nobody; following them again",
+                        jobs.len()
+                    );
+                    self.resume_jobs(&arn, jobs);
+                    self.after_commit(&arn, a, Vec::new(), &slot, &mut g);
+                }
                 Finding::Stuck => {
                     found += 1;
                     self.sweeper.stranded.fetch_add(1, Ordering::Relaxed);
@@ -184,6 +198,7 @@ impl Runtime {
             return Finding::Moving;
         }
         let mut lost = Vec::new();
+        let mut unfollowed = Vec::new();
         let (mut outside, mut moving) = (!a.children.is_empty(), false);
         for (id, phase) in a.ex.open_tasks() {
             match phase {
@@ -193,6 +208,16 @@ impl Runtime {
                     moving = true
                 }
                 TaskPhase::Invoked => lost.extend(a.tasks.get(&id).cloned()),
+                TaskPhase::Submitted if a.jobs.contains_key(&id) => {
+                    // A job runs for minutes or hours: while its follower lives the
+                    // execution waits outside (checked again once it steps), rather than
+                    // being loaded at every sweep.
+                    if self.inflight.contains(arn, id) {
+                        outside = true;
+                    } else {
+                        unfollowed.extend(a.jobs.get(&id).map(|(c, v)| (id, c.clone(), v.clone())));
+                    }
+                }
                 TaskPhase::Submitted | TaskPhase::Started => outside = true,
             }
         }
@@ -225,6 +250,9 @@ impl Runtime {
             .collect();
         if lost.is_empty() && !ended.is_empty() {
             return Finding::ChildrenEnded(ended);
+        }
+        if lost.is_empty() && !unfollowed.is_empty() {
+            return Finding::JobsUnfollowed(unfollowed);
         }
         match (lost.is_empty(), moving, outside) {
             (false, _, _) => Finding::Lost(lost),

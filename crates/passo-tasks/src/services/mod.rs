@@ -8,18 +8,28 @@
 //! - `sns:publish` in [`sns`];
 //! - `dynamodb:getItem`, `putItem`, `updateItem`, `deleteItem` in [`dynamodb`];
 //! - `events:putEvents` in [`events`];
+//! - the job-running services (`ecs:runTask`, `batch:submitJob`, `glue:startJobRun`,
+//!   `athena:*`, `codebuild:startBuild`, `sagemaker:*`, `emr-serverless:*`), with `.sync`,
+//!   in [`jobs`] (one file per service);
+//! - `bedrock:invokeModel` in [`bedrock`]; `apigateway:invoke` in [`apigateway`];
 //! - in [`sdk`], what they share (the call, the SDK's metadata, error names).
 //!
 //! The calls themselves go through [`crate::aws`] (endpoints, signing, protocols, and the
 //! host's own services when no endpoint is configured).
 
+pub mod apigateway;
+pub mod bedrock;
 pub mod dynamodb;
 pub mod events;
+pub mod jobs;
 pub mod sdk;
 pub mod sns;
 pub mod sqs;
 
 use serde_json::Value;
+
+/// A task's failure: its error name and cause.
+pub type Failure = (String, Option<String>);
 
 /// How Step Functions waits on a service call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +49,31 @@ pub enum Family {
     Sns,
     DynamoDb,
     Events,
+    Ecs,
+    Batch,
+    Glue,
+    Athena,
+    CodeBuild,
+    SageMaker,
+    EmrServerless,
+    Bedrock,
+    ApiGateway,
+}
+
+impl Family {
+    /// The service's name in the resource, for the job-running families.
+    fn job_service(self) -> Option<&'static str> {
+        Some(match self {
+            Family::Ecs => "ecs",
+            Family::Batch => "batch",
+            Family::Glue => "glue",
+            Family::Athena => "athena",
+            Family::CodeBuild => "codebuild",
+            Family::SageMaker => "sagemaker",
+            Family::EmrServerless => "emr-serverless",
+            _ => return None,
+        })
+    }
 }
 
 /// `arn:aws:states:::sqs:sendMessage.waitForTaskToken` -> (Sqs, `sendMessage`,
@@ -58,6 +93,15 @@ pub fn family(resource: &str) -> Option<(Family, &str, Pattern)> {
         "sns" => Family::Sns,
         "dynamodb" => Family::DynamoDb,
         "events" => Family::Events,
+        "ecs" => Family::Ecs,
+        "batch" => Family::Batch,
+        "glue" => Family::Glue,
+        "athena" => Family::Athena,
+        "codebuild" => Family::CodeBuild,
+        "sagemaker" => Family::SageMaker,
+        "emr-serverless" => Family::EmrServerless,
+        "bedrock" => Family::Bedrock,
+        "apigateway" => Family::ApiGateway,
         _ => return None,
     };
     Some((family, action, pattern))
@@ -73,7 +117,8 @@ pub struct Context<'a> {
     pub execution_arn: &'a str,
 }
 
-/// Runs an optimized integration's Task (`resource` as [`family`] read it).
+/// Runs an optimized integration's Task (`resource` as [`family`] read it). For a `.sync`
+/// job this is the submission only: [`follow`] waits for the job.
 pub async fn run(
     cx: &Context<'_>,
     family: Family,
@@ -81,6 +126,9 @@ pub async fn run(
     pattern: Pattern,
     input: &Value,
 ) -> crate::TaskResult {
+    if let Some(service) = family.job_service() {
+        return jobs::run(cx, service, action, pattern, input).await;
+    }
     let supported = match family {
         Family::Sqs | Family::Sns | Family::Events => {
             matches!(
@@ -88,7 +136,15 @@ pub async fn run(
                 Pattern::RequestResponse | Pattern::WaitForTaskToken
             )
         }
-        Family::DynamoDb => pattern == Pattern::RequestResponse,
+        Family::ApiGateway => {
+            action == "invoke"
+                && matches!(
+                    pattern,
+                    Pattern::RequestResponse | Pattern::WaitForTaskToken
+                )
+        }
+        Family::Bedrock => action == "invokeModel" && pattern == Pattern::RequestResponse,
+        _ => pattern == Pattern::RequestResponse,
     };
     if !supported {
         return Err(sdk::runtime_error(
@@ -101,6 +157,47 @@ pub async fn run(
         Family::Sns => sns::run(cx, action, input).await,
         Family::DynamoDb => dynamodb::run(cx, action, input).await,
         Family::Events => events::run(cx, action, input).await,
+        Family::Bedrock => bedrock::invoke_model(cx, input).await,
+        Family::ApiGateway => apigateway::invoke(cx.http, input, cx.deadline).await,
+        // The job families were answered above.
+        _ => Err(sdk::runtime_error(cx, "This resource is not supported")),
+    }
+}
+
+/// Whether a resource is a `.sync` job the host follows after recording its submission.
+pub fn follows_job(resource: &str) -> bool {
+    match family(resource) {
+        Some((f, action, Pattern::Sync)) => f.job_service().is_some_and(|s| {
+            matches!(
+                jobs::find(s, action, Pattern::Sync),
+                Some(jobs::Action::Job(..))
+            )
+        }),
+        _ => false,
+    }
+}
+
+/// Follows the job a `.sync` task submitted (`submitted`: the submission's recorded answer)
+/// until it ends, or until `stop` fires, when the job is stopped.
+pub async fn follow(
+    cx: &Context<'_>,
+    resource: &str,
+    input: &Value,
+    submitted: &Value,
+    stop: &tokio_util::sync::CancellationToken,
+) -> crate::TaskResult {
+    let job = family(resource).and_then(|(f, action, pattern)| {
+        match jobs::find(f.job_service()?, action, pattern)? {
+            jobs::Action::Job(job, Pattern::Sync) => Some(job),
+            _ => None,
+        }
+    });
+    match job {
+        Some(job) => jobs::follow(cx, job, submitted, input, stop).await,
+        None => Err(sdk::runtime_error(
+            cx,
+            &format!("The resource '{resource}' does not run a job that can be waited for"),
+        )),
     }
 }
 
@@ -126,8 +223,35 @@ mod tests {
             family("arn:aws:states:::events:putEvents.sync"),
             Some((Family::Events, "putEvents", Pattern::Sync))
         );
+        assert_eq!(
+            family("arn:aws:states:::glue:startJobRun.sync"),
+            Some((Family::Glue, "startJobRun", Pattern::Sync))
+        );
+        assert_eq!(
+            family("arn:aws:states:::emr-serverless:startJobRun"),
+            Some((
+                Family::EmrServerless,
+                "startJobRun",
+                Pattern::RequestResponse
+            ))
+        );
         assert_eq!(family("arn:aws:states:::aws-sdk:sqs:sendMessage"), None);
         assert_eq!(family("arn:aws:states:::lambda:invoke"), None);
         assert_eq!(family("arn:aws:states:::sqs:sendMessage.later"), None);
+    }
+
+    #[test]
+    fn only_job_submissions_with_sync_are_followed() {
+        assert!(follows_job(
+            "arn:aws:states:::athena:startQueryExecution.sync"
+        ));
+        assert!(follows_job("arn:aws:states:::ecs:runTask.sync"));
+        assert!(!follows_job("arn:aws:states:::athena:startQueryExecution"));
+        assert!(!follows_job("arn:aws:states:::athena:getQueryResults.sync"));
+        assert!(!follows_job(
+            "arn:aws:states:::ecs:runTask.waitForTaskToken"
+        ));
+        assert!(!follows_job("arn:aws:states:::states:startExecution.sync"));
+        assert!(!follows_job("arn:aws:states:::events:putEvents.sync"));
     }
 }

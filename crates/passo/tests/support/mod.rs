@@ -34,6 +34,17 @@ impl Server {
         addr: Option<&str>,
         log: Option<&Path>,
     ) -> Server {
+        Server::start_env(data, extra, addr, log, &[])
+    }
+
+    /// [`Server::start_with`], with these environment variables set for the server.
+    pub fn start_env(
+        data: &Path,
+        extra: &[&str],
+        addr: Option<&str>,
+        log: Option<&Path>,
+        env: &[(&str, String)],
+    ) -> Server {
         let addr = addr.map(String::from).unwrap_or_else(free_addr);
         // The server logs to stdout (tracing's default) and prints errors to stderr.
         let out = || match log {
@@ -50,6 +61,7 @@ impl Server {
             .args(["server", "--listen", &addr, "--data-dir"])
             .arg(data)
             .args(extra)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(out())
             .stderr(out())
             .spawn()
