@@ -6,7 +6,7 @@
 mod activities;
 mod executions;
 mod functions;
-mod guard;
+pub(crate) mod guard;
 pub mod listener;
 mod machines;
 mod map_runs;
@@ -37,6 +37,7 @@ pub fn router(rt: Arc<Runtime>) -> Router {
     Router::new()
         .route("/", post(handle))
         .route("/health", axum::routing::get(|| async { "ok" }))
+        .merge(crate::schedules::api::routes())
         .fallback(|| async {
             answer(Err(ApiError::NotFound(
                 "Not found: the API is served at POST /".into(),
