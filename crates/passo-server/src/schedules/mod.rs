@@ -216,7 +216,8 @@ impl Scheduler {
 
 impl Runtime {
     /// Commits one firing (deliveries and mark together), then hands the deliveries over.
-    async fn fire(self: &Arc<Self>, firing: Firing) {
+    /// Answers whether the firing was committed.
+    async fn fire(self: &Arc<Self>, firing: Firing) -> bool {
         let ingested = now_ms();
         let (key, due, rows, mut writes): (String, i64, Vec<DeliveryRow>, Vec<Write>) =
             match &firing {
@@ -267,6 +268,7 @@ impl Runtime {
             self.scheduler.remove(&spec.group, &spec.name);
         }
         self.dispatch(rows);
+        true
     }
 }
 
@@ -276,8 +278,17 @@ pub async fn run(rt: Arc<Runtime>) {
     loop {
         let now = rt.scheduler.clock.now_ms();
         let (due, next) = rt.scheduler.plan(&rt, now);
-        for f in due {
-            rt.fire(f).await;
+        if !due.is_empty() {
+            let mut committed = true;
+            for f in due {
+                committed &= rt.fire(f).await;
+            }
+            if !committed {
+                // The store refused: try again soon, not at once.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            // What fired has a next due time the plan did not see: plan again.
+            continue;
         }
         let wait = next
             .map(|n| rt.scheduler.clock.real(n - now))
