@@ -128,6 +128,7 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     integrations.set_local(bus::local::LocalEvents::new(&rt));
     rt.set_functions(registry);
     if let Some(b) = buckets {
+        b.set_observer(bus::bucket_events::BucketEvents::new(&rt));
         rt.set_buckets(b);
     }
     let reissued = rt.recover().await.map_err(|e| anyhow::anyhow!("{e}"))?;

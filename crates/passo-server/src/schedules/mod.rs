@@ -257,7 +257,7 @@ impl Runtime {
                 "schedule {key}: the firing for {} was not committed: {e}",
                 crate::bus::events::iso(due)
             );
-            return;
+            return false;
         }
         tracing::info!("schedule {key} fired for {}", crate::bus::events::iso(due));
         {
