@@ -23,6 +23,7 @@ pub mod sigv4;
 pub mod tasks;
 pub mod timers;
 pub mod token_keys;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

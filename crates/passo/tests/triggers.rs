@@ -145,3 +145,87 @@ out["deleted"] = [json.loads(finished(d["executionArn"])["output"]) for d in del
     assert_eq!(deleted["detail"]["reason"], "DeleteObject");
     assert_eq!(deleted["resources"], json!(["arn:aws:s3:::sales"]));
 }
+
+// The script is written with format!'s brace escapes like its neighbours.
+#[allow(clippy::useless_format)]
+#[test]
+fn signed_webhooks_start_executions_and_bad_ones_are_refused() {
+    let Some(venv) = venv() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(&dir.path().join("d"), &["--max-request-bytes", "4096"]);
+    let standard = support::create(
+        &s,
+        "on-push",
+        "STANDARD",
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+    );
+    let express = support::create(
+        &s,
+        "greet",
+        "EXPRESS",
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass",
+            "Parameters": {"hello.$": "$.body.name", "via.$": "$.query.via"}, "End": true}}}),
+    );
+    s.call(
+        "Passo.CreateWebhook",
+        json!({"name": "github", "stateMachineArn": standard, "secret": "s3cret"}),
+    );
+    s.call(
+        "Passo.CreateWebhook",
+        json!({"name": "greet", "stateMachineArn": "greet", "token": "tok"}),
+    );
+    let (status, bad) = s.raw(
+        "Passo.CreateWebhook",
+        &json!({"name": "x", "stateMachineArn": "greet"}).to_string(),
+        "",
+    );
+    assert_eq!(status, 400, "{bad}");
+    let listed = s.call("Passo.ListWebhooks", json!({}));
+    assert!(!listed.to_string().contains("s3cret"), "{listed}");
+    let out = boto3(
+        &venv,
+        &s,
+        &format!(
+            r#"
+import hmac, hashlib, urllib.request, urllib.error
+base = os.environ["PASSO_ENDPOINT"]
+def post(path, body, headers):
+    req = urllib.request.Request(base + path, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+body = json.dumps({{"ref": "refs/heads/main"}}).encode()
+sig = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+out["good"] = post("/webhooks/github", body, {{"X-Hub-Signature-256": sig, "Content-Type": "application/json"}})
+out["tampered"] = post("/webhooks/github", body + b" ", {{"X-Hub-Signature-256": sig}})
+out["unsigned"] = post("/webhooks/github", body, {{}})
+out["unknown"] = post("/webhooks/nope", body, {{}})
+out["big"] = post("/webhooks/github", b"x" * 10000, {{"X-Hub-Signature-256": sig}})
+out["express"] = post("/webhooks/greet?via=curl", json.dumps({{"name": "Ada"}}).encode(), {{"Authorization": "Bearer tok"}})
+out["badtoken"] = post("/webhooks/greet", b"{{}}", {{"Authorization": "Bearer nope"}})
+arn = out["good"][1]["executionArn"]
+d = finished(arn)
+out["input"] = json.loads(d["input"])
+"#
+        ),
+    );
+    assert_eq!(out["good"][0], 200, "{out}");
+    assert_eq!(out["input"]["body"], json!({"ref": "refs/heads/main"}));
+    assert_eq!(out["input"]["headers"]["content-type"], "application/json");
+    assert_eq!(out["tampered"][0], 401, "{out}");
+    assert_eq!(out["tampered"][1]["error"], "Unauthorized");
+    assert_eq!(out["unsigned"][0], 401);
+    assert_eq!(out["unknown"][0], 404);
+    assert_eq!(out["big"][0], 413, "{out}");
+    assert_eq!(out["express"][0], 200, "{out}");
+    assert_eq!(out["express"][1]["status"], "SUCCEEDED", "{out}");
+    let output: Value =
+        serde_json::from_str(out["express"][1]["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output, json!({"hello": "Ada", "via": "curl"}));
+    assert_eq!(out["badtoken"][0], 401);
+    // The Express execution's input never holds the bearer token.
+    assert!(!out.to_string().contains("Bearer tok\""), "{out}");
+    let _ = express;
+}

@@ -82,6 +82,8 @@ pub struct Runtime {
     pub bus: crate::bus::Bus,
     /// EventBridge Scheduler's schedules and the marks of every schedule's firings.
     pub scheduler: crate::schedules::Scheduler,
+    /// The webhooks `POST /webhooks/NAME` answers.
+    pub webhooks: crate::webhooks::Webhooks,
 }
 
 impl Runtime {
@@ -89,6 +91,7 @@ impl Runtime {
         let catalog = Catalog::load(&db)?;
         let bus = crate::bus::Bus::load(&db, &cfg.realm, now_ms())?;
         let scheduler = crate::schedules::Scheduler::load(&db, &cfg.realm, cfg.schedule_clock)?;
+        let webhooks = crate::webhooks::Webhooks::load(&db, &cfg.realm)?;
         Ok(Arc::new(Runtime {
             cfg,
             db,
@@ -106,6 +109,7 @@ impl Runtime {
             map_runs: Default::default(),
             bus,
             scheduler,
+            webhooks,
         }))
     }
 

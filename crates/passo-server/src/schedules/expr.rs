@@ -186,7 +186,7 @@ fn rate_ms(text: &str) -> Result<i64, ExprError> {
         "day" | "days" => 86_400_000,
         _ => return Err(ExprError::Rate("a rate's unit is minutes, hours or days")),
     };
-    if (n == 1) != !unit.ends_with('s') {
+    if (n == 1) == unit.ends_with('s') {
         return Err(ExprError::Rate(
             "a rate of 1 takes a singular unit (minute), others plural (minutes)",
         ));

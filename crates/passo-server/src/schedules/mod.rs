@@ -58,7 +58,7 @@ pub struct Scheduler {
 /// One firing to make.
 enum Firing {
     Rule {
-        rule: crate::bus::Rule,
+        rule: Box<crate::bus::Rule>,
         due: i64,
     },
     Schedule {
@@ -176,7 +176,10 @@ impl Scheduler {
             };
             if next <= now {
                 let at = sched.latest_due(mark, now, anchor, 1).unwrap_or(next);
-                due.push(Firing::Rule { rule, due: at });
+                due.push(Firing::Rule {
+                    rule: Box::new(rule),
+                    due: at,
+                });
             } else {
                 soonest(next);
             }
