@@ -18,10 +18,12 @@ pub mod map_runs;
 pub mod nested;
 mod private;
 pub mod runtime;
+pub mod schedules;
 pub mod sigv4;
 pub mod tasks;
 pub mod timers;
 pub mod token_keys;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -56,6 +58,8 @@ pub struct Config {
     pub allow_function_api: bool,
     /// Time a client has to send a request's body.
     pub body_timeout_ms: u64,
+    /// The scheduler's clock (the system's, or a faster one for tests).
+    pub schedule_clock: schedules::clock::Clock,
 }
 
 impl Default for Config {
@@ -76,6 +80,7 @@ impl Default for Config {
             allowed_hosts: Vec::new(),
             allow_function_api: false,
             body_timeout_ms: 30_000,
+            schedule_clock: schedules::clock::Clock::System,
         }
     }
 }
@@ -124,6 +129,7 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     integrations.set_local(bus::local::LocalEvents::new(&rt));
     rt.set_functions(registry);
     if let Some(b) = buckets {
+        b.set_observer(bus::bucket_events::BucketEvents::new(&rt));
         rt.set_buckets(b);
     }
     let reissued = rt.recover().await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -134,6 +140,7 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     let timer_task = tokio::spawn(timers::run(rt.clone()));
     let every = std::time::Duration::from_millis(rt.cfg.sweep_every_ms.max(100));
     let sweep_task = tokio::spawn(runtime::sweeper::run(rt.clone(), every));
+    let schedule_task = tokio::spawn(schedules::run(rt.clone()));
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
     tracing::info!(
@@ -148,6 +155,7 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     api::listener::serve(listener, api::router(rt.clone()), opts.limits, shutdown()).await?;
     timer_task.abort();
     sweep_task.abort();
+    schedule_task.abort();
     db.close();
     tracing::info!("passo server stopped");
     Ok(())

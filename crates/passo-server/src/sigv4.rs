@@ -129,11 +129,56 @@ pub fn verify_events(
 /// EventBridge's signing name.
 pub const EVENTS: &[&str] = &["events"];
 
+/// A request's method, path (as sent, percent-encoded) and query string: what the
+/// canonical request starts with.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLine<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: &'a str,
+}
+
+/// The JSON protocols' only route.
+const POST_ROOT: RequestLine<'static> = RequestLine {
+    method: "POST",
+    path: "/",
+    query: "",
+};
+
+/// [`verify`] for a REST route (EventBridge Scheduler's `/schedules/NAME`), signed for
+/// `service`.
+pub fn verify_rest(
+    cfg: &crate::Config,
+    service: &str,
+    line: &RequestLine<'_>,
+    headers: &HeaderMap,
+    body: &[u8],
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let services = [service];
+    let scope = Scope {
+        region: &cfg.realm.region,
+        services: &services,
+    };
+    verify_line(&cfg.access_keys, &scope, line, headers, body, now_ms)
+}
+
 /// Checks the request's Authorization header against the configured (id, secret) pairs:
 /// signed within 15 minutes of `now_ms`, for `scope`, over every header that must be signed.
 pub fn verify(
     keys: &[(String, String)],
     scope: &Scope<'_>,
+    headers: &HeaderMap,
+    body: &[u8],
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    verify_line(keys, scope, &POST_ROOT, headers, body, now_ms)
+}
+
+fn verify_line(
+    keys: &[(String, String)],
+    scope: &Scope<'_>,
+    line: &RequestLine<'_>,
     headers: &HeaderMap,
     body: &[u8],
     now_ms: i64,
@@ -186,7 +231,7 @@ pub fn verify(
             "The provided 'x-amz-content-sha256' header does not match what was computed.".into(),
         ));
     }
-    let canonical = canonical_request(&signed, a.signed_headers, headers, &body_hash);
+    let canonical = canonical_request(line, &signed, a.signed_headers, headers, &body_hash);
     let credential_scope = format!("{date}/{region}/{service}/{terminator}");
     let to_sign = format!(
         "{ALGORITHM}\n{amz_date}\n{credential_scope}\n{}",
@@ -336,9 +381,11 @@ fn check_scope(
     }
 }
 
-/// The canonical request of a `POST /` (the only route that needs signing): each signed
-/// header with its values trimmed, runs of spaces folded and repeats joined by commas.
+/// The canonical request: the method, the path encoded once more (as every service but S3
+/// signs it), the query's pairs sorted and encoded, then each signed header with its values
+/// trimmed, runs of spaces folded and repeats joined by commas.
 fn canonical_request(
+    line: &RequestLine<'_>,
     signed: &[&str],
     signed_list: &str,
     headers: &HeaderMap,
@@ -355,7 +402,66 @@ fn canonical_request(
             .join(",");
         canonical_headers.push_str(&format!("{name}:{value}\n"));
     }
-    format!("POST\n/\n\n{canonical_headers}\n{signed_list}\n{body_hash}")
+    format!(
+        "{}\n{}\n{}\n{canonical_headers}\n{signed_list}\n{body_hash}",
+        line.method,
+        uri_encode(line.path, false),
+        canonical_query(line.query)
+    )
+}
+
+/// RFC 3986 encoding as SigV4 wants it: unreserved characters kept, others `%XX`.
+fn uri_encode(s: &str, slash_too: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || (b == b'/' && !slash_too) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The query's pairs decoded, encoded again, sorted by name then value.
+fn canonical_query(q: &str) -> String {
+    let mut pairs: Vec<(String, String)> = q
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (
+                uri_encode(&percent_decode(k), true),
+                uri_encode(&percent_decode(v), true),
+            )
+        })
+        .collect();
+    pairs.sort();
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// `%XX` (and `+`, which SDKs never send in a query they sign, kept as is) decoded.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The signature is derived from the secret: compare without leaking where it differs.

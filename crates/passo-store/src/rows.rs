@@ -198,6 +198,16 @@ pub enum Write {
     /// A delivery that failed and will be tried again: (id, attempts so far, due time).
     RetryDelivery(String, i64, i64),
     PutDeadLetter(DeadLetterRow),
+    /// Creates or replaces an EventBridge Scheduler schedule.
+    PutSchedule(ScheduleRow),
+    /// Deletes a schedule (group, name).
+    DeleteSchedule(String, String),
+    /// Records that a schedule fired for this due time (key, due time).
+    MarkSchedule(String, i64),
+    DeleteScheduleMark(String),
+    /// Creates or replaces a webhook made through the API.
+    PutWebhook(WebhookRow),
+    DeleteWebhook(String),
 }
 
 /// An event bus (the `default` bus has a row too, made when the database is opened).
@@ -265,4 +275,22 @@ pub struct DeadLetterRow {
     pub error_message: String,
     pub attempts: i64,
     pub time_ms: i64,
+}
+
+/// An EventBridge Scheduler schedule: its settings as the API took them (JSON text).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleRow {
+    pub group: String,
+    pub name: String,
+    pub spec: String,
+    pub created_ms: i64,
+    pub modified_ms: i64,
+}
+
+/// A webhook created through the API: its settings (JSON text).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookRow {
+    pub name: String,
+    pub spec: String,
+    pub created_ms: i64,
 }

@@ -69,6 +69,12 @@ CREATE TABLE IF NOT EXISTS dead_letters (
   id TEXT PRIMARY KEY, event TEXT NOT NULL, rule_arn TEXT NOT NULL, target_id TEXT NOT NULL,
   target_arn TEXT NOT NULL, dead_letter_arn TEXT, error_code TEXT NOT NULL,
   error_message TEXT NOT NULL, attempts INTEGER NOT NULL, time_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS schedules (
+  grp TEXT NOT NULL, name TEXT NOT NULL, spec TEXT NOT NULL, created_ms INTEGER NOT NULL,
+  modified_ms INTEGER NOT NULL, PRIMARY KEY (grp, name));
+CREATE TABLE IF NOT EXISTS schedule_marks (key TEXT PRIMARY KEY, due_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS webhooks (
+  name TEXT PRIMARY KEY, spec TEXT NOT NULL, created_ms INTEGER NOT NULL);
 ";
 
 /// How the database is opened.
@@ -501,6 +507,50 @@ impl Db {
     }
 
     /// Deliveries not yet handed over, soonest due first.
+    /// EventBridge Scheduler's schedules.
+    pub fn schedules(&self) -> Result<Vec<ScheduleRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT grp, name, spec, created_ms, modified_ms FROM schedules ORDER BY grp, name",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(ScheduleRow {
+                    group: r.get(0)?,
+                    name: r.get(1)?,
+                    spec: r.get(2)?,
+                    created_ms: r.get(3)?,
+                    modified_ms: r.get(4)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// The last due time each schedule (a rule's or a Scheduler schedule's) fired for.
+    pub fn schedule_marks(&self) -> Result<Vec<(String, i64)>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT key, due_ms FROM schedule_marks")?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })
+    }
+
+    /// Webhooks created through the API.
+    pub fn webhooks(&self) -> Result<Vec<WebhookRow>> {
+        self.read(|c| {
+            let mut st =
+                c.prepare_cached("SELECT name, spec, created_ms FROM webhooks ORDER BY name")?;
+            let rows = st.query_map([], |r| {
+                Ok(WebhookRow {
+                    name: r.get(0)?,
+                    spec: r.get(1)?,
+                    created_ms: r.get(2)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
     pub fn pending_deliveries(&self) -> Result<Vec<DeliveryRow>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
@@ -984,6 +1034,36 @@ fn apply(c: &Connection, w: &Write) -> Result<()> {
                 d.attempts,
                 d.time_ms
             ])?;
+        }
+        Write::PutSchedule(r) => {
+            c.prepare_cached("INSERT OR REPLACE INTO schedules VALUES (?1,?2,?3,?4,?5)")?
+                .execute(params![
+                    r.group,
+                    r.name,
+                    r.spec,
+                    r.created_ms,
+                    r.modified_ms
+                ])?;
+        }
+        Write::DeleteSchedule(group, name) => {
+            c.prepare_cached("DELETE FROM schedules WHERE grp = ?1 AND name = ?2")?
+                .execute([group, name])?;
+        }
+        Write::MarkSchedule(key, due_ms) => {
+            c.prepare_cached("INSERT OR REPLACE INTO schedule_marks VALUES (?1,?2)")?
+                .execute(params![key, due_ms])?;
+        }
+        Write::DeleteScheduleMark(key) => {
+            c.prepare_cached("DELETE FROM schedule_marks WHERE key = ?1")?
+                .execute([key])?;
+        }
+        Write::PutWebhook(w) => {
+            c.prepare_cached("INSERT OR REPLACE INTO webhooks VALUES (?1,?2,?3)")?
+                .execute(params![w.name, w.spec, w.created_ms])?;
+        }
+        Write::DeleteWebhook(name) => {
+            c.prepare_cached("DELETE FROM webhooks WHERE name = ?1")?
+                .execute([name])?;
         }
     }
     Ok(())

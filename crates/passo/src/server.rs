@@ -94,6 +94,10 @@ pub struct Args {
     /// this mints new tokens with the new key.
     #[arg(long)]
     rotate_token_key: bool,
+    /// Tests only: the scheduler's clock runs SCALE times faster from the real instant
+    /// ANCHOR_MS (epoch ms) on, so a daily schedule fires every few seconds.
+    #[arg(long, hide = true, value_name = "ANCHOR_MS:SCALE")]
+    schedule_clock: Option<String>,
 }
 
 pub fn main(a: Args) -> ExitCode {
@@ -167,7 +171,20 @@ pub fn main(a: Args) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    let schedule_clock = match a
+        .schedule_clock
+        .as_deref()
+        .map(passo_server::schedules::clock::Clock::parse)
+    {
+        None => passo_server::schedules::clock::Clock::System,
+        Some(Ok(c)) => c,
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let cfg = passo_server::Config {
+        schedule_clock,
         mock_config,
         realm: passo_server::arn::Realm {
             account: a.account,

@@ -6,7 +6,7 @@
 mod activities;
 mod executions;
 mod functions;
-mod guard;
+pub(crate) mod guard;
 pub mod listener;
 mod machines;
 mod map_runs;
@@ -16,6 +16,7 @@ mod versions;
 
 /// StartExecution as the API answers it (the event bus starts its targets with it).
 pub(crate) use executions::start as start_execution;
+pub(crate) use executions::start_sync as start_sync_execution;
 /// ValidateStateMachineDefinition (pure: no runtime needed).
 pub use functions::load as load_functions;
 pub use machines::validate as validate_state_machine_definition;
@@ -37,6 +38,8 @@ pub fn router(rt: Arc<Runtime>) -> Router {
     Router::new()
         .route("/", post(handle))
         .route("/health", axum::routing::get(|| async { "ok" }))
+        .merge(crate::schedules::api::routes())
+        .merge(crate::webhooks::routes())
         .fallback(|| async {
             answer(Err(ApiError::NotFound(
                 "Not found: the API is served at POST /".into(),
@@ -204,6 +207,9 @@ enum Api<'a> {
 async fn passo_action(rt: &Arc<Runtime>, action: &str, req: &Value) -> Result<Value, ApiError> {
     match action {
         "ListDeadLetters" => crate::bus::delivery::list_dead_letters(rt, req),
+        "CreateWebhook" => crate::webhooks::create(rt, req).await,
+        "ListWebhooks" => Ok(crate::webhooks::list(rt)),
+        "DeleteWebhook" => crate::webhooks::delete(rt, req).await,
         "CreateFunction" => functions::create(rt, req).await,
         "GetFunction" => functions::get(rt, req),
         "ListFunctions" => functions::list(rt),

@@ -34,15 +34,18 @@ fn rule(rt: &Runtime, req: &Value, key: &str, field: &str) -> Result<Rule, Event
         .ok_or_else(|| EventsError::rule_missing(name, &bus))
 }
 
-/// AWS's two schedule forms; the expression itself is checked by the scheduler (to come).
+/// AWS's two schedule forms for rules, `rate(...)` and `cron(...)` (see
+/// `schedules::expr`), refused with AWS's message.
 fn check_schedule(s: &str) -> Result<(), EventsError> {
-    let ok = (s.starts_with("rate(") || s.starts_with("cron(")) && s.ends_with(')');
-    if ok {
-        Ok(())
-    } else {
-        Err(EventsError::Validation(
-            "Parameter ScheduleExpression is not valid.".into(),
-        ))
+    use crate::schedules::expr::{Dialect, Schedule};
+    match Schedule::parse(s, None, Dialect::Rule) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::debug!("ScheduleExpression {s} refused: {e}");
+            Err(EventsError::Validation(
+                "Parameter ScheduleExpression is not valid.".into(),
+            ))
+        }
     }
 }
 
@@ -101,6 +104,7 @@ pub async fn put_rule(rt: &Arc<Runtime>, req: &Value) -> Result<Value, EventsErr
     rt.db.write(vec![Write::PutRule(row.clone())]).await?;
     let arn = row.arn.clone();
     rt.bus.put_rule(row, pattern);
+    rt.scheduler.rules_changed();
     Ok(json!({"RuleArn": arn}))
 }
 
@@ -157,7 +161,10 @@ pub async fn delete_rule(rt: &Arc<Runtime>, req: &Value) -> Result<Value, Events
         ));
     }
     rt.db
-        .write(vec![Write::DeleteRule(bus.clone(), name.to_string())])
+        .write(vec![
+            Write::DeleteRule(bus.clone(), name.to_string()),
+            Write::DeleteScheduleMark(r.row.arn.clone()),
+        ])
         .await?;
     rt.bus.remove_rule(&bus, name);
     Ok(json!({}))

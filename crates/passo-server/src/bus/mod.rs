@@ -19,6 +19,7 @@
 
 pub mod api;
 pub mod api_rules;
+pub mod bucket_events;
 pub mod delivery;
 pub mod error;
 pub mod events;

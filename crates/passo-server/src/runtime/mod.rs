@@ -80,12 +80,18 @@ pub struct Runtime {
     pub map_runs: crate::map_runs::MapRuns,
     /// The event bus: buses, rules, targets (deliveries live in the store).
     pub bus: crate::bus::Bus,
+    /// EventBridge Scheduler's schedules and the marks of every schedule's firings.
+    pub scheduler: crate::schedules::Scheduler,
+    /// The webhooks `POST /webhooks/NAME` answers.
+    pub webhooks: crate::webhooks::Webhooks,
 }
 
 impl Runtime {
     pub fn new(cfg: Config, db: Db, tasks: Arc<dyn TaskRunner>) -> Result<Arc<Runtime>, ApiError> {
         let catalog = Catalog::load(&db)?;
         let bus = crate::bus::Bus::load(&db, &cfg.realm, now_ms())?;
+        let scheduler = crate::schedules::Scheduler::load(&db, &cfg.realm, cfg.schedule_clock)?;
+        let webhooks = crate::webhooks::Webhooks::load(&db, &cfg.realm)?;
         Ok(Arc::new(Runtime {
             cfg,
             db,
@@ -102,6 +108,8 @@ impl Runtime {
             buckets: std::sync::OnceLock::new(),
             map_runs: Default::default(),
             bus,
+            scheduler,
+            webhooks,
         }))
     }
 

@@ -15,6 +15,7 @@ pub mod calls;
 pub mod credentials;
 mod listing;
 pub mod local;
+pub mod observe;
 pub mod remote;
 pub mod stream;
 
@@ -174,6 +175,8 @@ pub(crate) fn key_path(key: &str) -> Result<object_store::path::Path, Error> {
 #[derive(Clone)]
 pub struct Buckets {
     backend: Arc<Backend>,
+    /// Told of changes to local objects (shared by every clone).
+    observer: observe::Slot,
 }
 
 enum Backend {
@@ -190,6 +193,7 @@ impl Buckets {
         };
         Ok(Buckets {
             backend: Arc::new(backend),
+            observer: observe::Slot::default(),
         })
     }
 
@@ -197,7 +201,14 @@ impl Buckets {
     pub fn local(dir: &Path) -> Buckets {
         Buckets {
             backend: Arc::new(Backend::Local(local::LocalBuckets::new(dir))),
+            observer: observe::Slot::default(),
         }
+    }
+
+    /// Sets who hears of objects created and deleted in local buckets (once; every clone
+    /// of these buckets, made before or after, tells it).
+    pub fn set_observer(&self, o: Arc<dyn observe::ObjectObserver>) {
+        self.observer.set(o);
     }
 
     pub async fn get(&self, bucket: &str, key: &str) -> Result<Object, Error> {
@@ -267,7 +278,12 @@ impl Buckets {
     ) -> Result<ObjectInfo, Error> {
         check_bucket(bucket)?;
         match self.backend.as_ref() {
-            Backend::Local(b) => b.put(bucket, key, body, opts).await,
+            Backend::Local(b) => {
+                let info = b.put(bucket, key, body, opts).await?;
+                let change = observe::created(bucket, &info, "PutObject");
+                self.observer.tell(change).await;
+                Ok(info)
+            }
             Backend::Remote(b) => b.put(bucket, key, body, opts).await,
         }
     }
@@ -321,7 +337,12 @@ impl Buckets {
             .finish()
             .await
             .map_err(|e| store_error(e, Error::NoSuchBucket))?;
-        self.head(bucket, key).await
+        let info = self.head(bucket, key).await?;
+        if let Backend::Local(_) = self.backend.as_ref() {
+            let change = observe::created(bucket, &info, "CompleteMultipartUpload");
+            self.observer.tell(change).await;
+        }
+        Ok(info)
     }
 
     /// One page of a bucket's keys, in S3's order (byte order of the keys).
@@ -345,7 +366,12 @@ impl Buckets {
         check_bucket(from_bucket)?;
         check_bucket(to_bucket)?;
         match self.backend.as_ref() {
-            Backend::Local(b) => b.copy(from_bucket, from_key, to_bucket, to_key).await,
+            Backend::Local(b) => {
+                let info = b.copy(from_bucket, from_key, to_bucket, to_key).await?;
+                let change = observe::created(to_bucket, &info, "CopyObject");
+                self.observer.tell(change).await;
+                Ok(info)
+            }
             Backend::Remote(b) => b.copy(from_bucket, from_key, to_bucket, to_key).await,
         }
     }
@@ -354,7 +380,16 @@ impl Buckets {
     pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), Error> {
         check_bucket(bucket)?;
         match self.backend.as_ref() {
-            Backend::Local(b) => b.delete(bucket, key).await,
+            Backend::Local(b) => {
+                b.delete(bucket, key).await?;
+                let change = observe::ObjectChange::Deleted {
+                    bucket: bucket.to_string(),
+                    key: key.to_string(),
+                    reason: "DeleteObject",
+                };
+                self.observer.tell(change).await;
+                Ok(())
+            }
             Backend::Remote(b) => b.delete(bucket, key).await,
         }
     }

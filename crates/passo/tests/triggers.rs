@@ -1,0 +1,231 @@
+//! Triggers besides the bus's own PutEvents, through the real binary: a file written into
+//! a Passo bucket by a workflow starts the ETL of examples/bucket-etl (S3's "Object Created"
+//! event on the default bus), and a deleted one sends "Object Deleted"; signed webhooks
+//! start executions (see `webhooks`).
+
+mod support;
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use support::Server;
+
+const PRELUDE: &str = r#"
+import boto3, json, os, sys, time
+from botocore.config import Config
+kw = dict(endpoint_url=os.environ["PASSO_ENDPOINT"], region_name="us-east-1",
+          aws_access_key_id="test", aws_secret_access_key="test",
+          config=Config(retries={"max_attempts": 1}))
+events = boto3.client("events", **kw)
+sfn = boto3.client("stepfunctions", **kw)
+def executions(machine, n, secs=20):
+    deadline = time.time() + secs
+    while True:
+        found = sfn.list_executions(stateMachineArn=machine)["executions"]
+        if len(found) >= n or time.time() > deadline:
+            return found
+        time.sleep(0.05)
+def finished(arn, secs=20):
+    deadline = time.time() + secs
+    while True:
+        d = sfn.describe_execution(executionArn=arn)
+        if d["status"] != "RUNNING" or time.time() > deadline:
+            return d
+        time.sleep(0.05)
+out = {}
+"#;
+
+fn venv() -> Option<PathBuf> {
+    support::moto::python().map(|p| p.parent().unwrap().parent().unwrap().to_path_buf())
+}
+
+fn boto3(venv: &Path, s: &Server, script: &str) -> Value {
+    let out = Command::new(venv.join("bin/python"))
+        .args([
+            "-c",
+            &format!("{PRELUDE}\n{script}\nprint(json.dumps(out, default=str))"),
+        ])
+        .env("PASSO_ENDPOINT", format!("http://{}", s.addr))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "boto3 script failed: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+fn example(file: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/bucket-etl")
+        .join(file);
+    std::fs::read_to_string(p).unwrap()
+}
+
+#[test]
+fn a_file_dropped_in_a_bucket_starts_the_etl() {
+    let Some(venv) = venv() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(&dir.path().join("d"), &[]);
+    let etl = support::create(
+        &s,
+        "etl",
+        "STANDARD",
+        serde_json::from_str(&example("etl.asl.json")).unwrap(),
+    );
+    let drop = support::create(
+        &s,
+        "drop-file",
+        "STANDARD",
+        serde_json::from_str(&example("drop-file.asl.json")).unwrap(),
+    );
+    let watcher = support::create(
+        &s,
+        "deleted",
+        "STANDARD",
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+    );
+    let cleanup = support::create(
+        &s,
+        "cleanup",
+        "STANDARD",
+        json!({"StartAt": "D", "States": {"D": {"Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:s3:deleteObject",
+            "Parameters": {"Bucket": "sales", "Key": "incoming/2026-12-02.csv"}, "End": true}}}),
+    );
+    let pattern = example("pattern.json");
+    let targets = example("targets.json");
+    let out = boto3(
+        &venv,
+        &s,
+        &format!(
+            r#"
+events.put_rule(Name="sales-landed", EventPattern=r'''{pattern}''')
+events.put_targets(Rule="sales-landed", Targets=json.loads(r'''{targets}'''))
+events.put_rule(Name="sales-deleted", EventPattern=json.dumps({{"source": ["aws.s3"], "detail-type": ["Object Deleted"]}}))
+events.put_targets(Rule="sales-deleted", Targets=[{{"Id": "w", "Arn": "{watcher}"}}])
+body = "region,total\neu,10\nus,12"
+for key in ["incoming/2026-12-02.csv", "elsewhere/notes.txt"]:
+    e = sfn.start_execution(stateMachineArn="{drop}", input=json.dumps({{"key": key, "body": body}}))
+    out.setdefault("drops", []).append(finished(e["executionArn"])["status"])
+runs = executions("{etl}", 1)
+time.sleep(0.3)
+runs = sfn.list_executions(stateMachineArn="{etl}")["executions"]
+out["etl"] = [finished(r["executionArn"]) for r in runs]
+c = sfn.start_execution(stateMachineArn="{cleanup}")
+out["cleanup"] = finished(c["executionArn"])["status"]
+deleted = executions("{watcher}", 1)
+out["deleted"] = [json.loads(finished(d["executionArn"])["output"]) for d in deleted]
+"#
+        ),
+    );
+    assert_eq!(out["drops"], json!(["SUCCEEDED", "SUCCEEDED"]), "{out}");
+    let etl_runs = out["etl"].as_array().unwrap();
+    // Only the file under incoming/ matched.
+    assert_eq!(etl_runs.len(), 1, "{out}");
+    assert_eq!(etl_runs[0]["status"], "SUCCEEDED", "{out}");
+    let input: Value = serde_json::from_str(etl_runs[0]["input"].as_str().unwrap()).unwrap();
+    assert_eq!(input["bucket"], "sales");
+    assert_eq!(input["key"], "incoming/2026-12-02.csv");
+    // The event's size is the stored object's, which the ETL reads back.
+    let output: Value = serde_json::from_str(etl_runs[0]["output"].as_str().unwrap()).unwrap();
+    let body = output["file"]["body"].as_str().unwrap();
+    assert!(body.contains("eu,10"), "{output}");
+    assert_eq!(input["size"], json!(body.len()), "{output}");
+    assert_eq!(out["cleanup"], "SUCCEEDED");
+    let deleted = &out["deleted"][0];
+    assert_eq!(deleted["source"], "aws.s3");
+    assert_eq!(deleted["detail-type"], "Object Deleted");
+    assert_eq!(
+        deleted["detail"]["object"]["key"],
+        "incoming/2026-12-02.csv"
+    );
+    assert_eq!(deleted["detail"]["reason"], "DeleteObject");
+    assert_eq!(deleted["resources"], json!(["arn:aws:s3:::sales"]));
+}
+
+// The script is written with format!'s brace escapes like its neighbours.
+#[allow(clippy::useless_format)]
+#[test]
+fn signed_webhooks_start_executions_and_bad_ones_are_refused() {
+    let Some(venv) = venv() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(&dir.path().join("d"), &["--max-request-bytes", "4096"]);
+    let standard = support::create(
+        &s,
+        "on-push",
+        "STANDARD",
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+    );
+    let express = support::create(
+        &s,
+        "greet",
+        "EXPRESS",
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass",
+            "Parameters": {"hello.$": "$.body.name", "via.$": "$.query.via"}, "End": true}}}),
+    );
+    s.call(
+        "Passo.CreateWebhook",
+        json!({"name": "github", "stateMachineArn": standard, "secret": "s3cret"}),
+    );
+    s.call(
+        "Passo.CreateWebhook",
+        json!({"name": "greet", "stateMachineArn": "greet", "token": "tok"}),
+    );
+    let (status, bad) = s.raw(
+        "Passo.CreateWebhook",
+        &json!({"name": "x", "stateMachineArn": "greet"}).to_string(),
+        "",
+    );
+    assert_eq!(status, 400, "{bad}");
+    let listed = s.call("Passo.ListWebhooks", json!({}));
+    assert!(!listed.to_string().contains("s3cret"), "{listed}");
+    let out = boto3(
+        &venv,
+        &s,
+        &format!(
+            r#"
+import hmac, hashlib, urllib.request, urllib.error
+base = os.environ["PASSO_ENDPOINT"]
+def post(path, body, headers):
+    req = urllib.request.Request(base + path, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+body = json.dumps({{"ref": "refs/heads/main"}}).encode()
+sig = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+out["good"] = post("/webhooks/github", body, {{"X-Hub-Signature-256": sig, "Content-Type": "application/json"}})
+out["tampered"] = post("/webhooks/github", body + b" ", {{"X-Hub-Signature-256": sig}})
+out["unsigned"] = post("/webhooks/github", body, {{}})
+out["unknown"] = post("/webhooks/nope", body, {{}})
+out["big"] = post("/webhooks/github", b"x" * 10000, {{"X-Hub-Signature-256": sig}})
+out["express"] = post("/webhooks/greet?via=curl", json.dumps({{"name": "Ada"}}).encode(), {{"Authorization": "Bearer tok"}})
+out["badtoken"] = post("/webhooks/greet", b"{{}}", {{"Authorization": "Bearer nope"}})
+arn = out["good"][1]["executionArn"]
+d = finished(arn)
+out["input"] = json.loads(d["input"])
+"#
+        ),
+    );
+    assert_eq!(out["good"][0], 200, "{out}");
+    assert_eq!(out["input"]["body"], json!({"ref": "refs/heads/main"}));
+    assert_eq!(out["input"]["headers"]["content-type"], "application/json");
+    assert_eq!(out["tampered"][0], 401, "{out}");
+    assert_eq!(out["tampered"][1]["error"], "Unauthorized");
+    assert_eq!(out["unsigned"][0], 401);
+    assert_eq!(out["unknown"][0], 404);
+    assert_eq!(out["big"][0], 413, "{out}");
+    assert_eq!(out["express"][0], 200, "{out}");
+    assert_eq!(out["express"][1]["status"], "SUCCEEDED", "{out}");
+    let output: Value =
+        serde_json::from_str(out["express"][1]["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output, json!({"hello": "Ada", "via": "curl"}));
+    assert_eq!(out["badtoken"][0], 401);
+    // The Express execution's input never holds the bearer token.
+    assert!(!out.to_string().contains("Bearer tok\""), "{out}");
+    let _ = express;
+}
