@@ -179,4 +179,6 @@ pub enum Write {
     },
     /// Removes executions (with steps and timers) that stopped before this time.
     PurgeStoppedBefore(i64),
+    /// A change to queues or topics.
+    Messaging(crate::messaging::MessagingWrite),
 }

@@ -8,6 +8,8 @@ mod guard;
 pub mod listener;
 mod machines;
 mod map_runs;
+mod messaging;
+pub mod query;
 mod tasks;
 mod test_state;
 mod versions;
@@ -31,7 +33,9 @@ use std::sync::Arc;
 
 pub fn router(rt: Arc<Runtime>) -> Router {
     Router::new()
-        .route("/", post(handle))
+        .route("/", post(handle).get(link))
+        // Older SQS clients post to the queue URL itself.
+        .route("/{account}/{queue}", post(handle))
         .route("/health", axum::routing::get(|| async { "ok" }))
         .fallback(|| async {
             answer(Err(ApiError::NotFound(
@@ -53,7 +57,17 @@ pub fn router(rt: Arc<Runtime>) -> Router {
 }
 
 async fn handle(State(rt): State<Arc<Runtime>>, headers: HeaderMap, body: Body) -> Response {
+    if messaging::is_sqs(&headers) {
+        return messaging::sqs(&rt, &headers, body).await;
+    }
+    if messaging::is_query(&headers) {
+        return messaging::sns(&rt, &headers, body).await;
+    }
     answer(checked(&rt, &headers, body).await)
+}
+
+async fn link(State(rt): State<Arc<Runtime>>, uri: axum::http::Uri) -> Response {
+    messaging::link(&rt, uri.query()).await
 }
 
 /// The checks of `guard` before the request is read as a call.

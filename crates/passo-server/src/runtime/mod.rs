@@ -78,9 +78,20 @@ pub struct Runtime {
     /// The buckets Distributed Maps read items from (set by `serve`).
     buckets: std::sync::OnceLock<passo_tasks::s3::Buckets>,
     pub map_runs: crate::map_runs::MapRuns,
+    /// Passo's own queues and topics (set by `serve`).
+    local: std::sync::OnceLock<Arc<crate::local::Local>>,
 }
 
 impl Runtime {
+    /// Gives the runtime the queues and topics the API serves (only the first call counts).
+    pub fn set_local(&self, local: Arc<crate::local::Local>) {
+        let _ = self.local.set(local);
+    }
+
+    pub fn local(&self) -> Option<&Arc<crate::local::Local>> {
+        self.local.get()
+    }
+
     pub fn new(cfg: Config, db: Db, tasks: Arc<dyn TaskRunner>) -> Result<Arc<Runtime>, ApiError> {
         let catalog = Catalog::load(&db)?;
         Ok(Arc::new(Runtime {
@@ -98,6 +109,7 @@ impl Runtime {
             functions: std::sync::OnceLock::new(),
             buckets: std::sync::OnceLock::new(),
             map_runs: Default::default(),
+            local: std::sync::OnceLock::new(),
         }))
     }
 
