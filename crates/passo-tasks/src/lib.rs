@@ -143,6 +143,9 @@ impl Integrations {
             .unwrap_or_else(|| s3::Config::Local {
                 dir: std::path::PathBuf::from(DEFAULT_BUCKETS_DIR),
             });
+        // The aws-sdk integrations' settings are the process's: every caller of `aws::call`
+        // (the optimized integrations too) sees the project's `[aws]` table.
+        aws::context::configure(project.aws.clone());
         Integrations {
             functions: Functions::new(project),
             site,

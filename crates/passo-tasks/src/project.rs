@@ -25,6 +25,14 @@
 //! # region = "us-east-1"                              # credentials from AWS_ACCESS_KEY_ID...
 //! # path_style = true                                 # or ~/.aws/credentials (AWS_PROFILE)
 //!
+//! [aws]                                               # aws-sdk:* Tasks (aws::settings):
+//! region = "eu-west-1"                                # else AWS_REGION, the profile's...
+//! profile = "dev"                                     # else AWS_PROFILE, else default
+//! endpoint = "http://127.0.0.1:4566"                  # every service (LocalStack, moto)
+//! [aws.services.dynamodb]                             # one service, by Step Functions' name
+//! endpoint = "http://127.0.0.1:8000"                  # (DynamoDB Local), or "aws": AWS
+//! region = "us-east-1"                                # itself even with a local service
+//!
 //! [connections.stripe]                                # what HTTP tasks authenticate with:
 //! auth = "api_key"                                    # none, api_key, basic or
 //! api_key_name = "Authorization"                      # oauth_client_credentials
@@ -79,6 +87,8 @@ pub struct Project {
     pub allow_function_api: bool,
     /// `[buckets]`: where `aws-sdk:s3` Tasks read and write (None: the default directory).
     pub buckets: Option<crate::s3::Config>,
+    /// `[aws]`: region, profile and endpoints of `aws-sdk:*` Tasks (see `aws::settings`).
+    pub aws: crate::aws::settings::ProjectAws,
 }
 
 /// How a connection authenticates its requests.
@@ -137,6 +147,7 @@ struct File {
     connections: BTreeMap<String, ConnectionFile>,
     server: Option<ServerFile>,
     buckets: Option<BucketsFile>,
+    aws: Option<crate::aws::settings::ProjectAwsFile>,
 }
 
 #[derive(Deserialize)]
@@ -461,6 +472,7 @@ impl Project {
             express_machines,
             allow_function_api: file.server.is_some_and(|s| s.allow_function_api),
             buckets: file.buckets.map(|b| b.into_config(base)).transpose()?,
+            aws: file.aws.unwrap_or_default().validate()?,
         })
     }
 }

@@ -3,6 +3,8 @@
 //! and the parameters as the JSON body, named as the API names them, which is how Step
 //! Functions passes a Task's parameters on; the answer's JSON is the Task's result.
 
+use super::request::{self, Request};
+use super::shapes::{self, Wire};
 use super::{AwsError, Endpoint};
 use serde_json::Value;
 
@@ -13,47 +15,42 @@ pub async fn call(
     operation: &str,
     input: &Value,
 ) -> Result<Value, AwsError> {
-    let meta = &endpoint.model["metadata"];
+    let model = endpoint.model;
+    let meta = &model["metadata"];
+    let op = &model["operations"][operation];
     let version = meta["jsonVersion"].as_str().unwrap_or("1.0");
     let target = match meta["targetPrefix"].as_str() {
         Some(p) => format!("{p}.{operation}"),
         None => operation.to_string(),
     };
-    let body = serde_json::to_vec(input).unwrap_or_default();
-    let headers = [
-        ("content-type", format!("application/x-amz-json-{version}")),
-        ("x-amz-target", target),
+    let wire = match op["input"]["shape"].as_str() {
+        Some(shape) => shapes::to_wire(model, Wire::Json, shape, input),
+        None => Value::Object(Default::default()),
+    };
+    let body = serde_json::to_vec(&wire).unwrap_or_default();
+    let headers = vec![
+        (
+            "content-type".to_string(),
+            format!("application/x-amz-json-{version}"),
+        ),
+        ("x-amz-target".to_string(), target),
     ];
-    let resp = super::post(http, endpoint, &headers, body).await?;
-    let status = resp.status().as_u16();
-    let request_id = resp
-        .headers()
-        .get("x-amzn-requestid")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let header_type = resp
-        .headers()
-        .get("x-amzn-errortype")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| AwsError::client(&e.to_string()))?;
-    let v: Value = if bytes.is_empty() {
+    let resp = request::send(http, endpoint, Request::post(headers, body)).await?;
+    let v: Value = if resp.body.is_empty() {
         Value::Object(Default::default())
     } else {
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        serde_json::from_slice(&resp.body).unwrap_or(Value::Null)
     };
-    if (200..300).contains(&status) {
-        return Ok(v);
+    if resp.ok() {
+        return Ok(match op["output"]["shape"].as_str() {
+            Some(shape) => shapes::from_wire(model, Wire::Json, shape, &v),
+            None => Value::Object(Default::default()),
+        });
     }
     let code = v["__type"]
         .as_str()
-        .map(str::to_string)
-        .or(header_type)
-        .map(|t| short_code(&t).to_string());
+        .or(resp.header("x-amzn-errortype"))
+        .map(|t| short_code(t).to_string());
     let message = ["message", "Message", "errorMessage"]
         .iter()
         .find_map(|k| v[*k].as_str())
@@ -62,14 +59,14 @@ pub async fn call(
     Err(AwsError {
         code,
         message,
-        status: Some(status),
-        request_id,
+        status: Some(resp.status),
+        request_id: resp.request_id(),
     })
 }
 
 /// `com.amazonaws.dynamodb.v20120810#ResourceNotFoundException` or
 /// `ResourceNotFoundException:http://...` -> `ResourceNotFoundException`.
-fn short_code(t: &str) -> &str {
+pub(crate) fn short_code(t: &str) -> &str {
     let t = t.rsplit('#').next().unwrap_or(t);
     t.split(':').next().unwrap_or(t)
 }

@@ -3,24 +3,37 @@
 //!
 //! - [`models`]: the API models (botocore's, bundled at build time by
 //!   `tools/aws-models/bundle.py`), inflated one service at a time when first used;
-//! - [`names`]: Step Functions' service names and error prefixes;
-//! - [`sign`][sign]: SigV4 signing;
-//! - [`json`]: the AWS JSON protocols;
-//! - [`query`]: the AWS query protocol (form in, XML out);
+//! - [`names`]: Step Functions' service names and error names;
+//! - [`shapes`]: JSON by the model's shapes (PascalCase members in and out);
+//! - [`request`]: one signed HTTP request ([`sign`][sign]: SigV4);
+//! - [`json`]: the AWS JSON protocols; [`query`]: the query protocol and EC2's dialect;
+//!   [`rest`]: restJson1 and restXml; [`xml`] and [`time`] are shared by them;
+//! - [`settings`], [`files`], [`context`]: regions and endpoints (passo.toml, the
+//!   environment, the shared config file); [`credentials`]: the standard chain;
 //! - [`local`]: the services a host answers itself when no endpoint is configured.
 //!
-//! Still to come (issue 15): restJson1, restXml and ec2Query; credentials beyond
-//! static keys; per-service endpoints in passo.toml.
+//! smithy-rpc-v2-cbor (CloudWatch, GameLift and 7 more) is not spoken: every service that
+//! offers it also offers awsJson (`metadata.protocols`), which is used instead.
 
+pub mod context;
+pub mod credentials;
+pub mod files;
 pub mod json;
 pub mod local;
 pub mod models;
 pub mod names;
 pub mod query;
+pub mod request;
+pub mod rest;
+pub mod settings;
+pub mod shapes;
 pub mod sign;
+pub mod time;
+pub mod xml;
 
-use crate::s3::credentials::{self, Credentials};
+use credentials::Credentials;
 use serde_json::Value;
+use settings::Target;
 
 /// `arn:aws:states:::aws-sdk:dynamodb:putItem` -> (`dynamodb`, `putItem`).
 pub fn action(resource: &str) -> Option<(&str, &str)> {
@@ -78,69 +91,68 @@ pub struct Endpoint<'a> {
     pub signing_name: &'a str,
     pub credentials: Option<&'a Credentials>,
     pub model: &'a Value,
+    /// A configured endpoint (an emulator, a proxy) rather than AWS's own: no host prefixes.
+    pub custom: bool,
 }
 
-/// A signed `POST` of `body` to the endpoint, bounded by its deadline: the answer.
-pub(crate) async fn post(
-    http: &reqwest::Client,
-    endpoint: &Endpoint<'_>,
-    headers: &[(&str, String)],
-    body: Vec<u8>,
-) -> Result<reqwest::Response, AwsError> {
-    let mut b = ::http::Request::builder()
-        .method("POST")
-        .uri(endpoint.url.as_str());
-    for (k, v) in headers {
-        b = b.header(*k, v);
-    }
-    let mut req = b.body(body).map_err(|e| AwsError::client(&e.to_string()))?;
-    sign::sign(
-        &mut req,
-        endpoint.credentials,
-        endpoint.region,
-        endpoint.signing_name,
-    )
-    .map_err(|e| AwsError::client(&e))?;
-    let mut req = reqwest::Request::try_from(req).map_err(|e| AwsError::client(&e.to_string()))?;
-    *req.timeout_mut() = endpoint.deadline;
-    http.execute(req)
-        .await
-        .map_err(|e| AwsError::client(&format!("Unable to execute HTTP request: {e}")))
+/// The protocols Passo speaks, by botocore's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Json,
+    RestJson,
+    RestXml,
+    Query,
+    Ec2,
 }
 
-/// The variable naming one service's endpoint, as the AWS SDKs read it.
-fn endpoint_var(service_id: &str) -> String {
-    format!(
-        "AWS_ENDPOINT_URL_{}",
-        service_id.to_ascii_uppercase().replace([' ', '-'], "_")
-    )
-}
-
-/// The endpoint of a service as the AWS SDKs find it: `AWS_ENDPOINT_URL_<SERVICE_ID>`, then
-/// `AWS_ENDPOINT_URL`, then, when there are credentials to call AWS with, AWS's own
-/// `https://<prefix>.<region>.amazonaws.com`. Without any of them there is no endpoint: a
-/// local engine does not call AWS unless asked to.
-fn endpoint_url(
-    service_id: &str,
-    model: &Value,
-    region: &str,
-    creds: Option<&Credentials>,
-) -> Option<String> {
-    let set = |v: &str| std::env::var(v).ok().filter(|u| !u.is_empty());
-    set(&endpoint_var(service_id))
-        .or_else(|| set("AWS_ENDPOINT_URL"))
-        .or_else(|| {
-            creds?;
-            let prefix = model["metadata"]["endpointPrefix"]
-                .as_str()
-                .unwrap_or("unknown");
-            Some(format!("https://{prefix}.{region}.amazonaws.com"))
+/// The protocol to speak to a service: the first of its `metadata.protocols` (else its
+/// `protocol`) that Passo speaks, as the AWS SDKs choose.
+pub fn protocol(model: &Value) -> Result<Protocol, String> {
+    let meta = &model["metadata"];
+    let listed: Vec<&str> = match meta["protocols"].as_array() {
+        Some(list) => list.iter().filter_map(Value::as_str).collect(),
+        None => meta["protocol"].as_str().into_iter().collect(),
+    };
+    listed
+        .iter()
+        .find_map(|p| match *p {
+            "json" => Some(Protocol::Json),
+            "rest-json" => Some(Protocol::RestJson),
+            "rest-xml" => Some(Protocol::RestXml),
+            "query" => Some(Protocol::Query),
+            "ec2" => Some(Protocol::Ec2),
+            _ => None,
         })
+        .ok_or_else(|| format!("Passo does not speak the protocols {listed:?}"))
 }
 
 /// Runs an `aws-sdk:SERVICE:ACTION` Task: the action's result, or Step Functions' error. A
 /// call that has not answered by `deadline` (the Task's TimeoutSeconds) is given up.
+/// Settings come from [`context::current`]: passo.toml's `[aws]`, the environment, the
+/// shared files.
 pub async fn call(
+    http: &reqwest::Client,
+    local: Option<&dyn local::LocalServices>,
+    service: &str,
+    action: &str,
+    input: &Value,
+    deadline: Option<std::time::Duration>,
+) -> crate::TaskResult {
+    call_in(
+        &context::current(),
+        http,
+        local,
+        service,
+        action,
+        input,
+        deadline,
+    )
+    .await
+}
+
+/// [`call`] with the given settings.
+pub async fn call_in(
+    ctx: &context::Context,
     http: &reqwest::Client,
     local: Option<&dyn local::LocalServices>,
     service: &str,
@@ -161,51 +173,63 @@ pub async fn call(
             "The service '{service}' has no action '{action}'"
         )));
     }
-    let region = credentials::default_region();
-    let creds = credentials::resolve();
+    let protocol = protocol(&model).map_err(|e| unknown(format!("{e} of '{service}'")))?;
+    let fail = |e: AwsError| e.modeled(&model).to_task_error(&prefix);
+    let route = ctx.route(service_id);
     // An endpoint the user configured wins; then the host's own service (queues, topics, the
     // event bus); then AWS, when there are credentials to call it with.
-    let explicit = endpoint_url(service_id, &model, &region, None);
-    if explicit.is_none() {
+    if route.target == Target::Default {
         if let Some(l) = local.filter(|l| l.serves(service_id)) {
-            return l
-                .call(service_id, &op, input)
-                .await
-                .map_err(|e| e.to_task_error(&prefix));
+            return l.call(service_id, &op, input).await.map_err(fail);
         }
     }
-    let Some(url) = explicit.or_else(|| endpoint_url(service_id, &model, &region, creds.as_ref()))
-    else {
-        return Err(unknown(format!(
-            "No endpoint is configured for the service '{service}': set {} (or AWS_ENDPOINT_URL) to an AWS-compatible endpoint, or give AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) to call AWS",
-            endpoint_var(service_id)
-        )));
+    let creds = ctx
+        .credentials(http)
+        .await
+        .map_err(|e| fail(AwsError::client(&e.to_string())))?;
+    let (url, custom) = match route.target {
+        Target::Configured(u) => (u, true),
+        Target::Aws | Target::Default if creds.is_some() => {
+            (settings::aws_endpoint(&model, &route.region), false)
+        }
+        Target::Aws => {
+            return Err(unknown(format!(
+                "passo.toml sends '{service}' to AWS, but no AWS credentials were found (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, web identity, container or instance credentials)"
+            )))
+        }
+        Target::Default => {
+            return Err(unknown(format!(
+                "No endpoint is configured for the service '{service}': set {} (or AWS_ENDPOINT_URL, or [aws.services.{service}] endpoint in passo.toml) to an AWS-compatible endpoint, or give AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) to call AWS",
+                settings::endpoint_var(service_id)
+            )))
+        }
+    };
+    // A global endpoint (IAM, Route 53) is signed for us-east-1 whatever the region.
+    let region = if !custom && model["metadata"]["globalEndpoint"].is_string() {
+        "us-east-1"
+    } else {
+        route.region.as_str()
     };
     let endpoint = Endpoint {
         url,
         deadline,
-        region: &region,
+        region,
         signing_name: model["metadata"]["signingName"]
             .as_str()
             .or(model["metadata"]["endpointPrefix"].as_str())
             .unwrap_or(botocore),
-        credentials: creds.as_ref(),
+        credentials: creds.as_deref(),
         model: &model,
+        custom,
     };
-    match model["metadata"]["protocol"].as_str() {
-        Some("json") => json::call(http, &endpoint, &op, input)
-            .await
-            .map_err(|e| e.to_task_error(&prefix)),
-        Some("query") => query::call(http, &endpoint, &op, input)
-            .await
-            .map_err(|e| e.to_task_error(&prefix)),
-        Some(other) => Err(unknown(format!(
-            "Passo does not speak the {other} protocol of '{service}' yet"
-        ))),
-        None => Err(unknown(format!(
-            "The model of '{service}' names no protocol"
-        ))),
-    }
+    let result = match protocol {
+        Protocol::Json => json::call(http, &endpoint, &op, input).await,
+        Protocol::Query => query::call(http, &endpoint, query::Dialect::Query, &op, input).await,
+        Protocol::Ec2 => query::call(http, &endpoint, query::Dialect::Ec2, &op, input).await,
+        Protocol::RestJson => rest::call(http, &endpoint, rest::Body::Json, &op, input).await,
+        Protocol::RestXml => rest::call(http, &endpoint, rest::Body::Xml, &op, input).await,
+    };
+    result.map_err(fail)
 }
 
 #[cfg(test)]
@@ -221,5 +245,17 @@ mod tests {
             Some(("sqs", "sendMessage"))
         );
         assert_eq!(super::action("arn:aws:states:::lambda:invoke"), None);
+    }
+
+    #[test]
+    fn services_offering_cbor_are_spoken_to_in_json() {
+        use super::{models::model, protocol, Protocol};
+        assert_eq!(protocol(&model("cloudwatch").unwrap()), Ok(Protocol::Json));
+        assert_eq!(protocol(&model("gamelift").unwrap()), Ok(Protocol::Json));
+        assert_eq!(protocol(&model("route53").unwrap()), Ok(Protocol::RestXml));
+        assert_eq!(protocol(&model("ec2").unwrap()), Ok(Protocol::Ec2));
+        assert!(
+            protocol(&serde_json::json!({"metadata": {"protocol": "smithy-rpc-v2-cbor"}})).is_err()
+        );
     }
 }

@@ -8,8 +8,18 @@
 //! an all-capital word capitalised as a word), as the recorded cases show
 //! (`DynamoDb.ResourceNotFoundException`, `Sfn.InvalidTokenException`); an error without a
 //! code is `{Prefix}.{Prefix}Exception`.
+//!
+//! The error after the prefix is the Java SDK's exception class: the model's exception shape
+//! for the code (found by its name or its `error.code`: SNS answers `NotFound` for
+//! `NotFoundException`), with `Exception` added when the shape's name lacks it (AWS's guide:
+//! S3's `BucketAlreadyExists` is `S3.BucketAlreadyExistsException`); a code the model does
+//! not declare is the service's generic exception, as the recorded cases show
+//! (`DynamoDb.DynamoDbException` for a ValidationException) and as EC2's errors all are
+//! (`Ec2.Ec2Exception`: EC2's model declares no exceptions).
 
 use super::models::{service_ids, ModelError};
+use super::AwsError;
+use serde_json::Value;
 
 fn squash(s: &str) -> String {
     s.chars()
@@ -57,6 +67,33 @@ pub fn error_prefix(service_id: &str) -> String {
     out
 }
 
+impl AwsError {
+    /// This error with its code replaced by the exception the model declares for it; a code
+    /// the model does not declare is dropped (the service's generic exception).
+    pub fn modeled(mut self, model: &Value) -> AwsError {
+        self.code = self.code.take().and_then(|c| exception_name(model, &c));
+        self
+    }
+}
+
+/// The exception class the Java SDK throws for error code `code`, if the model declares one.
+fn exception_name(model: &Value, code: &str) -> Option<String> {
+    let shapes = model["shapes"].as_object()?;
+    let name = match shapes.get(code) {
+        Some(s) if s["exception"] == true => code.to_string(),
+        _ => shapes
+            .iter()
+            .find(|(_, s)| s["exception"] == true && s["error"]["code"].as_str() == Some(code))?
+            .0
+            .clone(),
+    };
+    Some(if name.ends_with("Exception") {
+        name
+    } else {
+        format!("{name}Exception")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,6 +107,30 @@ mod tests {
         assert_eq!(error_prefix("S3"), "S3");
         assert_eq!(error_prefix("SQS"), "Sqs");
         assert_eq!(error_prefix("CloudWatch Logs"), "CloudWatchLogs");
+    }
+
+    #[test]
+    fn errors_are_the_exceptions_the_model_declares() {
+        let name = |service: &str, code: &str| {
+            let m = crate::aws::models::model(service).unwrap();
+            let e = AwsError::service(code, "m", 400).modeled(&m);
+            e.to_task_error(&error_prefix(m["metadata"]["serviceId"].as_str().unwrap()))
+                .0
+        };
+        assert_eq!(
+            name("dynamodb", "ResourceNotFoundException"),
+            "DynamoDb.ResourceNotFoundException"
+        );
+        assert_eq!(
+            name("dynamodb", "ValidationException"),
+            "DynamoDb.DynamoDbException"
+        );
+        assert_eq!(name("sns", "NotFound"), "Sns.NotFoundException");
+        assert_eq!(
+            name("route53", "NoSuchHostedZone"),
+            "Route53.NoSuchHostedZoneException"
+        );
+        assert_eq!(name("ec2", "InvalidVpcID.NotFound"), "Ec2.Ec2Exception");
     }
 
     #[test]
