@@ -183,6 +183,30 @@ class QueueTest(unittest.TestCase):
         self.assertEqual(self.counts(url), (0, 0))
 
 
+class SigV4Test(unittest.TestCase):
+    """With access keys, SQS and SNS calls are checked as the Step Functions API's are."""
+
+    def test_signed_calls_pass_and_a_wrong_secret_is_refused(self):
+        server = srv.PassoServer(extra_args=["--access-key", "AKIDQUEUES:s3cret"]).start()
+        try:
+            def client(service, secret):
+                import boto3
+                from botocore.config import Config
+                return boto3.client(service, endpoint_url=server.endpoint, region_name=srv.REGION,
+                                    aws_access_key_id="AKIDQUEUES", aws_secret_access_key=secret,
+                                    config=Config(retries={"max_attempts": 1}))
+            url = client("sqs", "s3cret").create_queue(QueueName="signed")["QueueUrl"]
+            self.assertTrue(url.endswith("/signed"))
+            client("sns", "s3cret").create_topic(Name="signed")
+            for service, call in [("sqs", lambda c: c.list_queues()),
+                                  ("sns", lambda c: c.list_topics())]:
+                with self.assertRaises(Exception) as e:
+                    call(client(service, "wrong"))
+                self.assertEqual(e.exception.response["ResponseMetadata"]["HTTPStatusCode"], 403)
+        finally:
+            server.cleanup()
+
+
 class CrashTest(unittest.TestCase):
     """An answered SendMessage survives SIGKILL; a received message stays hidden until its
     visibility timeout ends, across the restart too."""

@@ -67,3 +67,63 @@ impl LocalServices for Services {
         })
     }
 }
+
+/// Queues and topics in `<data_dir>/passo.db`, opened on the first SQS or SNS call (so a
+/// `passo run` that uses neither never touches the store). For one execution without a
+/// server: the messages it sends are there for `passo server` on the same data directory
+/// when it next starts (a server already running keeps its own view in memory; point the
+/// run at it with AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL_SNS to share live queues).
+pub struct OnDemand {
+    data_dir: std::path::PathBuf,
+    realm: Realm,
+    base_url: String,
+    opened: std::sync::OnceLock<Result<Arc<Local>, String>>,
+}
+
+impl OnDemand {
+    pub fn new(data_dir: &std::path::Path, realm: Realm, base_url: &str) -> OnDemand {
+        OnDemand {
+            data_dir: data_dir.to_path_buf(),
+            realm,
+            base_url: base_url.to_string(),
+            opened: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn open(&self) -> Result<Arc<Local>, String> {
+        let why = |e: &dyn std::fmt::Display| {
+            format!(
+                "Passo's queues and topics in {} could not be opened: {e}",
+                self.data_dir.display()
+            )
+        };
+        std::fs::create_dir_all(&self.data_dir).map_err(|e| why(&e))?;
+        let db =
+            Db::open(&self.data_dir.join("passo.db"), Default::default()).map_err(|e| why(&e))?;
+        let local = Local::load(&db, &self.realm).map_err(|e| why(&e))?;
+        local.set_base_url(&self.base_url);
+        Ok(local)
+    }
+}
+
+impl LocalServices for OnDemand {
+    fn serves(&self, service_id: &str) -> bool {
+        matches!(service_id, "SQS" | "SNS")
+    }
+
+    fn call<'a>(
+        &'a self,
+        service_id: &'a str,
+        operation: &'a str,
+        input: &'a Value,
+    ) -> LocalFuture<'a> {
+        Box::pin(async move {
+            let local = self
+                .opened
+                .get_or_init(|| self.open())
+                .clone()
+                .map_err(|e| passo_tasks::aws::AwsError::service("ServiceUnavailable", &e, 503))?;
+            Services(local).call(service_id, operation, input).await
+        })
+    }
+}

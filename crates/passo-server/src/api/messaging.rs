@@ -21,14 +21,34 @@ pub fn is_sqs(headers: &HeaderMap) -> bool {
         .is_some_and(|t| t.starts_with("AmazonSQS."))
 }
 
+/// A query-protocol call: a form with no `X-Amz-Target` (a form that names a target is a
+/// Step Functions call with the wrong content type, refused as before).
 pub fn is_query(headers: &HeaderMap) -> bool {
-    headers
-        .get("content-type")
+    headers.get("x-amz-target").is_none()
+        && headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| {
+                t.trim_start()
+                    .starts_with("application/x-www-form-urlencoded")
+            })
+}
+
+/// A form is what any web page can make a browser send to 127.0.0.1 without asking; a
+/// signature header is not. So SNS calls must be signed even when the server takes any
+/// signature (the SDKs and the CLI always sign).
+fn check_signed(headers: &HeaderMap) -> Result<(), ApiError> {
+    let signed = headers
+        .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| {
-            t.trim_start()
-                .starts_with("application/x-www-form-urlencoded")
-        })
+        .is_some_and(|a| a.trim_start().starts_with("AWS4-"));
+    if signed {
+        Ok(())
+    } else {
+        Err(ApiError::MissingAuthenticationToken(
+            "Request is missing Authentication Token".into(),
+        ))
+    }
 }
 
 fn request_id() -> String {
@@ -97,7 +117,13 @@ pub async fn sqs(rt: &Arc<Runtime>, headers: &HeaderMap, body: Body) -> Response
         resp
     };
     let api_error = |e: ApiError| json_error(e.status(), e.code(), e.code(), &e.message());
-    let body = match read(rt, headers, body, &["sqs"]).await {
+    // The JSON protocol's content type, as for Step Functions (a browser cannot send it
+    // without a preflight).
+    let checked = match guard::check_content_type(headers) {
+        Ok(()) => read(rt, headers, body, &["sqs"]).await,
+        Err(e) => Err(e),
+    };
+    let body = match checked {
         Ok(b) => b,
         Err(e) => return api_error(e),
     };
@@ -169,7 +195,11 @@ async fn sns_form(local: &Arc<Local>, form: &query::Form, id: &str) -> Response 
 
 pub async fn sns(rt: &Arc<Runtime>, headers: &HeaderMap, body: Body) -> Response {
     let id = request_id();
-    let body = match read(rt, headers, body, &["sns"]).await {
+    let checked = match check_signed(headers) {
+        Ok(()) => read(rt, headers, body, &["sns"]).await,
+        Err(e) => Err(e),
+    };
+    let body = match checked {
         Ok(b) => b,
         Err(e) => {
             let model = passo_tasks::aws::models::model("sns").ok();
@@ -188,13 +218,14 @@ pub async fn sns(rt: &Arc<Runtime>, headers: &HeaderMap, body: Body) -> Response
 
 /// GET `/?Action=ConfirmSubscription&TopicArn=...&Token=...` (an HTTP subscriber visiting
 /// its SubscribeURL) and `/?Action=Unsubscribe&SubscriptionArn=...`; unsigned, as in SNS.
-pub async fn link(rt: &Arc<Runtime>, query_string: Option<&str>) -> Response {
+/// None for any other GET.
+pub async fn link(rt: &Arc<Runtime>, query_string: Option<&str>) -> Option<Response> {
     let id = request_id();
     let form = query::parse_form(query_string.unwrap_or_default().as_bytes());
     let action = form.get("Action").map(String::as_str);
     let local = match (local(rt), action) {
         (Ok(l), Some("ConfirmSubscription" | "Unsubscribe")) => l,
-        _ => return with_headers(404, "Not found".into(), "text/plain", &id),
+        _ => return None,
     };
-    sns_form(local, &form, &id).await
+    Some(sns_form(local, &form, &id).await)
 }

@@ -35,7 +35,7 @@ pub fn router(rt: Arc<Runtime>) -> Router {
     Router::new()
         .route("/", post(handle).get(link))
         // Older SQS clients post to the queue URL itself.
-        .route("/{account}/{queue}", post(handle))
+        .route("/{account}/{queue}", post(queue_path))
         .route("/health", axum::routing::get(|| async { "ok" }))
         .fallback(|| async {
             answer(Err(ApiError::NotFound(
@@ -66,8 +66,24 @@ async fn handle(State(rt): State<Arc<Runtime>>, headers: HeaderMap, body: Body) 
     answer(checked(&rt, &headers, body).await)
 }
 
+/// GET `/`: only the links SNS puts in its messages.
 async fn link(State(rt): State<Arc<Runtime>>, uri: axum::http::Uri) -> Response {
-    messaging::link(&rt, uri.query()).await
+    match messaging::link(&rt, uri.query()).await {
+        Some(r) => r,
+        None => answer(Err(ApiError::MethodNotAllowed(
+            "Method not allowed: the API takes POST / (and GET /health)".into(),
+        ))),
+    }
+}
+
+/// POST to a queue URL: SQS calls only.
+async fn queue_path(State(rt): State<Arc<Runtime>>, headers: HeaderMap, body: Body) -> Response {
+    if messaging::is_sqs(&headers) {
+        return messaging::sqs(&rt, &headers, body).await;
+    }
+    answer(Err(ApiError::NotFound(
+        "Not found: the API is served at POST /".into(),
+    )))
 }
 
 /// The checks of `guard` before the request is read as a call.

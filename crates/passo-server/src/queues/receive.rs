@@ -103,12 +103,7 @@ type Taken = (Vec<Value>, Option<Commit>, Option<i64>);
 
 /// One attempt: the messages taken now (made invisible, counted), messages moved to the
 /// dead-letter queue or expired, and when the queue next changes by itself.
-fn take(
-    qs: &Queues,
-    name: &str,
-    ask: &Ask,
-    now: i64,
-) -> Result<Taken, SqsError> {
+fn take(qs: &Queues, name: &str, ask: &Ask, now: i64) -> Result<Taken, SqsError> {
     let mut state = qs.lock();
     let q = state.get_mut(name).ok_or(SqsError::QueueDoesNotExist)?;
     let mut writes = Vec::new();
