@@ -82,6 +82,48 @@ class LocalWorkflowTest(unittest.TestCase):
         got = self.sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"]
         self.assertEqual(json.loads(got[0]["Body"]), {"id": 7})
 
+    def test_the_optimized_integrations_reach_local_queues_and_topics(self):
+        topic = self.sns.create_topic(Name=uniq("opt"))["TopicArn"]
+        url = self.sqs.create_queue(QueueName=uniq("opt"))["QueueUrl"]
+        qarn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=qarn)
+        ex = self.run_machine({
+            # A JSON body is sent as its text, as Step Functions sends it.
+            "Send": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+                     "Parameters": {"QueueUrl.$": "$.url", "MessageBody": {"step": "send"}},
+                     "ResultPath": "$.sent", "Next": "Publish"},
+            "Publish": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+                        "Parameters": {"TopicArn.$": "$.topic", "Message": {"step": "publish"}},
+                        "ResultPath": "$.published", "End": True},
+        }, {"url": url, "topic": topic})
+        d = self.finished(ex)
+        self.assertEqual(d["status"], "SUCCEEDED", d)
+        out = json.loads(d["output"])
+        self.assertIn("MessageId", out["sent"])
+        self.assertIn("MessageId", out["published"])
+        got = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=5)["Messages"]
+        bodies = [json.loads(m["Body"]) for m in got]
+        self.assertIn({"step": "send"}, bodies)
+        envelope = next(b for b in bodies if b.get("Type") == "Notification")
+        self.assertEqual(json.loads(envelope["Message"]), {"step": "publish"})
+        self.assertEqual(envelope["MessageId"], out["published"]["MessageId"])
+
+    def test_wait_for_task_token_on_the_optimized_send_message(self):
+        url = self.sqs.create_queue(QueueName=uniq("otok"))["QueueUrl"]
+        ex = self.run_machine({
+            "Ask": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                    "Parameters": {"QueueUrl.$": "$.url",
+                                   "MessageBody": {"token.$": "$$.Task.Token", "question": "ok?"}},
+                    "TimeoutSeconds": 60, "End": True},
+        }, {"url": url})
+        got = self.sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10)["Messages"][0]
+        body = json.loads(got["Body"])
+        self.assertEqual(body["question"], "ok?")
+        self.sfn.send_task_success(taskToken=body["token"], output=json.dumps({"answer": 42}))
+        d = self.finished(ex)
+        self.assertEqual(d["status"], "SUCCEEDED", d)
+        self.assertEqual(json.loads(d["output"]), {"answer": 42})
+
     def test_a_missing_queue_fails_with_sqs_error_name(self):
         ex = self.run_machine({
             "Send": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sqs:sendMessage",

@@ -84,6 +84,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// An answer of the EventBridge API (its own `__type`s).
+    #[error("{0}")]
+    Events(#[from] crate::bus::error::EventsError),
 }
 
 impl ApiError {
@@ -126,6 +129,7 @@ impl ApiError {
             ApiError::RequestTimeout(_) => "RequestTimeoutException",
             ApiError::HeadersTooLarge(_) => "RequestHeaderFieldsTooLargeException",
             ApiError::NotFound(_) | ApiError::MethodNotAllowed(_) => "UnknownOperationException",
+            ApiError::Events(e) => e.code(),
         }
     }
 
@@ -144,6 +148,7 @@ impl ApiError {
             ApiError::RequestEntityTooLarge(_) => 413,
             ApiError::Internal(_) => 500,
             ApiError::ServiceUnavailable(_) => 503,
+            ApiError::Events(e) => e.status(),
             _ => 400,
         }
     }

@@ -9,6 +9,7 @@
 pub mod activities;
 pub mod api;
 pub mod arn;
+pub mod bus;
 pub mod catalog;
 mod codec;
 pub mod error;
@@ -117,6 +118,7 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
         payload_limit: cfg.payload_limit,
     };
     let integrations = Arc::new(passo_tasks::Integrations::new(opts.project.clone(), site));
+    let tasks: Arc<dyn tasks::TaskRunner> = Arc::new(integrations.clone());
     let registry = integrations.functions().clone();
     // Queues and topics: served on this port, and reached by Tasks with no endpoint set.
     let local = local::Local::load(&db, &cfg.realm)?;
@@ -125,14 +127,18 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     let created = api::load_functions(&db, &registry).map_err(|e| anyhow::anyhow!("{e}"))?;
     let functions = opts.project.functions.len() + created;
     let buckets = integrations.buckets().ok().cloned();
-    let rt = runtime::Runtime::new(cfg, db.clone(), Arc::new(integrations))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rt = runtime::Runtime::new(cfg, db.clone(), tasks).map_err(|e| anyhow::anyhow!("{e}"))?;
+    integrations.set_local(bus::local::LocalEvents::new(&rt));
     rt.set_functions(registry);
     rt.set_local(local.clone());
     if let Some(b) = buckets {
         rt.set_buckets(b);
     }
     let reissued = rt.recover().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let deliveries = rt.resume_deliveries().map_err(|e| anyhow::anyhow!("{e}"))?;
+    if deliveries > 0 {
+        tracing::info!("delivering {deliveries} events accepted before the restart");
+    }
     let timer_task = tokio::spawn(timers::run(rt.clone()));
     let every = std::time::Duration::from_millis(rt.cfg.sweep_every_ms.max(100));
     let sweep_task = tokio::spawn(runtime::sweeper::run(rt.clone(), every));

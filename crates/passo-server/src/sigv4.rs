@@ -112,6 +112,23 @@ pub fn verify_states(
     verify(&cfg.access_keys, &scope, headers, body, now_ms)
 }
 
+/// [`verify`] for the EventBridge API (signing name `events`) of the server.
+pub fn verify_events(
+    cfg: &crate::Config,
+    headers: &HeaderMap,
+    body: &[u8],
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let scope = Scope {
+        region: &cfg.realm.region,
+        services: EVENTS,
+    };
+    verify(&cfg.access_keys, &scope, headers, body, now_ms)
+}
+
+/// EventBridge's signing name.
+pub const EVENTS: &[&str] = &["events"];
+
 /// Checks the request's Authorization header against the configured (id, secret) pairs:
 /// signed within 15 minutes of `now_ms`, for `scope`, over every header that must be signed.
 pub fn verify(

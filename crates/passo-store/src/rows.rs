@@ -179,6 +179,92 @@ pub enum Write {
     },
     /// Removes executions (with steps and timers) that stopped before this time.
     PurgeStoppedBefore(i64),
+    /// Creates an event bus; `StoreError::Conflict` when it exists.
+    InsertEventBus(EventBusRow),
+    /// Deletes an event bus with its rules and their targets.
+    DeleteEventBus(String),
+    /// Creates or replaces a rule (its targets stay).
+    PutRule(RuleRow),
+    /// Deletes a rule (bus, name).
+    DeleteRule(String, String),
+    /// Creates or replaces a target of a rule.
+    PutRuleTarget(RuleTargetRow),
+    /// Removes a target (bus, rule, id).
+    DeleteRuleTarget(String, String, String),
+    /// Records a delivery to make (nothing happens when it is recorded already).
+    InsertDelivery(DeliveryRow),
+    /// A delivery that was handed over (or dead-lettered): forgotten.
+    FinishDelivery(String),
+    /// A delivery that failed and will be tried again: (id, attempts so far, due time).
+    RetryDelivery(String, i64, i64),
+    PutDeadLetter(DeadLetterRow),
     /// A change to queues or topics.
     Messaging(crate::messaging::MessagingWrite),
+}
+
+/// An event bus (the `default` bus has a row too, made when the database is opened).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventBusRow {
+    pub name: String,
+    pub arn: String,
+    pub description: Option<String>,
+    pub created_ms: i64,
+}
+
+/// A rule on an event bus: an event pattern and/or a schedule, and its state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleRow {
+    pub bus: String,
+    pub name: String,
+    pub arn: String,
+    pub event_pattern: Option<String>,
+    pub schedule: Option<String>,
+    /// `ENABLED` or `DISABLED`.
+    pub state: String,
+    pub description: Option<String>,
+    pub role_arn: Option<String>,
+    pub created_ms: i64,
+}
+
+/// A target of a rule: the target as PutTargets gave it (JSON text, the API's member names).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleTargetRow {
+    pub bus: String,
+    pub rule: String,
+    pub id: String,
+    pub spec: String,
+}
+
+/// One event to hand to one target, kept until it is handed over (or dead-lettered): an
+/// accepted event survives a crash. The id is fixed by the event and the target, so the
+/// same delivery is never recorded twice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRow {
+    pub id: String,
+    /// The whole event (JSON text).
+    pub event: String,
+    pub rule_arn: String,
+    pub rule_name: String,
+    /// The target as it was when the event matched (JSON text).
+    pub target: String,
+    pub ingested_ms: i64,
+    pub attempts: i64,
+    /// When the next attempt is due.
+    pub next_ms: i64,
+}
+
+/// An event that could not be delivered: what it was, where it was going and why it failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetterRow {
+    pub id: String,
+    pub event: String,
+    pub rule_arn: String,
+    pub target_id: String,
+    pub target_arn: String,
+    /// The target's DeadLetterConfig Arn, if it has one.
+    pub dead_letter_arn: Option<String>,
+    pub error_code: String,
+    pub error_message: String,
+    pub attempts: i64,
+    pub time_ms: i64,
 }

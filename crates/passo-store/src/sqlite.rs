@@ -53,6 +53,23 @@ CREATE TABLE IF NOT EXISTS timers (
   execution_arn TEXT NOT NULL, timer_id INTEGER NOT NULL, fire_at_ms INTEGER NOT NULL,
   PRIMARY KEY (execution_arn, timer_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS timers_due ON timers (fire_at_ms);
+CREATE TABLE IF NOT EXISTS event_buses (
+  name TEXT PRIMARY KEY, arn TEXT NOT NULL, description TEXT, created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS rules (
+  bus TEXT NOT NULL, name TEXT NOT NULL, arn TEXT NOT NULL, event_pattern TEXT,
+  schedule TEXT, state TEXT NOT NULL, description TEXT, role_arn TEXT,
+  created_ms INTEGER NOT NULL, PRIMARY KEY (bus, name));
+CREATE TABLE IF NOT EXISTS rule_targets (
+  bus TEXT NOT NULL, rule TEXT NOT NULL, id TEXT NOT NULL, spec TEXT NOT NULL,
+  PRIMARY KEY (bus, rule, id));
+CREATE TABLE IF NOT EXISTS deliveries (
+  id TEXT PRIMARY KEY, event TEXT NOT NULL, rule_arn TEXT NOT NULL, rule_name TEXT NOT NULL,
+  target TEXT NOT NULL, ingested_ms INTEGER NOT NULL, attempts INTEGER NOT NULL,
+  next_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dead_letters (
+  id TEXT PRIMARY KEY, event TEXT NOT NULL, rule_arn TEXT NOT NULL, target_id TEXT NOT NULL,
+  target_arn TEXT NOT NULL, dead_letter_arn TEXT, error_code TEXT NOT NULL,
+  error_message TEXT NOT NULL, attempts INTEGER NOT NULL, time_ms INTEGER NOT NULL);
 ";
 
 /// How the database is opened.
@@ -463,6 +480,115 @@ impl Db {
         })
     }
 
+    /// Every event bus, by name.
+    pub fn event_buses(&self) -> Result<Vec<EventBusRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT name, arn, description, created_ms FROM event_buses ORDER BY name",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(EventBusRow {
+                    name: r.get(0)?,
+                    arn: r.get(1)?,
+                    description: r.get(2)?,
+                    created_ms: r.get(3)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Every rule of every bus, by bus and name.
+    pub fn rules(&self) -> Result<Vec<RuleRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT bus, name, arn, event_pattern, schedule, state, description, role_arn,
+                 created_ms FROM rules ORDER BY bus, name",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(RuleRow {
+                    bus: r.get(0)?,
+                    name: r.get(1)?,
+                    arn: r.get(2)?,
+                    event_pattern: r.get(3)?,
+                    schedule: r.get(4)?,
+                    state: r.get(5)?,
+                    description: r.get(6)?,
+                    role_arn: r.get(7)?,
+                    created_ms: r.get(8)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Every target of every rule, by bus, rule and id.
+    pub fn rule_targets(&self) -> Result<Vec<RuleTargetRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT bus, rule, id, spec FROM rule_targets ORDER BY bus, rule, id",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(RuleTargetRow {
+                    bus: r.get(0)?,
+                    rule: r.get(1)?,
+                    id: r.get(2)?,
+                    spec: r.get(3)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Deliveries not yet handed over, soonest due first.
+    pub fn pending_deliveries(&self) -> Result<Vec<DeliveryRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, event, rule_arn, rule_name, target, ingested_ms, attempts, next_ms
+                 FROM deliveries ORDER BY next_ms, id",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(DeliveryRow {
+                    id: r.get(0)?,
+                    event: r.get(1)?,
+                    rule_arn: r.get(2)?,
+                    rule_name: r.get(3)?,
+                    target: r.get(4)?,
+                    ingested_ms: r.get(5)?,
+                    attempts: r.get(6)?,
+                    next_ms: r.get(7)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Dead letters, newest first, at most `limit`.
+    pub fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetterRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, event, rule_arn, target_id, target_arn, dead_letter_arn, error_code,
+                 error_message, attempts, time_ms FROM dead_letters
+                 ORDER BY time_ms DESC, id LIMIT ?1",
+            )?;
+            let rows = st.query_map([limit as i64], |r| {
+                Ok(DeadLetterRow {
+                    id: r.get(0)?,
+                    event: r.get(1)?,
+                    rule_arn: r.get(2)?,
+                    target_id: r.get(3)?,
+                    target_arn: r.get(4)?,
+                    dead_letter_arn: r.get(5)?,
+                    error_code: r.get(6)?,
+                    error_message: r.get(7)?,
+                    attempts: r.get(8)?,
+                    time_ms: r.get(9)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
     /// Timers due at or before `until_ms`, earliest first.
     pub fn due_timers(&self, until_ms: i64, limit: usize) -> Result<Vec<TimerRow>> {
         self.read(|c| {
@@ -820,6 +946,86 @@ fn apply(c: &Connection, w: &Write) -> Result<()> {
             c.prepare_cached("DELETE FROM map_runs WHERE stop_ms IS NOT NULL AND stop_ms < ?1")?
                 .execute([ms])?;
         }
+        Write::InsertEventBus(b) => {
+            c.prepare_cached("INSERT INTO event_buses VALUES (?1,?2,?3,?4)")?
+                .execute(params![b.name, b.arn, b.description, b.created_ms])
+                .map_err(conflict)?;
+        }
+        Write::DeleteEventBus(name) => {
+            for sql in [
+                "DELETE FROM event_buses WHERE name = ?1",
+                "DELETE FROM rules WHERE bus = ?1",
+                "DELETE FROM rule_targets WHERE bus = ?1",
+            ] {
+                c.prepare_cached(sql)?.execute([name])?;
+            }
+        }
+        Write::PutRule(r) => {
+            c.prepare_cached("INSERT OR REPLACE INTO rules VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")?
+                .execute(params![
+                    r.bus,
+                    r.name,
+                    r.arn,
+                    r.event_pattern,
+                    r.schedule,
+                    r.state,
+                    r.description,
+                    r.role_arn,
+                    r.created_ms
+                ])?;
+        }
+        Write::DeleteRule(bus, name) => {
+            c.prepare_cached("DELETE FROM rules WHERE bus = ?1 AND name = ?2")?
+                .execute([bus, name])?;
+            c.prepare_cached("DELETE FROM rule_targets WHERE bus = ?1 AND rule = ?2")?
+                .execute([bus, name])?;
+        }
+        Write::PutRuleTarget(t) => {
+            c.prepare_cached("INSERT OR REPLACE INTO rule_targets VALUES (?1,?2,?3,?4)")?
+                .execute(params![t.bus, t.rule, t.id, t.spec])?;
+        }
+        Write::DeleteRuleTarget(bus, rule, id) => {
+            c.prepare_cached("DELETE FROM rule_targets WHERE bus = ?1 AND rule = ?2 AND id = ?3")?
+                .execute([bus, rule, id])?;
+        }
+        Write::InsertDelivery(d) => {
+            c.prepare_cached("INSERT OR IGNORE INTO deliveries VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?
+                .execute(params![
+                    d.id,
+                    d.event,
+                    d.rule_arn,
+                    d.rule_name,
+                    d.target,
+                    d.ingested_ms,
+                    d.attempts,
+                    d.next_ms
+                ])?;
+        }
+        Write::FinishDelivery(id) => {
+            c.prepare_cached("DELETE FROM deliveries WHERE id = ?1")?
+                .execute([id])?;
+        }
+        Write::RetryDelivery(id, attempts, next_ms) => {
+            c.prepare_cached("UPDATE deliveries SET attempts = ?2, next_ms = ?3 WHERE id = ?1")?
+                .execute(params![id, attempts, next_ms])?;
+        }
+        Write::PutDeadLetter(d) => {
+            c.prepare_cached(
+                "INSERT OR REPLACE INTO dead_letters VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+            )?
+            .execute(params![
+                d.id,
+                d.event,
+                d.rule_arn,
+                d.target_id,
+                d.target_arn,
+                d.dead_letter_arn,
+                d.error_code,
+                d.error_message,
+                d.attempts,
+                d.time_ms
+            ])?;
+        }
     }
     Ok(())
 }
@@ -925,5 +1131,85 @@ mod tests {
         db.write(vec![Write::PurgeStoppedBefore(6)]).await.unwrap();
         assert!(db.execution("old").unwrap().is_none());
         assert!(db.execution("new").unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_delivery_is_recorded_once_and_kept_until_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        let db = Db::open(&path, DbOptions::default()).unwrap();
+        let d = DeliveryRow {
+            id: "ev1/t".into(),
+            event: "{}".into(),
+            rule_arn: "r".into(),
+            rule_name: "r".into(),
+            target: "{}".into(),
+            ingested_ms: 1,
+            attempts: 0,
+            next_ms: 1,
+        };
+        let mut again = d.clone();
+        again.attempts = 9;
+        db.write(vec![Write::InsertDelivery(d.clone())])
+            .await
+            .unwrap();
+        db.write(vec![Write::InsertDelivery(again)]).await.unwrap();
+        assert_eq!(db.pending_deliveries().unwrap(), vec![d.clone()]);
+        db.write(vec![Write::RetryDelivery(d.id.clone(), 1, 50)])
+            .await
+            .unwrap();
+        db.close();
+        let db = Db::open(&path, DbOptions::default()).unwrap();
+        let pending = db.pending_deliveries().unwrap();
+        assert_eq!((pending[0].attempts, pending[0].next_ms), (1, 50));
+        db.write(vec![Write::FinishDelivery(d.id.clone())])
+            .await
+            .unwrap();
+        assert!(db.pending_deliveries().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn deleting_a_bus_takes_its_rules_and_targets() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("p.db"), DbOptions::default()).unwrap();
+        let bus = EventBusRow {
+            name: "b".into(),
+            arn: "arn:b".into(),
+            description: None,
+            created_ms: 1,
+        };
+        let rule = RuleRow {
+            bus: "b".into(),
+            name: "r".into(),
+            arn: "arn:r".into(),
+            event_pattern: Some("{}".into()),
+            schedule: None,
+            state: "ENABLED".into(),
+            description: None,
+            role_arn: None,
+            created_ms: 1,
+        };
+        let target = RuleTargetRow {
+            bus: "b".into(),
+            rule: "r".into(),
+            id: "t".into(),
+            spec: "{}".into(),
+        };
+        db.write(vec![
+            Write::InsertEventBus(bus.clone()),
+            Write::PutRule(rule),
+            Write::PutRuleTarget(target),
+        ])
+        .await
+        .unwrap();
+        let twice = db.write(vec![Write::InsertEventBus(bus)]).await;
+        assert!(matches!(twice, Err(StoreError::Conflict)));
+        assert_eq!(db.rule_targets().unwrap().len(), 1);
+        db.write(vec![Write::DeleteEventBus("b".into())])
+            .await
+            .unwrap();
+        assert!(db.event_buses().unwrap().is_empty());
+        assert!(db.rules().unwrap().is_empty());
+        assert!(db.rule_targets().unwrap().is_empty());
     }
 }

@@ -6,6 +6,9 @@
 //! - [`item_reader`]: a Distributed Map's ItemReader (JSON, JSONL, CSV, listObjectsV2 items);
 //! - [`result_writer`]: a Distributed Map's ResultWriter (result files and manifest in a bucket);
 //! - [`s3`]: buckets (local folders or an S3-compatible endpoint) and `aws-sdk:s3:*` calls;
+//! - [`services`]: the optimized integrations (`sqs:sendMessage`, `sns:publish`,
+//!   `dynamodb:*Item`, `events:putEvents`);
+//! - [`aws`]: every other AWS call (`aws-sdk:SERVICE:ACTION`);
 //! - [`Integrations`]: the [`TaskRunner`] that routes a Task's resource to the right one.
 
 pub mod aws;
@@ -19,6 +22,7 @@ pub mod project;
 pub mod pyjson;
 pub mod result_writer;
 pub mod s3;
+pub mod services;
 
 use functions::Functions;
 use passo_engine::{Command, TaskId};
@@ -126,9 +130,9 @@ pub struct Integrations {
     http: reqwest::Client,
     buckets: Result<s3::Buckets, s3::Error>,
     /// The services the host answers itself (queues, topics, the event bus), if any.
-    /// Set once, after construction: the server makes its services from a runtime that
-    /// itself holds these integrations.
-    local: std::sync::OnceLock<Arc<dyn aws::local::LocalServices>>,
+    /// Added after construction: the server makes its services from a runtime that itself
+    /// holds these integrations.
+    local: aws::local::LocalSet,
 }
 
 /// Where `passo run` keeps buckets unless told otherwise (the server's default is
@@ -152,14 +156,18 @@ impl Integrations {
             http: reqwest::Client::new(),
             // A configuration that cannot be used fails the S3 Tasks, not the whole engine.
             buckets: s3::Buckets::new(&config),
-            local: std::sync::OnceLock::new(),
+            local: aws::local::LocalSet::default(),
         }
     }
 
-    /// The services the host answers itself when no endpoint is configured for them.
-    /// Only the first call counts.
+    /// Adds services the host answers itself when no endpoint is configured for them (each
+    /// host part adds its own: the event bus, queues and topics).
     pub fn set_local(&self, local: Arc<dyn aws::local::LocalServices>) {
-        let _ = self.local.set(local);
+        self.local.add(local);
+    }
+
+    fn local(&self) -> Option<&dyn aws::local::LocalServices> {
+        Some(&self.local)
     }
 
     /// The configured buckets (for ItemReader and ResultWriter), or why they cannot be used.
@@ -224,8 +232,18 @@ impl Integrations {
                 Err(e) => Err(("S3.S3Exception".to_string(), Some(e.to_string()))),
             };
         }
+        if let Some((family, action, pattern)) = services::family(&req.resource) {
+            let cx = services::Context {
+                http: &self.http,
+                local: self.local(),
+                deadline,
+                state_name: &req.state_name,
+                execution_arn: &req.execution_arn,
+            };
+            return services::run(&cx, family, action, pattern, &req.input).await;
+        }
         if let Some((service, action)) = aws::action(&req.resource) {
-            let local = self.local.get().map(|l| l.as_ref());
+            let local = self.local();
             return aws::call(&self.http, local, service, action, &req.input, deadline).await;
         }
         if http::is_http(&req.resource) {

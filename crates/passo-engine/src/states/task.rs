@@ -34,8 +34,13 @@ fn resource_kind(arn: &str) -> ResourceKind {
     // arn:aws:states:::lambda:invoke(.waitForTaskToken) -> type "lambda", resource "invoke..."
     let rest = arn.splitn(6, ':').nth(5).unwrap_or(arn);
     let (ty, res) = rest.split_once(':').unwrap_or((rest, ""));
+    // arn:aws:states:::aws-sdk:s3:getObject -> type "aws-sdk:s3", resource "getObject".
+    let (ty, res) = match (ty, res.split_once(':')) {
+        ("aws-sdk", Some((service, action))) => (format!("aws-sdk:{service}"), action),
+        _ => (ty.to_string(), res),
+    };
     ResourceKind::Service {
-        resource_type: ty.into(),
+        resource_type: ty,
         resource: res.into(),
     }
 }

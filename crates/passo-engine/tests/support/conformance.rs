@@ -51,7 +51,11 @@ pub fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
         (Value::Object(x), Value::Object(y)) => {
-            if x.contains_key("ExecutionArn") && x.contains_key("SdkHttpMetadata") {
+            if is_headers(x) && is_headers(y) {
+                // HTTP header names are case-insensitive, and AWS's own answers spell them
+                // both ways (DynamoDB's `x-amzn-RequestId` and `x-amzn-requestid`).
+                same_members(&lower_keys(x), &lower_keys(y))
+            } else if x.contains_key("ExecutionArn") && x.contains_key("SdkHttpMetadata") {
                 same_members(&without_length(x), &without_length(y))
             } else {
                 same_members(x, y)
@@ -81,6 +85,27 @@ pub fn same(a: &Value, b: &Value) -> bool {
         }
         _ => a == b,
     }
+}
+
+/// Whether an object is a map of HTTP headers (an SDK's `HttpHeaders`).
+fn is_headers(m: &Map<String, Value>) -> bool {
+    m.keys().any(|k| k.eq_ignore_ascii_case("content-type"))
+}
+
+/// Header names lower-cased, and with them a value the snapshot replaced by its header's
+/// name (`"x-amzn-RequestId": "x-amzn-RequestId"`).
+fn lower_keys(m: &Map<String, Value>) -> Map<String, Value> {
+    m.iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::String(s) if s.eq_ignore_ascii_case(k) => {
+                    Value::String(s.to_ascii_lowercase())
+                }
+                other => other.clone(),
+            };
+            (k.to_ascii_lowercase(), v)
+        })
+        .collect()
 }
 
 /// An RFC 7231 date as HTTP headers carry it: "Tue, 14 Nov 2023 22:13:20 GMT".

@@ -1,5 +1,7 @@
 //! The AWS Step Functions API over HTTP: the JSON 1.0 protocol (`POST /` with
-//! `X-Amz-Target: AWSStepFunctions.<Action>`), answered with AWS's shapes and errors.
+//! `X-Amz-Target: AWSStepFunctions.<Action>`), answered with AWS's shapes and errors; on the
+//! same port, EventBridge's (`AWSEvents.<Action>`, JSON 1.1, see [`crate::bus`]) and Passo's
+//! own (`Passo.<Action>`).
 
 mod activities;
 mod executions;
@@ -14,6 +16,8 @@ mod tasks;
 mod test_state;
 mod versions;
 
+/// StartExecution as the API answers it (the event bus starts its targets with it).
+pub(crate) use executions::start as start_execution;
 /// ValidateStateMachineDefinition (pure: no runtime needed).
 pub use functions::load as load_functions;
 pub use machines::validate as validate_state_machine_definition;
@@ -63,7 +67,24 @@ async fn handle(State(rt): State<Arc<Runtime>>, headers: HeaderMap, body: Body) 
     if messaging::is_query(&headers) {
         return messaging::sns(&rt, &headers, body).await;
     }
-    answer(checked(&rt, &headers, body).await)
+    let protocol = if target(&headers).starts_with(EVENTS) {
+        JSON_1_1
+    } else {
+        JSON_1_0
+    };
+    answer_as(checked(&rt, &headers, body).await, protocol)
+}
+
+/// EventBridge's target prefix; its API speaks JSON 1.1.
+const EVENTS: &str = "AWSEvents.";
+const JSON_1_0: &str = "application/x-amz-json-1.0";
+const JSON_1_1: &str = "application/x-amz-json-1.1";
+
+fn target(headers: &HeaderMap) -> &str {
+    headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }
 
 /// GET `/`: only the links SNS puts in its messages.
@@ -98,6 +119,11 @@ async fn checked(rt: &Arc<Runtime>, headers: &HeaderMap, body: Body) -> Result<V
 
 /// An API answer in AWS's JSON 1.0 shape, with a request id.
 fn answer(result: Result<Value, ApiError>) -> Response {
+    answer_as(result, JSON_1_0)
+}
+
+/// An API answer with the content type of its protocol, with a request id.
+fn answer_as(result: Result<Value, ApiError>, content_type: &'static str) -> Response {
     let (status, body) = match result {
         Ok(v) => (StatusCode::OK, v.to_string()),
         Err(e) => (
@@ -107,10 +133,7 @@ fn answer(result: Result<Value, ApiError>) -> Response {
     };
     let mut resp = (status, body).into_response();
     let h = resp.headers_mut();
-    h.insert(
-        "content-type",
-        HeaderValue::from_static("application/x-amz-json-1.0"),
-    );
+    h.insert("content-type", HeaderValue::from_static(content_type));
     if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
         // boto3's ResponseMetadata.RequestId and the SDKs' request ids come from here.
         h.insert("x-amzn-requestid", id);
@@ -120,24 +143,25 @@ fn answer(result: Result<Value, ApiError>) -> Response {
 
 /// The call itself; the body's size was bounded by `guard::read_body`.
 async fn dispatch(rt: &Arc<Runtime>, headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+    let target = target(headers);
+    let events = target.strip_prefix(EVENTS);
     if !rt.cfg.access_keys.is_empty() {
-        sigv4::verify_states(&rt.cfg, headers, body, crate::runtime::now_ms())?;
-    }
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let (passo, action) = match (
-        target.strip_prefix("AWSStepFunctions."),
-        target.strip_prefix("Passo."),
-    ) {
-        (Some(a), _) => (false, a),
-        (None, Some(a)) => (true, a),
-        (None, None) => {
-            return Err(ApiError::UnknownOperation(format!(
-                "Unknown operation: '{target}'"
-            )))
+        let now = crate::runtime::now_ms();
+        match events {
+            Some(_) => sigv4::verify_events(&rt.cfg, headers, body, now)?,
+            None => sigv4::verify_states(&rt.cfg, headers, body, now)?,
         }
+    }
+    let api = if let Some(a) = target.strip_prefix("AWSStepFunctions.") {
+        Api::States(a)
+    } else if let Some(a) = target.strip_prefix("Passo.") {
+        Api::Passo(a)
+    } else if let Some(a) = events {
+        Api::Events(a)
+    } else {
+        return Err(ApiError::UnknownOperation(format!(
+            "Unknown operation: '{target}'"
+        )));
     };
     let req: Value = if body.is_empty() {
         Value::Object(Map::new())
@@ -150,18 +174,11 @@ async fn dispatch(rt: &Arc<Runtime>, headers: &HeaderMap, body: &[u8]) -> Result
             "The request body must be a JSON object".into(),
         ));
     }
-    if passo {
-        return match action {
-            "CreateFunction" => functions::create(rt, &req).await,
-            "GetFunction" => functions::get(rt, &req),
-            "ListFunctions" => functions::list(rt),
-            "DeleteFunction" => functions::delete(rt, &req).await,
-            "DescribeServer" => Ok(describe_server(rt)),
-            other => Err(ApiError::UnknownOperation(format!(
-                "Unknown operation: 'Passo.{other}'"
-            ))),
-        };
-    }
+    let action = match api {
+        Api::Events(action) => return Ok(crate::bus::api::dispatch(rt, action, &req).await?),
+        Api::Passo(action) => return passo_action(rt, action, &req).await,
+        Api::States(action) => action,
+    };
     match action {
         "CreateStateMachine" => machines::create(rt, &req).await,
         "DescribeStateMachine" => machines::describe(rt, &req),
@@ -202,6 +219,28 @@ async fn dispatch(rt: &Arc<Runtime>, headers: &HeaderMap, body: &[u8]) -> Result
         "ListTagsForResource" => versions::list_tags(rt, &req),
         other => Err(ApiError::UnknownOperation(format!(
             "The action {other} is not supported by Passo yet"
+        ))),
+    }
+}
+
+/// Which API a request's X-Amz-Target names, and its action.
+enum Api<'a> {
+    States(&'a str),
+    Events(&'a str),
+    Passo(&'a str),
+}
+
+/// Passo's own actions.
+async fn passo_action(rt: &Arc<Runtime>, action: &str, req: &Value) -> Result<Value, ApiError> {
+    match action {
+        "ListDeadLetters" => crate::bus::delivery::list_dead_letters(rt, req),
+        "CreateFunction" => functions::create(rt, req).await,
+        "GetFunction" => functions::get(rt, req),
+        "ListFunctions" => functions::list(rt),
+        "DeleteFunction" => functions::delete(rt, req).await,
+        "DescribeServer" => Ok(describe_server(rt)),
+        other => Err(ApiError::UnknownOperation(format!(
+            "Unknown operation: 'Passo.{other}'"
         ))),
     }
 }
@@ -312,6 +351,11 @@ pub(crate) fn encode_cursor(cursor: &str) -> String {
 
 pub(crate) fn encode_token(offset: usize) -> String {
     encode_cursor(&offset.to_string())
+}
+
+/// The offset an [`encode_token`] page token holds.
+pub(crate) fn decode_offset(t: &str) -> Option<usize> {
+    decode_token(t)?.parse().ok()
 }
 
 fn decode_token(t: &str) -> Option<String> {

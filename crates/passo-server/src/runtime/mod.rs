@@ -80,6 +80,8 @@ pub struct Runtime {
     pub map_runs: crate::map_runs::MapRuns,
     /// Passo's own queues and topics (set by `serve`).
     local: std::sync::OnceLock<Arc<crate::local::Local>>,
+    /// The event bus: buses, rules, targets (deliveries live in the store).
+    pub bus: crate::bus::Bus,
 }
 
 impl Runtime {
@@ -94,6 +96,7 @@ impl Runtime {
 
     pub fn new(cfg: Config, db: Db, tasks: Arc<dyn TaskRunner>) -> Result<Arc<Runtime>, ApiError> {
         let catalog = Catalog::load(&db)?;
+        let bus = crate::bus::Bus::load(&db, &cfg.realm, now_ms())?;
         Ok(Arc::new(Runtime {
             cfg,
             db,
@@ -110,6 +113,7 @@ impl Runtime {
             buckets: std::sync::OnceLock::new(),
             map_runs: Default::default(),
             local: std::sync::OnceLock::new(),
+            bus,
         }))
     }
 
@@ -269,6 +273,8 @@ impl Runtime {
             }),
         ];
         timer_writes(&arn, &cmds, &mut writes);
+        let announced = self.start_status_deliveries(&writes);
+        writes.extend(announced.iter().cloned().map(Write::InsertDelivery));
         // The slot is taken before the commit, so that an answer to a first task (a mock
         // answers at once) waits for this start to finish instead of loading a second copy.
         let (slot, mut g) = self.owners.lock(&arn).await;
@@ -295,6 +301,7 @@ impl Runtime {
                 }
             }
         }
+        self.dispatch(announced);
         if let (Some(_), Some(p)) = (outcome, &req.parent) {
             self.ended(&arn, p);
         }
@@ -303,6 +310,55 @@ impl Runtime {
         }
         self.after_commit(&arn, a, cmds, &slot, &mut g);
         Ok((arn, start_ms))
+    }
+
+    /// The `aws.states` deliveries of a start (RUNNING, and its end too when the start step
+    /// ended it), made from the execution row among `writes`.
+    fn start_status_deliveries(&self, writes: &[Write]) -> Vec<passo_store::DeliveryRow> {
+        if !self.wants_status_events() {
+            return Vec::new();
+        }
+        let Some(Write::InsertExecution(row)) = writes.first() else {
+            return Vec::new();
+        };
+        let mut running = row.clone();
+        running.status = Status::Running.as_str().to_string();
+        (
+            running.output,
+            running.error,
+            running.cause,
+            running.stop_ms,
+        ) = (None, None, None, None);
+        let mut out = self.status_deliveries(&running, row.start_ms);
+        if row.stop_ms.is_some() {
+            out.extend(self.status_deliveries(row, row.start_ms));
+        }
+        out
+    }
+
+    /// The `aws.states` deliveries of a step that changes an execution's status (it ends,
+    /// or a redrive runs it again): the stored row with the step's update applied.
+    pub(crate) fn step_status_deliveries(
+        &self,
+        u: &ExecutionUpdate,
+        now: i64,
+    ) -> Vec<passo_store::DeliveryRow> {
+        if !self.wants_status_events() {
+            return Vec::new();
+        }
+        let Ok(Some(mut row)) = self.db.execution(&u.arn) else {
+            return Vec::new();
+        };
+        row.status = u.status.clone();
+        row.output = u.output.clone();
+        row.error = u.error.clone();
+        row.cause = u.cause.clone();
+        row.stop_ms = u.stop_ms;
+        row.redrive_count = u.redrive_count;
+        if u.redrive_ms.is_some() {
+            row.redrive_ms = u.redrive_ms;
+        }
+        self.status_deliveries(&row, now)
     }
 
     /// StartExecution with a name already taken: the same input on a running execution

@@ -333,6 +333,12 @@ impl Runtime {
         let mut u = update(arn, outcome.as_ref(), now, a.pending());
         u.redrive_count = a.ex.redrive_count() as i64;
         u.redrive_ms = redrive.then_some(now);
+        let announced = if outcome.is_some() || redrive {
+            self.step_status_deliveries(&u, now)
+        } else {
+            Vec::new()
+        };
+        writes.extend(announced.iter().cloned().map(Write::InsertDelivery));
         writes.push(Write::UpdateExecution(u));
         if outcome.is_some() {
             writes.push(Write::DeleteTimers(arn.to_string()));
@@ -363,6 +369,7 @@ impl Runtime {
             );
         }
         self.sweeper.stepped(arn);
+        self.dispatch(announced);
         for child in &abandoned {
             self.stop_child(child, arn);
         }

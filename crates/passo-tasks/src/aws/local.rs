@@ -41,3 +41,45 @@ impl AwsError {
         }
     }
 }
+
+/// Several hosts' services side by side (the event bus, queues and topics), asked in the
+/// order they were added: the first that serves a service answers it.
+#[derive(Default)]
+pub struct LocalSet(std::sync::RwLock<Vec<std::sync::Arc<dyn LocalServices>>>);
+
+impl LocalSet {
+    pub fn add(&self, services: std::sync::Arc<dyn LocalServices>) {
+        self.0.write().unwrap().push(services);
+    }
+
+    fn find(&self, service_id: &str) -> Option<std::sync::Arc<dyn LocalServices>> {
+        let all = self.0.read().unwrap();
+        all.iter().find(|s| s.serves(service_id)).cloned()
+    }
+}
+
+impl LocalServices for LocalSet {
+    fn serves(&self, service_id: &str) -> bool {
+        self.find(service_id).is_some()
+    }
+
+    fn call<'a>(
+        &'a self,
+        service_id: &'a str,
+        operation: &'a str,
+        input: &'a Value,
+    ) -> LocalFuture<'a> {
+        // The lock is not held across the call: the Arc is.
+        let found = self.find(service_id);
+        Box::pin(async move {
+            match found {
+                Some(s) => s.call(service_id, operation, input).await,
+                None => Err(AwsError::service(
+                    "UnknownService",
+                    &format!("No local service answers {service_id}"),
+                    400,
+                )),
+            }
+        })
+    }
+}

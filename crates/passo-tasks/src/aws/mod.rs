@@ -160,7 +160,61 @@ pub async fn call_in(
     input: &Value,
     deadline: Option<std::time::Duration>,
 ) -> crate::TaskResult {
-    let unknown = |what: String| ("States.TaskFailed".to_string(), Some(what));
+    call_raw_in(ctx, http, local, service, action, input, deadline)
+        .await
+        .map_err(|e| match e {
+            CallError::Unusable(what) => ("States.TaskFailed".to_string(), Some(what)),
+            CallError::Service { error, prefix, .. } => error.to_task_error(&prefix),
+        })
+}
+
+/// Why a call gave no result: nothing could be called (an unknown service or action, no
+/// endpoint), or the service (or the way to it) answered an error.
+#[derive(Debug, Clone)]
+pub enum CallError {
+    Unusable(String),
+    /// The service's error: as it came (`raw`), with its code the Java SDK's exception
+    /// (`error`), and the aws-sdk error prefix of the service.
+    Service {
+        raw: AwsError,
+        error: AwsError,
+        prefix: String,
+    },
+}
+
+/// What [`call`] does, with the service's error as it came: the optimized integrations
+/// (`sqs:sendMessage`, ...) name errors their own way.
+pub async fn call_raw(
+    http: &reqwest::Client,
+    local: Option<&dyn local::LocalServices>,
+    service: &str,
+    action: &str,
+    input: &Value,
+    deadline: Option<std::time::Duration>,
+) -> Result<Value, CallError> {
+    call_raw_in(
+        &context::current(),
+        http,
+        local,
+        service,
+        action,
+        input,
+        deadline,
+    )
+    .await
+}
+
+/// [`call_raw`] with the given settings.
+pub async fn call_raw_in(
+    ctx: &context::Context,
+    http: &reqwest::Client,
+    local: Option<&dyn local::LocalServices>,
+    service: &str,
+    action: &str,
+    input: &Value,
+    deadline: Option<std::time::Duration>,
+) -> Result<Value, CallError> {
+    let unknown = CallError::Unusable;
     let (botocore, service_id) = names::service(service).map_err(|e| unknown(e.to_string()))?;
     let model = models::model(botocore).map_err(|e| unknown(e.to_string()))?;
     let prefix = names::error_prefix(service_id);
@@ -174,7 +228,11 @@ pub async fn call_in(
         )));
     }
     let protocol = protocol(&model).map_err(|e| unknown(format!("{e} of '{service}'")))?;
-    let fail = |e: AwsError| e.modeled(&model).to_task_error(&prefix);
+    let fail = |e: AwsError| CallError::Service {
+        raw: e.clone(),
+        error: e.modeled(&model),
+        prefix: prefix.clone(),
+    };
     let route = ctx.route(service_id);
     // An endpoint the user configured wins; then the host's own service (queues, topics, the
     // event bus); then AWS, when there are credentials to call it with.
