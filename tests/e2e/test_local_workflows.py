@@ -134,6 +134,15 @@ class LocalWorkflowTest(unittest.TestCase):
         d = self.finished(ex)
         self.assertEqual(d["status"], "FAILED")
         self.assertEqual(d["error"], "Sqs.QueueDoesNotExistException")
+        # The optimized integration names it as the Java 1 SDK does.
+        ex = self.run_machine({
+            "Send": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+                     "Parameters": {"QueueUrl": f"{SERVER.endpoint}/123456789012/{uniq('none')}",
+                                    "MessageBody": "x"},
+                     "End": True},
+        })
+        d = self.finished(ex)
+        self.assertEqual((d["status"], d["error"]), ("FAILED", "SQS.QueueDoesNotExistException"))
 
     def test_wait_for_task_token_through_a_queue(self):
         url = self.sqs.create_queue(QueueName=uniq("tokens"))["QueueUrl"]

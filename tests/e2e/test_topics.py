@@ -130,7 +130,10 @@ class TopicTest(unittest.TestCase):
             self.assertEqual(retried_headers["x-amz-sns-subscription-arn"], subs[0]["SubscriptionArn"])
             self.assertEqual((retried["Type"], retried["MessageId"], retried["Message"]),
                              ("Notification", sent["MessageId"], "to the hook"))
-            self.assertIn("Unsubscribe", retried["UnsubscribeURL"])
+            # The UnsubscribeURL in the envelope ends the subscription.
+            with urllib.request.urlopen(retried["UnsubscribeURL"], timeout=10) as r:
+                self.assertEqual(r.status, 200)
+            self.assertEqual(self.sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"], [])
         finally:
             endpoint.close()
 
@@ -148,6 +151,20 @@ class TopicTest(unittest.TestCase):
             self.assertIn("SequenceNumber", out)
         # The repeated "one" is deduplicated by its content.
         self.assertEqual([m["Body"] for m in self.drain(url)], ["one", "two"])
+
+    def test_publish_batch_and_message_structure(self):
+        topic = self.sns.create_topic(Name=uniq("batch"))["TopicArn"]
+        url, arn = self.queue()
+        self.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+        out = self.sns.publish_batch(TopicArn=topic, PublishBatchRequestEntries=[
+            {"Id": "a", "Message": "first"},
+            {"Id": "b", "Message": json.dumps({"default": "plain", "sqs": "for queues"}),
+             "MessageStructure": "json"},
+            {"Id": "c", "Message": ""}])
+        self.assertEqual(sorted(s["Id"] for s in out["Successful"]), ["a", "b"])
+        self.assertEqual([f["Id"] for f in out["Failed"]], ["c"])
+        got = sorted(json.loads(m["Body"])["Message"] for m in self.drain(url))
+        self.assertEqual(got, ["first", "for queues"])
 
     def test_errors_and_the_aws_cli(self):
         with self.assertRaises(self.sns.exceptions.NotFoundException):
