@@ -182,5 +182,32 @@ class TopicTest(unittest.TestCase):
         self.assertIn({"TopicArn": topic}, topics)
 
 
+class CrashTest(unittest.TestCase):
+    """A notification accepted for an HTTP subscriber and not yet delivered survives SIGKILL:
+    the restarted server delivers it."""
+
+    def test_a_pending_http_delivery_survives_a_sigkill(self):
+        endpoint = Endpoint(fail_first=1)
+        server = srv.PassoServer().start()
+        try:
+            sns = srv.service_client(server.endpoint, "sns")
+            topic = sns.create_topic(Name="durable")["TopicArn"]
+            policy = json.dumps({"healthyRetryPolicy": {"numRetries": 3, "minDelayTarget": 2}})
+            sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=endpoint.url,
+                          Attributes={"DeliveryPolicy": policy})
+            _, confirm = endpoint.next()
+            sns.confirm_subscription(TopicArn=topic, Token=confirm["Token"])
+            sent = sns.publish(TopicArn=topic, Message="after the crash")
+            _, first = endpoint.next()      # answered 500: a retry is due in 2 s
+            self.assertEqual(first["MessageId"], sent["MessageId"])
+            server.restart_after_crash()
+            _, retried = endpoint.next(timeout=15)
+            self.assertEqual((retried["MessageId"], retried["Message"]),
+                             (sent["MessageId"], "after the crash"))
+        finally:
+            server.cleanup()
+            endpoint.close()
+
+
 if __name__ == "__main__":
     unittest.main()

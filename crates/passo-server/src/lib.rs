@@ -150,6 +150,10 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
         addr.to_string()
     };
     local.set_base_url(&format!("http://{host}"));
+    let pending = topics::deliver::resume(&local.topics).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if pending > 0 {
+        tracing::info!("delivering {pending} SNS notifications accepted before the restart");
+    }
     tracing::info!(
         "passo server listening on http://{addr} (data: {}, {functions} functions){}",
         db_path.display(),

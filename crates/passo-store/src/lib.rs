@@ -14,7 +14,9 @@ mod messaging;
 mod rows;
 mod sqlite;
 
-pub use messaging::{MessagingWrite, QueueMessageRow, QueueRow, SubscriptionRow, TopicRow};
+pub use messaging::{
+    MessagingWrite, QueueMessageRow, QueueRow, SubscriptionRow, TopicDeliveryRow, TopicRow,
+};
 pub use rows::*;
 pub use sqlite::{Db, DbOptions};
 

@@ -25,6 +25,10 @@ CREATE TABLE IF NOT EXISTS subscriptions (
   arn TEXT PRIMARY KEY, topic_arn TEXT NOT NULL, protocol TEXT NOT NULL,
   endpoint TEXT NOT NULL, attributes TEXT NOT NULL, token TEXT, confirmed INTEGER NOT NULL,
   created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS topic_deliveries (
+  id TEXT PRIMARY KEY, subscription_arn TEXT NOT NULL, kind TEXT NOT NULL,
+  message_id TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL,
+  next_ms INTEGER NOT NULL);
 ";
 
 /// A queue: its name (unique in the server's account and region) and settings.
@@ -85,6 +89,21 @@ pub struct SubscriptionRow {
     pub created_ms: i64,
 }
 
+/// A notification (or subscription confirmation) still to hand to an HTTP endpoint or a
+/// function: kept until it is handed over or its retries run out, so a crash does not lose it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicDeliveryRow {
+    pub id: String,
+    pub subscription_arn: String,
+    /// `Notification` or `SubscriptionConfirmation`.
+    pub kind: String,
+    pub message_id: String,
+    /// What is sent: the text POSTed, or the function's event.
+    pub body: String,
+    pub attempts: i64,
+    pub next_ms: i64,
+}
+
 /// A change to queues or topics.
 #[derive(Debug, Clone)]
 pub enum MessagingWrite {
@@ -110,6 +129,11 @@ pub enum MessagingWrite {
     DeleteTopic(String),
     PutSubscription(SubscriptionRow),
     DeleteSubscription(String),
+    PutTopicDelivery(TopicDeliveryRow),
+    /// A delivery handed over, or given up: forgotten.
+    DeleteTopicDelivery(String),
+    /// A failed attempt: (id, attempts so far, when the next is due).
+    RetryTopicDelivery(String, i64, i64),
 }
 
 pub(crate) fn apply(c: &Connection, w: &MessagingWrite) -> Result<()> {
@@ -200,6 +224,30 @@ pub(crate) fn apply(c: &Connection, w: &MessagingWrite) -> Result<()> {
                 s.created_ms
             ])?;
         }
+        W::PutTopicDelivery(d) => {
+            c.prepare_cached(
+                "INSERT OR REPLACE INTO topic_deliveries VALUES (?1,?2,?3,?4,?5,?6,?7)",
+            )?
+            .execute(params![
+                d.id,
+                d.subscription_arn,
+                d.kind,
+                d.message_id,
+                d.body,
+                d.attempts,
+                d.next_ms
+            ])?;
+        }
+        W::DeleteTopicDelivery(id) => {
+            c.prepare_cached("DELETE FROM topic_deliveries WHERE id = ?1")?
+                .execute([id])?;
+        }
+        W::RetryTopicDelivery(id, attempts, next_ms) => {
+            c.prepare_cached(
+                "UPDATE topic_deliveries SET attempts = ?2, next_ms = ?3 WHERE id = ?1",
+            )?
+            .execute(params![id, attempts, next_ms])?;
+        }
         W::DeleteSubscription(arn) => {
             c.prepare_cached("DELETE FROM subscriptions WHERE arn = ?1")?
                 .execute([arn])?;
@@ -267,6 +315,22 @@ pub(crate) fn subscriptions(c: &Connection) -> rusqlite::Result<Vec<Subscription
             token: r.get(5)?,
             confirmed: r.get(6)?,
             created_ms: r.get(7)?,
+        })
+    })?;
+    rows.collect()
+}
+
+pub(crate) fn topic_deliveries(c: &Connection) -> rusqlite::Result<Vec<TopicDeliveryRow>> {
+    let mut st = c.prepare_cached("SELECT * FROM topic_deliveries ORDER BY next_ms, id")?;
+    let rows = st.query_map([], |r| {
+        Ok(TopicDeliveryRow {
+            id: r.get(0)?,
+            subscription_arn: r.get(1)?,
+            kind: r.get(2)?,
+            message_id: r.get(3)?,
+            body: r.get(4)?,
+            attempts: r.get(5)?,
+            next_ms: r.get(6)?,
         })
     })?;
     rows.collect()

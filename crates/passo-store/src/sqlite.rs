@@ -228,6 +228,11 @@ impl Db {
         self.read(crate::messaging::subscriptions)
     }
 
+    /// SNS deliveries to HTTP endpoints and functions not yet handed over.
+    pub fn topic_deliveries(&self) -> Result<Vec<crate::messaging::TopicDeliveryRow>> {
+        self.read(crate::messaging::topic_deliveries)
+    }
+
     pub fn machine(&self, arn: &str) -> Result<Option<MachineRow>> {
         self.read(|c| {
             c.prepare_cached("SELECT * FROM machines WHERE arn = ?1")?

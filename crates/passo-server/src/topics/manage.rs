@@ -335,7 +335,7 @@ pub async fn subscribe(ts: &Arc<Topics>, input: &Value) -> Result<Value, SnsErro
     }
     let return_arn = input["ReturnSubscriptionArn"] == true;
     let http = matches!(protocol, Protocol::Http | Protocol::Https);
-    let (sub, commit) = {
+    let (sub, commit, confirmation) = {
         let mut state = ts.lock();
         let topic = state
             .topics
@@ -376,13 +376,19 @@ pub async fn subscribe(ts: &Arc<Topics>, input: &Value) -> Result<Value, SnsErro
             created_ms: now_ms(),
             filter,
         };
-        let commit = ts.submit(vec![MessagingWrite::PutSubscription(sub.row())]);
+        // The confirmation is committed with the subscription, so a crash does not lose it.
+        let confirmation = super::deliver::confirmation(ts, &sub);
+        let mut writes = vec![MessagingWrite::PutSubscription(sub.row())];
+        writes.extend(confirmation.clone().map(MessagingWrite::PutTopicDelivery));
+        let commit = ts.submit(writes);
         state.subscriptions.insert(sub.arn.clone(), sub.clone());
-        (sub, commit)
+        (sub, commit, confirmation)
     };
     commit.await?;
+    if let Some(row) = confirmation {
+        super::deliver::start(ts, row);
+    }
     if http {
-        super::deliver::confirmation(ts.clone(), sub.clone());
         let arn = if return_arn {
             sub.arn
         } else {

@@ -10,8 +10,8 @@
 //! - [`filter`]: filter policies; [`error`]: SNS's errors.
 //!
 //! Deliveries to queues are made before Publish answers, so a message a topic accepted is
-//! in its queues' store; deliveries to HTTP endpoints and functions run after it, in memory
-//! (a crash loses the retries still due).
+//! in its queues' store; deliveries to HTTP endpoints and functions are rows committed
+//! before Publish answers and made after it, resumed at start after a crash.
 
 pub mod deliver;
 pub mod error;
@@ -181,6 +181,10 @@ impl Topics {
             state: Mutex::new(state),
             sequence: AtomicI64::new(crate::runtime::now_ms() * 1000),
         })
+    }
+
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
     }
 
     pub fn set_functions(&self, f: passo_tasks::functions::Functions) {

@@ -4,6 +4,7 @@
 use super::error::SnsError;
 use super::{required, Protocol, Subscription, Topics};
 use crate::runtime::now_ms;
+use passo_store::MessagingWrite;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -224,10 +225,16 @@ fn audience(ts: &Topics, topic_arn: &str) -> Result<(Vec<Subscription>, bool, bo
     Ok((subs, t.fifo, content))
 }
 
-/// Delivers `n` to every subscription whose filter passes: queues before this returns,
-/// HTTP endpoints and functions on tasks of their own.
-async fn fan_out(ts: &Arc<Topics>, subs: &[Subscription], n: &Notification) {
+/// Delivers `n` to every subscription whose filter passes: queues before this returns;
+/// HTTP endpoints and functions get a delivery row, committed before this returns and
+/// made after it.
+async fn fan_out(
+    ts: &Arc<Topics>,
+    subs: &[Subscription],
+    n: &Notification,
+) -> Result<(), SnsError> {
     let base = ts.base_url();
+    let mut later = Vec::new();
     for s in subs {
         if let Some(f) = &s.filter {
             if !f.matches(&n.text(s.protocol), &n.attributes) {
@@ -262,12 +269,24 @@ async fn fan_out(ts: &Arc<Topics>, subs: &[Subscription], n: &Notification) {
                     );
                 }
             }
-            Protocol::Http | Protocol::Https => {
-                super::deliver::notification(ts.clone(), s.clone(), n.clone());
+            Protocol::Http | Protocol::Https | Protocol::Lambda => {
+                later.push(super::deliver::notification(ts, s, n));
             }
-            Protocol::Lambda => super::deliver::function(ts.clone(), s.clone(), n.clone()),
         }
     }
+    if later.is_empty() {
+        return Ok(());
+    }
+    let writes = later
+        .iter()
+        .cloned()
+        .map(MessagingWrite::PutTopicDelivery)
+        .collect();
+    ts.submit(writes).await?;
+    for row in later {
+        super::deliver::start(ts, row);
+    }
+    Ok(())
 }
 
 fn topic_of(input: &Value) -> Result<&str, SnsError> {
@@ -286,7 +305,7 @@ pub async fn publish(ts: &Arc<Topics>, input: &Value) -> Result<Value, SnsError>
     let topic_arn = topic_of(input)?;
     let (subs, fifo, content) = audience(ts, topic_arn)?;
     let n = read(ts, topic_arn, fifo, content, input)?;
-    fan_out(ts, &subs, &n).await;
+    fan_out(ts, &subs, &n).await?;
     let mut out = json!({"MessageId": n.id});
     if let Some(s) = &n.sequence_number {
         out["SequenceNumber"] = s.clone().into();
@@ -327,7 +346,7 @@ pub async fn publish_batch(ts: &Arc<Topics>, input: &Value) -> Result<Value, Sns
         let id = e["Id"].as_str().unwrap_or_default();
         match read(ts, topic_arn, fifo, content, e) {
             Ok(n) => {
-                fan_out(ts, &subs, &n).await;
+                fan_out(ts, &subs, &n).await?;
                 let mut r = json!({"Id": id, "MessageId": n.id});
                 if let Some(s) = &n.sequence_number {
                     r["SequenceNumber"] = s.clone().into();
