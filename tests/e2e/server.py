@@ -298,3 +298,27 @@ def wait_until(fn, timeout=30.0, interval=0.1, what="condition"):
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last={last!r}")
+
+
+def service_client(endpoint, service, **config_kwargs):
+    """A boto3 client for one of the other services `passo server` answers (sqs, sns)."""
+    config_kwargs.setdefault("retries", {"max_attempts": 1, "mode": "standard"})
+    config_kwargs.setdefault("connect_timeout", 5)
+    config_kwargs.setdefault("read_timeout", 70)
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(**config_kwargs),
+    )
+
+
+def aws_json(endpoint, *args):
+    """Runs `aws ARGS --endpoint-url ENDPOINT --output json` and parses what it prints."""
+    cmd = [aws_cli(), *args, "--endpoint-url", endpoint, "--output", "json"]
+    proc = subprocess.run(cmd, env=cli_env(), capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        raise AssertionError(f"aws {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}")
+    return json.loads(proc.stdout) if proc.stdout.strip() else {}

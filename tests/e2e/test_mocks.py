@@ -118,9 +118,11 @@ class MocksE2E(unittest.TestCase):
 
     def test_states_the_case_does_not_list_run_for_real(self):
         d, _ = self.run_case(self.arn + "#LambdaOnly")
-        # SQS is not configured here: the real integration answers that it is not.
+        # No SQS endpoint is configured here: the real integration reaches Passo's own
+        # queues, which have no such queue.
         self.assertEqual(d["status"], "FAILED", d)
-        self.assertIn("sqs:sendMessage", d["cause"])
+        self.assertEqual(d["error"], "SQS.QueueDoesNotExistException", d)
+        self.assertIn("The specified queue does not exist.", d["cause"])
 
     def test_without_a_test_case_nothing_is_mocked(self):
         d, _ = self.run_case(self.arn)

@@ -14,15 +14,18 @@ pub mod catalog;
 mod codec;
 pub mod error;
 pub mod express;
+pub mod local;
 pub mod map_runs;
 pub mod nested;
 mod private;
+pub mod queues;
 pub mod runtime;
 pub mod schedules;
 pub mod sigv4;
 pub mod tasks;
 pub mod timers;
 pub mod token_keys;
+pub mod topics;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -122,12 +125,17 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     let integrations = Arc::new(passo_tasks::Integrations::new(opts.project.clone(), site));
     let tasks: Arc<dyn tasks::TaskRunner> = Arc::new(integrations.clone());
     let registry = integrations.functions().clone();
+    // Queues and topics: served on this port, and reached by Tasks with no endpoint set.
+    let local = local::Local::load(&db, &cfg.realm)?;
+    local.topics.set_functions(registry.clone());
+    integrations.set_local(Arc::new(local::Services(local.clone())));
     let created = api::load_functions(&db, &registry).map_err(|e| anyhow::anyhow!("{e}"))?;
     let functions = opts.project.functions.len() + created;
     let buckets = integrations.buckets().ok().cloned();
     let rt = runtime::Runtime::new(cfg, db.clone(), tasks).map_err(|e| anyhow::anyhow!("{e}"))?;
     integrations.set_local(bus::local::LocalEvents::new(&rt));
     rt.set_functions(registry);
+    rt.set_local(local.clone());
     if let Some(b) = buckets {
         b.set_observer(bus::bucket_events::BucketEvents::new(&rt));
         rt.set_buckets(b);
@@ -143,6 +151,16 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     let schedule_task = tokio::spawn(schedules::run(rt.clone()));
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
+    let host = if addr.ip().is_unspecified() {
+        format!("127.0.0.1:{}", addr.port())
+    } else {
+        addr.to_string()
+    };
+    local.set_base_url(&format!("http://{host}"));
+    let pending = topics::deliver::resume(&local.topics).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if pending > 0 {
+        tracing::info!("delivering {pending} SNS notifications accepted before the restart");
+    }
     tracing::info!(
         "passo server listening on http://{addr} (data: {}, {functions} functions){}",
         db_path.display(),

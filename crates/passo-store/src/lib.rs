@@ -10,9 +10,13 @@
 //! request (say, an execution name already taken) does not fail its neighbours. Reads use a
 //! small pool of separate connections, which WAL lets run beside the writer.
 
+mod messaging;
 mod rows;
 mod sqlite;
 
+pub use messaging::{
+    MessagingWrite, QueueMessageRow, QueueRow, SubscriptionRow, TopicDeliveryRow, TopicRow,
+};
 pub use rows::*;
 pub use sqlite::{Db, DbOptions};
 

@@ -208,6 +208,8 @@ pub enum Write {
     /// Creates or replaces a webhook made through the API.
     PutWebhook(WebhookRow),
     DeleteWebhook(String),
+    /// A change to queues or topics.
+    Messaging(crate::messaging::MessagingWrite),
 }
 
 /// An event bus (the `default` bus has a row too, made when the database is opened).

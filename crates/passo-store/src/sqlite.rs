@@ -1,5 +1,6 @@
 //! The SQLite implementation: schema, the group-committing writer thread and the reads.
 
+use crate::messaging::{QueueMessageRow, QueueRow, SubscriptionRow, TopicRow};
 use crate::rows::*;
 use crate::{Result, StoreError};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -130,6 +131,7 @@ impl Db {
     pub fn open(path: &Path, opts: DbOptions) -> Result<Db> {
         let conn = open_conn(path, &opts)?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(crate::messaging::SCHEMA)?;
         let (tx, rx) = mpsc::channel::<Request>();
         let inner = Arc::new(Inner {
             path: path.to_path_buf(),
@@ -158,6 +160,26 @@ impl Db {
             sender.send((writes, tx)).map_err(|_| StoreError::Closed)?;
         }
         rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Queues `writes` at once (so requests queued one after another commit in that order)
+    /// and resolves when they are committed.
+    pub fn submit(
+        &self,
+        writes: Vec<Write>,
+    ) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        let sent = {
+            let guard = self.inner.tx.lock().unwrap();
+            guard
+                .as_ref()
+                .ok_or(StoreError::Closed)
+                .and_then(|s| s.send((writes, tx)).map_err(|_| StoreError::Closed))
+        };
+        async move {
+            sent?;
+            rx.await.map_err(|_| StoreError::Closed)?
+        }
     }
 
     /// Transactions committed since the database was opened.
@@ -192,6 +214,29 @@ impl Db {
             pool.push(conn);
         }
         Ok(out?)
+    }
+
+    /// Every queue (loaded once at startup).
+    pub fn queues(&self) -> Result<Vec<QueueRow>> {
+        self.read(crate::messaging::queues)
+    }
+
+    /// A queue's messages in the order they were accepted.
+    pub fn queue_messages(&self, queue: &str) -> Result<Vec<QueueMessageRow>> {
+        self.read(|c| crate::messaging::messages(c, queue))
+    }
+
+    pub fn topics(&self) -> Result<Vec<TopicRow>> {
+        self.read(crate::messaging::topics)
+    }
+
+    pub fn subscriptions(&self) -> Result<Vec<SubscriptionRow>> {
+        self.read(crate::messaging::subscriptions)
+    }
+
+    /// SNS deliveries to HTTP endpoints and functions not yet handed over.
+    pub fn topic_deliveries(&self) -> Result<Vec<crate::messaging::TopicDeliveryRow>> {
+        self.read(crate::messaging::topic_deliveries)
     }
 
     pub fn machine(&self, arn: &str) -> Result<Option<MachineRow>> {
@@ -753,6 +798,7 @@ fn apply_all(c: &Connection, writes: &[Write]) -> Result<()> {
 
 fn apply(c: &Connection, w: &Write) -> Result<()> {
     match w {
+        Write::Messaging(m) => crate::messaging::apply(c, m)?,
         Write::PutMachine(m) => {
             c.prepare_cached(
                 "INSERT OR REPLACE INTO machines VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",

@@ -173,6 +173,16 @@ pub fn main(args: Args) -> ExitCode {
         Ok(x) => x,
         Err(e) => return usage_error(e),
     };
+    // SQS and SNS with no endpoint configured: Passo's own queues and topics, in the data
+    // directory `passo server` uses by default (queue URLs name its default address).
+    integrations.set_local(Arc::new(passo_server::local::OnDemand::new(
+        std::path::Path::new("passo-data"),
+        passo_server::arn::Realm {
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+        },
+        "http://127.0.0.1:8083",
+    )));
     let mut local = LocalTasks::new(mocks, &integrations, &io, &info.execution_arn);
     let execution_arn = info.execution_arn.clone();
     let mut tasks = |inv: &Invocation| local.answer(inv, &execution_arn, 0);

@@ -10,6 +10,8 @@ pub(crate) mod guard;
 pub mod listener;
 mod machines;
 mod map_runs;
+mod messaging;
+pub mod query;
 mod tasks;
 mod test_state;
 mod versions;
@@ -36,7 +38,9 @@ use std::sync::Arc;
 
 pub fn router(rt: Arc<Runtime>) -> Router {
     Router::new()
-        .route("/", post(handle))
+        .route("/", post(handle).get(link))
+        // Older SQS clients post to the queue URL itself.
+        .route("/{account}/{queue}", post(queue_path))
         .route("/health", axum::routing::get(|| async { "ok" }))
         .merge(crate::schedules::api::routes())
         .merge(crate::webhooks::routes())
@@ -60,6 +64,12 @@ pub fn router(rt: Arc<Runtime>) -> Router {
 }
 
 async fn handle(State(rt): State<Arc<Runtime>>, headers: HeaderMap, body: Body) -> Response {
+    if messaging::is_sqs(&headers) {
+        return messaging::sqs(&rt, &headers, body).await;
+    }
+    if messaging::is_query(&headers) {
+        return messaging::sns(&rt, &headers, body).await;
+    }
     let protocol = if target(&headers).starts_with(EVENTS) {
         JSON_1_1
     } else {
@@ -78,6 +88,26 @@ fn target(headers: &HeaderMap) -> &str {
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
+}
+
+/// GET `/`: only the links SNS puts in its messages.
+async fn link(State(rt): State<Arc<Runtime>>, uri: axum::http::Uri) -> Response {
+    match messaging::link(&rt, uri.query()).await {
+        Some(r) => r,
+        None => answer(Err(ApiError::MethodNotAllowed(
+            "Method not allowed: the API takes POST / (and GET /health)".into(),
+        ))),
+    }
+}
+
+/// POST to a queue URL: SQS calls only.
+async fn queue_path(State(rt): State<Arc<Runtime>>, headers: HeaderMap, body: Body) -> Response {
+    if messaging::is_sqs(&headers) {
+        return messaging::sqs(&rt, &headers, body).await;
+    }
+    answer(Err(ApiError::NotFound(
+        "Not found: the API is served at POST /".into(),
+    )))
 }
 
 /// The checks of `guard` before the request is read as a call.

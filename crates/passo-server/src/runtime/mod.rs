@@ -78,6 +78,8 @@ pub struct Runtime {
     /// The buckets Distributed Maps read items from (set by `serve`).
     buckets: std::sync::OnceLock<passo_tasks::s3::Buckets>,
     pub map_runs: crate::map_runs::MapRuns,
+    /// Passo's own queues and topics (set by `serve`).
+    local: std::sync::OnceLock<Arc<crate::local::Local>>,
     /// The event bus: buses, rules, targets (deliveries live in the store).
     pub bus: crate::bus::Bus,
     /// EventBridge Scheduler's schedules and the marks of every schedule's firings.
@@ -87,6 +89,15 @@ pub struct Runtime {
 }
 
 impl Runtime {
+    /// Gives the runtime the queues and topics the API serves (only the first call counts).
+    pub fn set_local(&self, local: Arc<crate::local::Local>) {
+        let _ = self.local.set(local);
+    }
+
+    pub fn local(&self) -> Option<&Arc<crate::local::Local>> {
+        self.local.get()
+    }
+
     pub fn new(cfg: Config, db: Db, tasks: Arc<dyn TaskRunner>) -> Result<Arc<Runtime>, ApiError> {
         let catalog = Catalog::load(&db)?;
         let bus = crate::bus::Bus::load(&db, &cfg.realm, now_ms())?;
@@ -107,6 +118,7 @@ impl Runtime {
             functions: std::sync::OnceLock::new(),
             buckets: std::sync::OnceLock::new(),
             map_runs: Default::default(),
+            local: std::sync::OnceLock::new(),
             bus,
             scheduler,
             webhooks,
