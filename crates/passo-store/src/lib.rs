@@ -11,9 +11,11 @@
 //! small pool of separate connections, which WAL lets run beside the writer.
 
 mod rows;
+mod search;
 mod sqlite;
 
 pub use rows::*;
+pub use search::ExecutionFilter;
 pub use sqlite::{Db, DbOptions};
 
 /// What can go wrong in the store.

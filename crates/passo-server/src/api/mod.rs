@@ -1,16 +1,17 @@
 //! The AWS Step Functions API over HTTP: the JSON 1.0 protocol (`POST /` with
 //! `X-Amz-Target: AWSStepFunctions.<Action>`), answered with AWS's shapes and errors.
 
-mod activities;
-mod executions;
-mod functions;
-mod guard;
+// The console (`crate::console`) calls the handlers themselves, hence pub(crate).
+pub(crate) mod activities;
+pub(crate) mod executions;
+pub(crate) mod functions;
+pub(crate) mod guard;
 pub mod listener;
-mod machines;
-mod map_runs;
-mod tasks;
+pub(crate) mod machines;
+pub(crate) mod map_runs;
+pub(crate) mod tasks;
 mod test_state;
-mod versions;
+pub(crate) mod versions;
 
 /// ValidateStateMachineDefinition (pure: no runtime needed).
 pub use functions::load as load_functions;
@@ -33,6 +34,7 @@ pub fn router(rt: Arc<Runtime>) -> Router {
     Router::new()
         .route("/", post(handle))
         .route("/health", axum::routing::get(|| async { "ok" }))
+        .merge(crate::console::router(rt.clone()))
         .fallback(|| async {
             answer(Err(ApiError::NotFound(
                 "Not found: the API is served at POST /".into(),

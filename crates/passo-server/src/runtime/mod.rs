@@ -13,10 +13,12 @@ mod inflight;
 mod owner;
 mod replay;
 pub mod sweeper;
+mod waiting;
 
 pub(crate) use effects::mocked;
 pub(crate) use inflight::Held;
 pub use owner::{Delivery, Expect, Patience};
+pub use waiting::WaitingTask;
 
 use crate::activities::ActivityQueues;
 use crate::catalog::{Catalog, Target};
@@ -78,6 +80,8 @@ pub struct Runtime {
     /// The buckets Distributed Maps read items from (set by `serve`).
     buckets: std::sync::OnceLock<passo_tasks::s3::Buckets>,
     pub map_runs: crate::map_runs::MapRuns,
+    /// The latest Express executions, for the console (the store keeps none).
+    pub recent_express: crate::express_recent::Recent,
 }
 
 impl Runtime {
@@ -98,6 +102,7 @@ impl Runtime {
             functions: std::sync::OnceLock::new(),
             buckets: std::sync::OnceLock::new(),
             map_runs: Default::default(),
+            recent_express: Default::default(),
         }))
     }
 
