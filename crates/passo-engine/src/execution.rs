@@ -152,6 +152,17 @@ pub enum TaskPhase {
     Started,
 }
 
+/// An open Task invocation as a host may show it (see [`Execution::open_task_states`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenTaskView {
+    pub task: TaskId,
+    pub phase: TaskPhase,
+    pub state_name: String,
+    /// The Task state's `Resource` as written (empty for a Map Run's task).
+    pub resource: String,
+    pub entered_ms: i64,
+}
+
 /// An open Task invocation.
 #[derive(Debug)]
 pub(crate) struct OpenTask {
@@ -451,6 +462,37 @@ impl Execution {
             .iter()
             .filter(|_| self.outcome.is_none())
             .map(|(id, t)| (*id, t.phase))
+    }
+
+    /// The open Task invocations with their state's name and resource and when that state
+    /// was entered: what a host lists for people (a console's approvals inbox).
+    pub fn open_task_states(&self) -> Vec<OpenTaskView> {
+        if self.outcome.is_some() {
+            return Vec::new();
+        }
+        let mut out: Vec<OpenTaskView> = self
+            .tasks
+            .iter()
+            .filter_map(|(id, t)| {
+                let th = self.threads.get(t.thread)?;
+                let state = Execution::program(&self.machine, &th.path)
+                    .states
+                    .get(th.state)?;
+                let resource = match &state.kind {
+                    passo_asl::StateKind::Task(task) => task.resource.clone(),
+                    _ => String::new(),
+                };
+                Some(OpenTaskView {
+                    task: *id,
+                    phase: t.phase,
+                    state_name: state.name.clone(),
+                    resource,
+                    entered_ms: th.entered_time_ms,
+                })
+            })
+            .collect();
+        out.sort_by_key(|v| v.task);
+        out
     }
 
     /// Where task `task` stands, if it is still open.

@@ -20,7 +20,8 @@ pub mod test_state_shapes;
 pub mod token;
 
 pub use execution::{
-    Command, Event, Execution, ExecutionInfo, Outcome, Status, TaskId, TaskPhase, TimerId,
+    Command, Event, Execution, ExecutionInfo, OpenTaskView, Outcome, Status, TaskId, TaskPhase,
+    TimerId,
 };
 pub use failure::Failure;
 pub use history::HistoryEvent;

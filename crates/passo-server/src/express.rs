@@ -2,6 +2,7 @@
 //! tokio sleeps and Task results come back over a channel; the execution ends within
 //! AWS's five-minute Express limit or is stopped with States.Timeout.
 
+use crate::express_recent::Recorder;
 use crate::runtime::{mocked, now_ms, Runtime};
 use crate::tasks::{answer, TaskRequest};
 use passo_asl::StateMachine;
@@ -16,20 +17,41 @@ use std::sync::Arc;
 /// AWS's longest Express execution.
 pub const MAX_DURATION_MS: i64 = 5 * 60 * 1000;
 
-/// Runs an Express execution to its end and answers how it ended.
+/// Runs an Express execution to its end and answers how it ended. Express executions
+/// (not a Map Run's in-memory children) are recorded in the runtime's recent list.
 pub async fn run(
     machine: Arc<StateMachine>,
     info: ExecutionInfo,
     input: Value,
     rt: Arc<Runtime>,
+    mocks: Option<Mocks>,
+) -> Outcome {
+    let rec =
+        (info.execution_arn.contains(":express:")).then(|| rt.recent_express.begin(&info, &input));
+    let o = run_recorded(machine, info, input, rt, mocks, rec.as_ref()).await;
+    if let Some(r) = &rec {
+        r.finish(&o, now_ms());
+    }
+    o
+}
+
+async fn run_recorded(
+    machine: Arc<StateMachine>,
+    info: ExecutionInfo,
+    input: Value,
+    rt: Arc<Runtime>,
     mut mocks: Option<Mocks>,
+    rec: Option<&Recorder>,
 ) -> Outcome {
     let start = info.start_time_ms;
     let info_deadline = info
         .max_duration_seconds
         .map_or(i64::MAX, |s| start + s as i64 * 1000);
     let arn = info.execution_arn.clone();
-    let (mut ex, mut cmds, _) = Execution::start(machine, info, input);
+    let (mut ex, mut cmds, events) = Execution::start(machine, info, input);
+    if let Some(r) = rec {
+        r.events(&events);
+    }
     // Only the first step's commands are inspected before any channel is needed: most
     // Express machines finish right here.
     if let Some(o) = finished(&cmds) {
@@ -107,7 +129,10 @@ pub async fn run(
                 }
             }
         };
-        let (c, _) = ex.step(ev, now_ms());
+        let (c, events) = ex.step(ev, now_ms());
+        if let Some(r) = rec {
+            r.events(&events);
+        }
         cmds = c;
         if let Some(o) = ex.outcome() {
             if cmds.is_empty() {

@@ -12,12 +12,14 @@
 
 mod messaging;
 mod rows;
+mod search;
 mod sqlite;
 
 pub use messaging::{
     MessagingWrite, QueueMessageRow, QueueRow, SubscriptionRow, TopicDeliveryRow, TopicRow,
 };
 pub use rows::*;
+pub use search::ExecutionFilter;
 pub use sqlite::{Db, DbOptions};
 
 /// What can go wrong in the store.

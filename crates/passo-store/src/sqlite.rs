@@ -696,7 +696,7 @@ fn map_run_row(r: &Row<'_>) -> rusqlite::Result<MapRunRow> {
     })
 }
 
-fn execution_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
+pub(crate) fn execution_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
     Ok(ExecutionRow {
         arn: r.get(0)?,
         machine_arn: r.get(1)?,

@@ -3,18 +3,19 @@
 //! same port, EventBridge's (`AWSEvents.<Action>`, JSON 1.1, see [`crate::bus`]) and Passo's
 //! own (`Passo.<Action>`).
 
-mod activities;
-mod executions;
-mod functions;
+// The console (`crate::console`) calls the handlers themselves, hence pub(crate).
+pub(crate) mod activities;
+pub(crate) mod executions;
+pub(crate) mod functions;
 pub(crate) mod guard;
 pub mod listener;
-mod machines;
-mod map_runs;
+pub(crate) mod machines;
+pub(crate) mod map_runs;
 mod messaging;
 pub mod query;
-mod tasks;
+pub(crate) mod tasks;
 mod test_state;
-mod versions;
+pub(crate) mod versions;
 
 /// StartExecution as the API answers it (the event bus starts its targets with it).
 pub(crate) use executions::start as start_execution;
@@ -44,6 +45,7 @@ pub fn router(rt: Arc<Runtime>) -> Router {
         .route("/health", axum::routing::get(|| async { "ok" }))
         .merge(crate::schedules::api::routes())
         .merge(crate::webhooks::routes())
+        .merge(crate::console::router(rt.clone()))
         .fallback(|| async {
             answer(Err(ApiError::NotFound(
                 "Not found: the API is served at POST /".into(),

@@ -13,10 +13,12 @@ mod inflight;
 mod owner;
 mod replay;
 pub mod sweeper;
+mod waiting;
 
 pub(crate) use effects::mocked;
 pub(crate) use inflight::Held;
 pub use owner::{Delivery, Expect, Patience};
+pub use waiting::WaitingTask;
 
 use crate::activities::ActivityQueues;
 use crate::catalog::{Catalog, Target};
@@ -86,6 +88,8 @@ pub struct Runtime {
     pub scheduler: crate::schedules::Scheduler,
     /// The webhooks `POST /webhooks/NAME` answers.
     pub webhooks: crate::webhooks::Webhooks,
+    /// The latest Express executions, for the console (the store keeps none).
+    pub recent_express: crate::express_recent::Recent,
 }
 
 impl Runtime {
@@ -122,6 +126,7 @@ impl Runtime {
             bus,
             scheduler,
             webhooks,
+            recent_express: Default::default(),
         }))
     }
 
