@@ -181,6 +181,24 @@ class TopicTest(unittest.TestCase):
         topics = srv.aws_json(SERVER.endpoint, "sns", "list-topics")["Topics"]
         self.assertIn({"TopicArn": topic}, topics)
 
+    def test_attributes_and_tags_change_and_unknown_topics_are_refused(self):
+        arn = self.sns.create_topic(Name=uniq("tags"))["TopicArn"]
+        self.sns.set_topic_attributes(TopicArn=arn, AttributeName="DisplayName",
+                                      AttributeValue="Orders")
+        attrs = self.sns.get_topic_attributes(TopicArn=arn)["Attributes"]
+        self.assertEqual(attrs["DisplayName"], "Orders")
+        self.sns.tag_resource(ResourceArn=arn, Tags=[{"Key": "env", "Value": "test"},
+                                                     {"Key": "team", "Value": "a"}])
+        self.sns.untag_resource(ResourceArn=arn, TagKeys=["team"])
+        tags = self.sns.list_tags_for_resource(ResourceArn=arn)["Tags"]
+        self.assertEqual(tags, [{"Key": "env", "Value": "test"}])
+        gone = "arn:aws:sns:us-east-1:123456789012:" + uniq("gone")
+        with self.assertRaises(self.sns.exceptions.NotFoundException):
+            self.sns.set_topic_attributes(TopicArn=gone, AttributeName="DisplayName",
+                                          AttributeValue="x")
+        with self.assertRaises(self.sns.exceptions.NotFoundException):
+            self.sns.tag_resource(ResourceArn=gone, Tags=[{"Key": "k", "Value": "v"}])
+
 
 class CrashTest(unittest.TestCase):
     """A notification accepted for an HTTP subscriber and not yet delivered survives SIGKILL:

@@ -8,7 +8,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use support::Server;
 
@@ -45,27 +45,11 @@ def code(call):
 out = {}
 "#;
 
-fn venv() -> Option<PathBuf> {
-    support::moto::python().map(|p| p.parent().unwrap().parent().unwrap().to_path_buf())
-}
+use support::boto3::venv;
 
 /// Runs `script` (after [`PRELUDE`]) against the server; answers its `out`.
 fn boto3(venv: &Path, s: &Server, script: &str) -> Value {
-    let out = Command::new(venv.join("bin/python"))
-        .args([
-            "-c",
-            &format!("{PRELUDE}\n{script}\nprint(json.dumps(out, default=str))"),
-        ])
-        .env("PASSO_ENDPOINT", format!("http://{}", s.addr))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "boto3 script failed: {}\n{text}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
+    support::boto3::run(venv, s, PRELUDE, script)
 }
 
 /// `aws events ARGS... --endpoint-url` against the server: (exit code, stdout, stderr).

@@ -62,6 +62,22 @@ fn submitted(s: &Server, arn: &str) -> Value {
     }
 }
 
+/// Waits (10 s at most) for moto to report the query CANCELLED; `why` says what failed.
+fn until_cancelled(python: &Path, port: u16, id: &str, why: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let state = query_state(python, port, id);
+        if state == "CANCELLED" {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the query is still {state}: {why}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn query_state(python: &Path, port: u16, id: &str) -> String {
     moto::py(
         python,
@@ -150,18 +166,7 @@ fn stopping_the_execution_stops_the_query() {
         json!({"executionArn": arn, "error": "Operator", "cause": "enough"}),
     );
     assert_eq!(ended(&s, &arn, 10)["status"], "ABORTED");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let state = query_state(&python, port, &id);
-        if state == "CANCELLED" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the query is still {state}: the stop call never came"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    until_cancelled(&python, port, &id, "the stop call never came");
 }
 
 #[test]
@@ -189,14 +194,7 @@ fn a_query_past_its_timeout_is_stopped() {
     let d = ended(&s, &arn, 20);
     assert_eq!(d["status"], "FAILED", "{d}");
     assert_eq!(d["error"], "States.Timeout", "{d}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while query_state(&python, port, &id) != "CANCELLED" {
-        assert!(
-            Instant::now() < deadline,
-            "the timed-out query was never stopped"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    until_cancelled(&python, port, &id, "the timed-out query was never stopped");
 }
 
 #[test]

@@ -196,64 +196,61 @@ pub async fn set_topic_attributes(ts: &Arc<Topics>, input: &Value) -> Result<Val
         ));
     }
     let value = input["AttributeValue"].as_str().unwrap_or_default();
+    update_topic(ts, arn, SnsError::topic_not_found, |t| {
+        t.attributes.insert(name.to_string(), value.to_string());
+    })
+    .await
+}
+
+/// Changes one topic under the lock and commits its row: `{}` once the row is stored.
+async fn update_topic(
+    ts: &Arc<Topics>,
+    arn: &str,
+    not_found: impl FnOnce() -> SnsError,
+    change: impl FnOnce(&mut Topic),
+) -> Result<Value, SnsError> {
     let commit = {
         let mut state = ts.lock();
-        let t = state
-            .topics
-            .get_mut(arn)
-            .ok_or_else(SnsError::topic_not_found)?;
-        t.attributes.insert(name.to_string(), value.to_string());
+        let t = state.topics.get_mut(arn).ok_or_else(not_found)?;
+        change(t);
         ts.submit(vec![MessagingWrite::PutTopic(topic_row(t))])
     };
     commit.await?;
     Ok(json!({}))
 }
 
+fn no_resource() -> SnsError {
+    SnsError::NotFound("Resource does not exist".into())
+}
+
 pub async fn tag(ts: &Arc<Topics>, input: &Value) -> Result<Value, SnsError> {
     let arn = required(input, "ResourceArn")?;
-    let commit = {
-        let mut state = ts.lock();
-        let t = state
-            .topics
-            .get_mut(arn)
-            .ok_or_else(|| SnsError::NotFound("Resource does not exist".into()))?;
+    update_topic(ts, arn, no_resource, |t| {
         for tag in input["Tags"].as_array().into_iter().flatten() {
             if let (Some(k), Some(v)) = (tag["Key"].as_str(), tag["Value"].as_str()) {
                 t.tags.insert(k.to_string(), v.to_string());
             }
         }
-        ts.submit(vec![MessagingWrite::PutTopic(topic_row(t))])
-    };
-    commit.await?;
-    Ok(json!({}))
+    })
+    .await
 }
 
 pub async fn untag(ts: &Arc<Topics>, input: &Value) -> Result<Value, SnsError> {
     let arn = required(input, "ResourceArn")?;
-    let commit = {
-        let mut state = ts.lock();
-        let t = state
-            .topics
-            .get_mut(arn)
-            .ok_or_else(|| SnsError::NotFound("Resource does not exist".into()))?;
+    update_topic(ts, arn, no_resource, |t| {
         for k in input["TagKeys"].as_array().into_iter().flatten() {
             if let Some(k) = k.as_str() {
                 t.tags.remove(k);
             }
         }
-        ts.submit(vec![MessagingWrite::PutTopic(topic_row(t))])
-    };
-    commit.await?;
-    Ok(json!({}))
+    })
+    .await
 }
 
 pub fn list_tags(ts: &Arc<Topics>, input: &Value) -> Result<Value, SnsError> {
     let arn = required(input, "ResourceArn")?;
     let state = ts.lock();
-    let t = state
-        .topics
-        .get(arn)
-        .ok_or_else(|| SnsError::NotFound("Resource does not exist".into()))?;
+    let t = state.topics.get(arn).ok_or_else(no_resource)?;
     let tags: Vec<Value> = t
         .tags
         .iter()

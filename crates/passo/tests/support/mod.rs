@@ -2,6 +2,7 @@
 //! [`peers`] are the parties that answer its tasks (a function endpoint, activity workers).
 #![allow(dead_code)]
 
+pub mod boto3;
 pub mod defs;
 pub mod moto;
 pub mod peers;
