@@ -136,6 +136,9 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     let buckets = integrations.buckets().ok().cloned();
     let rt = runtime::Runtime::new(cfg, db.clone(), tasks).map_err(|e| anyhow::anyhow!("{e}"))?;
     integrations.set_local(bus::local::LocalEvents::new(&rt));
+    rt.webhooks
+        .declare(&rt.cfg.realm, &opts.project.webhooks)
+        .map_err(|e| anyhow::anyhow!("the project file's {e}"))?;
     rt.set_functions(registry);
     rt.set_local(local.clone());
     if let Some(b) = buckets {

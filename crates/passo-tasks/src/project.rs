@@ -39,6 +39,12 @@
 //! api_key_value = "Bearer ${STRIPE_KEY}"              # ${VAR}: from the environment
 //! query = { limit = "10" }                            # added to every request (also
 //!                                                     # headers = {...}, body = {...})
+//!
+//! [webhooks.github-push]                              # POST /webhooks/github-push on
+//! state_machine = "deploy"                            # `passo server` starts "deploy"
+//! secret = "${GITHUB_WEBHOOK_SECRET}"                 # HMAC-signed as GitHub signs
+//! signature = "github"                                # (or "stripe"); token = "..." for a
+//!                                                     # bearer token instead
 //! ```
 
 use serde::Deserialize;
@@ -89,6 +95,9 @@ pub struct Project {
     pub buckets: Option<crate::s3::Config>,
     /// `[aws]`: region, profile and endpoints of `aws-sdk:*` Tasks (see `aws::settings`).
     pub aws: crate::aws::settings::ProjectAws,
+    /// `[webhooks.NAME]`: webhooks `passo server` serves from its start, each as
+    /// `Passo.CreateWebhook`'s request (secrets read from the environment already).
+    pub webhooks: Vec<serde_json::Value>,
 }
 
 /// How a connection authenticates its requests.
@@ -148,6 +157,45 @@ struct File {
     server: Option<ServerFile>,
     buckets: Option<BucketsFile>,
     aws: Option<crate::aws::settings::ProjectAwsFile>,
+    #[serde(default)]
+    webhooks: BTreeMap<String, WebhookFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookFile {
+    /// A state machine's name or ARN.
+    state_machine: String,
+    secret: Option<String>,
+    /// "github" (the default) or "stripe".
+    signature: Option<String>,
+    /// The header a GitHub-style sender signs in (default X-Hub-Signature-256).
+    signature_header: Option<String>,
+    token: Option<String>,
+}
+
+impl WebhookFile {
+    /// `Passo.CreateWebhook`'s members; the server checks them as it checks the API's.
+    fn into_request(self, name: &str) -> Result<serde_json::Value, String> {
+        let at = format!("webhooks.{name}");
+        let mut req = serde_json::json!({"name": name, "stateMachineArn": self.state_machine});
+        match (self.secret, self.token) {
+            (Some(secret), None) => {
+                req["secret"] = expand_env(&secret, &format!("{at}.secret"))?.into();
+            }
+            (None, Some(token)) => {
+                req["token"] = expand_env(&token, &format!("{at}.token"))?.into();
+            }
+            _ => return Err(format!("{at} needs exactly one of secret or token")),
+        }
+        if let Some(s) = self.signature {
+            req["signature"] = s.into();
+        }
+        if let Some(h) = self.signature_header {
+            req["signatureHeader"] = h.into();
+        }
+        Ok(req)
+    }
 }
 
 #[derive(Deserialize)]
@@ -462,7 +510,13 @@ impl Project {
         for (name, c) in file.connections {
             connections.insert(name.clone(), c.into_connection(&name)?);
         }
+        let webhooks = file
+            .webhooks
+            .into_iter()
+            .map(|(name, w)| w.into_request(&name))
+            .collect::<Result<_, _>>()?;
         Ok(Project {
+            webhooks,
             functions,
             connections,
             lambda_endpoint: file
@@ -496,6 +550,47 @@ fn check_function_name(name: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn webhooks_become_create_webhook_requests_with_secrets_from_the_environment() {
+        std::env::set_var("PASSO_TEST_HOOK_SECRET", "s3cr3t");
+        let p = Project::parse(
+            r#"
+[webhooks.push]
+state_machine = "deploy"
+secret = "${PASSO_TEST_HOOK_SECRET}"
+signature_header = "X-Signature"
+
+[webhooks.pay]
+state_machine = "arn:aws:states:us-east-1:123456789012:stateMachine:pay"
+token = "t0ken"
+"#,
+            Path::new("."),
+        )
+        .unwrap();
+        let by_name = |n: &str| p.webhooks.iter().find(|w| w["name"] == n).unwrap().clone();
+        assert_eq!(
+            by_name("push"),
+            serde_json::json!({"name": "push", "stateMachineArn": "deploy",
+                "secret": "s3cr3t", "signatureHeader": "X-Signature"})
+        );
+        assert_eq!(by_name("pay")["token"], "t0ken");
+        let both = Project::parse(
+            "[webhooks.x]\nstate_machine = \"m\"\nsecret = \"a\"\ntoken = \"b\"\n",
+            Path::new("."),
+        );
+        assert_eq!(
+            both.unwrap_err(),
+            "webhooks.x needs exactly one of secret or token"
+        );
+        let unset = Project::parse(
+            "[webhooks.x]\nstate_machine = \"m\"\nsecret = \"${PASSO_TEST_NOT_SET_42}\"\n",
+            Path::new("."),
+        );
+        assert!(unset
+            .unwrap_err()
+            .contains("PASSO_TEST_NOT_SET_42 is not set"));
+    }
 
     #[test]
     fn parses_commands_urls_and_the_lambda_endpoint() {

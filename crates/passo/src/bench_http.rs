@@ -2,11 +2,12 @@
 //! generator (keep-alive HTTP/1.1 connections, one request in flight on each), because a
 //! Python client saturates near 1,000 requests/s and would measure itself.
 //!
-//! Three measurements on W1 (10 Pass states):
+//! Measurements on W1 (10 Pass states):
 //! 1. Express: StartSyncExecution over N connections;
 //! 2. Standard: StartExecution run to completion, durable (W1 completes within the start
 //!    step, whose commit precedes the answer), then checked through ListExecutions;
-//! 3. parked: M Standard executions started into a one-hour Wait; the server's RSS; then a
+//! 3. webhooks (`bench_webhooks`): HMAC-signed POSTs starting Express and Standard W1;
+//! 4. parked: M Standard executions started into a one-hour Wait; the server's RSS; then a
 //!    restart (SIGKILL) and a count of the executions still RUNNING.
 
 use serde_json::{json, Value};
@@ -43,8 +44,22 @@ impl Conn {
     }
 
     async fn call(&mut self, action: &str, body: &str) -> std::io::Result<(u16, Vec<u8>)> {
+        let headers = format!(
+            "X-Amz-Target: AWSStepFunctions.{action}\r\nContent-Type: application/x-amz-json-1.0\r\n"
+        );
+        self.post("/", &headers, body).await
+    }
+
+    /// A POST of `body` to `path` with `headers` (each line ending in \r\n): the status and
+    /// the response body.
+    pub(crate) async fn post(
+        &mut self,
+        path: &str,
+        headers: &str,
+        body: &str,
+    ) -> std::io::Result<(u16, Vec<u8>)> {
         let req = format!(
-            "POST / HTTP/1.1\r\nHost: {}\r\nX-Amz-Target: AWSStepFunctions.{action}\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST {path} HTTP/1.1\r\nHost: {}\r\n{headers}Content-Length: {}\r\n\r\n{body}",
             self.host,
             body.len()
         );
@@ -161,11 +176,11 @@ pub(crate) fn free_port() -> u16 {
         .unwrap_or(18083)
 }
 
-struct Run {
-    count: usize,
-    errors: usize,
-    elapsed: Duration,
-    latencies_us: Vec<u64>,
+pub(crate) struct Run {
+    pub(crate) count: usize,
+    pub(crate) errors: usize,
+    pub(crate) elapsed: Duration,
+    pub(crate) latencies_us: Vec<u64>,
 }
 
 impl Run {
@@ -177,7 +192,7 @@ impl Run {
         self.latencies_us[i] as f64 / 1000.0
     }
 
-    fn print(&self, what: &str) {
+    pub(crate) fn print(&self, what: &str) {
         outln!(
             "{what:<40} {:>9} {:>11.0} {:>9.2} {:>9.2} {:>7}",
             self.count,
@@ -405,6 +420,8 @@ async fn run_all(a: &HttpArgs) -> anyhow::Result<()> {
         run.count,
         done as f64 / secs
     );
+
+    crate::bench_webhooks::run(&addr, a.connections, a.seconds, &mut admin, &w1, tag).await?;
 
     if a.parked > 0 {
         let wait = r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":3600,"Next":"P"},"P":{"Type":"Pass","End":true}}}"#;

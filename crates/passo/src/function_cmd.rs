@@ -53,52 +53,6 @@ enum Action {
     Delete { name: String },
 }
 
-/// Sends one Passo action to the server: its JSON answer, or `__type: message`.
-fn call(endpoint: &str, action: &str, body: Value) -> Result<Value, String> {
-    let io = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let url = reqwest::Url::parse(endpoint).map_err(|e| format!("{endpoint}: {e}"))?;
-    let host = match (url.host_str(), url.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_string(),
-        (None, _) => return Err(format!("{endpoint}: no host")),
-    };
-    let target = format!("Passo.{action}");
-    let body = body.to_string();
-    io.block_on(async {
-        let mut req = reqwest::Client::new()
-            .post(url)
-            .header("content-type", "application/x-amz-json-1.0")
-            .header("x-amz-target", &target);
-        // Signed when credentials are set, as a server with access keys requires.
-        if let Some(c) = crate::sign::Credentials::from_env() {
-            let now = chrono::Utc::now();
-            for (k, v) in crate::sign::headers(&c, &host, &target, body.as_bytes(), now) {
-                req = req.header(k, v);
-            }
-        }
-        let resp = req
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| format!("cannot reach {endpoint}: {e}"))?;
-        let ok = resp.status().is_success();
-        let text = resp.text().await.map_err(|e| e.to_string())?;
-        let v: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        if ok {
-            Ok(v)
-        } else {
-            Err(format!(
-                "{}: {}",
-                v["__type"].as_str().unwrap_or("Error"),
-                v["message"].as_str().unwrap_or_default()
-            ))
-        }
-    })
-}
-
 pub fn main(args: Args) -> ExitCode {
     let (action, body) = match args.action {
         Action::Create {
@@ -144,7 +98,9 @@ pub fn main(args: Args) -> ExitCode {
         Action::List => ("ListFunctions", json!({})),
         Action::Delete { name } => ("DeleteFunction", json!({ "name": name })),
     };
-    match call(&args.endpoint_url, action, body) {
+    let result = crate::client::Client::new(&args.endpoint_url)
+        .and_then(|c| c.json(crate::client::PASSO, action, &body));
+    match result {
         Ok(v) => {
             if v.as_object().is_some_and(|m| !m.is_empty()) {
                 outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());

@@ -12,6 +12,9 @@ mod bench;
 mod bench_aws;
 mod bench_http;
 mod bench_map;
+mod bench_webhooks;
+mod client;
+mod events_cmd;
 mod express;
 mod function_cmd;
 mod map_host;
@@ -59,6 +62,12 @@ enum Command {
     TestState(test_state_cmd::Args),
     /// Create, list, show and delete the functions of a running `passo server`.
     Function(function_cmd::Args),
+    /// Put events on a running `passo server`'s event bus.
+    Events(events_cmd::EventsArgs),
+    /// List the event bus's rules with their patterns, schedules and targets.
+    Rules(events_cmd::RulesArgs),
+    /// List every schedule (rules and EventBridge Scheduler) with its last and next firing.
+    Schedules(events_cmd::SchedulesArgs),
     /// Measure the interpreter on benchmark workloads (executions/s, transitions/s).
     Bench(bench::Args),
 }
@@ -73,5 +82,8 @@ fn main() -> ExitCode {
         Command::Test(a) => test_cmd::main(a),
         Command::TestState(a) => test_state_cmd::main(a),
         Command::Function(a) => function_cmd::main(a),
+        Command::Events(a) => events_cmd::events_main(a),
+        Command::Rules(a) => events_cmd::rules_main(a),
+        Command::Schedules(a) => events_cmd::schedules_main(a),
     }
 }

@@ -39,44 +39,63 @@ impl Credentials {
     }
 }
 
-/// The headers to add to `POST /` of `body` to `host` (as the Host header will read),
-/// with the given `x-amz-target` and JSON 1.0 content type, for service `states`.
-pub fn headers(
+/// What a signed request is, as far as its signature goes.
+pub struct Request<'a> {
+    pub method: &'a str,
+    /// The path as sent (already percent-encoded).
+    pub path: &'a str,
+    /// The query string as sent, its pairs sorted by name (or empty).
+    pub query: &'a str,
+    /// Content-Type and X-Amz-Target, signed when set.
+    pub content_type: Option<&'a str>,
+    pub target: Option<&'a str>,
+    /// The signing name: `states`, `events`, `scheduler`.
+    pub service: &'a str,
+    pub body: &'a [u8],
+}
+
+/// The headers that sign `req` to `host`: X-Amz-Date, the session token when there is one,
+/// and Authorization (Host, Content-Type and X-Amz-Target the request sets itself).
+pub fn headers_for(
     c: &Credentials,
     host: &str,
-    target: &str,
-    body: &[u8],
+    req: &Request<'_>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<(String, String)> {
     let date = now.format("%Y%m%dT%H%M%SZ").to_string();
     let day = &date[..8];
-    let mut signed: Vec<(String, String)> = vec![
-        ("content-type".into(), "application/x-amz-json-1.0".into()),
-        ("host".into(), host.to_string()),
-        ("x-amz-date".into(), date.clone()),
-    ];
+    let mut signed: Vec<(String, String)> = Vec::new();
+    if let Some(ct) = req.content_type {
+        signed.push(("content-type".into(), ct.to_string()));
+    }
+    signed.push(("host".into(), host.to_string()));
+    signed.push(("x-amz-date".into(), date.clone()));
     if let Some(t) = &c.session_token {
         signed.push(("x-amz-security-token".into(), t.clone()));
     }
-    signed.push(("x-amz-target".into(), target.to_string()));
+    if let Some(t) = req.target {
+        signed.push(("x-amz-target".into(), t.to_string()));
+    }
     let names: Vec<&str> = signed.iter().map(|(k, _)| k.as_str()).collect();
     let names = names.join(";");
     let canonical_headers: String = signed.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
     let canonical = format!(
-        "POST\n/\n\n{canonical_headers}\n{names}\n{}",
-        hex(&Sha256::digest(body))
+        "{}\n{}\n{}\n{canonical_headers}\n{names}\n{}",
+        req.method,
+        req.path,
+        req.query,
+        hex(&Sha256::digest(req.body))
     );
-    let scope = format!("{day}/{}/states/aws4_request", c.region);
+    let scope = format!("{day}/{}/{}/aws4_request", c.region, req.service);
     let to_sign = format!(
         "AWS4-HMAC-SHA256\n{date}\n{scope}\n{}",
         hex(&Sha256::digest(canonical.as_bytes()))
     );
     let mut key = hmac(format!("AWS4{}", c.secret).as_bytes(), day);
-    for part in [c.region.as_str(), "states", "aws4_request"] {
+    for part in [c.region.as_str(), req.service, "aws4_request"] {
         key = hmac(&key, part);
     }
     let signature = hex(&hmac(&key, &to_sign));
-    // Host, Content-Type and X-Amz-Target the request sets itself.
     let mut out: Vec<(String, String)> = signed
         .into_iter()
         .filter(|(k, _)| !matches!(k.as_str(), "host" | "content-type" | "x-amz-target"))

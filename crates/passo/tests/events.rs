@@ -172,7 +172,7 @@ out["pattern"] = code(lambda: events.put_rule(Name="bad", EventPattern='{{"sourc
 out["no_bus"] = code(lambda: events.put_rule(Name="r", EventBusName="nope", EventPattern='{{"source": ["a"]}}'))
 events.put_rule(Name="r", EventPattern='{{"source": ["dead"]}}')
 out["targets"] = events.put_targets(Rule="r", Targets=[
-    {{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:q"}},
+    {{"Id": "q", "Arn": "arn:aws:lambda:us-east-1:123456789012:function:f"}},
     {{"Id": "gone", "Arn": "{gone}", "DeadLetterConfig": {{"Arn": "arn:aws:sqs:us-east-1:123456789012:dlq"}}}}])
 out["delete_with_targets"] = code(lambda: events.delete_rule(Name="r"))
 events.put_events(Entries=[{{"Source": "dead", "DetailType": "x", "Detail": "{{}}"}}])
@@ -201,7 +201,8 @@ out["delete_default"] = code(lambda: events.delete_event_bus(Name="default"))
     assert_eq!(out["big"], "ValidationException");
     assert_eq!(out["pattern"], "InvalidEventPatternException");
     assert_eq!(out["no_bus"], "ResourceNotFoundException");
-    // A queue target is refused alone; the machine target is kept.
+    // A Lambda target (Passo cannot invoke one from a rule) is refused alone; the machine
+    // target is kept.
     assert_eq!(out["targets"]["FailedEntryCount"], 1, "{out}");
     assert_eq!(out["targets"]["FailedEntries"][0]["TargetId"], "q");
     assert_eq!(out["delete_with_targets"], "ValidationException");

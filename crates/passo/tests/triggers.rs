@@ -1,7 +1,7 @@
 //! Triggers besides the bus's own PutEvents, through the real binary: a file written into
 //! a Passo bucket by a workflow starts the ETL of examples/bucket-etl (S3's "Object Created"
 //! event on the default bus), and a deleted one sends "Object Deleted"; signed webhooks
-//! start executions (see `webhooks`).
+//! start executions (see `webhooks`), those declared in passo.toml too.
 
 mod support;
 
@@ -212,4 +212,169 @@ out["input"] = json.loads(d["input"])
     // The Express execution's input never holds the bearer token.
     assert!(!out.to_string().contains("Bearer tok\""), "{out}");
     let _ = express;
+}
+
+/// POST `body` to `path` of the server with `headers` (lines ending in \r\n): (status, JSON).
+fn post(addr: &str, path: &str, body: &str, headers: &str) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        c,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n{headers}\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut text = String::new();
+    c.read_to_string(&mut text).unwrap();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn webhooks_declared_in_the_project_file_are_served_and_left_alone_by_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("passo.toml");
+    std::fs::write(
+        &project,
+        r#"
+[webhooks.deploy]
+state_machine = "deploy"
+token = "${PASSO_TEST_DEPLOY_TOKEN}"
+"#,
+    )
+    .unwrap();
+    let data = dir.path().join("d");
+    let log = data.with_extension("log");
+    let s = Server::start_env(
+        &data,
+        &["--project", project.to_str().unwrap()],
+        None,
+        Some(&log),
+        &[("PASSO_TEST_DEPLOY_TOKEN", "let-me-in".to_string())],
+    );
+    let machine = support::create(
+        &s,
+        "deploy",
+        "EXPRESS",
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "InputPath": "$.body", "End": true}}}),
+    );
+    let (status, out) = post(
+        &s.addr,
+        "/webhooks/deploy",
+        r#"{"ref": "main"}"#,
+        "Authorization: Bearer let-me-in\r\n",
+    );
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["stateMachineArn"], machine.as_str(), "{out}");
+    assert_eq!(out["output"], r#"{"ref":"main"}"#, "{out}");
+    let (status, _) = post(
+        &s.addr,
+        "/webhooks/deploy",
+        "{}",
+        "Authorization: Bearer no\r\n",
+    );
+    assert_eq!(status, 401);
+    let listed = s.call("Passo.ListWebhooks", json!({}));
+    assert_eq!(listed["webhooks"][0]["source"], "project", "{listed}");
+    assert!(!listed.to_string().contains("let-me-in"), "{listed}");
+    for (action, body) in [
+        ("Passo.DeleteWebhook", json!({"name": "deploy"})),
+        (
+            "Passo.CreateWebhook",
+            json!({"name": "deploy", "stateMachineArn": "deploy", "token": "other"}),
+        ),
+    ] {
+        let (status, err) = s.raw(action, &body.to_string(), "");
+        assert_eq!(status, 400, "{action}: {err}");
+        assert!(
+            err["message"].as_str().unwrap().contains("project file"),
+            "{err}"
+        );
+    }
+    // A project file whose secret is not in the environment keeps the server from starting,
+    // saying which.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_passo"))
+        .args(["server", "--listen", &support::free_addr(), "--data-dir"])
+        .arg(dir.path().join("d2"))
+        .args(["--project", project.to_str().unwrap()])
+        .env_remove("PASSO_TEST_DEPLOY_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("PASSO_TEST_DEPLOY_TOKEN is not set"), "{err}");
+}
+
+#[test]
+fn the_signed_webhook_example_deploys_main_and_refuses_forgeries() {
+    use hmac::{Hmac, Mac};
+    let ex = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/signed-webhook");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let log = data.with_extension("log");
+    let secret = "change-me";
+    let project = ex.join("passo.toml");
+    let s = Server::start_env(
+        &data,
+        &["--project", project.to_str().unwrap()],
+        None,
+        Some(&log),
+        &[("GITHUB_WEBHOOK_SECRET", secret.to_string())],
+    );
+    let def: Value =
+        serde_json::from_str(&std::fs::read_to_string(ex.join("deploy-on-push.asl.json")).unwrap())
+            .unwrap();
+    support::create(&s, "deploy-on-push", "STANDARD", def);
+    let body = std::fs::read_to_string(ex.join("push.json")).unwrap();
+    let sign = |body: &str| {
+        let mut m = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        m.update(body.as_bytes());
+        let hex: String = m
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("X-Hub-Signature-256: sha256={hex}\r\nX-GitHub-Event: push\r\nContent-Type: application/json\r\n")
+    };
+    let (status, started) = post(&s.addr, "/webhooks/github-push", &body, &sign(&body));
+    assert_eq!(status, 200, "{started}");
+    let arn = started["executionArn"].as_str().unwrap().to_string();
+    let mut d = Value::Null;
+    for _ in 0..200 {
+        d = s.call(
+            "AWSStepFunctions.DescribeExecution",
+            json!({"executionArn": arn}),
+        );
+        if d["status"] != "RUNNING" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let output: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        output,
+        json!({"deploying": "9f1c2e7", "pushedBy": "ada", "event": "push"})
+    );
+    // A forged body (signed for another) and an unsigned one start nothing.
+    let forged = body.replace("ada", "mallory");
+    let (status, _) = post(&s.addr, "/webhooks/github-push", &forged, &sign(&body));
+    assert_eq!(status, 401);
+    let (status, _) = post(&s.addr, "/webhooks/github-push", &body, "");
+    assert_eq!(status, 401);
+    let listed = s.call(
+        "AWSStepFunctions.ListExecutions",
+        json!({"stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:deploy-on-push"}),
+    );
+    assert_eq!(
+        listed["executions"].as_array().unwrap().len(),
+        1,
+        "{listed}"
+    );
 }

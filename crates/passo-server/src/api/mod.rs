@@ -242,6 +242,7 @@ async fn passo_action(rt: &Arc<Runtime>, action: &str, req: &Value) -> Result<Va
         "CreateWebhook" => crate::webhooks::create(rt, req).await,
         "ListWebhooks" => Ok(crate::webhooks::list(rt)),
         "DeleteWebhook" => crate::webhooks::delete(rt, req).await,
+        "ListSchedules" => Ok(crate::schedules::overview::list(rt)),
         "CreateFunction" => functions::create(rt, req).await,
         "GetFunction" => functions::get(rt, req),
         "ListFunctions" => functions::list(rt),

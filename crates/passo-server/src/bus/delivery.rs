@@ -15,7 +15,7 @@
 //! nothing is dropped silently.
 
 use super::events::iso;
-use super::targets::{Input, Target};
+use super::targets::{Destination, Input, Target};
 use super::transform::Predefined;
 use crate::error::ApiError;
 use crate::runtime::{now_ms, Runtime};
@@ -29,11 +29,11 @@ const FIRST_BACKOFF_MS: i64 = 1_000;
 const MAX_BACKOFF_MS: i64 = 5 * 60_000;
 
 /// Why an attempt failed.
-struct Failure {
-    code: String,
-    message: String,
+pub(super) struct Failure {
+    pub(super) code: String,
+    pub(super) message: String,
     /// Whether another attempt could succeed.
-    retriable: bool,
+    pub(super) retriable: bool,
 }
 
 impl Failure {
@@ -164,7 +164,8 @@ impl Runtime {
         }
     }
 
-    /// One attempt: start the target's execution (found, when an earlier attempt made it).
+    /// One attempt: start the target's execution (found, when an earlier attempt made it),
+    /// or hand the input to a local queue or topic.
     async fn attempt(
         self: &Arc<Self>,
         target: &Target,
@@ -172,8 +173,22 @@ impl Runtime {
         row: &DeliveryRow,
     ) -> Result<(), Failure> {
         let event_id = event["id"].as_str().unwrap_or(&row.id);
-        let name = execution_name(row, event_id, &target.id);
         let input = input_for(target, event, row);
+        match target.destination() {
+            Some(Destination::StateMachine) => {}
+            Some(dest) => {
+                let dedup = execution_name(row, event_id, &target.id);
+                return super::local_targets::send(self, &target.arn, &dest, &input, &dedup).await;
+            }
+            None => {
+                return Err(Failure {
+                    code: "InvalidTarget".into(),
+                    message: target.unsupported().unwrap_or_default(),
+                    retriable: false,
+                })
+            }
+        }
+        let name = execution_name(row, event_id, &target.id);
         let req = json!({"stateMachineArn": target.arn, "name": name, "input": input});
         match crate::api::start_execution(self, &req).await {
             Ok(_) => Ok(()),
@@ -192,6 +207,17 @@ impl Runtime {
             f.code,
             f.message
         );
+        if let Some(queue) = spec["DeadLetterConfig"]["Arn"].as_str() {
+            // The queue gets the event itself with AWS's attributes; the row below is
+            // kept whatever the queue says, so a missing queue loses nothing.
+            if let Err(e) = super::local_targets::dead_letter(self, queue, row, spec, f).await {
+                tracing::warn!(
+                    "dead-letter queue {queue} refused delivery {}: {}",
+                    row.id,
+                    e.message
+                );
+            }
+        }
         let letter = DeadLetterRow {
             id: row.id.clone(),
             event: row.event.clone(),

@@ -1,5 +1,5 @@
 //! The event bus: EventBridge's buses, rules and targets in `passo server`, and the
-//! durable delivery of matched events to state machines.
+//! durable delivery of matched events to state machines, queues and topics.
 //!
 //! - [`api`] and [`api_rules`] answer `X-Amz-Target: AWSEvents.*` (the AWS JSON 1.1
 //!   protocol); [`events`] validates PutEvents entries and builds events;
@@ -12,7 +12,9 @@
 //! - [`status`]: every Standard execution's status change as an `aws.states` event on the
 //!   default bus, committed with the step that made it;
 //! - [`local`]: the bus as the `EventBridge` service of `aws-sdk:eventbridge:putEvents`
-//!   Tasks when no endpoint is configured.
+//!   Tasks when no endpoint is configured;
+//! - [`local_targets`]: Passo's own SQS queues and SNS topics as targets, and SQS queues as
+//!   dead-letter queues.
 //!
 //! The registry below is the store's rows in memory (buses, rules with their parsed patterns,
 //! targets), changed only after the store committed the change, one change at a time.
@@ -24,6 +26,7 @@ pub mod delivery;
 pub mod error;
 pub mod events;
 pub mod local;
+pub mod local_targets;
 pub mod names;
 pub mod status;
 pub mod targets;

@@ -1,4 +1,5 @@
-//! A rule's targets as PutTargets takes them: where an event goes (a state machine), what
+//! A rule's targets as PutTargets takes them: where an event goes (a state machine, or one of Passo's
+//! own queues and topics), what
 //! it is given (the event, `Input`, `InputPath` or `InputTransformer`), how long delivery is
 //! retried (`RetryPolicy`) and where an undeliverable event is recorded (`DeadLetterConfig`).
 
@@ -153,18 +154,52 @@ impl Target {
         })
     }
 
+    /// Where the target's events go, when Passo can take them there.
+    pub fn destination(&self) -> Option<Destination> {
+        let parts: Vec<&str> = self.arn.splitn(6, ':').collect();
+        match parts.as_slice() {
+            ["arn", _, "states", _, _, rest] if rest.starts_with("stateMachine:") => {
+                Some(Destination::StateMachine)
+            }
+            ["arn", _, "sqs", _, _, name] if !name.is_empty() && !name.contains(':') => {
+                Some(Destination::Queue {
+                    name: name.to_string(),
+                    group_id: self.spec["SqsParameters"]["MessageGroupId"]
+                        .as_str()
+                        .map(String::from),
+                })
+            }
+            ["arn", _, "sns", _, _, name] if !name.is_empty() && !name.contains(':') => {
+                Some(Destination::Topic)
+            }
+            _ => None,
+        }
+    }
+
     /// Why Passo cannot deliver to this target (reported for the target alone, in
     /// PutTargets' FailedEntries), if it cannot.
     pub fn unsupported(&self) -> Option<String> {
-        let machine = self.arn.starts_with("arn:aws:states:")
-            && self.arn.split(':').nth(5) == Some("stateMachine");
-        (!machine).then(|| {
+        self.destination().is_none().then(|| {
             format!(
-                "Passo delivers events to Step Functions state machines only; the target's Arn {} is not one.",
+                "Passo delivers events to Step Functions state machines and to its own SQS queues and SNS topics; the target's Arn {} is none of them.",
                 self.arn
             )
         })
     }
+}
+
+/// The kinds of target Passo delivers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// StartExecution of the machine (or alias, or version) the Arn names.
+    StateMachine,
+    /// SendMessage to one of Passo's queues; a FIFO queue needs `SqsParameters.MessageGroupId`.
+    Queue {
+        name: String,
+        group_id: Option<String>,
+    },
+    /// Publish to one of Passo's topics (the Arn is the TopicArn).
+    Topic,
 }
 
 #[cfg(test)]
@@ -210,10 +245,29 @@ mod tests {
     }
 
     #[test]
-    fn only_state_machines_are_delivered_to() {
+    fn machines_queues_and_topics_are_delivered_to() {
         let sm = Target::parse(&json!({"Id": "t", "Arn": MACHINE})).unwrap();
-        assert!(sm.unsupported().is_none());
-        let q = Target::parse(&json!({"Id": "t", "Arn": "arn:aws:sqs:us-east-1:1:q"})).unwrap();
-        assert!(q.unsupported().is_some());
+        assert_eq!(sm.destination(), Some(Destination::StateMachine));
+        let q = Target::parse(&json!({"Id": "t", "Arn": "arn:aws:sqs:us-east-1:1:q.fifo",
+            "SqsParameters": {"MessageGroupId": "g"}}))
+        .unwrap();
+        assert_eq!(
+            q.destination(),
+            Some(Destination::Queue {
+                name: "q.fifo".into(),
+                group_id: Some("g".into())
+            })
+        );
+        let t =
+            Target::parse(&json!({"Id": "t", "Arn": "arn:aws:sns:us-east-1:1:alerts"})).unwrap();
+        assert_eq!(t.destination(), Some(Destination::Topic));
+        for arn in [
+            "arn:aws:lambda:us-east-1:1:function:f",
+            "arn:aws:sqs:us-east-1:1:",
+            "arn:aws:states:us-east-1:1:activity:a",
+        ] {
+            let other = Target::parse(&json!({"Id": "t", "Arn": arn})).unwrap();
+            assert!(other.unsupported().is_some(), "{arn}");
+        }
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! - [`expr`]: AWS's `rate`, `cron` and `at` expressions, and the next due time (pure);
 //! - [`spec`]: a Scheduler schedule validated; [`api`]: its REST API;
-//! - [`fire`]: the events and deliveries of one firing; [`clock`]: the scheduler's clock.
+//! - [`fire`]: the events and deliveries of one firing; [`clock`]: the scheduler's clock;
+//! - [`overview`]: `Passo.ListSchedules`, every schedule with its last and next firing.
 //!
 //! Durability: a firing commits, in one transaction, its delivery rows and the schedule's
 //! *mark* (the due time it fired for). Once committed, the bus's delivery machinery takes
@@ -21,6 +22,7 @@ pub mod clock;
 pub mod error;
 pub mod expr;
 pub mod fire;
+pub mod overview;
 pub mod spec;
 
 use crate::bus::names::DEFAULT_BUS;

@@ -4,8 +4,9 @@
 //! synchronously and answers its output, as StartSyncExecution does. Each webhook checks
 //! its caller ([`auth`]: an HMAC signature as GitHub or Stripe sign, or a bearer token).
 //!
-//! Webhooks are made through `Passo.CreateWebhook` (kept in the store), listed with
-//! `Passo.ListWebhooks`, removed with `Passo.DeleteWebhook`. The route is outside `POST /`,
+//! Webhooks are declared in passo.toml (`[webhooks.NAME]`, served from the start, changed
+//! only by editing the file) or made through `Passo.CreateWebhook` (kept in the store),
+//! listed with `Passo.ListWebhooks`, removed with `Passo.DeleteWebhook`. The route is outside `POST /`,
 //! so the AWS API's Content-Type rule does not apply; its Host check and body limit do.
 //! Refusals are JSON `{"error": CODE, "message": ...}` with a 4xx status.
 
@@ -32,6 +33,8 @@ pub struct Webhook {
     pub machine_arn: String,
     pub auth: Auth,
     pub created_ms: i64,
+    /// Declared in the project file: the API may not replace or delete it.
+    pub declared: bool,
 }
 
 impl Webhook {
@@ -91,6 +94,7 @@ impl Webhook {
             machine_arn,
             auth,
             created_ms,
+            declared: false,
         })
     }
 
@@ -102,7 +106,8 @@ impl Webhook {
             Auth::Bearer { .. } => json!({"type": "bearer"}),
         };
         json!({"name": self.name, "stateMachineArn": self.machine_arn, "auth": auth,
-               "path": format!("/webhooks/{}", self.name), "creationDate": self.created_ms as f64 / 1000.0})
+               "path": format!("/webhooks/{}", self.name), "creationDate": self.created_ms as f64 / 1000.0,
+               "source": if self.declared { "project" } else { "api" }})
     }
 }
 
@@ -125,6 +130,33 @@ impl Webhooks {
         Ok(w)
     }
 
+    /// Adds the project file's webhooks (over stored ones of the same names).
+    pub fn declare(&self, realm: &crate::arn::Realm, requests: &[Value]) -> Result<(), String> {
+        for req in requests {
+            let mut hook = Webhook::parse(realm, req, now_ms()).map_err(|e| {
+                format!(
+                    "webhooks.{}: {}",
+                    req["name"].as_str().unwrap_or_default(),
+                    e.message()
+                )
+            })?;
+            hook.declared = true;
+            self.0
+                .write()
+                .unwrap()
+                .insert(hook.name.clone(), (hook, req.clone()));
+        }
+        Ok(())
+    }
+
+    fn declared(&self, name: &str) -> bool {
+        self.0
+            .read()
+            .unwrap()
+            .get(name)
+            .is_some_and(|(w, _)| w.declared)
+    }
+
     fn get(&self, name: &str) -> Option<Webhook> {
         self.0.read().unwrap().get(name).map(|(w, _)| w.clone())
     }
@@ -133,6 +165,7 @@ impl Webhooks {
 /// `Passo.CreateWebhook` (replaces one of the same name).
 pub async fn create(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     let hook = Webhook::parse(&rt.cfg.realm, req, now_ms())?;
+    refuse_declared(rt, &hook.name)?;
     let row = WebhookRow {
         name: hook.name.clone(),
         spec: req.to_string(),
@@ -160,8 +193,18 @@ pub fn list(rt: &Runtime) -> Value {
     json!({"webhooks": all})
 }
 
+fn refuse_declared(rt: &Runtime, name: &str) -> Result<(), ApiError> {
+    if rt.webhooks.declared(name) {
+        return Err(ApiError::ValidationException(format!(
+            "The webhook {name} is declared in the project file: change it there"
+        )));
+    }
+    Ok(())
+}
+
 pub async fn delete(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     let name = crate::api::req_str(req, "name")?;
+    refuse_declared(rt, name)?;
     rt.db
         .write(vec![Write::DeleteWebhook(name.to_string())])
         .await?;
