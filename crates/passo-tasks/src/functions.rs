@@ -178,9 +178,39 @@ impl Functions {
         payload: &[u8],
         task_deadline: Option<Duration>,
     ) -> Result<Reply, CallError> {
+        self.call_routed(name, qualifier, payload, task_deadline, None)
+            .await
+    }
+
+    /// [`Functions::call`] where a route says: `local` calls only the functions declared
+    /// here, an endpoint forwards to that Lambda-compatible Invoke API, `aws` is refused (not
+    /// signed for Lambda yet).
+    pub async fn call_routed(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+        payload: &[u8],
+        task_deadline: Option<Duration>,
+        route: Option<&crate::routes::To>,
+    ) -> Result<Reply, CallError> {
+        use crate::routes::To;
         let payload: &[u8] = if payload.is_empty() { b"{}" } else { payload };
-        let Some((f, limit)) = self.resolve(name) else {
-            return match &self.project.lambda_endpoint {
+        let declared = match route {
+            Some(To::Endpoint(_)) => None,
+            Some(To::Aws) => {
+                return Err(CallError::Service(format!(
+                    "a route sends function {name} to AWS Lambda, which Passo cannot call yet: route it to a Lambda-compatible endpoint URL, or to local"
+                )))
+            }
+            _ => self.resolve(name),
+        };
+        let forward = match route {
+            Some(To::Endpoint(u)) => Some(u),
+            Some(To::Local) => None,
+            _ => self.project.lambda_endpoint.as_ref(),
+        };
+        let Some((f, limit)) = declared else {
+            return match forward {
                 Some(endpoint) => {
                     let mut url = format!("{endpoint}/2015-03-31/functions/{name}/invocations");
                     if let Some(q) = qualifier {

@@ -21,6 +21,7 @@ pub mod nested;
 pub mod project;
 pub mod pyjson;
 pub mod result_writer;
+pub mod routes;
 pub mod s3;
 pub mod services;
 
@@ -199,13 +200,31 @@ impl Integrations {
 
     /// Runs one Task invocation.
     pub async fn run(&self, req: TaskRequest) -> TaskResult {
+        let routes = &self.functions.project().routes;
+        match routes::choose(routes, &req.state_name, &req.resource, &req.input) {
+            None => self.run_here(req, None).await,
+            Some(routes::To::Mock(answer)) => answer,
+            Some(to) => {
+                let endpoint = match &to {
+                    routes::To::Local => aws::settings::EndpointSetting::Local,
+                    routes::To::Aws => aws::settings::EndpointSetting::Aws,
+                    routes::To::Endpoint(u) => aws::settings::EndpointSetting::Url(u.clone()),
+                    routes::To::Mock(_) => unreachable!("answered above"),
+                };
+                aws::context::routed(endpoint, self.run_here(req, Some(&to))).await
+            }
+        }
+    }
+
+    /// Runs a Task where its resource (and its route, for functions) says.
+    async fn run_here(&self, req: TaskRequest, route: Option<&routes::To>) -> TaskResult {
         let deadline = req.timeout_seconds.map(Duration::from_secs);
         let request_id = uuid::Uuid::new_v4().to_string();
         if let Some((name, qualifier)) = lambda::bare_function(&req.resource) {
             let payload = req.input.to_string().into_bytes();
             let reply = self
                 .functions
-                .call(&name, qualifier.as_deref(), &payload, deadline)
+                .call_routed(&name, qualifier.as_deref(), &payload, deadline, route)
                 .await;
             return lambda::bare_result(
                 &self.site,
@@ -231,11 +250,12 @@ impl Integrations {
                 Ok(functions::Reply::Ok(Vec::new()))
             } else {
                 self.functions
-                    .call(
+                    .call_routed(
                         &call.name,
                         call.qualifier.as_deref(),
                         &call.payload,
                         deadline,
+                        route,
                     )
                     .await
             };
@@ -276,6 +296,26 @@ impl Integrations {
 impl Integrations {
     /// Follows a submitted `.sync` job until it ends (see [`TaskRunner::follow`]).
     pub async fn follow(
+        &self,
+        req: &TaskRequest,
+        submitted: &Value,
+        stop: &CancellationToken,
+    ) -> TaskResult {
+        // A job is followed where its route sent it.
+        let routes = &self.functions.project().routes;
+        let endpoint = match routes::choose(routes, &req.state_name, &req.resource, &req.input) {
+            Some(routes::To::Local) => Some(aws::settings::EndpointSetting::Local),
+            Some(routes::To::Aws) => Some(aws::settings::EndpointSetting::Aws),
+            Some(routes::To::Endpoint(u)) => Some(aws::settings::EndpointSetting::Url(u)),
+            _ => None,
+        };
+        match endpoint {
+            Some(e) => aws::context::routed(e, self.follow_here(req, submitted, stop)).await,
+            None => self.follow_here(req, submitted, stop).await,
+        }
+    }
+
+    async fn follow_here(
         &self,
         req: &TaskRequest,
         submitted: &Value,

@@ -40,6 +40,11 @@
 //! query = { limit = "10" }                            # added to every request (also
 //!                                                     # headers = {...}, body = {...})
 //!
+//! [[routes]]                                          # hybrid runs (`routes`): this state
+//! state = "Save order"                                # goes to that endpoint, whatever
+//! to = "http://127.0.0.1:4566"                        # [aws] says ("mock" with result =
+//!                                                     # {...}, "local", "aws" also)
+//!
 //! [webhooks.github-push]                              # POST /webhooks/github-push on
 //! state_machine = "deploy"                            # `passo server` starts "deploy"
 //! secret = "${GITHUB_WEBHOOK_SECRET}"                 # HMAC-signed as GitHub signs
@@ -98,6 +103,9 @@ pub struct Project {
     /// `[webhooks.NAME]`: webhooks `passo server` serves from its start, each as
     /// `Passo.CreateWebhook`'s request (secrets read from the environment already).
     pub webhooks: Vec<serde_json::Value>,
+    /// `[[routes]]`: Tasks sent to a mock, Passo's own services, AWS or an endpoint, by state,
+    /// resource or function (see `crate::routes`).
+    pub routes: crate::routes::Routes,
 }
 
 /// How a connection authenticates its requests.
@@ -159,6 +167,7 @@ struct File {
     aws: Option<crate::aws::settings::ProjectAwsFile>,
     #[serde(default)]
     webhooks: BTreeMap<String, WebhookFile>,
+    routes: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -515,7 +524,12 @@ impl Project {
             .into_iter()
             .map(|(name, w)| w.into_request(&name))
             .collect::<Result<_, _>>()?;
+        let routes = match &file.routes {
+            Some(r) => crate::routes::Routes::parse(r, "routes")?,
+            None => crate::routes::Routes::default(),
+        };
         Ok(Project {
+            routes,
             webhooks,
             functions,
             connections,

@@ -273,6 +273,8 @@ pub(crate) struct LocalTasks<'a> {
     /// The project's machines declared `type = "EXPRESS"`.
     express_machines: std::collections::BTreeSet<String>,
     account: String,
+    /// A `passo test` case's routes, tried before the project's.
+    pub routes: std::sync::Arc<passo_tasks::routes::Routes>,
 }
 
 impl<'a> LocalTasks<'a> {
@@ -289,6 +291,7 @@ impl<'a> LocalTasks<'a> {
             project_machines: integrations.functions().project().state_machines.clone(),
             express_machines: integrations.functions().project().express_machines.clone(),
             account: site_account(execution_arn),
+            routes: Default::default(),
         }
     }
 
@@ -299,7 +302,8 @@ impl<'a> LocalTasks<'a> {
         let stop = passo_tasks::CancellationToken::new();
         let timeout = req.timeout_seconds.map(std::time::Duration::from_secs);
         let begun = std::time::Instant::now();
-        let result = self.io.block_on(async {
+        let routes = self.routes.clone();
+        let result = self.io.block_on(passo_tasks::routes::scoped(routes, async {
             let follow = self.integrations.follow(req, &submitted, &stop);
             tokio::pin!(follow);
             let Some(t) = timeout else {
@@ -312,7 +316,7 @@ impl<'a> LocalTasks<'a> {
                     follow.await
                 }
             }
-        });
+        }));
         let mut after = i64::try_from(begun.elapsed().as_millis()).unwrap_or(i64::MAX);
         if stop.is_cancelled() {
             // Strictly after the timeout, so the interpreter times the task out first.
@@ -344,7 +348,9 @@ impl<'a> LocalTasks<'a> {
             heartbeat_seconds: None,
             token: inv.token.clone(),
         };
-        match self.io.block_on(self.integrations.run(req.clone())) {
+        let routed =
+            passo_tasks::routes::scoped(self.routes.clone(), self.integrations.run(req.clone()));
+        match self.io.block_on(routed) {
             Ok(submitted) if passo_tasks::follows_job(&inv.resource) => {
                 self.follow_job(&req, submitted)
             }

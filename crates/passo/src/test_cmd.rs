@@ -13,13 +13,16 @@
 //!     mocks:                                  # mocks written here: state -> response, or a
 //!       CheckName: {Return: {ok: true}}       # list of responses, one per attempt
 //!       Approve: [{Throw: {Error: Busy}}, {Return: {approved: true}}]
+//!     routes:                                 # optional: where this case's Tasks go, as
+//!       - {state: Archive, to: "http://127.0.0.1:5000"}   # passo.toml's [[routes]]
 //!     expect:
 //!       output: {approved: true}              # or error / cause (status FAILED)
 //!       path: [CheckName, Approve]            # optional: the states entered, in order
 //! ```
 //!
 //! States no mock answers run for real: the project's functions, HTTP tasks and nested
-//! state machines (passo.toml), as in `passo run`.
+//! state machines (passo.toml), and AWS services where `[aws]`, the environment or a route
+//! sends them, as in `passo run`. A case's `routes` come before the project's.
 
 use crate::run::LocalTasks;
 use passo_engine::driver::{self, RunOptions};
@@ -169,6 +172,9 @@ fn run_case(
     let info = ExecutionInfo::local(machine_name, 1_700_000_000_000, 0x5eed);
     let arn = info.execution_arn.clone();
     let mut local = LocalTasks::new(mocks, integrations, io, &arn);
+    if let Some(r) = case.get("routes") {
+        local.routes = Arc::new(passo_tasks::routes::Routes::parse(r, "routes")?);
+    }
     let run = driver::run(
         machine.clone(),
         info,

@@ -14,7 +14,8 @@ pub struct Context {
     project: ProjectAws,
     files: OnceLock<SharedFiles>,
     routes: Mutex<HashMap<String, Resolved>>,
-    credentials: Cache,
+    /// Shared with the contexts routes derive from this one.
+    credentials: Arc<Cache>,
 }
 
 fn slot() -> &'static RwLock<Arc<Context>> {
@@ -30,9 +31,38 @@ pub fn configure(project: ProjectAws) {
     }
 }
 
-/// The settings in force.
+tokio::task_local! {
+    /// Settings a route put in force for one Task (see `crate::routes`).
+    static ROUTED: Arc<Context>;
+}
+
+/// The settings in force: a route's for the Task being run, else the process's.
 pub fn current() -> Arc<Context> {
+    if let Ok(c) = ROUTED.try_with(Arc::clone) {
+        return c;
+    }
     slot().read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Runs `f` with every service sent to `endpoint` (the process's regions, profile and
+/// credentials otherwise): what a route to `local`, `aws` or a URL does.
+pub async fn routed<F: std::future::Future>(
+    endpoint: settings::EndpointSetting,
+    f: F,
+) -> F::Output {
+    let base = current();
+    let mut project = base.project.clone();
+    project.endpoint = Some(endpoint);
+    for s in project.services.values_mut() {
+        s.endpoint = None;
+    }
+    let ctx = Arc::new(Context {
+        project,
+        files: base.files.clone(),
+        routes: Mutex::new(HashMap::new()),
+        credentials: base.credentials.clone(),
+    });
+    ROUTED.scope(ctx, f).await
 }
 
 impl Context {
@@ -41,14 +71,14 @@ impl Context {
             project,
             files: OnceLock::new(),
             routes: Mutex::new(HashMap::new()),
-            credentials: Cache::default(),
+            credentials: Arc::new(Cache::default()),
         }
     }
 
     /// Settings that sign with `credentials` rather than looking for any (benchmarks, tests).
     pub fn with_credentials(project: ProjectAws, credentials: Credentials) -> Context {
         Context {
-            credentials: Cache::holding(credentials),
+            credentials: Arc::new(Cache::holding(credentials)),
             files: OnceLock::from(SharedFiles::default()),
             ..Context::new(project)
         }

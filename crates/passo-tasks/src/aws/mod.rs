@@ -265,7 +265,7 @@ async fn call_api_named(
     let route = ctx.route(service_id);
     // An endpoint the user configured wins; then the host's own service (queues, topics, the
     // event bus); then AWS, when there are credentials to call it with.
-    if route.target == Target::Default {
+    if matches!(route.target, Target::Default | Target::Local) {
         if let Some(l) = local.filter(|l| l.serves(service_id)) {
             let v = l.call(service_id, &op, input).await.map_err(fail)?;
             return Ok((v, model.clone(), output));
@@ -283,6 +283,11 @@ async fn call_api_named(
         Target::Aws => {
             return Err(unknown(format!(
                 "passo.toml sends '{service}' to AWS, but no AWS credentials were found (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, web identity, container or instance credentials)"
+            )))
+        }
+        Target::Local => {
+            return Err(unknown(format!(
+                "'{service}' is sent to Passo's own services (endpoint = \"local\" or a route), but Passo has no local {service_id}: its own services are SQS, SNS, EventBridge and S3 (buckets)"
             )))
         }
         Target::Default => {

@@ -24,10 +24,12 @@ pub fn process_env(k: &str) -> Option<String> {
     std::env::var(k).ok().filter(|v| !v.is_empty())
 }
 
-/// An endpoint setting in passo.toml: AWS itself, or a URL.
+/// An endpoint setting in passo.toml: AWS itself, Passo's own service, or a URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EndpointSetting {
     Aws,
+    /// The host's own service, and nothing else (no AWS even with credentials).
+    Local,
     Url(String),
 }
 
@@ -36,12 +38,15 @@ impl EndpointSetting {
         if s == "aws" {
             return Ok(EndpointSetting::Aws);
         }
+        if s == "local" {
+            return Ok(EndpointSetting::Local);
+        }
         match url::Url::parse(s) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
                 Ok(EndpointSetting::Url(s.trim_end_matches('/').to_string()))
             }
             _ => Err(format!(
-                "{what} must be \"aws\" or an http:// or https:// URL, not '{s}'"
+                "{what} must be \"aws\", \"local\" or an http:// or https:// URL, not '{s}'"
             )),
         }
     }
@@ -119,6 +124,8 @@ pub enum Target {
     Configured(String),
     /// AWS itself, asked for by `endpoint = "aws"`: no local service.
     Aws,
+    /// The host's own service only, asked for by `endpoint = "local"` (or a route).
+    Local,
     /// Nothing configured: the host's own service, else AWS when there are credentials.
     Default,
 }
@@ -168,6 +175,7 @@ pub fn resolve(
         .or_else(|| project.endpoint.clone());
     let target = match configured {
         Some(EndpointSetting::Aws) => Target::Aws,
+        Some(EndpointSetting::Local) => Target::Local,
         Some(EndpointSetting::Url(u)) => Target::Configured(u),
         None => {
             let truthy = |v: Option<String>| v.is_some_and(|v| v.eq_ignore_ascii_case("true"));

@@ -35,7 +35,9 @@ async fn call(
     let resolved = settings::resolve(src.project, src.files, src.env, "STS");
     let (url, custom) = match resolved.target {
         Target::Configured(u) => (u, true),
-        Target::Aws | Target::Default => (settings::aws_endpoint(&model, &resolved.region), false),
+        Target::Aws | Target::Default | Target::Local => {
+            (settings::aws_endpoint(&model, &resolved.region), false)
+        }
     };
     let endpoint = Endpoint {
         url,
