@@ -24,7 +24,7 @@ import os
 import sys
 
 DROP = {"documentation", "documentationUrl", "examples", "deprecatedMessage", "deprecatedSince"}
-META = ("apiVersion", "endpointPrefix", "globalEndpoint", "jsonVersion", "protocol", "protocols",
+META = ("apiVersion", "awsQueryCompatible", "endpointPrefix", "globalEndpoint", "jsonVersion", "protocol", "protocols",
         "serviceId", "signatureVersion", "signingName", "targetPrefix", "uid", "xmlNamespace")
 
 

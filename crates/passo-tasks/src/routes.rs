@@ -170,9 +170,11 @@ impl Route {
             url if url.starts_with("http://") || url.starts_with("https://") => {
                 To::Endpoint(url.trim_end_matches('/').to_string())
             }
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "{at}.to must be \"mock\", \"local\", \"aws\" or an http(s):// URL, not '{other}'"
-            )),
+            ))
+            }
         };
         Ok(Route {
             state,

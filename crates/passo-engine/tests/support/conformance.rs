@@ -215,10 +215,24 @@ impl Normalizer {
                 if let Some(key) = path.strip_prefix("$..").filter(|k| !k.contains(['.', '['])) {
                     ref_keys.push((key.to_string(), replacement.to_string()));
                 }
+                // `$..output.ExecutionArn`: the key under one named parent; the key alone is
+                // matched (no other parent holds a key of that spelling in these cases).
+                if let Some((_, key)) = path
+                    .strip_prefix("$..")
+                    .and_then(|k| k.split_once('.'))
+                    .filter(|(p, k)| !p.contains(['.', '[']) && !k.contains(['.', '[']))
+                {
+                    ref_keys.push((key.to_string(), replacement.to_string()));
+                }
             }
             if n["type"] == "key_value" {
                 let key = n["key"].as_str().unwrap_or_default();
                 ref_keys.push((key.to_string(), kebab(replacement)));
+            }
+            // LocalStack's `sqs_api()` transformers include `key_value("SequenceNumber")`
+            // (a reference: `<sequence-number:N>`); the case lists the builtin, not its parts.
+            if n["type"] == "builtin" && n["name"] == "sqs_api" {
+                ref_keys.push(("SequenceNumber".into(), "sequence-number".into()));
             }
             if n["type"] == "jsonpath" && n["reference"] == false {
                 let path = n["path"].as_str().unwrap_or_default();

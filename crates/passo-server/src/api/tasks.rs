@@ -31,7 +31,7 @@ fn claims(rt: &Runtime, req: &Value) -> Result<TokenClaims, ApiError> {
     rt.cfg
         .token_keys
         .open(t)
-        .map_err(|_| ApiError::InvalidToken("Invalid token".into()))
+        .map_err(|_| crate::api::invalid_token())
 }
 
 /// Refuses a token minted by another execution instance of the same ARN: one purged with

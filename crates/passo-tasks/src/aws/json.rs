@@ -49,8 +49,15 @@ pub async fn call(
             None => Value::Object(Default::default()),
         });
     }
-    let code = v["__type"]
-        .as_str()
+    // A service that moved from the query protocol to JSON (SQS) also sends the code its
+    // query protocol gave the error, which is the one the SDKs report for it.
+    let query_code = model["metadata"]
+        .get("awsQueryCompatible")
+        .and_then(|_| resp.header("x-amzn-query-error"))
+        .and_then(|h| h.split(';').next())
+        .filter(|c| !c.is_empty());
+    let code = query_code
+        .or(v["__type"].as_str())
         .or(resp.header("x-amzn-errortype"))
         .map(|t| short_code(t).to_string());
     let message = ["message", "Message", "errorMessage"]

@@ -73,12 +73,26 @@ impl AwsError {
         };
         let cause = match self.status {
             Some(s) => format!(
-                "{} (Service: {prefix}, Status Code: {s}, Request ID: {})",
-                self.message, self.request_id
+                "{} (Service: {prefix}, Status Code: {s}, Request ID: {}){}",
+                self.message,
+                self.request_id,
+                attempt_count(prefix)
             ),
             None => self.message.clone(),
         };
         (name, Some(cause))
+    }
+}
+
+/// What AWS's SDK client adds after the service's words. Step Functions' own client (for
+/// `aws-sdk:sfn:*`) is built with a newer SDK than the other services' and appends the
+/// attempt count: every `aws-sdk:sfn` error AWS recorded ends so (8 in the conformance
+/// corpus), and no other service's does (DynamoDb, SecretsManager, S3: 26).
+fn attempt_count(prefix: &str) -> &'static str {
+    if prefix == "Sfn" {
+        " (SDK Attempt Count: 1)"
+    } else {
+        ""
     }
 }
 

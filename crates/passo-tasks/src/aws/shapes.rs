@@ -123,6 +123,13 @@ pub fn rename(model: &Value, shape: &str, value: &mut Value) {
                 rename(model, child, v);
             }
         }
+        // The Java 2 SDK's Instant, as Step Functions writes it: ISO 8601 text whatever the
+        // wire carried (sfn's StartDate comes as epoch seconds; AWS's result shows text).
+        ("timestamp", v) => {
+            if let Some(t) = time::format(v, time::Format::Iso8601) {
+                *v = Value::String(t);
+            }
+        }
         _ => {}
     }
 }
@@ -211,7 +218,8 @@ pub fn from_wire(model: &Value, wire: Wire, shape: &str, value: &Value) -> Value
         ("structure", Value::Object(obj)) if s["document"] != true => {
             let mut out = Map::new();
             for (name, m) in s["members"].as_object().into_iter().flatten() {
-                if let Some(v) = obj.get(wire_name(wire, name, m)) {
+                // A member sent as null is not set, as the AWS SDKs read it.
+                if let Some(v) = obj.get(wire_name(wire, name, m)).filter(|v| !v.is_null()) {
                     let child = m["shape"].as_str().unwrap_or_default();
                     out.insert(
                         api_name(name).into_owned(),

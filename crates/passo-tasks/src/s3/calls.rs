@@ -238,6 +238,67 @@ async fn dispatch(buckets: &Buckets, action: &str, input: &Value) -> Result<Valu
             }
             Ok(Value::Object(m))
         }
+        // ListObjects (version 1): Marker where version 2 has StartAfter, NextMarker (with a
+        // delimiter) where it has a continuation token.
+        "listObjects" => {
+            let bucket = required(input, "Bucket")?;
+            let mut v2 = input.clone();
+            if let Some(o) = v2.as_object_mut() {
+                if let Some(m) = o.remove("Marker") {
+                    o.insert("StartAfter".into(), m);
+                }
+            }
+            let req = list_request(&v2)?;
+            let page = buckets.list(bucket, &req).await?;
+            let mut m = Map::new();
+            if !page.common_prefixes.is_empty() {
+                let cps: Vec<Value> = page
+                    .common_prefixes
+                    .iter()
+                    .map(|p| json!({ "Prefix": p }))
+                    .collect();
+                m.insert("CommonPrefixes".into(), Value::Array(cps));
+            }
+            if !page.contents.is_empty() {
+                let contents: Vec<Value> = page
+                    .contents
+                    .iter()
+                    .map(|o| {
+                        json!({
+                            "ETag": o.etag,
+                            "Key": o.key,
+                            "LastModified": timestamp(&o.last_modified),
+                            "Size": o.size,
+                            "StorageClass": "STANDARD",
+                        })
+                    })
+                    .collect();
+                m.insert("Contents".into(), Value::Array(contents));
+            }
+            if let Some(d) = &req.delimiter {
+                m.insert("Delimiter".into(), json!(d));
+            }
+            m.insert("IsTruncated".into(), json!(page.is_truncated));
+            m.insert(
+                "Marker".into(),
+                json!(req.start_after.clone().unwrap_or_default()),
+            );
+            m.insert("MaxKeys".into(), json!(req.max_keys));
+            m.insert("Name".into(), json!(bucket));
+            if page.is_truncated && req.delimiter.is_some() {
+                let last = page
+                    .contents
+                    .iter()
+                    .map(|o| o.key.as_str())
+                    .chain(page.common_prefixes.iter().map(String::as_str))
+                    .max();
+                if let Some(l) = last {
+                    m.insert("NextMarker".into(), json!(l));
+                }
+            }
+            m.insert("Prefix".into(), json!(req.prefix));
+            Ok(Value::Object(m))
+        }
         "copyObject" => {
             let (from_bucket, from_key) = copy_source(required(input, "CopySource")?)?;
             let info = buckets

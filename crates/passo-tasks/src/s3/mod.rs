@@ -152,6 +152,13 @@ pub fn check_bucket(name: &str) -> Result<(), Error> {
     }
 }
 
+/// The check for every call but CreateBucket: a name outside the rules cannot be a bucket,
+/// so it does not exist (S3 answers NoSuchBucket for `GET` of `Some-Name`; only CreateBucket
+/// says InvalidBucketName). Checked before any path is made of it.
+pub fn existing_bucket(name: &str) -> Result<(), Error> {
+    check_bucket(name).map_err(|_| Error::NoSuchBucket)
+}
+
 /// A key as an object_store path, refusing what would not round-trip (and so cannot escape a
 /// local bucket's folder).
 pub(crate) fn key_path(key: &str) -> Result<object_store::path::Path, Error> {
@@ -212,7 +219,7 @@ impl Buckets {
     }
 
     pub async fn get(&self, bucket: &str, key: &str) -> Result<Object, Error> {
-        check_bucket(bucket)?;
+        existing_bucket(bucket)?;
         match self.backend.as_ref() {
             Backend::Local(b) => b.get(bucket, key).await,
             Backend::Remote(b) => b.get(bucket, key).await,
@@ -223,7 +230,7 @@ impl Buckets {
     /// at a time, never the whole object. Read the body off the async threads
     /// (`spawn_blocking` or a plain thread); see [`stream`].
     pub async fn get_reader(&self, bucket: &str, key: &str) -> Result<(ObjectInfo, Body), Error> {
-        check_bucket(bucket)?;
+        existing_bucket(bucket)?;
         match self.backend.as_ref() {
             Backend::Local(b) => b.get_reader(bucket, key).await,
             Backend::Remote(b) => b.get_reader(bucket, key).await,
@@ -233,7 +240,7 @@ impl Buckets {
     /// An object's content only, as [`Self::get_reader`] gives it; cheaper for a local object
     /// that has no stored ETag (nothing is hashed).
     pub async fn get_body(&self, bucket: &str, key: &str) -> Result<Body, Error> {
-        check_bucket(bucket)?;
+        existing_bucket(bucket)?;
         match self.backend.as_ref() {
             Backend::Local(b) => b.get_body(bucket, key).await,
             Backend::Remote(b) => Ok(b.get_reader(bucket, key).await?.1),
@@ -243,7 +250,7 @@ impl Buckets {
     /// An object as a file that can be read anywhere in it: a local object's own file, a
     /// remote one downloaded into an unnamed temporary file (disk, not memory, holds it).
     pub async fn get_file(&self, bucket: &str, key: &str) -> Result<std::fs::File, Error> {
-        check_bucket(bucket)?;
+        existing_bucket(bucket)?;
         let got = match self.backend.as_ref() {
             Backend::Local(b) => b.get_raw(bucket, key).await?,
             Backend::Remote(b) => b.get_raw(bucket, key).await?,
@@ -262,7 +269,7 @@ impl Buckets {
     }
 
     pub async fn head(&self, bucket: &str, key: &str) -> Result<ObjectInfo, Error> {
-        check_bucket(bucket)?;
+        existing_bucket(bucket)?;
         match self.backend.as_ref() {
             Backend::Local(b) => b.head(bucket, key).await,
             Backend::Remote(b) => b.head(bucket, key).await,
@@ -276,7 +283,7 @@ impl Buckets {
         body: Vec<u8>,
         opts: PutOptions,
     ) -> Result<ObjectInfo, Error> {
-        check_bucket(bucket)?;
+        existing_bucket(bucket)?;
         match self.backend.as_ref() {
             Backend::Local(b) => {
                 let info = b.put(bucket, key, body, opts).await?;
@@ -300,7 +307,7 @@ impl Buckets {
     ) -> Result<ObjectInfo, Error> {
         use object_store::ObjectStoreExt;
         use tokio::io::AsyncReadExt;
-        check_bucket(bucket)?;
+        existing_bucket(bucket)?;
         let io = |e: std::io::Error| Error::Store(e.to_string());
         let size = file.metadata().map_err(io)?.len();
         let mut file = tokio::fs::File::from_std(file);
@@ -347,7 +354,7 @@ impl Buckets {
 
     /// One page of a bucket's keys, in S3's order (byte order of the keys).
     pub async fn list(&self, bucket: &str, req: &ListRequest) -> Result<ListPage, Error> {
-        check_bucket(bucket)?;
+        existing_bucket(bucket)?;
         let all = match self.backend.as_ref() {
             Backend::Local(b) => b.list(bucket, req.dir_prefix()).await?,
             Backend::Remote(b) => b.list(bucket, req.dir_prefix(), req.after()).await?,
@@ -363,8 +370,8 @@ impl Buckets {
         to_bucket: &str,
         to_key: &str,
     ) -> Result<ObjectInfo, Error> {
-        check_bucket(from_bucket)?;
-        check_bucket(to_bucket)?;
+        existing_bucket(from_bucket)?;
+        existing_bucket(to_bucket)?;
         match self.backend.as_ref() {
             Backend::Local(b) => {
                 let info = b.copy(from_bucket, from_key, to_bucket, to_key).await?;
@@ -378,7 +385,7 @@ impl Buckets {
 
     /// Deletes an object; as in S3, a key that is not there is no error.
     pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), Error> {
-        check_bucket(bucket)?;
+        existing_bucket(bucket)?;
         match self.backend.as_ref() {
             Backend::Local(b) => {
                 b.delete(bucket, key).await?;
@@ -395,7 +402,7 @@ impl Buckets {
     }
 
     pub async fn create_bucket(&self, bucket: &str) -> Result<(), Error> {
-        check_bucket(bucket)?;
+        check_bucket(bucket)?; // the one call that names a bucket that may not exist yet
         match self.backend.as_ref() {
             Backend::Local(b) => b.create_bucket(bucket).await,
             Backend::Remote(b) => b.create_bucket(bucket).await,

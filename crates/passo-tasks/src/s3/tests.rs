@@ -93,9 +93,16 @@ fn keys_and_buckets_cannot_escape_the_directory() {
                 .unwrap_err();
             assert!(matches!(e, Error::InvalidArgument(_)), "{key}: {e:?}");
         }
+        // A name outside S3's rules is no bucket: NoSuchBucket, as S3 answers a GET of one,
+        // and no path is made of it. Only CreateBucket says the name is invalid.
         for bucket in ["..", "../data", "a/b", ".passo-meta", "UP", "ab"] {
             assert_eq!(
                 b.get(bucket, "k").await.unwrap_err(),
+                Error::NoSuchBucket,
+                "{bucket}"
+            );
+            assert_eq!(
+                b.create_bucket(bucket).await.unwrap_err(),
                 Error::InvalidBucketName,
                 "{bucket}"
             );
@@ -306,5 +313,42 @@ fn calls_give_the_sdk_shapes() {
             .await
             .unwrap_err();
         assert_eq!(error, "S3.S3Exception");
+    });
+}
+
+#[test]
+fn list_objects_version_1_pages_by_marker() {
+    rt().block_on(async {
+        let (_d, b) = bucket_with(&["a/1", "a/2", "b/1", "c"]).await;
+        let page = calls::call(
+            &b,
+            "listObjects",
+            &json!({"Bucket": "data", "Delimiter": "/", "MaxKeys": 2}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(page["IsTruncated"], true, "{page}");
+        assert_eq!(page["Marker"], "");
+        assert_eq!(
+            page["CommonPrefixes"],
+            json!([{"Prefix": "a/"}, {"Prefix": "b/"}])
+        );
+        // With a delimiter, a truncated page says where the next one starts.
+        assert_eq!(page["NextMarker"], "b/");
+        let next = calls::call(
+            &b,
+            "listObjects",
+            &json!({"Bucket": "data", "Delimiter": "/", "Marker": "b/"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(next["Marker"], "b/");
+        assert_eq!(next["IsTruncated"], false);
+        assert_eq!(next["Contents"][0]["Key"], "c", "{next}");
+        assert!(next.get("NextMarker").is_none());
+        let (error, _) = calls::call(&b, "listObjects", &json!({"Bucket": "Not-A-Bucket"}))
+            .await
+            .unwrap_err();
+        assert_eq!(error, "S3.NoSuchBucketException");
     });
 }
