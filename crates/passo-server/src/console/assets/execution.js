@@ -240,7 +240,7 @@ function statePanel(d, name) {
       fact("Type", e.type), fact("Status", badge(e.status)), fact("Started", when(e.startMs, true)),
       e.durationMs !== null ? fact("Duration", duration(e.durationMs)) : null,
       e.retries ? fact("Retries", String(e.retries)) : null),
-    e.error || e.cause ? h("div", { class: "failure state-failure" },
+    e.error || e.cause ? h("div", { class: "failure state-failure" + (e.status === "caught" ? " caught" : "") },
       h("strong", { class: "state-error" }, e.error || "Failed"),
       e.cause ? h("pre", { class: "cause state-cause" }, e.cause) : null) : null,
     step("Input", e.input),
