@@ -123,6 +123,12 @@ impl Graph {
         self.nodes.iter().find(|n| n.id == id)
     }
 
+    /// The id of the box (a Parallel or Map container, or one of its lanes) a node is drawn
+    /// in, from the node ids' paths (`3.b1.0` is in lane `3.b1`, which is in `3`).
+    pub fn parent(id: &str) -> Option<&str> {
+        id.rfind('.').map(|i| &id[..i])
+    }
+
     /// The JSON the console's script draws.
     pub fn to_json(&self) -> Value {
         let r = |v: f64| (v * 10.0).round() / 10.0;

@@ -27,6 +27,7 @@
 
 mod approvals;
 mod auth;
+pub mod dot;
 mod execution;
 mod executions;
 pub mod graph;
@@ -34,6 +35,7 @@ mod lists;
 mod live;
 mod machines;
 mod map_runs;
+pub mod mermaid;
 pub mod progress;
 pub mod svg;
 
