@@ -381,6 +381,42 @@ class ConsoleTest(unittest.TestCase):
         p.wait_text("#execution-status", "Succeeded")
         self.assertTrue(p.all("g.node.st-succeeded[data-name='Quick']"))
 
+    def test_7_stop_and_redrive_from_the_page(self):
+        arn = self.machine({"Hold": {"Type": "Wait", "Seconds": 300, "End": True}}, name="long-wait")
+        ex = self.sfn.start_execution(stateMachineArn=arn, name="to-stop")["executionArn"]
+        p = self.p
+        p.open("/execution/" + ex)
+        p.wait(lambda: p.css("g.node.st-running[data-name='Hold']"), what="Hold running")
+        self.assertTrue(p.all("#live"))
+        p.css("#stop").click()
+        p.css("#confirm-stop").click()
+        p.wait_text("#execution-status", "Aborted")
+        self.assertEqual(self.sfn.describe_execution(executionArn=ex)["status"], "ABORTED")
+        # Redrive runs it again from the state that did not finish.
+        p.css("#redrive").click()
+        p.wait(lambda: "Running" in p.text("#execution-status") and p.all("#live"), what="the redriven run")
+        self.assertEqual(self.sfn.describe_execution(executionArn=ex).get("redriveCount"), 1)
+        p.wait_text(".facts", "Redrives")
+        p.css("#stop").click()
+        p.css("#confirm-stop").click()
+        p.wait_text("#execution-status", "Aborted")
+
+    def test_8_activities_functions_and_every_machine(self):
+        act = self.sfn.create_activity(name=uniq("review-queue"))["activityArn"]
+        p = self.p
+        p.open("/activities")
+        p.wait(lambda: act in p.text("#activities"), what="the activity")
+        p.shot("activities")
+        p.open("/functions")
+        p.wait_text("h1", "Functions")
+        self.assertIn("No functions", p.text(".page"))
+        p.open("/machines")
+        p.wait(lambda: len(p.all("#machines tbody tr")) >= 7, what="every machine")
+        statuses = p.text("#machines")
+        for s in ("Succeeded", "Failed", "Aborted"):
+            self.assertIn(s, statuses)
+        p.shot("machines")
+
 
 class SignInTest(unittest.TestCase):
     """A server with access keys: the console asks for one before showing anything."""
