@@ -417,6 +417,36 @@ class ConsoleTest(unittest.TestCase):
             self.assertIn(s, statuses)
         p.shot("machines")
 
+    def test_9_actions_need_the_csrf_token_and_json(self):
+        arn = self.machine({"Done": {"Type": "Succeed"}})
+        body = json.dumps({"stateMachineArn": arn, "input": "{}"}).encode()
+
+        def post(headers):
+            req = urllib.request.Request(f"{SERVER.endpoint}/console/api/start", data=body,
+                                         headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    return r.status, json.loads(r.read())
+            except urllib.error.HTTPError as e:
+                return e.code, json.loads(e.read())
+        with urllib.request.urlopen(f"{SERVER.endpoint}/console/api/session", timeout=10) as r:
+            csrf = json.loads(r.read())["csrf"]
+        self.assertEqual(post({"Content-Type": "application/json"})[1]["error"], "InvalidCsrfToken")
+        self.assertEqual(post({"Content-Type": "application/json", "X-Passo-Csrf": "x" * 64})[0], 403)
+        self.assertEqual(post({"Content-Type": "text/plain", "X-Passo-Csrf": csrf})[0], 415)
+        self.assertEqual(self.sfn.list_executions(stateMachineArn=arn)["executions"], [])
+        status, ok = post({"Content-Type": "application/json", "X-Passo-Csrf": csrf})
+        self.assertEqual(status, 200, ok)
+        self.assertTrue(ok["executionArn"].startswith("arn:aws:states:"))
+        # The shell and scripts come with a policy that allows no inline script.
+        with urllib.request.urlopen(f"{SERVER.endpoint}/console/", timeout=10) as r:
+            self.assertIn("script-src 'self'", r.headers["Content-Security-Policy"])
+        with urllib.request.urlopen(f"{SERVER.endpoint}/console/js/execution.js", timeout=10) as r:
+            self.assertTrue(r.headers["Content-Type"].startswith("text/javascript"))
+        with self.assertRaises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(f"{SERVER.endpoint}/console/js/..%2Fmod.rs", timeout=10)
+        self.assertEqual(e.exception.code, 404)
+
 
 class SignInTest(unittest.TestCase):
     """A server with access keys: the console asks for one before showing anything."""
