@@ -164,7 +164,7 @@ class ConsoleTest(unittest.TestCase):
             "Route": {"Type": "Choice", "Choices": [
                 {"Variable": "$.who", "IsPresent": True, "Next": "Greet"}], "Default": "Nobody"},
             "Greet": {"Type": "Pass", "Parameters": {"message.$": "States.Format('hi {}', $.who)"},
-                      "End": True},
+                      "ResultPath": "$.greeting", "OutputPath": "$.greeting", "End": True},
             "Nobody": {"Type": "Succeed"},
         }, name="order-pipeline")
         p = self.p
@@ -210,6 +210,13 @@ class ConsoleTest(unittest.TestCase):
         p.css("g.node[data-name='Greet']").click()
         p.wait_text("#selected-state", "Greet")
         self.assertIn('"message": "hi Ada"', p.text("#state-panel"))
+        # Each step of its input/output processing, worked out by the server.
+        p.css("#state-panel .show-steps").click()
+        after = p.wait(lambda: p.css("[data-step='afterResultPath']"), what="the processing steps")
+        self.assertIn('"greeting": {', after.text)
+        self.assertIn('"prep": {', after.text)
+        self.assertIn('"message": "hi Ada"', p.text("[data-step='afterParameters']"))
+        self.assertEqual(json.loads(p.text("[data-step='output'] pre")), {"message": "hi Ada"})
         p.shot("execution")
         # The event history, each event's details expandable.
         p.css("#tab-events").click()
@@ -251,6 +258,10 @@ class ConsoleTest(unittest.TestCase):
         self.assertEqual(p.text(".state-error"), "SQS.QueueDoesNotExistException")
         self.assertTrue(p.text(".state-cause").strip(), "the cause is shown")
         self.assertEqual(p.text(".state-cause"), d.get("cause", p.text(".state-cause")))
+        # The steps of a failed Task: its recorded error stands in for the call.
+        p.css("#state-panel .show-steps").click()
+        p.wait(lambda: "SQS.QueueDoesNotExistException" in p.text(".processing"), what="the failed steps")
+        self.assertIn(missing, p.text("[data-step='afterParameters']"))
         self.assertTrue(p.all("#redrive"), "a failed Standard execution can be redriven")
         p.shot("execution-failed")
 

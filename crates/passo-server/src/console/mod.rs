@@ -20,7 +20,8 @@
 //! - [`auth`]: who may use it (sign-in with an access key when keys are configured, Host
 //!   checks, CSRF tokens on every action).
 //! - [`machines`], [`executions`], [`execution`] (one execution's page), [`live`] (its
-//!   server-sent updates), [`approvals`], [`map_runs`], [`lists`] (activities, functions).
+//!   server-sent updates), [`steps`] (a state's input/output processing, step by step),
+//!   [`approvals`], [`map_runs`], [`lists`] (activities, functions).
 
 // The handlers' refusals are the HTTP answers themselves, handed straight back to axum.
 #![allow(clippy::result_large_err)]
@@ -37,6 +38,7 @@ mod machines;
 mod map_runs;
 pub mod mermaid;
 pub mod progress;
+mod steps;
 pub mod svg;
 
 use crate::error::ApiError;
@@ -77,6 +79,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(rt: Arc<Runtime>) -> Router<S> {
         .route("/console/api/executions", get(executions::list))
         .route("/console/api/execution", get(execution::page))
         .route("/console/api/execution/live", get(live::updates))
+        .route("/console/api/execution/steps", get(steps::steps))
         .route("/console/api/stop", post(execution::stop))
         .route("/console/api/redrive", post(execution::redrive))
         .route("/console/api/approvals", get(approvals::inbox))

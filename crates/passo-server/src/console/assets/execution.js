@@ -13,7 +13,7 @@ const EVENTS_SHOWN = 500;
 
 export async function executionPage(box, arn) {
   // What the person chose, kept across live reloads.
-  const view = { selected: null, tab: "table", open: new Set(), eventsShown: EVENTS_SHOWN, stopAsked: false };
+  const view = { selected: null, tab: "table", open: new Set(), eventsShown: EVENTS_SHOWN, stopAsked: false, steps: new Map() };
   let data = null;
   let source = null;
   let loading = false;
@@ -119,9 +119,22 @@ export async function executionPage(box, arn) {
       h("div", { class: "split graph-split" },
         h("section", { class: "card graph-card" }, h("h2", {}, "Graph"), legend(), g,
           h("p", { class: "muted small" }, "Select a state to see its data.")),
-        h("section", { class: "card state-panel", id: "state-panel" }, statePanel(d, view.selected))),
+        h("section", { class: "card state-panel", id: "state-panel" }, statePanel(d, view.selected, view.steps, loadSteps))),
       tabs(d));
     flash = null;
+  }
+
+  // An entry's processing steps, worked out by the server once asked for (kept: an ended
+  // entry does not change).
+  async function loadSteps(entered) {
+    view.steps.set(entered, { loading: true });
+    draw();
+    try {
+      view.steps.set(entered, await api("execution/steps", { arn, entered }));
+    } catch (e) {
+      view.steps.set(entered, { steps: null, why: errorText(e) });
+    }
+    draw();
   }
 
   function tabs(d) {
@@ -223,7 +236,7 @@ function fact(k, v) {
 }
 
 /// The selected state: each of its entries with its data at every step.
-function statePanel(d, name) {
+function statePanel(d, name, steps, loadSteps) {
   if (!name) {
     const failed = d.entries.filter((e) => e.status === "failed");
     return [h("h2", {}, "State"),
@@ -247,7 +260,35 @@ function statePanel(d, name) {
     step("Parameters (sent to the resource)", e.parameters),
     step("Result (before ResultSelector/ResultPath)", e.result),
     step("Output", e.output),
-    e.assigned ? step("Assigned variables", JSON.stringify(e.assigned)) : null))];
+    e.assigned ? step("Assigned variables", JSON.stringify(e.assigned)) : null,
+    processing(e, steps.get(e.enteredEventId), loadSteps)))];
+}
+
+const STEPS = [
+  ["input", "Input"], ["afterInputPath", "After InputPath"], ["afterParameters", "After Parameters"],
+  ["afterArguments", "After Arguments"], ["afterItemsPath", "After ItemsPath"], ["result", "Result"],
+  ["afterResultSelector", "After ResultSelector"], ["afterResultPath", "After ResultPath"],
+];
+
+/// The entry's input/output processing step by step, once asked for.
+function processing(e, got, loadSteps) {
+  if (e.endMs === null) return null;
+  if (!got) {
+    return h("button", { class: "btn small show-steps", onclick: () => loadSteps(e.enteredEventId) },
+      "Show each processing step");
+  }
+  if (got.loading) return h("p", { class: "muted small" }, "Working out the steps…");
+  if (!got.steps) return h("p", { class: "muted small steps-why" }, got.why || "No steps.");
+  const r = got.steps;
+  const i = r.inspectionData || {};
+  return h("div", { class: "processing" },
+    h("h3", {}, "Processing, step by step"),
+    h("p", { class: "muted small" }, "Worked out again from the recorded input and result; the context object ($$) is a stand-in."),
+    STEPS.filter(([k]) => i[k] !== undefined).map(([k, label]) => h("div", { class: "step", "data-step": k }, h("div", { class: "k" }, label), code(i[k]))),
+    r.output !== undefined ? h("div", { class: "step", "data-step": "output" }, h("div", { class: "k" }, "Output (after OutputPath)"), code(r.output)) : null,
+    i.variables !== undefined && i.variables !== "{}" ? h("div", { class: "step", "data-step": "variables" }, h("div", { class: "k" }, "Variables after Assign"), code(i.variables)) : null,
+    r.error ? h("div", { class: "step" }, h("div", { class: "k" }, "Error"), h("code", {}, r.error + (r.cause ? ": " + r.cause : ""))) : null,
+    r.nextState ? h("div", { class: "muted small" }, "Next state: ", r.nextState) : null);
 }
 
 function step(label, text) {
