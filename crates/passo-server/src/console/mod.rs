@@ -9,7 +9,7 @@
 //! script only colours them.
 //!
 //! Why no front-end build (no Vite, TypeScript, npm): what the script does is small (about
-//! 1,200 lines, 61 kB, 17 kB gzipped, measured), because the heavy part (graph layout) is
+//! 1,400 lines, 63 kB, 18 kB gzipped, measured), because the heavy part (graph layout) is
 //! Rust. Plain ES modules run in every current browser as written, so `cargo build` alone
 //! makes a complete console on a machine without Node, there is no committed bundle that can
 //! go stale (nothing for CI to rebuild and compare), and no npm dependency tree to keep up
