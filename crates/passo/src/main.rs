@@ -17,6 +17,7 @@ mod client;
 mod events_cmd;
 mod express;
 mod function_cmd;
+mod graph_cmd;
 mod map_host;
 mod project;
 mod run;
@@ -39,7 +40,7 @@ use std::process::ExitCode;
     name = "passo",
     version,
     about = "Run AWS Step Functions state machines (Amazon States Language) anywhere",
-    long_about = "Passo runs AWS Step Functions state machines with AWS's semantics: on a laptop, in CI, on your servers.\n\nExamples:\n  passo run examples/hello.asl.json --input '{\"name\":\"Ada\"}'\n  passo run flow.asl.json --mock mocks.json --test-case HappyPath --json --history\n  passo validate flow.asl.json other.asl.yaml\n  passo test tests/flow.test.yaml --junit report.xml\n  passo test-state flow.asl.json --state Approve --mock-error Busy --retry-count 1"
+    long_about = "Passo runs AWS Step Functions state machines with AWS's semantics: on a laptop, in CI, on your servers.\n\nExamples:\n  passo run examples/hello.asl.json --input '{\"name\":\"Ada\"}'\n  passo run flow.asl.json --mock mocks.json --test-case HappyPath --json --history\n  passo validate flow.asl.json other.asl.yaml\n  passo graph flow.asl.json --format mermaid\n  passo test tests/flow.test.yaml --junit report.xml\n  passo test-state flow.asl.json --state Approve --mock-error Busy --retry-count 1"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -50,6 +51,8 @@ struct Cli {
 enum Command {
     /// Run one execution in-process and print its output.
     Run(run::Args),
+    /// Print a definition's graph (as the web console draws it) as Mermaid, DOT or SVG.
+    Graph(graph_cmd::Args),
     /// Check definitions and list every problem (exit 0 valid, 1 invalid, 2 unreadable).
     Validate(validate::Args),
     /// Serve the AWS Step Functions API with durable executions (embedded SQLite).
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(a) => run::main(a),
+        Command::Graph(a) => graph_cmd::main(a),
         Command::Validate(a) => validate::main(a),
         Command::Bench(a) => bench::main(a),
         Command::Server(a) => server::main(a),

@@ -674,3 +674,70 @@ fn test_state_runs_one_state_of_the_example() {
     assert!(String::from_utf8_lossy(&o.stderr)
         .contains("ValidationException: State not found in definition"));
 }
+
+#[test]
+fn graph_prints_the_definition_as_mermaid_dot_and_svg() {
+    let def = "examples/order-with-retry.asl.json";
+    let m = passo(&["graph", def]);
+    assert_eq!(
+        m.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&m.stderr)
+    );
+    let m = String::from_utf8(m.stdout).unwrap();
+    assert!(m.starts_with("flowchart TD\n"), "{m}");
+    for line in [
+        "n0[\"ChargeCard\"]",
+        "n0 --> n1",
+        "n0 -. \"CardDeclined\" .-> n2",
+        "nstart --> n0",
+    ] {
+        assert!(m.contains(line), "no {line:?} in:\n{m}");
+    }
+
+    let d = passo(&["graph", def, "--format", "dot"]);
+    assert_eq!(d.status.code(), Some(0));
+    let d = String::from_utf8(d.stdout).unwrap();
+    assert!(d.starts_with("digraph passo {"), "{d}");
+    assert!(d.contains("\"0\" [label=\"ChargeCard\"];"), "{d}");
+    assert!(
+        d.contains("\"0\" -> \"2\" [label=\"CardDeclined\", style=dashed"),
+        "{d}"
+    );
+
+    let s = passo(&["graph", def, "--format", "svg"]);
+    assert_eq!(s.status.code(), Some(0));
+    let s = String::from_utf8(s.stdout).unwrap();
+    assert!(
+        s.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{s}"
+    );
+    assert!(s.contains("<style>"), "a standalone SVG carries its style");
+    for name in ["ChargeCard", "Ship", "Declined"] {
+        assert!(s.contains(&format!("data-name=\"{name}\"")), "{name}");
+    }
+}
+
+#[test]
+fn graph_refuses_an_invalid_definition_and_a_missing_file() {
+    let dir = std::env::temp_dir().join(format!("passo-graph-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"StartAt": "Nowhere", "States": {"A": {"Type": "Succeed"}}}"#,
+    )
+    .unwrap();
+    let o = passo(&["graph", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Nowhere"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = passo(&["graph", dir.join("absent.json").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}

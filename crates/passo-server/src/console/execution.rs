@@ -18,7 +18,7 @@ pub(super) fn is_express(arn: &str) -> bool {
 }
 
 /// The execution's description, definition and history events.
-fn load(c: &super::Console, arn: &str) -> Result<(Value, String, Vec<Value>), Response> {
+pub(super) fn load(c: &super::Console, arn: &str) -> Result<(Value, String, Vec<Value>), Response> {
     if is_express(arn) {
         let Some(e) = c.rt.recent_express.get(arn) else {
             return Err(fail(

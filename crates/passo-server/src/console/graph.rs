@@ -5,7 +5,8 @@
 //! The layout is hand-written, in the shape AWS's console draws: each program (the top level,
 //! a branch, a processor) flows top to bottom from its start; a state sits one layer below the
 //! deepest state that leads to it along edges that do not close a loop; branches sit side by
-//! side. Edges that go back up (loops) are routed along the right side. It is linear in the
+//! side. Edges that go back up (loops) or skip layers are routed along the right side, so no
+//! edge crosses a state. It is linear in the
 //! number of states and edges, so a 200-state machine lays out in well under a millisecond.
 //!
 //! Node ids are paths (`3`, `3.b1.0`: state 0 of branch 1 of state 3), unique even where
@@ -23,6 +24,8 @@ const LAYER_GAP: f64 = 46.0;
 const SIBLING_GAP: f64 = 36.0;
 const PAD: f64 = 16.0;
 const HEADER_H: f64 = 30.0;
+/// A lane's own header (its "Branch 1" or "Processor" label), above its states.
+const LANE_HEADER_H: f64 = 28.0;
 const TERMINAL: f64 = 30.0;
 /// Room kept right of a program for the loops routed there.
 const LOOP_LANE: f64 = 24.0;
@@ -118,6 +121,12 @@ impl Graph {
 
     pub fn node(&self, id: &str) -> Option<&Node> {
         self.nodes.iter().find(|n| n.id == id)
+    }
+
+    /// The id of the box (a Parallel or Map container, or one of its lanes) a node is drawn
+    /// in, from the node ids' paths (`3.b1.0` is in lane `3.b1`, which is in `3`).
+    pub fn parent(id: &str) -> Option<&str> {
+        id.rfind('.').map(|i| &id[..i])
     }
 
     /// The JSON the console's script draws.
@@ -300,7 +309,7 @@ fn place_state(s: &State, id: String) -> Placed {
     for (i, (prog, kind)) in lanes.iter().enumerate() {
         let lane_id = format!("{id}.b{i}");
         let body = layout(prog, &lane_id, false);
-        let (lw, lh) = (body.w + 2.0 * PAD, body.h + 2.0 * PAD);
+        let (lw, lh) = (body.w + 2.0 * PAD, body.h + LANE_HEADER_H + PAD);
         let lane = Placed {
             id: lane_id,
             name: if *kind == "Branch" {
@@ -316,7 +325,7 @@ fn place_state(s: &State, id: String) -> Placed {
             w: lw,
             h: lh,
             inner: vec![body],
-            inner_at: vec![(PAD, PAD)],
+            inner_at: vec![(PAD, LANE_HEADER_H)],
         };
         inner.push(Laid {
             items: vec![lane],
@@ -481,6 +490,7 @@ fn layout(p: &Program, prefix: &str, top: bool) -> Laid {
     let mut items: Vec<Placed> = Vec::new();
     let mut y = 0.0;
     let mut pos: HashMap<usize, (f64, f64, f64, f64)> = HashMap::new();
+    let mut layer_of: HashMap<usize, usize> = HashMap::new();
     let start_id = format!("{pre}start");
     let end_id = format!("{pre}end");
     for (li, l) in layers.iter().enumerate() {
@@ -497,6 +507,7 @@ fn layout(p: &Program, prefix: &str, top: bool) -> Laid {
                 it.x = x;
                 it.y = y;
                 pos.insert(*v, (it.x, it.y, it.w, it.h));
+                layer_of.insert(*v, li);
                 x += it.w + SIBLING_GAP;
                 lh = lh.max(it.h);
                 items.push(it);
@@ -515,8 +526,14 @@ fn layout(p: &Program, prefix: &str, top: bool) -> Laid {
             let Some(&(tx, ty, tw, th)) = pos.get(t) else {
                 continue;
             };
-            let points = if is_back(v, i) || ty <= sy {
-                // Out of the right side, up the loop lane, into the target's right side.
+            // An edge that skips layers would cross the states between: it goes round them.
+            let skips = layer_of
+                .get(t)
+                .zip(layer_of.get(&v))
+                .is_some_and(|(a, b)| *a > b + 1);
+            let points = if is_back(v, i) || ty <= sy || skips {
+                // Out of the right side, along the lane on the right (up for a loop, down
+                // past the layers skipped), into the target's right side.
                 loops += 4.0;
                 let lane = right_lane + loops.min(LOOP_LANE);
                 vec![
@@ -729,6 +746,29 @@ mod tests {
             "the loop is not routed on the right"
         );
         assert!(g.width >= max_x);
+    }
+
+    #[test]
+    fn an_edge_that_skips_layers_goes_round_the_states_between() {
+        let g2 = graph(json!({"StartAt": "Route", "States": {
+            "Route": {"Type": "Choice", "Choices": [
+                {"Variable": "$.a", "IsPresent": true, "Next": "Refund"}], "Default": "Done"},
+            "Refund": {"Type": "Pass", "Next": "Done"},
+            "Done": {"Type": "Succeed"}}}));
+        let skip = edge(&g2, "Route", "Done");
+        let refund = by_name(&g2, "Refund");
+        let done = by_name(&g2, "Done");
+        assert!(refund.y < done.y && by_name(&g2, "Route").y < refund.y);
+        assert!(
+            skip.points
+                .iter()
+                .any(|p| p.0 > refund.x + refund.w && p.0 > done.x + done.w),
+            "the skipping edge is not routed round Refund: {:?}",
+            skip.points
+        );
+        assert!(g2.width >= skip.points.iter().map(|p| p.0).fold(0.0, f64::max));
+        // One layer down: still a straight edge.
+        assert_eq!(edge(&g2, "Refund", "Done").points.len(), 2);
     }
 
     #[test]

@@ -170,7 +170,11 @@ pub fn entries(history: &[Value]) -> Vec<Entry> {
             e.end_ms = Some(ms(ev));
             e.output = text("output");
             e.assigned = d.get("assignedVariables").cloned();
-            if e.status != StateStatus::Caught {
+            if e.status == StateStatus::Failed {
+                // A failure a Catch handled: the state exits (as AWS records it) and the
+                // Catch's state is entered next.
+                e.status = StateStatus::Caught;
+            } else if e.status != StateStatus::Caught {
                 e.status = if e.retries > 0 {
                     StateStatus::Retried
                 } else {
@@ -298,6 +302,38 @@ mod tests {
         let st = statuses(&es);
         assert_eq!(st["Work"], StateStatus::Caught);
         assert_eq!(st["Recover"], StateStatus::Succeeded);
+    }
+
+    #[test]
+    fn a_failure_that_exits_its_state_was_caught() {
+        // What the engine records for a caught error: the failure, the state's Exited event,
+        // then the Catch's state.
+        let h = vec![
+            ev(1, 0, "ExecutionStarted", json!({})),
+            ev(2, 0, "TaskStateEntered", json!({"name": "Charge"})),
+            ev(3, 2, "TaskScheduled", json!({"parameters": "{}"})),
+            ev(4, 3, "TaskStarted", Value::Null),
+            ev(5, 4, "TaskFailed", json!({"error": "E", "cause": "c"})),
+            ev(
+                6,
+                5,
+                "TaskStateExited",
+                json!({"name": "Charge", "output": "{}"}),
+            ),
+            ev(7, 6, "PassStateEntered", json!({"name": "Refund"})),
+            ev(
+                8,
+                7,
+                "PassStateExited",
+                json!({"name": "Refund", "output": "{}"}),
+            ),
+            ev(9, 8, "ExecutionSucceeded", json!({"output": "{}"})),
+        ];
+        let es = entries(&h);
+        assert_eq!(es[0].status, StateStatus::Caught);
+        assert_eq!(es[0].error.as_deref(), Some("E"));
+        assert_eq!(es[0].end_ms, Some(6000));
+        assert_eq!(es[1].status, StateStatus::Succeeded);
     }
 
     #[test]

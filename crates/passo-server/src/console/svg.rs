@@ -75,9 +75,10 @@ pub fn render(g: &Graph, standalone: bool) -> String {
             pts.join(" ")
         );
         if let Some(label) = &e.label {
-            // On the segment that leaves the source, just below it.
+            // On the segment that reaches the target: the edges leaving a Choice share
+            // their first segment, so labels there would be drawn over each other.
             let (x, y) = match e.points.as_slice() {
-                [a, b, ..] => ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0),
+                [.., a, b] => ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0),
                 _ => (0.0, 0.0),
             };
             let _ = write!(
