@@ -63,6 +63,8 @@ pub struct Functions {
     declared: Arc<HashMap<String, Callable>>,
     created: Arc<RwLock<HashMap<String, Callable>>>,
     http: reqwest::Client,
+    /// The latest calls (the console shows them).
+    recent: Arc<crate::recent_calls::RecentCalls>,
 }
 
 /// Why a function cannot be created or deleted.
@@ -94,7 +96,13 @@ impl Functions {
             declared: Arc::new(declared),
             created: Arc::default(),
             http: reqwest::Client::new(),
+            recent: Arc::default(),
         }
+    }
+
+    /// The latest calls of `function` (of all when None), newest first.
+    pub fn recent_calls(&self, function: Option<&str>) -> Vec<crate::recent_calls::CallRecord> {
+        self.recent.of(function)
     }
 
     /// Adds a function made at run time; its name must be new.
@@ -186,6 +194,38 @@ impl Functions {
     /// here, an endpoint forwards to that Lambda-compatible Invoke API, `aws` is refused (not
     /// signed for Lambda yet).
     pub async fn call_routed(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+        payload: &[u8],
+        task_deadline: Option<Duration>,
+        route: Option<&crate::routes::To>,
+    ) -> Result<Reply, CallError> {
+        use crate::recent_calls::{CallRecord, Outcome};
+        let started_ms = chrono::Utc::now().timestamp_millis();
+        let begun = std::time::Instant::now();
+        let result = self
+            .call_inner(name, qualifier, payload, task_deadline, route)
+            .await;
+        let outcome = match &result {
+            Ok(Reply::Ok(_)) => Outcome::Succeeded,
+            Ok(Reply::Failed(e)) => Outcome::Failed {
+                error: e.error_type.clone(),
+            },
+            Err(e) => Outcome::Unreachable {
+                message: e.to_string(),
+            },
+        };
+        self.recent.push(CallRecord {
+            function: name.to_string(),
+            started_ms,
+            duration_ms: u64::try_from(begun.elapsed().as_millis()).unwrap_or(u64::MAX),
+            outcome,
+        });
+        result
+    }
+
+    async fn call_inner(
         &self,
         name: &str,
         qualifier: Option<&str>,

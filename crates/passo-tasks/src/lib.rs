@@ -20,6 +20,7 @@ pub mod map_items;
 pub mod nested;
 pub mod project;
 pub mod pyjson;
+pub mod recent_calls;
 pub mod result_writer;
 pub mod routes;
 pub mod s3;

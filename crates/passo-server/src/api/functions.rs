@@ -85,6 +85,25 @@ pub fn list(rt: &Arc<Runtime>) -> Result<Value, ApiError> {
     Ok(json!({ "functions": list }))
 }
 
+/// The latest calls of every function, newest first (the console's functions page).
+pub fn recent_calls(rt: &Arc<Runtime>) -> Result<Value, ApiError> {
+    use passo_tasks::recent_calls::Outcome;
+    let calls: Vec<Value> = registry(rt)?
+        .recent_calls(None)
+        .into_iter()
+        .map(|c| {
+            let (status, detail) = match c.outcome {
+                Outcome::Succeeded => ("SUCCEEDED", None),
+                Outcome::Failed { error } => ("FAILED", Some(error)),
+                Outcome::Unreachable { message } => ("UNREACHABLE", Some(message)),
+            };
+            json!({"function": c.function, "started": c.started_ms as f64 / 1000.0,
+                   "durationMs": c.duration_ms, "status": status, "error": detail})
+        })
+        .collect();
+    Ok(json!({ "recentCalls": calls }))
+}
+
 pub async fn delete(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     let name = name_of(req)?;
     registry(rt)?.delete(name).map_err(refused)?;

@@ -41,7 +41,12 @@ pub async fn functions(c: Ctx, headers: HeaderMap) -> Response {
         return r;
     }
     match api::functions::list(&c.rt) {
-        Ok(v) => ok(v),
+        Ok(mut v) => {
+            if let Ok(r) = api::functions::recent_calls(&c.rt) {
+                v["recentCalls"] = r["recentCalls"].clone();
+            }
+            ok(v)
+        }
         // A server without a function registry has none.
         Err(_) => ok(json!({"functions": Value::Array(Vec::new())})),
     }

@@ -29,7 +29,21 @@ export async function functionsPage(box) {
         ["From", (f) => h("span", { class: "tag" }, f.source === "PROJECT" ? "passo.toml" : "API")],
         ["Runs", (f) => h("code", {}, f.spec && (f.spec.url || [].concat(f.spec.command || []).join(" ")))],
         ["Spec", (f) => h("details", {}, h("summary", {}, "show"), code(JSON.stringify(f.spec)))],
-      ], { id: "functions" }));
+      ], { id: "functions" }),
+    recentCalls(r.recentCalls || []));
+}
+
+// The latest calls the server made (kept in memory, the newest 500).
+function recentCalls(calls) {
+  return h("section", {},
+    h("h2", {}, "Recent calls"),
+    calls.length === 0 ? empty("No calls since the server started.") : table(calls, [
+      ["Function", (c) => c.function],
+      ["Started", (c) => when(c.started)],
+      ["Duration", (c) => `${c.durationMs} ms`],
+      ["Status", (c) => badge(c.status)],
+      ["Error", (c) => c.error || ""],
+    ], { id: "recent-calls" }));
 }
 
 const COUNTS = ["pending", "running", "succeeded", "failed", "timedOut", "aborted", "total"];
