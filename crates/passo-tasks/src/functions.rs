@@ -191,8 +191,8 @@ impl Functions {
     }
 
     /// [`Functions::call`] where a route says: `local` calls only the functions declared
-    /// here, an endpoint forwards to that Lambda-compatible Invoke API, `aws` is refused (not
-    /// signed for Lambda yet).
+    /// here; `aws` or an endpoint calls Lambda's Invoke API there, signed (the route's AWS
+    /// settings are in force). Every call is kept in the recent-calls ring.
     pub async fn call_routed(
         &self,
         name: &str,
@@ -235,17 +235,15 @@ impl Functions {
     ) -> Result<Reply, CallError> {
         use crate::routes::To;
         let payload: &[u8] = if payload.is_empty() { b"{}" } else { payload };
-        let declared = match route {
-            Some(To::Endpoint(_)) => None,
-            Some(To::Aws) => {
-                return Err(CallError::Service(format!(
-                    "a route sends function {name} to AWS Lambda, which Passo cannot call yet: route it to a Lambda-compatible endpoint URL, or to local"
-                )))
-            }
-            _ => self.resolve(name),
-        };
+        // A route to AWS or to an endpoint: Lambda's Invoke API there, signed with the
+        // credential chain (the route's settings are in force for this Task).
+        if matches!(route, Some(To::Aws | To::Endpoint(_))) {
+            return self
+                .invoke_api(name, qualifier, payload, task_deadline)
+                .await;
+        }
+        let declared = self.resolve(name);
         let forward = match route {
-            Some(To::Endpoint(u)) => Some(u),
             Some(To::Local) => None,
             _ => self.project.lambda_endpoint.as_ref(),
         };
@@ -278,6 +276,52 @@ impl Functions {
         match &f.handler {
             Handler::Command { .. } => run_command(&f, payload, limit).await,
             Handler::Http { url } => self.post(url, payload, limit).await,
+        }
+    }
+
+    /// Lambda's Invoke through the AWS layer (signed; where the settings in force send
+    /// `lambda`): the function's answer, its error (X-Amz-Function-Error), or why not.
+    async fn invoke_api(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+        payload: &[u8],
+        deadline: Option<Duration>,
+    ) -> Result<Reply, CallError> {
+        let mut input = serde_json::json!({
+            "FunctionName": name,
+            "Payload": String::from_utf8_lossy(payload),
+        });
+        if let Some(q) = qualifier {
+            input["Qualifier"] = q.into();
+        }
+        let limit = deadline.unwrap_or(Duration::from_secs(900));
+        match crate::aws::call_raw(&self.http, None, "lambda", "invoke", &input, Some(limit)).await
+        {
+            Ok(v) => {
+                let body = v["Payload"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .as_bytes()
+                    .to_vec();
+                Ok(match v["FunctionError"].as_str() {
+                    Some(kind) => {
+                        Reply::Failed(error_in(&body).unwrap_or_else(|| unhandled(kind, &body)))
+                    }
+                    None => Reply::Ok(body),
+                })
+            }
+            Err(crate::aws::CallError::Service { raw, .. })
+                if raw.code.as_deref() == Some("ResourceNotFoundException") =>
+            {
+                Err(CallError::NotFound(name.to_string()))
+            }
+            Err(crate::aws::CallError::Service { raw, .. }) => Err(CallError::Service(format!(
+                "Lambda's Invoke of {name} answered {}: {}",
+                raw.code.as_deref().unwrap_or("an error"),
+                raw.message
+            ))),
+            Err(crate::aws::CallError::Unusable(why)) => Err(CallError::Service(why)),
         }
     }
 

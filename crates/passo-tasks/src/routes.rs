@@ -20,7 +20,8 @@
 //! The first route that matches wins; a test case's `routes` (in `passo test`) come before
 //! the project's. Routes to `local`, `aws` or a URL apply to the AWS services (`aws-sdk:*`,
 //! the optimized integrations, `.sync` jobs) and to functions (`local`: only the project's
-//! functions; a URL: a Lambda-compatible Invoke API there). S3 Tasks follow `[buckets]`, and
+//! functions; `aws` or a URL: Lambda's Invoke API there, signed with the credential chain,
+//! so another team's real function can be called). S3 Tasks follow `[buckets]`, and
 //! HTTP Tasks and nested executions go where they name; any Task can be mocked.
 
 use crate::TaskResult;
@@ -36,7 +37,7 @@ pub enum To {
     Local,
     /// AWS itself (the standard credential chain), even where Passo has a local service.
     Aws,
-    /// An AWS-compatible endpoint (for functions: a Lambda-compatible Invoke API).
+    /// An AWS-compatible endpoint (for functions: Lambda's Invoke API there).
     Endpoint(String),
 }
 

@@ -157,3 +157,59 @@ fn a_route_to_local_for_a_service_passo_does_not_have_says_so() {
         "{err}"
     );
 }
+
+#[test]
+fn a_function_routed_to_an_endpoint_is_invoked_through_lambdas_api_there() {
+    let Some(python) = support::moto::python() else {
+        return;
+    };
+    let (_moto, port) = support::moto::start(&python);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("passo.toml"),
+        format!("[[routes]]\nfunction = \"crm-*\"\nto = \"http://127.0.0.1:{port}\"\n"),
+    )
+    .unwrap();
+    let machine = |state: Value| json!({"StartAt": "Look", "States": {"Look": state}}).to_string();
+    // A function moto does not have: Lambda's own error, as a Task sees it.
+    std::fs::write(
+        dir.path().join("missing.asl.json"),
+        machine(json!({"Type": "Task", "End": true,
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:crm-nobody"})),
+    )
+    .unwrap();
+    let (code, out, _) = passo(dir.path(), &["run", "--json", "missing.asl.json"]);
+    assert_eq!(code, 1, "{out}");
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["error"], "Lambda.ResourceNotFoundException", "{v}");
+
+    // moto runs functions without docker when told so: an invocation answers its event.
+    support::moto::py(
+        &python,
+        port,
+        &format!(
+            r#"
+import io, urllib.request, zipfile
+urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:{port}/moto-api/config', data=json.dumps({{'lambda': {{'use_docker': False}}}}).encode(), method='POST')).read()
+role = client('iam').create_role(RoleName='r', AssumeRolePolicyDocument='{{}}')['Role']['Arn']
+buf = io.BytesIO(); z = zipfile.ZipFile(buf, 'w'); z.writestr('f.py', 'def h(e, c): return e'); z.close()
+client('lambda').create_function(FunctionName='crm-lookup', Runtime='python3.12', Role=role, Handler='f.h', Code={{'ZipFile': buf.getvalue()}})
+"#
+        ),
+    );
+    std::fs::write(
+        dir.path().join("m.asl.json"),
+        machine(
+            json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "crm-lookup", "Payload": {"customer": "c-1"}},
+            "ResultSelector": {"payload.$": "$.Payload", "status.$": "$.StatusCode"},
+            "End": true}),
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = passo(dir.path(), &["run", "--json", "m.asl.json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["output"]["payload"], json!({"customer": "c-1"}), "{v}");
+    assert_eq!(v["output"]["status"], 200);
+}
