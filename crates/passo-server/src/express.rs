@@ -28,7 +28,14 @@ pub async fn run(
 ) -> Outcome {
     let rec =
         (info.execution_arn.contains(":express:")).then(|| rt.recent_express.begin(&info, &input));
+    if rec.is_some() {
+        rt.metrics.started("EXPRESS");
+    }
+    let metrics_rt = rec.is_some().then(|| rt.clone());
     let o = run_recorded(machine, info, input, rt, mocks, rec.as_ref()).await;
+    if let Some(rt) = metrics_rt {
+        rt.metrics.finished("EXPRESS", o.status.as_str());
+    }
     if let Some(r) = &rec {
         r.finish(&o, now_ms());
     }

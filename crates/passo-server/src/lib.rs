@@ -19,6 +19,7 @@ pub mod express_recent;
 pub mod local;
 pub mod map_runs;
 pub mod nested;
+pub mod ops;
 mod private;
 pub mod queues;
 pub mod runtime;

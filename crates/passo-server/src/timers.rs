@@ -86,6 +86,7 @@ pub async fn run(rt: Arc<Runtime>) {
         }
         let (due, next) = rt.timers.pop_due(now);
         for t in due {
+            rt.metrics.timer_fired(now - t.fire_at_ms);
             let rt = rt.clone();
             tokio::spawn(async move {
                 let ev = Event::TimerFired {

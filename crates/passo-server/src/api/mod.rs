@@ -45,6 +45,7 @@ pub fn router(rt: Arc<Runtime>) -> Router {
         .route("/health", axum::routing::get(|| async { "ok" }))
         .merge(crate::schedules::api::routes())
         .merge(crate::webhooks::routes())
+        .merge(crate::ops::routes())
         .merge(crate::console::router(rt.clone()))
         .fallback(|| async {
             answer(Err(ApiError::NotFound(

@@ -115,7 +115,10 @@ impl Runtime {
         let arn = arn.to_string();
         tokio::spawn(async move {
             let resource = req.resource.clone();
-            let event = answer(&resource, task, rt.tasks.invoke(req.clone()).await);
+            let begun = std::time::Instant::now();
+            let result = rt.tasks.invoke(req.clone()).await;
+            rt.metrics.task_answered(begun.elapsed().as_secs_f64());
+            let event = answer(&resource, task, result);
             let job = match &event {
                 Event::TaskSubmitted { output, .. } if passo_tasks::follows_job(&resource) => {
                     Some(output.clone())

@@ -90,6 +90,8 @@ pub struct Runtime {
     pub webhooks: crate::webhooks::Webhooks,
     /// The latest Express executions, for the console (the store keeps none).
     pub recent_express: crate::express_recent::Recent,
+    /// What `/metrics` reports.
+    pub metrics: crate::ops::metrics::Metrics,
 }
 
 impl Runtime {
@@ -127,6 +129,7 @@ impl Runtime {
             scheduler,
             webhooks,
             recent_express: Default::default(),
+            metrics: Default::default(),
         }))
     }
 
@@ -244,6 +247,7 @@ impl Runtime {
             seed,
         );
         let (ex, cmds, events) = Execution::start(t.machine.clone(), info, req.input);
+        let entered = owner::states_entered(&events);
         let mut a = Active::new(ex, req.parent.clone());
         if let Some(case) = &req.test_case {
             a.mocks = Some(self.mocks(&t.machine_name, case)?);
@@ -313,6 +317,11 @@ impl Runtime {
                     }
                 }
             }
+        }
+        self.metrics.started("STANDARD");
+        self.metrics.stepped(entered);
+        if let Some(o) = outcome {
+            self.metrics.finished("STANDARD", o.status.as_str());
         }
         self.dispatch(announced);
         if let (Some(_), Some(p)) = (outcome, &req.parent) {

@@ -370,6 +370,10 @@ impl Runtime {
             );
         }
         self.sweeper.stepped(arn);
+        self.metrics.stepped(states_entered(&events));
+        if let Some(o) = &outcome {
+            self.metrics.finished("STANDARD", o.status.as_str());
+        }
         // Tasks this step closed without their answer (a stop, a timeout, a failed sibling)
         // hear it through their stop signal: a job being followed is stopped.
         for t in out_before {
@@ -393,6 +397,14 @@ impl Runtime {
         self.after_commit(arn, a, cmds, slot, g);
         Ok(())
     }
+}
+
+/// How many states a step's history events entered.
+pub(crate) fn states_entered(events: &[passo_engine::HistoryEvent]) -> u64 {
+    events
+        .iter()
+        .filter(|e| e.kind.ends_with("StateEntered"))
+        .count() as u64
 }
 
 /// Whether an execution is a Map Run's child (its machine is `PARENT/LABEL`).
