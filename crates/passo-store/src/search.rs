@@ -1,7 +1,7 @@
 //! Executions across machines, filtered the way a person looks for them (the console's
 //! list): by machine, status, part of the name and start time, newest first.
 
-use crate::sqlite::{execution_row, Db};
+use crate::sqlite::{execution_row, Sqlite};
 use crate::{ExecutionRow, Result};
 use rusqlite::params;
 
@@ -18,10 +18,9 @@ pub struct ExecutionFilter<'a> {
     pub started_before_ms: Option<i64>,
 }
 
-impl Db {
-    /// Executions matching `f`, newest first; `after` (start time, ARN) continues after the
-    /// last row of the previous page.
-    pub fn search_executions(
+impl Sqlite {
+    /// [`crate::Reads::search_executions`] on SQLite.
+    pub(crate) fn search(
         &self,
         f: &ExecutionFilter<'_>,
         after: Option<(i64, &str)>,

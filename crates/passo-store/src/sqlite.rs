@@ -2,12 +2,11 @@
 
 use crate::messaging::{QueueMessageRow, QueueRow, SubscriptionRow, TopicRow};
 use crate::rows::*;
-use crate::{Result, StoreError};
+use crate::{DbOptions, Request, Result, StoreError};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use tokio::sync::oneshot;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS machines (
@@ -78,29 +77,8 @@ CREATE TABLE IF NOT EXISTS webhooks (
   name TEXT PRIMARY KEY, spec TEXT NOT NULL, created_ms INTEGER NOT NULL);
 ";
 
-/// How the database is opened.
-#[derive(Debug, Clone)]
-pub struct DbOptions {
-    /// `synchronous=FULL`: survive power loss, not only a killed process (slower commits).
-    pub fsync_full: bool,
-    /// Most write requests committed in one transaction.
-    pub max_batch: usize,
-}
-
-impl Default for DbOptions {
-    fn default() -> Self {
-        DbOptions {
-            fsync_full: false,
-            max_batch: 2048,
-        }
-    }
-}
-
-type Request = (Vec<Write>, oneshot::Sender<Result<()>>);
-
-/// A handle on the database; cheap to clone.
-#[derive(Clone)]
-pub struct Db {
+/// The SQLite backend.
+pub(crate) struct Sqlite {
     inner: Arc<Inner>,
 }
 
@@ -126,9 +104,9 @@ fn open_conn(path: &Path, opts: &DbOptions) -> rusqlite::Result<Connection> {
     Ok(c)
 }
 
-impl Db {
+impl Sqlite {
     /// Opens (creating if needed) the database file at `path` and starts the writer thread.
-    pub fn open(path: &Path, opts: DbOptions) -> Result<Db> {
+    pub(crate) fn open(path: &Path, opts: DbOptions) -> Result<Sqlite> {
         let conn = open_conn(path, &opts)?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(crate::messaging::SCHEMA)?;
@@ -147,58 +125,11 @@ impl Db {
             .spawn(move || writer_loop(conn, rx, max_batch, weak))
             .map_err(|_| StoreError::Closed)?;
         *inner.writer.lock().unwrap() = Some(handle);
-        Ok(Db { inner })
-    }
-
-    /// Applies `writes` atomically, committed together with whatever else is queued.
-    /// Resolves once the transaction is committed.
-    pub async fn write(&self, writes: Vec<Write>) -> Result<()> {
-        let (tx, rx) = oneshot::channel();
-        {
-            let guard = self.inner.tx.lock().unwrap();
-            let sender = guard.as_ref().ok_or(StoreError::Closed)?;
-            sender.send((writes, tx)).map_err(|_| StoreError::Closed)?;
-        }
-        rx.await.map_err(|_| StoreError::Closed)?
-    }
-
-    /// Queues `writes` at once (so requests queued one after another commit in that order)
-    /// and resolves when they are committed.
-    pub fn submit(
-        &self,
-        writes: Vec<Write>,
-    ) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
-        let (tx, rx) = oneshot::channel();
-        let sent = {
-            let guard = self.inner.tx.lock().unwrap();
-            guard
-                .as_ref()
-                .ok_or(StoreError::Closed)
-                .and_then(|s| s.send((writes, tx)).map_err(|_| StoreError::Closed))
-        };
-        async move {
-            sent?;
-            rx.await.map_err(|_| StoreError::Closed)?
-        }
-    }
-
-    /// Transactions committed since the database was opened.
-    pub fn commits(&self) -> u64 {
-        self.inner
-            .commits
-            .load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// Stops the writer after it has committed everything queued.
-    pub fn close(&self) {
-        self.inner.tx.lock().unwrap().take();
-        if let Some(h) = self.inner.writer.lock().unwrap().take() {
-            let _ = h.join();
-        }
+        Ok(Sqlite { inner })
     }
 
     /// Runs `f` on a read connection (WAL: sees every committed write).
-    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
         let conn = self.inner.readers.lock().unwrap().pop();
         let conn = match conn {
             Some(c) => c,
@@ -215,31 +146,68 @@ impl Db {
         }
         Ok(out?)
     }
+}
+
+impl crate::Store for Sqlite {
+    fn send(&self, request: Request) -> Result<()> {
+        let guard = self.inner.tx.lock().unwrap();
+        let sender = guard.as_ref().ok_or(StoreError::Closed)?;
+        sender.send(request).map_err(|_| StoreError::Closed)
+    }
+
+    fn commits(&self) -> u64 {
+        self.inner
+            .commits
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Stops the writer after it has committed everything queued.
+    fn close(&self) {
+        self.inner.tx.lock().unwrap().take();
+        if let Some(h) = self.inner.writer.lock().unwrap().take() {
+            let _ = h.join();
+        }
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+impl crate::Reads for Sqlite {
+    fn search_executions(
+        &self,
+        f: &crate::ExecutionFilter<'_>,
+        after: Option<(i64, &str)>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRow>> {
+        self.search(f, after, limit)
+    }
 
     /// Every queue (loaded once at startup).
-    pub fn queues(&self) -> Result<Vec<QueueRow>> {
+    fn queues(&self) -> Result<Vec<QueueRow>> {
         self.read(crate::messaging::queues)
     }
 
     /// A queue's messages in the order they were accepted.
-    pub fn queue_messages(&self, queue: &str) -> Result<Vec<QueueMessageRow>> {
+    fn queue_messages(&self, queue: &str) -> Result<Vec<QueueMessageRow>> {
         self.read(|c| crate::messaging::messages(c, queue))
     }
 
-    pub fn topics(&self) -> Result<Vec<TopicRow>> {
+    fn topics(&self) -> Result<Vec<TopicRow>> {
         self.read(crate::messaging::topics)
     }
 
-    pub fn subscriptions(&self) -> Result<Vec<SubscriptionRow>> {
+    fn subscriptions(&self) -> Result<Vec<SubscriptionRow>> {
         self.read(crate::messaging::subscriptions)
     }
 
     /// SNS deliveries to HTTP endpoints and functions not yet handed over.
-    pub fn topic_deliveries(&self) -> Result<Vec<crate::messaging::TopicDeliveryRow>> {
+    fn topic_deliveries(&self) -> Result<Vec<crate::messaging::TopicDeliveryRow>> {
         self.read(crate::messaging::topic_deliveries)
     }
 
-    pub fn machine(&self, arn: &str) -> Result<Option<MachineRow>> {
+    fn machine(&self, arn: &str) -> Result<Option<MachineRow>> {
         self.read(|c| {
             c.prepare_cached("SELECT * FROM machines WHERE arn = ?1")?
                 .query_row([arn], machine_row)
@@ -247,7 +215,7 @@ impl Db {
         })
     }
 
-    pub fn machines(&self) -> Result<Vec<MachineRow>> {
+    fn machines(&self) -> Result<Vec<MachineRow>> {
         self.read(|c| {
             let mut st = c.prepare_cached("SELECT * FROM machines ORDER BY created_ms, arn")?;
             let rows = st.query_map([], machine_row)?;
@@ -255,7 +223,7 @@ impl Db {
         })
     }
 
-    pub fn revision(&self, machine_arn: &str, revision_id: &str) -> Result<Option<RevisionRow>> {
+    fn revision(&self, machine_arn: &str, revision_id: &str) -> Result<Option<RevisionRow>> {
         self.read(|c| {
             c.prepare_cached(
                 "SELECT machine_arn, revision_id, definition, role_arn, kind FROM revisions
@@ -274,7 +242,7 @@ impl Db {
         })
     }
 
-    pub fn versions(&self, machine_arn: &str) -> Result<Vec<VersionRow>> {
+    fn versions(&self, machine_arn: &str) -> Result<Vec<VersionRow>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT * FROM versions WHERE machine_arn = ?1 ORDER BY version DESC",
@@ -284,7 +252,7 @@ impl Db {
         })
     }
 
-    pub fn all_versions(&self) -> Result<Vec<VersionRow>> {
+    fn all_versions(&self) -> Result<Vec<VersionRow>> {
         self.read(|c| {
             let mut st = c.prepare_cached("SELECT * FROM versions")?;
             let rows = st.query_map([], version_row)?;
@@ -292,7 +260,7 @@ impl Db {
         })
     }
 
-    pub fn all_aliases(&self) -> Result<Vec<AliasRow>> {
+    fn all_aliases(&self) -> Result<Vec<AliasRow>> {
         self.read(|c| {
             let mut st = c.prepare_cached("SELECT * FROM aliases ORDER BY created_ms, arn")?;
             let rows = st.query_map([], |r| {
@@ -310,7 +278,7 @@ impl Db {
         })
     }
 
-    pub fn tags(&self, resource_arn: &str) -> Result<Vec<(String, String)>> {
+    fn tags(&self, resource_arn: &str) -> Result<Vec<(String, String)>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT key, value FROM tags WHERE resource_arn = ?1 ORDER BY rowid",
@@ -320,7 +288,7 @@ impl Db {
         })
     }
 
-    pub fn activity(&self, arn: &str) -> Result<Option<ActivityRow>> {
+    fn activity(&self, arn: &str) -> Result<Option<ActivityRow>> {
         self.read(|c| {
             c.prepare_cached("SELECT arn, name, created_ms FROM activities WHERE arn = ?1")?
                 .query_row([arn], |r| {
@@ -335,7 +303,7 @@ impl Db {
     }
 
     /// Every activity, oldest first.
-    pub fn activities(&self) -> Result<Vec<ActivityRow>> {
+    fn activities(&self) -> Result<Vec<ActivityRow>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT arn, name, created_ms FROM activities ORDER BY created_ms, arn",
@@ -352,7 +320,7 @@ impl Db {
     }
 
     /// Every function created through the API, oldest first.
-    pub fn functions(&self) -> Result<Vec<FunctionRow>> {
+    fn functions(&self) -> Result<Vec<FunctionRow>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT name, spec, created_ms FROM functions ORDER BY created_ms, name",
@@ -368,7 +336,7 @@ impl Db {
         })
     }
 
-    pub fn execution(&self, arn: &str) -> Result<Option<ExecutionRow>> {
+    fn execution(&self, arn: &str) -> Result<Option<ExecutionRow>> {
         self.read(|c| {
             c.prepare_cached("SELECT * FROM executions WHERE arn = ?1")?
                 .query_row([arn], execution_row)
@@ -380,7 +348,7 @@ impl Db {
     /// (`qualifier`), or revision (a Map Run's children); `after` (start time, ARN) continues
     /// after the last row of the previous page, so rows added or changed meanwhile neither
     /// repeat nor shift the pages.
-    pub fn executions(
+    fn executions(
         &self,
         machine_arn: &str,
         status: Option<&str>,
@@ -418,7 +386,7 @@ impl Db {
         })
     }
 
-    pub fn map_run(&self, arn: &str) -> Result<Option<MapRunRow>> {
+    fn map_run(&self, arn: &str) -> Result<Option<MapRunRow>> {
         self.read(|c| {
             c.prepare_cached("SELECT * FROM map_runs WHERE arn = ?1")?
                 .query_row([arn], map_run_row)
@@ -427,7 +395,7 @@ impl Db {
     }
 
     /// The Map Runs an execution started, in start order.
-    pub fn map_runs_of(&self, execution_arn: &str) -> Result<Vec<MapRunRow>> {
+    fn map_runs_of(&self, execution_arn: &str) -> Result<Vec<MapRunRow>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT * FROM map_runs WHERE execution_arn = ?1 ORDER BY start_ms, arn",
@@ -438,7 +406,7 @@ impl Db {
     }
 
     /// Every running execution: (ARN, tasks that were out at its last step).
-    pub fn running(&self) -> Result<Vec<(String, i64)>> {
+    fn running(&self) -> Result<Vec<(String, i64)>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT arn, pending_tasks FROM executions WHERE status = 'RUNNING'",
@@ -449,7 +417,7 @@ impl Db {
     }
 
     /// Running executions with no timer in the store (the sweeper's candidates).
-    pub fn running_without_timers(&self) -> Result<Vec<String>> {
+    fn running_without_timers(&self) -> Result<Vec<String>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT arn FROM executions e WHERE status = 'RUNNING'
@@ -461,7 +429,7 @@ impl Db {
     }
 
     /// The timers of one execution.
-    pub fn timers_of(&self, execution_arn: &str) -> Result<Vec<TimerRow>> {
+    fn timers_of(&self, execution_arn: &str) -> Result<Vec<TimerRow>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT fire_at_ms, execution_arn, timer_id FROM timers WHERE execution_arn = ?1",
@@ -472,7 +440,7 @@ impl Db {
     }
 
     /// The steps of an execution, in order.
-    pub fn steps(&self, execution_arn: &str) -> Result<Vec<StepRow>> {
+    fn steps(&self, execution_arn: &str) -> Result<Vec<StepRow>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT execution_arn, seq, now_ms, event, history FROM steps
@@ -492,7 +460,7 @@ impl Db {
     }
 
     /// Every event bus, by name.
-    pub fn event_buses(&self) -> Result<Vec<EventBusRow>> {
+    fn event_buses(&self) -> Result<Vec<EventBusRow>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT name, arn, description, created_ms FROM event_buses ORDER BY name",
@@ -510,7 +478,7 @@ impl Db {
     }
 
     /// Every rule of every bus, by bus and name.
-    pub fn rules(&self) -> Result<Vec<RuleRow>> {
+    fn rules(&self) -> Result<Vec<RuleRow>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT bus, name, arn, event_pattern, schedule, state, description, role_arn,
@@ -534,7 +502,7 @@ impl Db {
     }
 
     /// Every target of every rule, by bus, rule and id.
-    pub fn rule_targets(&self) -> Result<Vec<RuleTargetRow>> {
+    fn rule_targets(&self) -> Result<Vec<RuleTargetRow>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT bus, rule, id, spec FROM rule_targets ORDER BY bus, rule, id",
@@ -553,7 +521,7 @@ impl Db {
 
     /// Deliveries not yet handed over, soonest due first.
     /// EventBridge Scheduler's schedules.
-    pub fn schedules(&self) -> Result<Vec<ScheduleRow>> {
+    fn schedules(&self) -> Result<Vec<ScheduleRow>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT grp, name, spec, created_ms, modified_ms FROM schedules ORDER BY grp, name",
@@ -572,7 +540,7 @@ impl Db {
     }
 
     /// The last due time each schedule (a rule's or a Scheduler schedule's) fired for.
-    pub fn schedule_marks(&self) -> Result<Vec<(String, i64)>> {
+    fn schedule_marks(&self) -> Result<Vec<(String, i64)>> {
         self.read(|c| {
             let mut st = c.prepare_cached("SELECT key, due_ms FROM schedule_marks")?;
             let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -581,7 +549,7 @@ impl Db {
     }
 
     /// Webhooks created through the API.
-    pub fn webhooks(&self) -> Result<Vec<WebhookRow>> {
+    fn webhooks(&self) -> Result<Vec<WebhookRow>> {
         self.read(|c| {
             let mut st =
                 c.prepare_cached("SELECT name, spec, created_ms FROM webhooks ORDER BY name")?;
@@ -596,7 +564,7 @@ impl Db {
         })
     }
 
-    pub fn pending_deliveries(&self) -> Result<Vec<DeliveryRow>> {
+    fn pending_deliveries(&self) -> Result<Vec<DeliveryRow>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT id, event, rule_arn, rule_name, target, ingested_ms, attempts, next_ms
@@ -619,7 +587,7 @@ impl Db {
     }
 
     /// Dead letters, newest first, at most `limit`.
-    pub fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetterRow>> {
+    fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetterRow>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT id, event, rule_arn, target_id, target_arn, dead_letter_arn, error_code,
@@ -645,7 +613,7 @@ impl Db {
     }
 
     /// Timers due at or before `until_ms`, earliest first.
-    pub fn due_timers(&self, until_ms: i64, limit: usize) -> Result<Vec<TimerRow>> {
+    fn due_timers(&self, until_ms: i64, limit: usize) -> Result<Vec<TimerRow>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT fire_at_ms, execution_arn, timer_id FROM timers
@@ -1123,178 +1091,5 @@ fn conflict(e: rusqlite::Error) -> StoreError {
             StoreError::Conflict
         }
         _ => StoreError::Sqlite(e),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn exec(arn: &str) -> ExecutionRow {
-        ExecutionRow {
-            arn: arn.into(),
-            machine_arn: "m".into(),
-            revision_id: "r".into(),
-            version_arn: None,
-            alias_arn: None,
-            name: arn.into(),
-            status: "RUNNING".into(),
-            input: "{}".into(),
-            output: None,
-            error: None,
-            cause: None,
-            start_ms: 1,
-            stop_ms: None,
-            params: "{}".into(),
-            pending_tasks: 0,
-            trace_header: None,
-            redrive_count: 0,
-            redrive_ms: None,
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_writes_share_commits_and_a_conflict_fails_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("p.db"), DbOptions::default()).unwrap();
-        let mut handles = Vec::new();
-        for i in 0..500 {
-            let db = db.clone();
-            handles.push(tokio::spawn(async move {
-                db.write(vec![Write::InsertExecution(exec(&format!("e{i}")))])
-                    .await
-            }));
-        }
-        // The same key twice in flight: exactly one wins.
-        let dup = db.write(vec![Write::InsertExecution(exec("e7"))]).await;
-        let mut conflicts = usize::from(matches!(dup, Err(StoreError::Conflict)));
-        for h in handles {
-            match h.await.unwrap() {
-                Ok(()) => {}
-                Err(StoreError::Conflict) => conflicts += 1,
-                Err(e) => panic!("{e}"),
-            }
-        }
-        assert_eq!(conflicts, 1);
-        assert_eq!(db.running().unwrap().len(), 500);
-        // 501 requests were committed in fewer transactions than requests.
-        assert!(db.commits() < 501, "commits: {}", db.commits());
-        db.close();
-        // Reopening sees everything committed.
-        let db = Db::open(&dir.path().join("p.db"), DbOptions::default()).unwrap();
-        assert!(db.execution("e499").unwrap().is_some());
-    }
-
-    #[tokio::test]
-    async fn timers_come_back_in_due_order_and_purge_removes_old_executions() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("p.db"), DbOptions::default()).unwrap();
-        let t = |at, id| {
-            Write::PutTimer(TimerRow {
-                fire_at_ms: at,
-                execution_arn: "e".into(),
-                timer_id: id,
-            })
-        };
-        db.write(vec![t(30, 1), t(10, 2), t(20, 3)]).await.unwrap();
-        let due: Vec<i64> = db
-            .due_timers(25, 10)
-            .unwrap()
-            .iter()
-            .map(|t| t.timer_id)
-            .collect();
-        assert_eq!(due, [2, 3]);
-        let mut old = exec("old");
-        old.stop_ms = Some(5);
-        old.status = "SUCCEEDED".into();
-        db.write(vec![
-            Write::InsertExecution(old),
-            Write::InsertExecution(exec("new")),
-        ])
-        .await
-        .unwrap();
-        db.write(vec![Write::PurgeStoppedBefore(6)]).await.unwrap();
-        assert!(db.execution("old").unwrap().is_none());
-        assert!(db.execution("new").unwrap().is_some());
-    }
-
-    #[tokio::test]
-    async fn a_delivery_is_recorded_once_and_kept_until_finished() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.db");
-        let db = Db::open(&path, DbOptions::default()).unwrap();
-        let d = DeliveryRow {
-            id: "ev1/t".into(),
-            event: "{}".into(),
-            rule_arn: "r".into(),
-            rule_name: "r".into(),
-            target: "{}".into(),
-            ingested_ms: 1,
-            attempts: 0,
-            next_ms: 1,
-        };
-        let mut again = d.clone();
-        again.attempts = 9;
-        db.write(vec![Write::InsertDelivery(d.clone())])
-            .await
-            .unwrap();
-        db.write(vec![Write::InsertDelivery(again)]).await.unwrap();
-        assert_eq!(db.pending_deliveries().unwrap(), vec![d.clone()]);
-        db.write(vec![Write::RetryDelivery(d.id.clone(), 1, 50)])
-            .await
-            .unwrap();
-        db.close();
-        let db = Db::open(&path, DbOptions::default()).unwrap();
-        let pending = db.pending_deliveries().unwrap();
-        assert_eq!((pending[0].attempts, pending[0].next_ms), (1, 50));
-        db.write(vec![Write::FinishDelivery(d.id.clone())])
-            .await
-            .unwrap();
-        assert!(db.pending_deliveries().unwrap().is_empty());
-    }
-
-    #[tokio::test]
-    async fn deleting_a_bus_takes_its_rules_and_targets() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("p.db"), DbOptions::default()).unwrap();
-        let bus = EventBusRow {
-            name: "b".into(),
-            arn: "arn:b".into(),
-            description: None,
-            created_ms: 1,
-        };
-        let rule = RuleRow {
-            bus: "b".into(),
-            name: "r".into(),
-            arn: "arn:r".into(),
-            event_pattern: Some("{}".into()),
-            schedule: None,
-            state: "ENABLED".into(),
-            description: None,
-            role_arn: None,
-            created_ms: 1,
-        };
-        let target = RuleTargetRow {
-            bus: "b".into(),
-            rule: "r".into(),
-            id: "t".into(),
-            spec: "{}".into(),
-        };
-        db.write(vec![
-            Write::InsertEventBus(bus.clone()),
-            Write::PutRule(rule),
-            Write::PutRuleTarget(target),
-        ])
-        .await
-        .unwrap();
-        let twice = db.write(vec![Write::InsertEventBus(bus)]).await;
-        assert!(matches!(twice, Err(StoreError::Conflict)));
-        assert_eq!(db.rule_targets().unwrap().len(), 1);
-        db.write(vec![Write::DeleteEventBus("b".into())])
-            .await
-            .unwrap();
-        assert!(db.event_buses().unwrap().is_empty());
-        assert!(db.rules().unwrap().is_empty());
-        assert!(db.rule_targets().unwrap().is_empty());
     }
 }
