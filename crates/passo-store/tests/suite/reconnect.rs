@@ -1,0 +1,71 @@
+//! PostgreSQL only: the store outlives its connections (a database restart, a failover, an
+//! administrator's `pg_terminate_backend`).
+
+use crate::exec;
+use passo_store::scratch::ScratchDatabase;
+use passo_store::{Database, Db, DbOptions, Write};
+use std::time::{Duration, Instant};
+
+/// Ends every connection to the scratch database but the caller's.
+async fn terminate_connections(db: &ScratchDatabase) {
+    let (client, conn) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let ended = client
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(ended.get::<_, i64>(0) > 0, "the store had connections open");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_and_reads_go_on_after_the_connections_are_cut() {
+    let Some(scratch) = ScratchDatabase::for_test("reconnect") else {
+        return;
+    };
+    let db = Db::connect(
+        &Database::Postgres(scratch.url().into()),
+        DbOptions::default(),
+    )
+    .unwrap();
+    db.write(vec![Write::InsertExecution(exec("before", "m", 1))])
+        .await
+        .unwrap();
+    assert!(db.execution("before").unwrap().is_some());
+    terminate_connections(&scratch).await;
+    // The first attempts may meet a dead connection (and report it, as the runtime's
+    // retries expect); fresh connections take over within a few tries.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut failures = 0;
+    loop {
+        match db
+            .write(vec![Write::InsertExecution(exec("after", "m", 2))])
+            .await
+        {
+            Ok(()) => break,
+            Err(e) => {
+                failures += 1;
+                assert!(Instant::now() < deadline, "no reconnection: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    assert!(failures <= 2, "{failures} failed writes");
+    let read = loop {
+        match db.execution("after") {
+            Ok(r) => break r,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "no reconnection: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    };
+    assert!(read.is_some());
+    assert!(db.execution("before").unwrap().is_some());
+    db.close();
+}
