@@ -40,7 +40,7 @@ pub enum StoreError {
     Conflict,
     #[error("storage error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("PostgreSQL error: {0}")]
+    #[error("PostgreSQL error: {}", postgres_detail(.0))]
     Postgres(#[from] tokio_postgres::Error),
     #[error("cannot reach the database: {0}")]
     Unavailable(String),
@@ -53,6 +53,14 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// tokio-postgres shows a refused statement as "db error": say what the server said.
+fn postgres_detail(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({}: {})", db.message(), db.severity(), db.code().code()),
+        None => e.to_string(),
+    }
+}
 
 /// Which database to use.
 #[derive(Debug, Clone, PartialEq, Eq)]

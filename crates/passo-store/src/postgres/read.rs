@@ -23,6 +23,12 @@ fn opt(s: Option<&str>) -> P {
     p(s.map(str::to_owned))
 }
 
+/// A row limit; callers ask for "all" with `usize::MAX` (SQLite reads a negative LIMIT as
+/// none, PostgreSQL refuses one).
+fn limit_param(limit: usize) -> P {
+    p(i64::try_from(limit).unwrap_or(i64::MAX))
+}
+
 impl Postgres {
     fn all<T: Send + 'static>(
         &self,
@@ -197,7 +203,7 @@ impl crate::Reads for Postgres {
                 opt(qualifier),
                 p(after.map(|a| a.0)),
                 opt(after.map(|a| a.1)),
-                p(limit as i64),
+                limit_param(limit),
                 opt(revision),
             ],
             rows::execution,
@@ -227,7 +233,7 @@ impl crate::Reads for Postgres {
                 p(f.started_before_ms),
                 p(after.map(|a| a.0)),
                 opt(after.map(|a| a.1)),
-                p(limit as i64),
+                limit_param(limit),
             ],
             rows::execution,
         )
@@ -335,7 +341,7 @@ impl crate::Reads for Postgres {
     fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetterRow>> {
         self.all(
             "SELECT * FROM dead_letters ORDER BY time_ms DESC, id LIMIT $1",
-            vec![p(limit as i64)],
+            vec![limit_param(limit)],
             rows::dead_letter,
         )
     }
@@ -344,7 +350,7 @@ impl crate::Reads for Postgres {
         self.all(
             "SELECT fire_at_ms, execution_arn, timer_id FROM timers
              WHERE fire_at_ms <= $1 ORDER BY fire_at_ms LIMIT $2",
-            vec![p(until_ms), p(limit as i64)],
+            vec![p(until_ms), limit_param(limit)],
             rows::timer,
         )
     }
