@@ -8,7 +8,7 @@ mod catalog;
 mod events;
 mod executions;
 mod messaging;
-mod reconnect;
+mod postgres_only;
 
 use passo_store::scratch::ScratchDatabase;
 use passo_store::{Database, Db, DbOptions, ExecutionRow};
