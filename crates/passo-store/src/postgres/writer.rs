@@ -1,11 +1,11 @@
 //! The writer: group commit on one connection, pipelined.
 //!
-//! Every queued request (up to `max_batch`) goes into one transaction, each inside its own
-//! savepoint. The statements of the whole batch are sent without waiting for answers
-//! (tokio-postgres pipelines requests sent on one connection), so a batch costs about one
-//! round trip plus the commit, not one per statement. When a request fails, PostgreSQL
-//! refuses everything after it in the transaction; the writer then rolls back to that
-//! request's savepoint and sends the requests after it again.
+//! Every queued request (up to `max_batch`) goes into one transaction. The statements of
+//! the whole batch are sent without waiting for answers (tokio-postgres pipelines requests
+//! sent on one connection), so a batch costs about one round trip plus the commit, not one
+//! per statement. A batch where nothing is refused commits as it is; one where a request is
+//! refused (a name already taken) is rolled back and run again with a savepoint per request,
+//! so that only the refused requests fail and their neighbours commit.
 
 use super::write::{plan, Param};
 use crate::{Request, Result, StoreError};
@@ -76,23 +76,68 @@ async fn commit_batch(
     c: &mut ClientWrapper,
     batch: &[Request],
 ) -> std::result::Result<Vec<Result<()>>, tokio_postgres::Error> {
-    let tx = c.transaction().await?;
-    let savepoint = tx.prepare_cached("SAVEPOINT req").await?;
-    let release = tx.prepare_cached("RELEASE SAVEPOINT req").await?;
-    let rollback = tx.prepare_cached("ROLLBACK TO SAVEPOINT req").await?;
     // Statements are prepared once per connection (the cache answers at once after that),
     // so that sending them below never waits.
     let mut prepared: Vec<Prepared<'_>> = Vec::with_capacity(batch.len());
     for (writes, _) in batch {
         let mut stmts = Vec::new();
         for s in writes.iter().flat_map(plan) {
-            stmts.push((tx.prepare_cached(&s.sql).await?, s.params));
+            stmts.push((c.prepare_cached(&s.sql).await?, s.params));
         }
         prepared.push(stmts);
     }
-    let mut results = Vec::with_capacity(batch.len());
+    match all_at_once(c, &prepared).await? {
+        None => Ok(batch.iter().map(|_| Ok(())).collect()),
+        Some(e) if batch.len() == 1 => Ok(vec![Err(refused(e))]),
+        Some(_) => one_savepoint_each(c, &prepared).await,
+    }
+}
+
+/// The common case, where nothing is refused: the whole batch in one transaction without
+/// savepoints (each would be a subtransaction: a few thousand of them cost time, and past
+/// 64 in one transaction they slow every other session's snapshots). Answers the first
+/// refusal, after rolling everything back.
+async fn all_at_once(
+    c: &mut ClientWrapper,
+    prepared: &[Prepared<'_>],
+) -> std::result::Result<Option<tokio_postgres::Error>, tokio_postgres::Error> {
+    let tx = c.transaction().await?;
+    let sent = prepared
+        .iter()
+        .flatten()
+        .map(|(st, params)| tx.execute(st, params))
+        .collect();
+    let refusal = pipelined(sent).await.into_iter().find_map(|a| a.err());
+    match refusal {
+        None => {
+            tx.commit().await?;
+            Ok(None)
+        }
+        // Not the database refusing a statement: the connection or server is in trouble,
+        // and the whole batch fails.
+        Some(e) if e.as_db_error().is_none() => Err(e),
+        Some(e) => {
+            tx.rollback().await?;
+            Ok(Some(e))
+        }
+    }
+}
+
+/// A batch where something was refused, again: each request in its own savepoint, so that
+/// only the refused ones fail. PostgreSQL refuses everything after a failed statement in a
+/// transaction, so the writer rolls back to that request's savepoint and sends the requests
+/// after it again.
+async fn one_savepoint_each(
+    c: &mut ClientWrapper,
+    prepared: &[Prepared<'_>],
+) -> std::result::Result<Vec<Result<()>>, tokio_postgres::Error> {
+    let tx = c.transaction().await?;
+    let savepoint = tx.prepare_cached("SAVEPOINT req").await?;
+    let release = tx.prepare_cached("RELEASE SAVEPOINT req").await?;
+    let rollback = tx.prepare_cached("ROLLBACK TO SAVEPOINT req").await?;
+    let mut results = Vec::with_capacity(prepared.len());
     let mut start = 0;
-    while start < batch.len() {
+    while start < prepared.len() {
         let mut sent = Vec::new();
         let mut owner = Vec::new();
         for (i, stmts) in prepared.iter().enumerate().skip(start) {
@@ -111,12 +156,10 @@ async fn commit_batch(
             .enumerate()
             .find_map(|(j, a)| a.err().map(|e| (owner[j], e)));
         let Some((failed, e)) = first_error else {
-            results.extend((start..batch.len()).map(|_| Ok(())));
+            results.extend((start..prepared.len()).map(|_| Ok(())));
             break;
         };
         results.extend((start..failed).map(|_| Ok(())));
-        // Not the database refusing a statement: the connection or server is in trouble,
-        // and the whole batch fails.
         if e.as_db_error().is_none() {
             return Err(e);
         }

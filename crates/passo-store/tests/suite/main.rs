@@ -50,6 +50,46 @@ impl Fixture {
     }
 }
 
+/// Another connection holding the write lock: the store's writer waits behind it.
+pub enum Hold {
+    Sqlite(rusqlite::Connection),
+    Postgres(tokio_postgres::Client),
+}
+
+impl Fixture {
+    /// Blocks the store's writer (another connection takes the lock its next write needs),
+    /// so that requests submitted meanwhile queue up and go in one batch once released.
+    pub async fn hold_writes(&self) -> Hold {
+        match &self.place {
+            Place::Sqlite(dir) => {
+                let c = rusqlite::Connection::open(dir.path().join("passo.db")).unwrap();
+                c.execute_batch("BEGIN IMMEDIATE").unwrap();
+                Hold::Sqlite(c)
+            }
+            Place::Postgres(db) => {
+                let (client, conn) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(conn);
+                client
+                    .batch_execute("BEGIN; LOCK TABLE executions IN SHARE ROW EXCLUSIVE MODE")
+                    .await
+                    .unwrap();
+                Hold::Postgres(client)
+            }
+        }
+    }
+}
+
+impl Hold {
+    pub async fn release(self) {
+        match self {
+            Hold::Sqlite(c) => c.execute_batch("COMMIT").unwrap(),
+            Hold::Postgres(c) => c.batch_execute("COMMIT").await.unwrap(),
+        }
+    }
+}
+
 impl Drop for Fixture {
     fn drop(&mut self) {
         self.db.close();
