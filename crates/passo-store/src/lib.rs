@@ -55,7 +55,7 @@ pub enum StoreError {
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// tokio-postgres shows a refused statement as "db error": say what the server said.
-fn postgres_detail(e: &tokio_postgres::Error) -> String {
+pub(crate) fn postgres_detail(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} ({}: {})", db.message(), db.severity(), db.code().code()),
         None => e.to_string(),

@@ -32,6 +32,16 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
+/// No connection could be had: what the server said, if it said anything.
+pub(super) fn no_connection(e: deadpool_postgres::PoolError) -> StoreError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => {
+            StoreError::Unavailable(crate::postgres_detail(&e))
+        }
+        e => unavailable(e),
+    }
+}
+
 impl Postgres {
     /// Connects to `url`, applies the migrations the database lacks and starts the writer.
     pub(crate) fn open(url: &str, opts: DbOptions) -> Result<Postgres> {
@@ -74,7 +84,7 @@ impl Postgres {
             .spawn(move || {
                 runtime.block_on(async move {
                     let ready = async {
-                        let mut c = writer_pool.get().await.map_err(unavailable)?;
+                        let mut c = writer_pool.get().await.map_err(no_connection)?;
                         schema::migrate(&mut c).await
                     }
                     .await;
@@ -115,7 +125,7 @@ impl Postgres {
         self.runtime.spawn(async move {
             let answer = match pool.get().await {
                 Ok(c) => f(c).await,
-                Err(e) => Err(unavailable(e)),
+                Err(e) => Err(no_connection(e)),
             };
             let _ = tx.send(answer);
         });

@@ -42,7 +42,10 @@ pub(super) async fn run(
             None => match pool.get().await {
                 Ok(c) => c,
                 Err(e) => {
-                    let msg = e.to_string();
+                    let msg = match super::no_connection(e) {
+                        StoreError::Unavailable(m) => m,
+                        other => other.to_string(),
+                    };
                     for (_, reply) in batch {
                         let _ = reply.send(Err(StoreError::Unavailable(msg.clone())));
                     }
