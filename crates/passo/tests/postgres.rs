@@ -63,6 +63,17 @@ fn passo_toml_selects_postgres_and_a_restart_finds_the_executions() {
     let h = history(&s, &arn);
     assert_eq!(h.last().unwrap()["type"], "ExecutionSucceeded");
     check_history(&h).unwrap();
+    // A database the server does not have: PostgreSQL's own words reach the user.
+    let missing = format!("{}_missing", pg.url());
+    let out = Command::new(env!("CARGO_BIN_EXE_passo"))
+        .args(["server", "--listen", &free_addr(), "--data-dir"])
+        .arg(&data)
+        .args(["--database", &missing])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not exist"), "{err}");
 }
 
 #[test]
