@@ -96,6 +96,9 @@ impl Default for Config {
 pub struct ServeOptions {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// Where executions are kept: None for the embedded SQLite file in `data_dir`. The data
+    /// directory still holds the task-token keys (and buckets) either way.
+    pub database: Option<passo_store::Database>,
     pub fsync_full: bool,
     /// The project (functions) Task states can call.
     pub project: passo_tasks::Project,
@@ -109,17 +112,24 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     // key signs task tokens.
     private::restrict_umask();
     private::data_dir(&opts.data_dir)?;
-    let db_path = opts.data_dir.join("passo.db");
-    private::file(&db_path)?;
+    let database = match &opts.database {
+        Some(d) => d.clone(),
+        None => {
+            let db_path = opts.data_dir.join("passo.db");
+            private::file(&db_path)?;
+            passo_store::Database::Sqlite(db_path)
+        }
+    };
     let mut cfg = cfg;
     cfg.token_keys = token_keys::load(&opts.data_dir)?;
-    let db = passo_store::Db::open(
-        &db_path,
+    let db = passo_store::Db::connect(
+        &database,
         passo_store::DbOptions {
             fsync_full: opts.fsync_full,
             ..Default::default()
         },
-    )?;
+    )
+    .map_err(|e| anyhow::anyhow!("{database}: {e}"))?;
     let site = passo_tasks::lambda::Site {
         region: cfg.realm.region.clone(),
         account: cfg.realm.account.clone(),
@@ -169,7 +179,7 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     }
     tracing::info!(
         "passo server listening on http://{addr} (data: {}, {functions} functions){}",
-        db_path.display(),
+        database,
         if reissued > 0 {
             format!(", re-invoked {reissued} in-flight tasks")
         } else {

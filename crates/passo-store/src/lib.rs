@@ -1,17 +1,25 @@
-//! Passo's durable storage.
+//! Passo's durable storage, behind one interface with two backends.
 //!
-//! One embedded SQLite database (WAL) holds state machines with their revisions, versions and
-//! aliases, tags, executions, the *steps* of each execution (the event the interpreter was
-//! given, the time, and the history events it wrote) and timers.
+//! - [`sqlite`]: one embedded SQLite database (WAL), the default: nothing to install.
+//! - [`postgres`]: a PostgreSQL database, for users who already run one (and, later, for
+//!   several Passo nodes sharing it).
 //!
-//! Writes go through one writer thread that commits whatever has queued up in one
+//! The store holds state machines with their revisions, versions and aliases, tags,
+//! executions, the *steps* of each execution (the event the interpreter was given, the time,
+//! and the history events it wrote), timers, and the event bus, schedule, webhook, queue and
+//! topic state.
+//!
+//! Both backends take writes the same way: one writer commits whatever has queued up in one
 //! transaction (group commit): at thousands of executions per second, batching decides
 //! throughput, not the rows. Each request is wrapped in its own savepoint, so one failing
-//! request (say, an execution name already taken) does not fail its neighbours. Reads use a
-//! small pool of separate connections, which WAL lets run beside the writer.
+//! request (say, an execution name already taken) does not fail its neighbours. Reads are
+//! synchronous calls ([`Reads`]) that every backend answers alike; one test suite
+//! (`tests/suite/`) runs against both.
 
 mod messaging;
+mod postgres;
 mod rows;
+pub mod scratch;
 mod search;
 mod sqlite;
 
@@ -20,7 +28,10 @@ pub use messaging::{
 };
 pub use rows::*;
 pub use search::ExecutionFilter;
-pub use sqlite::{Db, DbOptions};
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::oneshot;
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +40,12 @@ pub enum StoreError {
     Conflict,
     #[error("storage error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL error: {}", postgres_detail(.0))]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("cannot reach the database: {0}")]
+    Unavailable(String),
+    #[error("the database's schema is version {found}, newer than this Passo knows ({known}): upgrade Passo")]
+    SchemaTooNew { found: i64, known: i64 },
     #[error("commit failed: {0}")]
     Commit(String),
     #[error("the store's writer has stopped")]
@@ -36,3 +53,274 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// tokio-postgres shows a refused statement as "db error": say what the server said.
+pub(crate) fn postgres_detail(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({}: {})", db.message(), db.severity(), db.code().code()),
+        None => e.to_string(),
+    }
+}
+
+/// Which database to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// The embedded SQLite file at this path.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection string (`postgres://user@host:port/dbname?options=...`).
+    Postgres(String),
+}
+
+impl Database {
+    /// Reads `--database`: a `postgres://` or `postgresql://` URL, or `sqlite:PATH`.
+    pub fn parse(s: &str) -> std::result::Result<Database, String> {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            s.parse::<tokio_postgres::Config>()
+                .map_err(|e| format!("'{s}' is not a PostgreSQL connection string: {e}"))?;
+            Ok(Database::Postgres(s.to_string()))
+        } else if let Some(path) = s.strip_prefix("sqlite:") {
+            Ok(Database::Sqlite(PathBuf::from(
+                path.trim_start_matches("//"),
+            )))
+        } else {
+            Err(format!(
+                "'{s}' is neither postgres://HOST/DBNAME nor sqlite:PATH"
+            ))
+        }
+    }
+}
+
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(p) => write!(f, "{}", p.display()),
+            // The URL may carry a password: show where, not how.
+            Database::Postgres(url) => match url.parse::<tokio_postgres::Config>() {
+                Ok(c) => {
+                    let host = c.get_hosts().first().map_or("?".to_string(), |h| match h {
+                        tokio_postgres::config::Host::Tcp(h) => h.clone(),
+                        #[cfg(unix)]
+                        tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+                    });
+                    let port = c.get_ports().first().copied().unwrap_or(5432);
+                    write!(
+                        f,
+                        "postgres://{host}:{port}/{}",
+                        c.get_dbname().unwrap_or("")
+                    )
+                }
+                Err(_) => write!(f, "postgres://..."),
+            },
+        }
+    }
+}
+
+/// How the database is opened.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// SQLite: `synchronous=FULL`, surviving power loss, not only a killed process (slower
+    /// commits). PostgreSQL always commits durably as the server is configured.
+    pub fsync_full: bool,
+    /// Most write requests committed in one transaction.
+    pub max_batch: usize,
+    /// Read connections kept open (PostgreSQL; SQLite keeps up to 8).
+    pub read_connections: usize,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            fsync_full: false,
+            max_batch: 2048,
+            read_connections: 4,
+        }
+    }
+}
+
+/// One write request and where its outcome goes.
+pub(crate) type Request = (Vec<Write>, oneshot::Sender<Result<()>>);
+
+/// What a backend does besides the reads.
+pub(crate) trait Store: Reads + Send + Sync {
+    /// Queues a request for the writer (answered on `reply` once committed or failed).
+    fn send(&self, request: Request) -> Result<()>;
+    fn commits(&self) -> u64;
+    fn close(&self);
+    fn backend(&self) -> &'static str;
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    store: Arc<dyn Store>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the SQLite database file at `path` and starts its writer.
+    pub fn open(path: &Path, opts: DbOptions) -> Result<Db> {
+        Db::connect(&Database::Sqlite(path.to_path_buf()), opts)
+    }
+
+    /// Opens `database`: creates or migrates its schema, then starts its writer.
+    pub fn connect(database: &Database, opts: DbOptions) -> Result<Db> {
+        let store: Arc<dyn Store> = match database {
+            Database::Sqlite(path) => Arc::new(sqlite::Sqlite::open(path, opts)?),
+            Database::Postgres(url) => Arc::new(postgres::Postgres::open(url, opts)?),
+        };
+        Ok(Db { store })
+    }
+
+    /// Applies `writes` atomically, committed together with whatever else is queued.
+    /// Resolves once the transaction is committed.
+    pub async fn write(&self, writes: Vec<Write>) -> Result<()> {
+        self.submit(writes).await
+    }
+
+    /// Queues `writes` at once (so requests queued one after another commit in that order)
+    /// and resolves when they are committed.
+    pub fn submit(
+        &self,
+        writes: Vec<Write>,
+    ) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        let sent = self.store.send((writes, tx));
+        async move {
+            sent?;
+            rx.await.map_err(|_| StoreError::Closed)?
+        }
+    }
+
+    /// Transactions committed since the database was opened.
+    pub fn commits(&self) -> u64 {
+        self.store.commits()
+    }
+
+    /// Stops the writer after it has committed everything queued.
+    pub fn close(&self) {
+        self.store.close()
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+}
+
+/// Declares the reads once: the [`Reads`] trait every backend implements, and the same
+/// methods on [`Db`], which hands them to its backend.
+macro_rules! reads {
+    ($( $(#[$doc:meta])* fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty; )*) => {
+        /// The reads every backend answers alike. They block the calling thread for one
+        /// round trip to the database (callers on an async runtime accept that, as they
+        /// did with SQLite's file reads).
+        pub trait Reads {
+            $( $(#[$doc])* fn $name(&self $(, $arg: $ty)*) -> $ret; )*
+        }
+
+        impl Db {
+            $( $(#[$doc])* pub fn $name(&self $(, $arg: $ty)*) -> $ret {
+                self.store.$name($($arg),*)
+            } )*
+        }
+    };
+}
+
+reads! {
+    /// Every queue (loaded once at startup).
+    fn queues(&self) -> Result<Vec<QueueRow>>;
+    /// A queue's messages in the order they were accepted.
+    fn queue_messages(&self, queue: &str) -> Result<Vec<QueueMessageRow>>;
+    fn topics(&self) -> Result<Vec<TopicRow>>;
+    fn subscriptions(&self) -> Result<Vec<SubscriptionRow>>;
+    /// SNS deliveries to HTTP endpoints and functions not yet handed over.
+    fn topic_deliveries(&self) -> Result<Vec<TopicDeliveryRow>>;
+    fn machine(&self, arn: &str) -> Result<Option<MachineRow>>;
+    /// Every machine, oldest first.
+    fn machines(&self) -> Result<Vec<MachineRow>>;
+    fn revision(&self, machine_arn: &str, revision_id: &str) -> Result<Option<RevisionRow>>;
+    /// A machine's versions, newest first.
+    fn versions(&self, machine_arn: &str) -> Result<Vec<VersionRow>>;
+    fn all_versions(&self) -> Result<Vec<VersionRow>>;
+    /// Every alias, oldest first.
+    fn all_aliases(&self) -> Result<Vec<AliasRow>>;
+    /// A resource's tags in the order they were (last) set.
+    fn tags(&self, resource_arn: &str) -> Result<Vec<(String, String)>>;
+    fn activity(&self, arn: &str) -> Result<Option<ActivityRow>>;
+    /// Every activity, oldest first.
+    fn activities(&self) -> Result<Vec<ActivityRow>>;
+    /// Every function created through the API, oldest first.
+    fn functions(&self) -> Result<Vec<FunctionRow>>;
+    fn execution(&self, arn: &str) -> Result<Option<ExecutionRow>>;
+    /// Executions of a machine, newest first, optionally of one status, version or alias
+    /// (`qualifier`), or revision (a Map Run's children); `after` (start time, ARN)
+    /// continues after the last row of the previous page, so rows added or changed
+    /// meanwhile neither repeat nor shift the pages.
+    fn executions(
+        &self,
+        machine_arn: &str,
+        status: Option<&str>,
+        qualifier: Option<&str>,
+        revision: Option<&str>,
+        after: Option<(i64, &str)>,
+        limit: usize
+    ) -> Result<Vec<ExecutionRow>>;
+    /// Executions matching `f` across machines, newest first; `after` (start time, ARN)
+    /// continues after the last row of the previous page.
+    fn search_executions(
+        &self,
+        f: &ExecutionFilter<'_>,
+        after: Option<(i64, &str)>,
+        limit: usize
+    ) -> Result<Vec<ExecutionRow>>;
+    fn map_run(&self, arn: &str) -> Result<Option<MapRunRow>>;
+    /// The Map Runs an execution started, in start order.
+    fn map_runs_of(&self, execution_arn: &str) -> Result<Vec<MapRunRow>>;
+    /// Every running execution: (ARN, tasks that were out at its last step).
+    fn running(&self) -> Result<Vec<(String, i64)>>;
+    /// Running executions with no timer in the store (the sweeper's candidates).
+    fn running_without_timers(&self) -> Result<Vec<String>>;
+    /// The timers of one execution.
+    fn timers_of(&self, execution_arn: &str) -> Result<Vec<TimerRow>>;
+    /// The steps of an execution, in order.
+    fn steps(&self, execution_arn: &str) -> Result<Vec<StepRow>>;
+    /// Every event bus, by name.
+    fn event_buses(&self) -> Result<Vec<EventBusRow>>;
+    /// Every rule of every bus, by bus and name.
+    fn rules(&self) -> Result<Vec<RuleRow>>;
+    /// Every target of every rule, by bus, rule and id.
+    fn rule_targets(&self) -> Result<Vec<RuleTargetRow>>;
+    /// EventBridge Scheduler's schedules, by group and name.
+    fn schedules(&self) -> Result<Vec<ScheduleRow>>;
+    /// The last due time each schedule (a rule's or a Scheduler schedule's) fired for.
+    fn schedule_marks(&self) -> Result<Vec<(String, i64)>>;
+    /// Webhooks created through the API, by name.
+    fn webhooks(&self) -> Result<Vec<WebhookRow>>;
+    /// Deliveries not yet handed over, soonest due first.
+    fn pending_deliveries(&self) -> Result<Vec<DeliveryRow>>;
+    /// Dead letters, newest first, at most `limit`.
+    fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetterRow>>;
+    /// Timers due at or before `until_ms`, earliest first.
+    fn due_timers(&self, until_ms: i64, limit: usize) -> Result<Vec<TimerRow>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_name_a_backend() {
+        assert_eq!(
+            Database::parse("postgres://127.0.0.1/test"),
+            Ok(Database::Postgres("postgres://127.0.0.1/test".into()))
+        );
+        assert_eq!(
+            Database::parse("sqlite:/var/passo/p.db"),
+            Ok(Database::Sqlite("/var/passo/p.db".into()))
+        );
+        assert!(Database::parse("mysql://h/db").is_err());
+        assert!(Database::parse("postgres://h:notaport/db").is_err());
+        // Shown without the password.
+        let d = Database::parse("postgresql://u:secret@db.example:6432/passo").unwrap();
+        assert_eq!(d.to_string(), "postgres://db.example:6432/passo");
+    }
+}

@@ -96,6 +96,9 @@ pub struct Project {
     /// `[server] allow_function_api = true`: `passo server` lets the API create command
     /// functions (it then needs access keys).
     pub allow_function_api: bool,
+    /// `[server] database = "postgres://..."`: where `passo server` keeps executions
+    /// (`--database` wins).
+    pub server_database: Option<String>,
     /// `[buckets]`: where `aws-sdk:s3` Tasks read and write (None: the default directory).
     pub buckets: Option<crate::s3::Config>,
     /// `[aws]`: region, profile and endpoints of `aws-sdk:*` Tasks (see `aws::settings`).
@@ -252,6 +255,7 @@ impl BucketsFile {
 struct ServerFile {
     #[serde(default)]
     allow_function_api: bool,
+    database: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -538,7 +542,8 @@ impl Project {
                 .map(|l| l.endpoint.trim_end_matches('/').to_string()),
             state_machines,
             express_machines,
-            allow_function_api: file.server.is_some_and(|s| s.allow_function_api),
+            allow_function_api: file.server.as_ref().is_some_and(|s| s.allow_function_api),
+            server_database: file.server.and_then(|s| s.database),
             buckets: file.buckets.map(|b| b.into_config(base)).transpose()?,
             aws: file.aws.unwrap_or_default().validate()?,
         })

@@ -1,4 +1,4 @@
-//! `passo server`: the AWS Step Functions API, durable on embedded SQLite.
+//! `passo server`: the AWS Step Functions API, durable on embedded SQLite or PostgreSQL.
 
 use clap::Args as ClapArgs;
 use std::net::SocketAddr;
@@ -9,8 +9,9 @@ use std::process::ExitCode;
 #[command(
     about = "Serve the AWS Step Functions API (aws CLI, boto3 and the SDKs work with --endpoint-url)",
     long_about = "Serve the AWS Step Functions API over HTTP (AWS JSON 1.0 protocol).\n\n\
-Standard executions are durable in an embedded SQLite database under --data-dir: kill the \
-process at any moment and restart it, and every execution carries on. Express executions run \
+Standard executions are durable in an embedded SQLite database under --data-dir (or in \
+PostgreSQL with --database postgres://...): kill the process at any moment and restart it, and \
+every execution carries on. Express executions run \
 in memory. Tasks that were in flight when the process died are invoked again (at-least-once).\n\n\
 Examples:\n  passo server\n  aws stepfunctions list-state-machines --endpoint-url http://127.0.0.1:8083\n  \
 passo server --listen 0.0.0.0:8083 --access-key AKIDEXAMPLE:secret"
@@ -19,9 +20,14 @@ pub struct Args {
     /// Address to listen on (loopback by default; 0.0.0.0:8083 must be asked for).
     #[arg(long, default_value = "127.0.0.1:8083")]
     listen: SocketAddr,
-    /// Directory for the embedded database.
+    /// Directory for the embedded database and the task-token keys.
     #[arg(long, default_value = "./passo-data")]
     data_dir: PathBuf,
+    /// Keep executions in PostgreSQL instead of the embedded SQLite database:
+    /// postgres://USER@HOST:PORT/DBNAME (the schema is created or migrated at start), or
+    /// sqlite:PATH. Also `[server] database = "..."` in passo.toml, or $PASSO_DATABASE.
+    #[arg(long, value_name = "URL", env = "PASSO_DATABASE")]
+    database: Option<String>,
     /// Account id in ARNs.
     #[arg(long, default_value = "123456789012")]
     account: String,
@@ -160,6 +166,16 @@ pub fn main(a: Args) -> ExitCode {
     };
     crate::project::choose_buckets(&mut project, a.buckets_dir.clone(), &a.data_dir);
     let allow_function_api = a.allow_function_api || project.allow_function_api;
+    let database = match a.database.as_deref().or(project.server_database.as_deref()) {
+        None => None,
+        Some(url) => match passo_store::Database::parse(url) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                eprintln!("error: --database: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     if allow_function_api && keys.is_empty() {
         eprintln!("error: --allow-function-api lets API callers run commands as this user: it needs --access-key ID:SECRET, so that only signed requests can");
         return ExitCode::from(2);
@@ -204,6 +220,7 @@ pub fn main(a: Args) -> ExitCode {
     let opts = passo_server::ServeOptions {
         listen: a.listen,
         data_dir: a.data_dir,
+        database,
         fsync_full: a.fsync,
         project,
         limits: passo_server::api::listener::Limits {

@@ -7,11 +7,13 @@ pub mod defs;
 pub mod moto;
 pub mod peers;
 
+use passo_store::scratch::ScratchDatabase;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 pub struct Server {
@@ -19,6 +21,35 @@ pub struct Server {
     pub addr: String,
     /// Where its log goes (told when a call gets no answer).
     pub log: Option<std::path::PathBuf>,
+    /// The PostgreSQL database it runs on (see [`scratch_database`]); dropped after it.
+    pub database: Option<Arc<ScratchDatabase>>,
+}
+
+/// With `PASSO_TEST_ON_POSTGRES=1`, every server the tests start keeps its executions in a
+/// scratch PostgreSQL database (on `PASSO_TEST_POSTGRES`, by default the local server), one
+/// per data directory, so that a server restarted on the same directory finds its
+/// executions again; the database is dropped with the last server using it.
+pub fn scratch_database(data: &Path) -> Option<Arc<ScratchDatabase>> {
+    if std::env::var("PASSO_TEST_ON_POSTGRES").as_deref() != Ok("1") {
+        return None;
+    }
+    static OPEN: Mutex<Vec<(PathBuf, Weak<ScratchDatabase>)>> = Mutex::new(Vec::new());
+    let mut open = OPEN.lock().unwrap();
+    open.retain(|(_, db)| db.strong_count() > 0);
+    if let Some(db) = open
+        .iter()
+        .find(|(p, _)| p == data)
+        .and_then(|(_, db)| db.upgrade())
+    {
+        return Some(db);
+    }
+    let server = std::env::var("PASSO_TEST_POSTGRES")
+        .unwrap_or_else(|_| passo_store::scratch::DEFAULT_SERVER.to_string());
+    let db = Arc::new(ScratchDatabase::create(&server).unwrap_or_else(|e| {
+        panic!("PASSO_TEST_ON_POSTGRES=1, but no PostgreSQL at {server}: {e}")
+    }));
+    open.push((data.to_path_buf(), Arc::downgrade(&db)));
+    Some(db)
 }
 
 impl Server {
@@ -47,6 +78,8 @@ impl Server {
         env: &[(&str, String)],
     ) -> Server {
         let addr = addr.map(String::from).unwrap_or_else(free_addr);
+        let database = scratch_database(data);
+        let on = database.iter().flat_map(|d| ["--database", d.url()]);
         // The server logs to stdout (tracing's default) and prints errors to stderr.
         let out = || match log {
             Some(p) => Stdio::from(
@@ -61,6 +94,7 @@ impl Server {
         let child = Command::new(env!("CARGO_BIN_EXE_passo"))
             .args(["server", "--listen", &addr, "--data-dir"])
             .arg(data)
+            .args(on)
             .args(extra)
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(out())
@@ -80,6 +114,7 @@ impl Server {
             child,
             addr,
             log: log.map(Path::to_path_buf),
+            database,
         }
     }
 

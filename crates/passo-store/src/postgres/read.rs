@@ -1,0 +1,357 @@
+//! The reads, as PostgreSQL queries: the same rows in the same order as SQLite gives them.
+
+use super::{rows, Postgres};
+use crate::messaging::{QueueMessageRow, QueueRow, SubscriptionRow, TopicDeliveryRow, TopicRow};
+use crate::rows::*;
+use crate::{ExecutionFilter, Result};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+
+/// A parameter owned by the query (the read runs on the store's runtime, not the caller's
+/// stack).
+type P = Box<dyn ToSql + Send + Sync>;
+
+fn p<T: ToSql + Send + Sync + 'static>(v: T) -> P {
+    Box::new(v)
+}
+
+fn text(s: &str) -> P {
+    p(s.to_owned())
+}
+
+fn opt(s: Option<&str>) -> P {
+    p(s.map(str::to_owned))
+}
+
+/// A row limit; callers ask for "all" with `usize::MAX` (SQLite reads a negative LIMIT as
+/// none, PostgreSQL refuses one).
+fn limit_param(limit: usize) -> P {
+    p(i64::try_from(limit).unwrap_or(i64::MAX))
+}
+
+impl Postgres {
+    fn all<T: Send + 'static>(
+        &self,
+        sql: &'static str,
+        params: Vec<P>,
+        map: fn(&Row) -> T,
+    ) -> Result<Vec<T>> {
+        self.run(move |c| async move {
+            let st = c.prepare_cached(sql).await?;
+            let refs: Vec<&(dyn ToSql + Sync)> = params
+                .iter()
+                .map(|v| v.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            Ok(c.query(&st, &refs).await?.iter().map(map).collect())
+        })
+    }
+
+    fn one<T: Send + 'static>(
+        &self,
+        sql: &'static str,
+        params: Vec<P>,
+        map: fn(&Row) -> T,
+    ) -> Result<Option<T>> {
+        Ok(self.all(sql, params, map)?.into_iter().next())
+    }
+}
+
+impl crate::Reads for Postgres {
+    fn queues(&self) -> Result<Vec<QueueRow>> {
+        self.all(
+            "SELECT * FROM queues ORDER BY created_ms, name",
+            vec![],
+            rows::queue,
+        )
+    }
+
+    fn queue_messages(&self, queue: &str) -> Result<Vec<QueueMessageRow>> {
+        self.all(
+            "SELECT * FROM queue_messages WHERE queue = $1 ORDER BY seq",
+            vec![text(queue)],
+            rows::queue_message,
+        )
+    }
+
+    fn topics(&self) -> Result<Vec<TopicRow>> {
+        self.all(
+            "SELECT * FROM topics ORDER BY created_ms, arn",
+            vec![],
+            rows::topic,
+        )
+    }
+
+    fn subscriptions(&self) -> Result<Vec<SubscriptionRow>> {
+        self.all(
+            "SELECT * FROM subscriptions ORDER BY created_ms, arn",
+            vec![],
+            rows::subscription,
+        )
+    }
+
+    fn topic_deliveries(&self) -> Result<Vec<TopicDeliveryRow>> {
+        self.all(
+            "SELECT * FROM topic_deliveries ORDER BY next_ms, id",
+            vec![],
+            rows::topic_delivery,
+        )
+    }
+
+    fn machine(&self, arn: &str) -> Result<Option<MachineRow>> {
+        self.one(
+            "SELECT * FROM machines WHERE arn = $1",
+            vec![text(arn)],
+            rows::machine,
+        )
+    }
+
+    fn machines(&self) -> Result<Vec<MachineRow>> {
+        self.all(
+            "SELECT * FROM machines ORDER BY created_ms, arn",
+            vec![],
+            rows::machine,
+        )
+    }
+
+    fn revision(&self, machine_arn: &str, revision_id: &str) -> Result<Option<RevisionRow>> {
+        self.one(
+            "SELECT * FROM revisions WHERE machine_arn = $1 AND revision_id = $2",
+            vec![text(machine_arn), text(revision_id)],
+            rows::revision,
+        )
+    }
+
+    fn versions(&self, machine_arn: &str) -> Result<Vec<VersionRow>> {
+        self.all(
+            "SELECT * FROM versions WHERE machine_arn = $1 ORDER BY version DESC",
+            vec![text(machine_arn)],
+            rows::version,
+        )
+    }
+
+    fn all_versions(&self) -> Result<Vec<VersionRow>> {
+        self.all("SELECT * FROM versions", vec![], rows::version)
+    }
+
+    fn all_aliases(&self) -> Result<Vec<AliasRow>> {
+        self.all(
+            "SELECT * FROM aliases ORDER BY created_ms, arn",
+            vec![],
+            rows::alias,
+        )
+    }
+
+    fn tags(&self, resource_arn: &str) -> Result<Vec<(String, String)>> {
+        self.all(
+            "SELECT key, value FROM tags WHERE resource_arn = $1 ORDER BY ord",
+            vec![text(resource_arn)],
+            |r| (r.get(0), r.get(1)),
+        )
+    }
+
+    fn activity(&self, arn: &str) -> Result<Option<ActivityRow>> {
+        self.one(
+            "SELECT * FROM activities WHERE arn = $1",
+            vec![text(arn)],
+            rows::activity,
+        )
+    }
+
+    fn activities(&self) -> Result<Vec<ActivityRow>> {
+        self.all(
+            "SELECT * FROM activities ORDER BY created_ms, arn",
+            vec![],
+            rows::activity,
+        )
+    }
+
+    fn functions(&self) -> Result<Vec<FunctionRow>> {
+        self.all(
+            "SELECT * FROM functions ORDER BY created_ms, name",
+            vec![],
+            rows::function,
+        )
+    }
+
+    fn execution(&self, arn: &str) -> Result<Option<ExecutionRow>> {
+        self.one(
+            "SELECT * FROM executions WHERE arn = $1",
+            vec![text(arn)],
+            rows::execution,
+        )
+    }
+
+    fn executions(
+        &self,
+        machine_arn: &str,
+        status: Option<&str>,
+        qualifier: Option<&str>,
+        revision: Option<&str>,
+        after: Option<(i64, &str)>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRow>> {
+        self.all(
+            "SELECT * FROM executions WHERE machine_arn = $1
+               AND ($2::TEXT IS NULL OR status = $2)
+               AND ($3::TEXT IS NULL OR version_arn = $3 OR alias_arn = $3)
+               AND ($4::BIGINT IS NULL OR start_ms < $4 OR (start_ms = $4 AND arn < $5))
+               AND ($7::TEXT IS NULL OR revision_id = $7)
+             ORDER BY start_ms DESC, arn DESC LIMIT $6",
+            vec![
+                text(machine_arn),
+                opt(status),
+                opt(qualifier),
+                p(after.map(|a| a.0)),
+                opt(after.map(|a| a.1)),
+                limit_param(limit),
+                opt(revision),
+            ],
+            rows::execution,
+        )
+    }
+
+    fn search_executions(
+        &self,
+        f: &ExecutionFilter<'_>,
+        after: Option<(i64, &str)>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRow>> {
+        self.all(
+            "SELECT * FROM executions
+             WHERE ($1::TEXT IS NULL OR machine_arn = $1)
+               AND ($2::TEXT IS NULL OR status = $2)
+               AND ($3::TEXT IS NULL OR strpos(name, $3) > 0)
+               AND ($4::BIGINT IS NULL OR start_ms >= $4)
+               AND ($5::BIGINT IS NULL OR start_ms < $5)
+               AND ($6::BIGINT IS NULL OR start_ms < $6 OR (start_ms = $6 AND arn < $7))
+             ORDER BY start_ms DESC, arn DESC LIMIT $8",
+            vec![
+                opt(f.machine_arn),
+                opt(f.status),
+                opt(f.name_contains),
+                p(f.started_after_ms),
+                p(f.started_before_ms),
+                p(after.map(|a| a.0)),
+                opt(after.map(|a| a.1)),
+                limit_param(limit),
+            ],
+            rows::execution,
+        )
+    }
+
+    fn map_run(&self, arn: &str) -> Result<Option<MapRunRow>> {
+        self.one(
+            "SELECT * FROM map_runs WHERE arn = $1",
+            vec![text(arn)],
+            rows::map_run,
+        )
+    }
+
+    fn map_runs_of(&self, execution_arn: &str) -> Result<Vec<MapRunRow>> {
+        self.all(
+            "SELECT * FROM map_runs WHERE execution_arn = $1 ORDER BY start_ms, arn",
+            vec![text(execution_arn)],
+            rows::map_run,
+        )
+    }
+
+    fn running(&self) -> Result<Vec<(String, i64)>> {
+        self.all(
+            "SELECT arn, pending_tasks FROM executions WHERE status = 'RUNNING'",
+            vec![],
+            |r| (r.get(0), r.get(1)),
+        )
+    }
+
+    fn running_without_timers(&self) -> Result<Vec<String>> {
+        self.all(
+            "SELECT arn FROM executions e WHERE status = 'RUNNING'
+             AND NOT EXISTS (SELECT 1 FROM timers t WHERE t.execution_arn = e.arn)",
+            vec![],
+            |r| r.get(0),
+        )
+    }
+
+    fn timers_of(&self, execution_arn: &str) -> Result<Vec<TimerRow>> {
+        self.all(
+            "SELECT fire_at_ms, execution_arn, timer_id FROM timers WHERE execution_arn = $1",
+            vec![text(execution_arn)],
+            rows::timer,
+        )
+    }
+
+    fn steps(&self, execution_arn: &str) -> Result<Vec<StepRow>> {
+        self.all(
+            "SELECT * FROM steps WHERE execution_arn = $1 ORDER BY seq",
+            vec![text(execution_arn)],
+            rows::step,
+        )
+    }
+
+    fn event_buses(&self) -> Result<Vec<EventBusRow>> {
+        self.all(
+            "SELECT * FROM event_buses ORDER BY name",
+            vec![],
+            rows::event_bus,
+        )
+    }
+
+    fn rules(&self) -> Result<Vec<RuleRow>> {
+        self.all("SELECT * FROM rules ORDER BY bus, name", vec![], rows::rule)
+    }
+
+    fn rule_targets(&self) -> Result<Vec<RuleTargetRow>> {
+        self.all(
+            "SELECT * FROM rule_targets ORDER BY bus, rule, id",
+            vec![],
+            rows::rule_target,
+        )
+    }
+
+    fn schedules(&self) -> Result<Vec<ScheduleRow>> {
+        self.all(
+            "SELECT * FROM schedules ORDER BY grp, name",
+            vec![],
+            rows::schedule,
+        )
+    }
+
+    fn schedule_marks(&self) -> Result<Vec<(String, i64)>> {
+        self.all("SELECT key, due_ms FROM schedule_marks", vec![], |r| {
+            (r.get(0), r.get(1))
+        })
+    }
+
+    fn webhooks(&self) -> Result<Vec<WebhookRow>> {
+        self.all(
+            "SELECT * FROM webhooks ORDER BY name",
+            vec![],
+            rows::webhook,
+        )
+    }
+
+    fn pending_deliveries(&self) -> Result<Vec<DeliveryRow>> {
+        self.all(
+            "SELECT * FROM deliveries ORDER BY next_ms, id",
+            vec![],
+            rows::delivery,
+        )
+    }
+
+    fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetterRow>> {
+        self.all(
+            "SELECT * FROM dead_letters ORDER BY time_ms DESC, id LIMIT $1",
+            vec![limit_param(limit)],
+            rows::dead_letter,
+        )
+    }
+
+    fn due_timers(&self, until_ms: i64, limit: usize) -> Result<Vec<TimerRow>> {
+        self.all(
+            "SELECT fire_at_ms, execution_arn, timer_id FROM timers
+             WHERE fire_at_ms <= $1 ORDER BY fire_at_ms LIMIT $2",
+            vec![p(until_ms), limit_param(limit)],
+            rows::timer,
+        )
+    }
+}

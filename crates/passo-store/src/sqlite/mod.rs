@@ -1,0 +1,172 @@
+//! The SQLite backend: one file in WAL mode, a writer thread that group-commits (one
+//! transaction per batch, a savepoint per request) and a small pool of read connections,
+//! which WAL lets run beside the writer.
+
+mod messaging;
+mod read;
+mod schema;
+mod write;
+
+use crate::{DbOptions, Request, Result, StoreError};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+/// The SQLite backend.
+pub(crate) struct Sqlite {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    tx: Mutex<Option<mpsc::Sender<Request>>>,
+    readers: Mutex<Vec<Connection>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Transactions committed so far (tests count commits instead of timing disks).
+    commits: std::sync::atomic::AtomicU64,
+}
+
+fn open_conn(path: &Path, opts: &DbOptions) -> rusqlite::Result<Connection> {
+    let c = Connection::open(path)?;
+    c.pragma_update(None, "journal_mode", "WAL")?;
+    c.pragma_update(
+        None,
+        "synchronous",
+        if opts.fsync_full { "FULL" } else { "NORMAL" },
+    )?;
+    c.pragma_update(None, "foreign_keys", "OFF")?;
+    c.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(c)
+}
+
+impl Sqlite {
+    /// Opens (creating if needed) the database file at `path` and starts the writer thread.
+    pub(crate) fn open(path: &Path, opts: DbOptions) -> Result<Sqlite> {
+        let conn = open_conn(path, &opts)?;
+        conn.execute_batch(schema::SCHEMA)?;
+        conn.execute_batch(schema::MESSAGING)?;
+        let (tx, rx) = mpsc::channel::<Request>();
+        let inner = Arc::new(Inner {
+            path: path.to_path_buf(),
+            tx: Mutex::new(Some(tx)),
+            readers: Mutex::new(Vec::new()),
+            writer: Mutex::new(None),
+            commits: Default::default(),
+        });
+        let weak = Arc::downgrade(&inner);
+        let max_batch = opts.max_batch;
+        let handle = std::thread::Builder::new()
+            .name("passo-store-writer".into())
+            .spawn(move || writer_loop(conn, rx, max_batch, weak))
+            .map_err(|_| StoreError::Closed)?;
+        *inner.writer.lock().unwrap() = Some(handle);
+        Ok(Sqlite { inner })
+    }
+
+    /// Runs `f` on a read connection (WAL: sees every committed write).
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let conn = self.inner.readers.lock().unwrap().pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => {
+                let c = Connection::open(&self.inner.path)?;
+                c.busy_timeout(std::time::Duration::from_secs(10))?;
+                c
+            }
+        };
+        let out = f(&conn);
+        let mut pool = self.inner.readers.lock().unwrap();
+        if pool.len() < 8 {
+            pool.push(conn);
+        }
+        Ok(out?)
+    }
+}
+
+impl crate::Store for Sqlite {
+    fn send(&self, request: Request) -> Result<()> {
+        let guard = self.inner.tx.lock().unwrap();
+        let sender = guard.as_ref().ok_or(StoreError::Closed)?;
+        sender.send(request).map_err(|_| StoreError::Closed)
+    }
+
+    fn commits(&self) -> u64 {
+        self.inner
+            .commits
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Stops the writer after it has committed everything queued.
+    fn close(&self) {
+        self.inner.tx.lock().unwrap().take();
+        if let Some(h) = self.inner.writer.lock().unwrap().take() {
+            let _ = h.join();
+        }
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+/// Takes every queued request (up to `max_batch`), applies each in its own savepoint inside
+/// one transaction, commits once and answers them all.
+fn writer_loop(
+    mut conn: Connection,
+    rx: mpsc::Receiver<Request>,
+    max_batch: usize,
+    inner: std::sync::Weak<Inner>,
+) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let outcome = commit_batch(&mut conn, &batch);
+        if let Some(i) = inner.upgrade() {
+            i.commits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        match outcome {
+            Ok(results) => {
+                for ((_, reply), r) in batch.into_iter().zip(results) {
+                    let _ = reply.send(r);
+                }
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(StoreError::Commit(msg.clone())));
+                }
+            }
+        }
+    }
+}
+
+fn commit_batch(conn: &mut Connection, batch: &[Request]) -> rusqlite::Result<Vec<Result<()>>> {
+    let tx = conn.transaction()?;
+    let mut results = Vec::with_capacity(batch.len());
+    for (writes, _) in batch {
+        let r = if batch.len() == 1 {
+            write::apply_all(&tx, writes)
+        } else {
+            tx.execute_batch("SAVEPOINT req")?;
+            let r = write::apply_all(&tx, writes);
+            if r.is_err() {
+                tx.execute_batch("ROLLBACK TO req")?;
+            }
+            tx.execute_batch("RELEASE req")?;
+            r
+        };
+        results.push(r);
+    }
+    if results.len() == 1 && results[0].is_err() {
+        tx.rollback()?;
+    } else {
+        tx.commit()?;
+    }
+    Ok(results)
+}
