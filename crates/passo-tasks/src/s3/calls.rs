@@ -23,6 +23,36 @@ fn timestamp(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// A listing's CommonPrefixes and Contents, as both versions of ListObjects answer them.
+fn listed(page: &super::ListPage) -> Map<String, Value> {
+    let mut m = Map::new();
+    if !page.common_prefixes.is_empty() {
+        let cps: Vec<Value> = page
+            .common_prefixes
+            .iter()
+            .map(|p| json!({ "Prefix": p }))
+            .collect();
+        m.insert("CommonPrefixes".into(), Value::Array(cps));
+    }
+    if !page.contents.is_empty() {
+        let contents: Vec<Value> = page
+            .contents
+            .iter()
+            .map(|o| {
+                json!({
+                    "ETag": o.etag,
+                    "Key": o.key,
+                    "LastModified": timestamp(&o.last_modified),
+                    "Size": o.size,
+                    "StorageClass": "STANDARD",
+                })
+            })
+            .collect();
+        m.insert("Contents".into(), Value::Array(contents));
+    }
+    m
+}
+
 fn invalid(message: impl Into<String>) -> Error {
     Error::InvalidArgument(message.into())
 }
@@ -193,32 +223,8 @@ async fn dispatch(buckets: &Buckets, action: &str, input: &Value) -> Result<Valu
             let bucket = required(input, "Bucket")?;
             let req = list_request(input)?;
             let page = buckets.list(bucket, &req).await?;
-            let mut m = Map::new();
-            if !page.common_prefixes.is_empty() {
-                let cps: Vec<Value> = page
-                    .common_prefixes
-                    .iter()
-                    .map(|p| json!({ "Prefix": p }))
-                    .collect();
-                m.insert("CommonPrefixes".into(), Value::Array(cps));
-            }
             let key_count = page.contents.len() + page.common_prefixes.len();
-            if !page.contents.is_empty() {
-                let contents: Vec<Value> = page
-                    .contents
-                    .iter()
-                    .map(|o| {
-                        json!({
-                            "ETag": o.etag,
-                            "Key": o.key,
-                            "LastModified": timestamp(&o.last_modified),
-                            "Size": o.size,
-                            "StorageClass": "STANDARD",
-                        })
-                    })
-                    .collect();
-                m.insert("Contents".into(), Value::Array(contents));
-            }
+            let mut m = listed(&page);
             if let Some(t) = &req.continuation_token {
                 m.insert("ContinuationToken".into(), json!(t));
             }
@@ -250,31 +256,7 @@ async fn dispatch(buckets: &Buckets, action: &str, input: &Value) -> Result<Valu
             }
             let req = list_request(&v2)?;
             let page = buckets.list(bucket, &req).await?;
-            let mut m = Map::new();
-            if !page.common_prefixes.is_empty() {
-                let cps: Vec<Value> = page
-                    .common_prefixes
-                    .iter()
-                    .map(|p| json!({ "Prefix": p }))
-                    .collect();
-                m.insert("CommonPrefixes".into(), Value::Array(cps));
-            }
-            if !page.contents.is_empty() {
-                let contents: Vec<Value> = page
-                    .contents
-                    .iter()
-                    .map(|o| {
-                        json!({
-                            "ETag": o.etag,
-                            "Key": o.key,
-                            "LastModified": timestamp(&o.last_modified),
-                            "Size": o.size,
-                            "StorageClass": "STANDARD",
-                        })
-                    })
-                    .collect();
-                m.insert("Contents".into(), Value::Array(contents));
-            }
+            let mut m = listed(&page);
             if let Some(d) = &req.delimiter {
                 m.insert("Delimiter".into(), json!(d));
             }
