@@ -128,10 +128,12 @@ pub fn run_hosted(
 ) -> Run {
     let mut now = info.start_time_ms;
     let (mut ex, commands, events) = Execution::start(machine, info, input);
-    let mut history = Vec::new();
-    if opts.record_history {
-        history.extend(events);
-    }
+    // The start's events become the history itself (no copy of what may be thousands).
+    let mut history = if opts.record_history {
+        events
+    } else {
+        Vec::new()
+    };
     // Due items by (time, sequence): equal times keep the order they were scheduled in.
     let mut queue: BinaryHeap<Reverse<(i64, u64)>> = BinaryHeap::new();
     let mut due: HashMap<u64, Due> = HashMap::new();
