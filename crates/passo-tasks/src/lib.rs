@@ -205,15 +205,10 @@ impl Integrations {
         match routes::choose(routes, &req.state_name, &req.resource, &req.input) {
             None => self.run_here(req, None).await,
             Some(routes::To::Mock(answer)) => answer,
-            Some(to) => {
-                let endpoint = match &to {
-                    routes::To::Local => aws::settings::EndpointSetting::Local,
-                    routes::To::Aws => aws::settings::EndpointSetting::Aws,
-                    routes::To::Endpoint(u) => aws::settings::EndpointSetting::Url(u.clone()),
-                    routes::To::Mock(_) => unreachable!("answered above"),
-                };
-                aws::context::routed(endpoint, self.run_here(req, Some(&to))).await
-            }
+            Some(to) => match to.endpoint() {
+                Some(e) => aws::context::routed(e, self.run_here(req, Some(&to))).await,
+                None => self.run_here(req, Some(&to)).await,
+            },
         }
     }
 
@@ -304,13 +299,8 @@ impl Integrations {
     ) -> TaskResult {
         // A job is followed where its route sent it.
         let routes = &self.functions.project().routes;
-        let endpoint = match routes::choose(routes, &req.state_name, &req.resource, &req.input) {
-            Some(routes::To::Local) => Some(aws::settings::EndpointSetting::Local),
-            Some(routes::To::Aws) => Some(aws::settings::EndpointSetting::Aws),
-            Some(routes::To::Endpoint(u)) => Some(aws::settings::EndpointSetting::Url(u)),
-            _ => None,
-        };
-        match endpoint {
+        let to = routes::choose(routes, &req.state_name, &req.resource, &req.input);
+        match to.and_then(|t| t.endpoint()) {
             Some(e) => aws::context::routed(e, self.follow_here(req, submitted, stop)).await,
             None => self.follow_here(req, submitted, stop).await,
         }

@@ -41,6 +41,19 @@ pub enum To {
     Endpoint(String),
 }
 
+impl To {
+    /// The AWS settings a route to `local`, `aws` or a URL puts in force (None for a mock).
+    pub fn endpoint(&self) -> Option<crate::aws::settings::EndpointSetting> {
+        use crate::aws::settings::EndpointSetting;
+        match self {
+            To::Mock(_) => None,
+            To::Local => Some(EndpointSetting::Local),
+            To::Aws => Some(EndpointSetting::Aws),
+            To::Endpoint(u) => Some(EndpointSetting::Url(u.clone())),
+        }
+    }
+}
+
 /// One route.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route {
@@ -71,13 +84,10 @@ fn glob(pattern: &str, text: &str) -> bool {
         return pattern == text;
     }
     let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !text.starts_with(first) || text.len() < first.len() + last.len() {
+    if !text.starts_with(first) || !text.ends_with(last) || text.len() < first.len() + last.len() {
         return false;
     }
     let mut rest = &text[first.len()..text.len() - last.len()];
-    if !text.ends_with(last) {
-        return false;
-    }
     for mid in &parts[1..parts.len() - 1] {
         match rest.find(mid) {
             Some(i) => rest = &rest[i + mid.len()..],
@@ -245,6 +255,7 @@ mod tests {
         assert!(glob("billing-*-v2", "billing-charge-v2"));
         assert!(!glob("billing-*-v2", "billing-v2"));
         assert!(glob("exact", "exact") && !glob("exact", "exactly"));
+        assert!(!glob("a*b", "aé") && glob("a*é", "aé"));
     }
 
     #[test]

@@ -214,13 +214,30 @@ async fn load(
     action: &'static str,
     body: impl Fn(usize) -> String + Send + Sync + 'static,
 ) -> anyhow::Result<Run> {
+    let headers = format!(
+        "X-Amz-Target: AWSStepFunctions.{action}\r\nContent-Type: application/x-amz-json-1.0\r\n"
+    );
+    load_posts(addr, connections, seconds, total, "/", &headers, body).await
+}
+
+/// `connections` clients POST a body made by `body(i)` to `path` with `headers` (lines
+/// ending in \r\n) until `seconds` pass (or `total` calls are made).
+pub(crate) async fn load_posts(
+    addr: &str,
+    connections: usize,
+    seconds: f64,
+    total: Option<usize>,
+    path: &str,
+    headers: &str,
+    body: impl Fn(usize) -> String + Send + Sync + 'static,
+) -> anyhow::Result<Run> {
     let body = std::sync::Arc::new(body);
     let counter = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(seconds);
     let mut tasks = Vec::new();
     for _ in 0..connections {
-        let addr = addr.to_string();
+        let (addr, path, headers) = (addr.to_string(), path.to_string(), headers.to_string());
         let body = body.clone();
         let counter = counter.clone();
         tasks.push(tokio::spawn(async move {
@@ -234,7 +251,7 @@ async fn load(
                     break;
                 }
                 let t0 = Instant::now();
-                let (status, _) = conn.call(action, &body(i)).await?;
+                let (status, _) = conn.post(&path, &headers, &body(i)).await?;
                 lat.push(t0.elapsed().as_micros() as u64);
                 if status != 200 {
                     errors += 1;

@@ -4,11 +4,10 @@
 //! the start is committed). The body is the same for every call, so its signature is
 //! computed once: the figures are the server's, not the client's hashing.
 
-use crate::bench_http::{create, Conn, Run};
+use crate::bench_http::{create, load_posts, Conn};
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
-use std::time::{Duration, Instant};
 
 const SECRET: &str = "bench-secret";
 
@@ -56,8 +55,9 @@ pub(crate) async fn run(
             signature(payload)
         );
         // A short warm-up, then the measurement.
-        post_load(addr, connections, 0.3, &path, &headers, payload).await?;
-        let run = post_load(addr, connections, seconds, &path, &headers, payload).await?;
+        let body = move |_| payload.to_string();
+        load_posts(addr, connections, 0.3, None, &path, &headers, body).await?;
+        let run = load_posts(addr, connections, seconds, None, &path, &headers, body).await?;
         run.print(&format!(
             "Webhook (HMAC) -> {}, {connections} conns",
             if kind == "EXPRESS" {
@@ -68,52 +68,4 @@ pub(crate) async fn run(
         ));
     }
     Ok(())
-}
-
-/// `connections` clients POST `body` to `path` until `seconds` pass.
-async fn post_load(
-    addr: &str,
-    connections: usize,
-    seconds: f64,
-    path: &str,
-    headers: &str,
-    body: &str,
-) -> anyhow::Result<Run> {
-    let start = Instant::now();
-    let deadline = start + Duration::from_secs_f64(seconds);
-    let mut tasks = Vec::new();
-    for _ in 0..connections {
-        let (addr, path, headers, body) = (
-            addr.to_string(),
-            path.to_string(),
-            headers.to_string(),
-            body.to_string(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut conn = Conn::open(&addr).await?;
-            let (mut lat, mut errors) = (Vec::new(), 0);
-            while Instant::now() < deadline {
-                let t0 = Instant::now();
-                let (status, _) = conn.post(&path, &headers, &body).await?;
-                lat.push(t0.elapsed().as_micros() as u64);
-                if status != 200 {
-                    errors += 1;
-                }
-            }
-            Ok::<_, std::io::Error>((lat, errors))
-        }));
-    }
-    let (mut latencies_us, mut errors) = (Vec::new(), 0);
-    for t in tasks {
-        let (l, e) = t.await??;
-        latencies_us.extend(l);
-        errors += e;
-    }
-    latencies_us.sort_unstable();
-    Ok(Run {
-        count: latencies_us.len(),
-        errors,
-        elapsed: start.elapsed(),
-        latencies_us,
-    })
 }

@@ -59,11 +59,8 @@ impl Client {
         let target = format!("{}.{action}", p.prefix);
         let body = body.to_string();
         let req = crate::sign::Request {
-            method: "POST",
-            path: "/",
-            query: "",
-            content_type: Some(p.content_type),
-            target: Some(&target),
+            content_type: p.content_type,
+            target: &target,
             service: p.service,
             body: body.as_bytes(),
         };

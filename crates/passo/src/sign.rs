@@ -39,17 +39,11 @@ impl Credentials {
     }
 }
 
-/// What a signed request is, as far as its signature goes.
+/// A JSON-protocol call (`POST /`), as far as its signature goes.
 pub struct Request<'a> {
-    pub method: &'a str,
-    /// The path as sent (already percent-encoded).
-    pub path: &'a str,
-    /// The query string as sent, its pairs sorted by name (or empty).
-    pub query: &'a str,
-    /// Content-Type and X-Amz-Target, signed when set.
-    pub content_type: Option<&'a str>,
-    pub target: Option<&'a str>,
-    /// The signing name: `states`, `events`, `scheduler`.
+    pub content_type: &'a str,
+    pub target: &'a str,
+    /// The signing name: `states` (Step Functions' and Passo's actions), `events`.
     pub service: &'a str,
     pub body: &'a [u8],
 }
@@ -64,26 +58,20 @@ pub fn headers_for(
 ) -> Vec<(String, String)> {
     let date = now.format("%Y%m%dT%H%M%SZ").to_string();
     let day = &date[..8];
-    let mut signed: Vec<(String, String)> = Vec::new();
-    if let Some(ct) = req.content_type {
-        signed.push(("content-type".into(), ct.to_string()));
-    }
-    signed.push(("host".into(), host.to_string()));
-    signed.push(("x-amz-date".into(), date.clone()));
+    let mut signed: Vec<(String, String)> = vec![
+        ("content-type".into(), req.content_type.to_string()),
+        ("host".into(), host.to_string()),
+        ("x-amz-date".into(), date.clone()),
+    ];
     if let Some(t) = &c.session_token {
         signed.push(("x-amz-security-token".into(), t.clone()));
     }
-    if let Some(t) = req.target {
-        signed.push(("x-amz-target".into(), t.to_string()));
-    }
+    signed.push(("x-amz-target".into(), req.target.to_string()));
     let names: Vec<&str> = signed.iter().map(|(k, _)| k.as_str()).collect();
     let names = names.join(";");
     let canonical_headers: String = signed.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
     let canonical = format!(
-        "{}\n{}\n{}\n{canonical_headers}\n{names}\n{}",
-        req.method,
-        req.path,
-        req.query,
+        "POST\n/\n\n{canonical_headers}\n{names}\n{}",
         hex(&Sha256::digest(req.body))
     );
     let scope = format!("{day}/{}/{}/aws4_request", c.region, req.service);

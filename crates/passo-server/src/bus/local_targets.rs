@@ -94,15 +94,12 @@ pub(super) async fn dead_letter(
     target: &Value,
     f: &Failure,
 ) -> Result<(), AwsError> {
-    let name = match queue_arn.splitn(6, ':').collect::<Vec<_>>().as_slice() {
-        ["arn", _, "sqs", _, _, name] if !name.is_empty() => name.to_string(),
-        _ => {
-            return Err(AwsError::service(
-                "ValidationException",
-                &format!("{queue_arn} is not an SQS queue ARN"),
-                400,
-            ))
-        }
+    let Some(name) = super::targets::queue_name(queue_arn) else {
+        return Err(AwsError::service(
+            "ValidationException",
+            &format!("{queue_arn} is not an SQS queue ARN"),
+            400,
+        ));
     };
     let mut attrs = Map::new();
     attrs.insert("RULE_ARN".into(), attribute(&row.rule_arn));
@@ -131,7 +128,7 @@ pub(super) async fn dead_letter(
         json!({"DataType": "Number", "StringValue": retries}),
     );
     let mut req = json!({
-        "QueueUrl": queue_url(rt, &name),
+        "QueueUrl": queue_url(rt, name),
         "MessageBody": row.event,
         "MessageAttributes": Value::Object(attrs),
     });

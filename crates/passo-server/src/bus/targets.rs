@@ -161,14 +161,12 @@ impl Target {
             ["arn", _, "states", _, _, rest] if rest.starts_with("stateMachine:") => {
                 Some(Destination::StateMachine)
             }
-            ["arn", _, "sqs", _, _, name] if !name.is_empty() && !name.contains(':') => {
-                Some(Destination::Queue {
-                    name: name.to_string(),
-                    group_id: self.spec["SqsParameters"]["MessageGroupId"]
-                        .as_str()
-                        .map(String::from),
-                })
-            }
+            ["arn", _, "sqs", ..] => queue_name(&self.arn).map(|name| Destination::Queue {
+                name: name.to_string(),
+                group_id: self.spec["SqsParameters"]["MessageGroupId"]
+                    .as_str()
+                    .map(String::from),
+            }),
             ["arn", _, "sns", _, _, name] if !name.is_empty() && !name.contains(':') => {
                 Some(Destination::Topic)
             }
@@ -185,6 +183,14 @@ impl Target {
                 self.arn
             )
         })
+    }
+}
+
+/// The queue an SQS ARN names (`arn:aws:sqs:REGION:ACCOUNT:NAME`).
+pub fn queue_name(arn: &str) -> Option<&str> {
+    match arn.splitn(6, ':').collect::<Vec<_>>().as_slice() {
+        ["arn", _, "sqs", _, _, name] if !name.is_empty() && !name.contains(':') => Some(name),
+        _ => None,
     }
 }
 

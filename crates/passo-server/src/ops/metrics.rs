@@ -13,10 +13,16 @@ use prometheus_client::registry::Registry;
 
 type Labels = Vec<(&'static str, String)>;
 
+const KINDS: [&str; 2] = ["STANDARD", "EXPRESS"];
+const ENDS: [&str; 4] = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"];
+
 pub struct Metrics {
     registry: Registry,
     started: Family<Labels, Counter>,
     finished: Family<Labels, Counter>,
+    /// The families' series made once, so a bump on the hot path allocates no label set.
+    started_by_kind: [Counter; 2],
+    finished_by_kind: [[Counter; 4]; 2],
     transitions: Counter,
     steps: Counter,
     task_seconds: Histogram,
@@ -104,10 +110,24 @@ impl Default for Metrics {
             "stranded_found",
             "Executions the sweeper found with nothing to move them on (should stay 0)",
         );
+        let started_by_kind = KINDS.map(|k| {
+            started
+                .get_or_create(&vec![("type", k.to_string())])
+                .clone()
+        });
+        let finished_by_kind = KINDS.map(|k| {
+            ENDS.map(|s| {
+                finished
+                    .get_or_create(&vec![("type", k.to_string()), ("status", s.to_string())])
+                    .clone()
+            })
+        });
         Metrics {
             registry,
             started,
             finished,
+            started_by_kind,
+            finished_by_kind,
             transitions,
             steps,
             task_seconds,
@@ -124,18 +144,28 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn started(&self, kind: &str) {
-        self.started
-            .get_or_create(&vec![("type", kind.to_string())])
-            .inc();
+        match KINDS.iter().position(|k| *k == kind) {
+            Some(i) => self.started_by_kind[i].inc(),
+            None => self
+                .started
+                .get_or_create(&vec![("type", kind.to_string())])
+                .inc(),
+        };
     }
 
     pub fn finished(&self, kind: &str, status: &str) {
-        self.finished
-            .get_or_create(&vec![
-                ("type", kind.to_string()),
-                ("status", status.to_string()),
-            ])
-            .inc();
+        let k = KINDS.iter().position(|k| *k == kind);
+        let s = ENDS.iter().position(|s| *s == status);
+        match (k, s) {
+            (Some(k), Some(s)) => self.finished_by_kind[k][s].inc(),
+            _ => self
+                .finished
+                .get_or_create(&vec![
+                    ("type", kind.to_string()),
+                    ("status", status.to_string()),
+                ])
+                .inc(),
+        };
     }
 
     /// A committed step and the states it entered.

@@ -156,6 +156,23 @@ impl Scheduler {
             .clone()
     }
 
+    /// Where a rule's due times count from (its creation, on the scheduler's clock) and the
+    /// time after which the next one falls (the last it fired for; a rate's first due time
+    /// is one period after the anchor).
+    fn rule_cursor(&self, row: &passo_store::RuleRow) -> (i64, i64) {
+        let anchor = self.clock.at(row.created_ms);
+        (anchor, self.mark(&row.arn).unwrap_or(anchor).max(anchor))
+    }
+
+    /// [`Self::rule_cursor`] for a Scheduler schedule, which may fire at its anchor itself.
+    fn schedule_cursor(&self, spec: &Spec) -> (i64, i64) {
+        let anchor = spec.anchor(self.clock.at(spec.created_ms));
+        (
+            anchor,
+            self.mark(&spec.arn).unwrap_or(anchor - 1).max(anchor - 1),
+        )
+    }
+
     /// What is due at `now` (virtual), and when the next firing after those is.
     fn plan(&self, rt: &Runtime, now: i64) -> (Vec<Firing>, Option<i64>) {
         let mut due = Vec::new();
@@ -171,8 +188,7 @@ impl Scheduler {
             let Some(sched) = self.parsed(text) else {
                 continue;
             };
-            let anchor = self.clock.at(rule.row.created_ms);
-            let mark = self.mark(&rule.row.arn).unwrap_or(anchor).max(anchor);
+            let (anchor, mark) = self.rule_cursor(&rule.row);
             let Some(next) = sched.next_after(mark, anchor, 1) else {
                 continue;
             };
@@ -187,8 +203,7 @@ impl Scheduler {
             }
         }
         for spec in self.list().into_iter().filter(|s| s.enabled) {
-            let anchor = spec.anchor(self.clock.at(spec.created_ms));
-            let mark = self.mark(&spec.arn).unwrap_or(anchor - 1).max(anchor - 1);
+            let (anchor, mark) = self.schedule_cursor(&spec);
             let Some(next) = spec.schedule.next_after(mark, anchor, 0) else {
                 continue;
             };

@@ -19,12 +19,12 @@ impl Scheduler {
                 continue;
             };
             let enabled = rule.row.state != "DISABLED";
-            let anchor = self.clock.at(rule.row.created_ms);
+            let (anchor, after) = self.rule_cursor(&rule.row);
             let mark = self.mark(&rule.row.arn);
             let next = self
                 .parsed(text)
                 .filter(|_| enabled)
-                .and_then(|s| s.next_after(mark.unwrap_or(anchor).max(anchor), anchor, 1));
+                .and_then(|s| s.next_after(after, anchor, 1));
             let targets: Vec<&str> = rule.targets.values().map(|t| t.arn.as_str()).collect();
             out.push(json!({
                 "kind": "rule",
@@ -40,11 +40,11 @@ impl Scheduler {
             }));
         }
         for spec in self.list() {
-            let anchor = spec.anchor(self.clock.at(spec.created_ms));
+            let (anchor, after) = self.schedule_cursor(&spec);
             let mark = self.mark(&spec.arn);
             let next = spec
                 .schedule
-                .next_after(mark.unwrap_or(anchor - 1).max(anchor - 1), anchor, 0)
+                .next_after(after, anchor, 0)
                 .filter(|n| spec.enabled && spec.within(*n))
                 .map(|n| n + fire::offset(&spec.arn, n, spec.window_ms));
             let zone = spec.given["ScheduleExpressionTimezone"]
