@@ -130,14 +130,7 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     let mut cfg = cfg;
     cfg.token_keys = token_keys::load(&opts.data_dir)?;
     if cfg.node_id.is_empty() {
-        // Unique per host and port, and the same after a restart (which then finds its
-        // own leases again rather than waiting for them to run out).
-        let host = std::fs::read_to_string("/etc/hostname")
-            .ok()
-            .map(|h| h.trim().to_string())
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "passo".into());
-        cfg.node_id = format!("{host}:{}", opts.listen.port());
+        cfg.node_id = node_id(&opts.data_dir)?;
     }
     let db = passo_store::Db::connect(
         &database,
@@ -219,6 +212,25 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     db.close();
     tracing::info!("passo server stopped");
     Ok(())
+}
+
+/// This node's name: kept in the data directory (`node.id`, made once), so that a node
+/// restarted on it finds its own leases again rather than waiting for them to run out.
+fn node_id(data_dir: &std::path::Path) -> anyhow::Result<String> {
+    let path = data_dir.join("node.id");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        if !id.trim().is_empty() {
+            return Ok(id.trim().to_string());
+        }
+    }
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "passo".into());
+    let id = format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    std::fs::write(&path, format!("{id}\n"))?;
+    Ok(id)
 }
 
 async fn shutdown() {

@@ -101,8 +101,8 @@ pub struct Args {
     #[arg(long)]
     rotate_token_key: bool,
     /// This node's name when several share one PostgreSQL database (each owns the
-    /// executions it holds under a lease in that name). Default: HOSTNAME:PORT, the same
-    /// after a restart.
+    /// executions it holds under a lease in that name). Default: made once and kept in
+    /// --data-dir (node.id), so a restarted node finds its own leases again.
     #[arg(long, value_name = "NAME")]
     node_id: Option<String>,
     /// How long a node's leases last without renewal (PostgreSQL): when a node dies or is
