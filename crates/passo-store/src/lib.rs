@@ -182,6 +182,9 @@ pub trait Shared: Send + Sync {
     ) -> Result<Vec<TimerRow>>;
     /// Running executions without timers that are claimable by `node` (the sweeper's).
     fn sweep_candidates(&self, node: &str, now_ms: i64) -> Result<Vec<String>>;
+    /// Bytes the executions take in the database (their rows, steps, timers and leases,
+    /// with indexes and TOAST), for the benchmarks.
+    fn execution_bytes(&self) -> Result<i64>;
 }
 
 /// A handle on the database; cheap to clone.

@@ -10,7 +10,6 @@ use crate::error::ApiError;
 use passo_engine::{Event, TaskPhase};
 use passo_store::{InboxRow, StoreError, Write};
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 /// Inbox rows being applied by this node now (a poll must not start them twice).
@@ -100,7 +99,7 @@ impl Runtime {
                 }
             }
         }
-        self.leases.forwarded.fetch_add(1, Ordering::Relaxed);
+        self.metrics.cluster.forwarded.inc();
         Ok(Delivery::Forwarded)
     }
 
@@ -114,9 +113,7 @@ impl Runtime {
             Ok(r) => r,
             Err(e) => return tracing::warn!("reading the inbox: {e}"),
         };
-        self.leases
-            .inbox_depth
-            .store(rows.len() as u64, Ordering::Relaxed);
+        self.metrics.cluster.inbox_depth.set(rows.len() as i64);
         for row in rows {
             if !self.applying.0.lock().unwrap().insert(row.id.clone()) {
                 continue;
@@ -144,7 +141,7 @@ impl Runtime {
             .await
         {
             Ok(Delivery::Applied) => {
-                self.leases.inbox_applied.fetch_add(1, Ordering::Relaxed);
+                self.metrics.cluster.inbox_applied.inc();
             }
             // Another node claimed it meanwhile; or not yet: left for later.
             Ok(Delivery::Forwarded | Delivery::NotYet) => {}

@@ -23,7 +23,6 @@ use super::owner::SlotState;
 use super::{now_ms, Runtime};
 use crate::error::ApiError;
 use passo_store::{Claim, LeaseRow, StoreError, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,17 +37,6 @@ pub(crate) enum Owned {
     Missing,
     /// Another node holds it.
     Elsewhere,
-}
-
-/// What the cluster did, for `/metrics`.
-#[derive(Default)]
-pub struct LeaseStats {
-    pub taken_over: AtomicU64,
-    pub lost: AtomicU64,
-    pub forwarded: AtomicU64,
-    pub inbox_applied: AtomicU64,
-    pub inbox_depth: AtomicU64,
-    pub renewed: AtomicU64,
 }
 
 impl Runtime {
@@ -118,7 +106,7 @@ impl Runtime {
     /// An execution this node took over from `from`, whose lease ran out: sends again
     /// what it had out (tasks, followed jobs) and asks its children how they are.
     pub(crate) fn take_over(self: &Arc<Self>, arn: &str, a: &mut Active, from: &str) {
-        self.leases.taken_over.fetch_add(1, Ordering::Relaxed);
+        self.metrics.cluster.taken_over.inc();
         let tasks: Vec<_> = a.tasks.values().cloned().collect();
         tracing::info!(
             "{arn}: taken over from node {from} (its lease ran out); sending {} tasks again",
@@ -202,7 +190,7 @@ impl Runtime {
 
     /// A commit refused because another node holds the lease now.
     pub(crate) fn lease_lost(&self, arn: &str, e: &StoreError) {
-        self.leases.lost.fetch_add(1, Ordering::Relaxed);
+        self.metrics.cluster.lost.inc();
         tracing::warn!("{arn}: {e}; dropping this node's copy");
     }
 }
@@ -228,7 +216,9 @@ pub async fn run(rt: Arc<Runtime>) {
             last_renew = now;
             let shared = rt.db.shared().expect("clustered");
             match shared.renew(&rt.cfg.node_id, now_ms() + rt.cfg.lease_ms) {
-                Ok(n) => rt.leases.renewed.store(n, Ordering::Relaxed),
+                Ok(n) => {
+                    rt.metrics.cluster.leases_renewed.set(n as i64);
+                }
                 Err(e) => tracing::warn!("renewing leases: {e}"),
             }
         }

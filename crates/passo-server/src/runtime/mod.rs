@@ -96,8 +96,6 @@ pub struct Runtime {
     pub recent_express: crate::express_recent::Recent,
     /// What `/metrics` reports.
     pub metrics: crate::ops::metrics::Metrics,
-    /// What the leases did (several nodes on one database).
-    pub leases: leases::LeaseStats,
     /// Forwarded events being applied now.
     applying: inbox::Applying,
 }
@@ -138,7 +136,6 @@ impl Runtime {
             webhooks,
             recent_express: Default::default(),
             metrics: Default::default(),
-            leases: Default::default(),
             applying: Default::default(),
         }))
     }

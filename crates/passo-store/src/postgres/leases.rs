@@ -173,6 +173,17 @@ impl crate::Shared for Postgres {
         )
     }
 
+    fn execution_bytes(&self) -> Result<i64> {
+        Ok(self
+            .one(
+                "SELECT (pg_total_relation_size('executions') + pg_total_relation_size('steps')
+                   + pg_total_relation_size('timers') + pg_total_relation_size('leases'))::BIGINT",
+                vec![],
+                |r| r.get::<_, i64>(0),
+            )?
+            .unwrap_or(0))
+    }
+
     fn sweep_candidates(&self, node: &str, now_ms: i64) -> Result<Vec<String>> {
         self.all(
             "SELECT e.arn FROM executions e LEFT JOIN leases l ON l.key = e.arn
