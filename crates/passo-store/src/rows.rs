@@ -204,6 +204,10 @@ pub enum Write {
     DeleteSchedule(String, String),
     /// Records that a schedule fired for this due time (key, due time).
     MarkSchedule(String, i64),
+    /// [`Write::MarkSchedule`] for a firing: fails the request with `StoreError::Conflict`
+    /// when the schedule is marked for this due time or a later one already (another node
+    /// fired it), so that one due time fires once however many nodes plan it.
+    ClaimFiring(String, i64),
     DeleteScheduleMark(String),
     /// Creates or replaces a webhook made through the API.
     PutWebhook(WebhookRow),

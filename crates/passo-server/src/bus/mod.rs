@@ -132,6 +132,23 @@ impl Bus {
         Ok(bus)
     }
 
+    /// Reads the registry again (rules and targets other nodes sharing the database put).
+    pub fn reload(&self, db: &Db, now_ms: i64) -> Result<(), EventsError> {
+        let mut fresh = Bus::load(db, &self.realm, now_ms)?
+            .state
+            .into_inner()
+            .unwrap();
+        let mut state = self.state.write().unwrap();
+        // The default bus has no row: keep the one this node made (its creation time).
+        if let Some(default) = state.buses.get(DEFAULT_BUS) {
+            fresh.buses.insert(DEFAULT_BUS.into(), default.clone());
+        }
+        *state = fresh;
+        drop(state);
+        self.recount();
+        Ok(())
+    }
+
     fn recount(&self) {
         let n = self
             .state

@@ -231,6 +231,12 @@ pub async fn run(rt: Arc<Runtime>) {
             if let Err(e) = rt.catalog.refresh() {
                 tracing::warn!("reading other nodes' machines: {e}");
             }
+            if let Err(e) = rt.bus.reload(&rt.db, now_ms()) {
+                tracing::warn!("reading other nodes' rules: {e}");
+            }
+            if let Err(e) = rt.scheduler.reload(&rt.db, &rt.cfg.realm) {
+                tracing::warn!("reading other nodes' schedules: {e}");
+            }
         }
     }
 }

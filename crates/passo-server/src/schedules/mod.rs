@@ -104,6 +104,28 @@ impl Scheduler {
         })
     }
 
+    /// Reads the schedules and marks again (other nodes sharing the database change and
+    /// fire them); a mark only moves forward.
+    pub fn reload(
+        &self,
+        db: &Db,
+        realm: &crate::arn::Realm,
+    ) -> Result<(), passo_store::StoreError> {
+        let fresh = Scheduler::load(db, realm, self.clock)?
+            .state
+            .into_inner()
+            .unwrap();
+        let mut s = self.state.lock().unwrap();
+        s.schedules = fresh.schedules;
+        for (k, due) in fresh.marks {
+            let m = s.marks.entry(k).or_insert(due);
+            *m = (*m).max(due);
+        }
+        drop(s);
+        self.wake.notify_one();
+        Ok(())
+    }
+
     pub fn get(&self, group: &str, name: &str) -> Option<Spec> {
         let s = self.state.lock().unwrap();
         s.schedules
@@ -268,10 +290,19 @@ impl Runtime {
         let mut all: Vec<Write> = rows.iter().cloned().map(Write::InsertDelivery).collect();
         let deleting = !writes.is_empty();
         if !deleting {
-            all.push(Write::MarkSchedule(key.clone(), due));
+            all.push(Write::ClaimFiring(key.clone(), due));
         }
         all.append(&mut writes);
-        if let Err(e) = self.db.write(all).await {
+        let committed = self.db.write(all).await;
+        if let Err(passo_store::StoreError::Conflict) = committed {
+            // Another node (sharing the database) fired this due time: nothing to do here
+            // but know it.
+            let mut s = self.scheduler.state.lock().unwrap();
+            let m = s.marks.entry(key.clone()).or_insert(due);
+            *m = (*m).max(due);
+            return true;
+        }
+        if let Err(e) = committed {
             // Not marked: the next tick tries the same due time again.
             tracing::warn!(
                 "schedule {key}: the firing for {} was not committed: {e}",

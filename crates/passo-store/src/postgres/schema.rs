@@ -40,6 +40,18 @@ BEGIN
     RAISE EXCEPTION 'lease lost: %', k USING ERRCODE = 'PSL01';
   END IF;
 END $$;
+-- A schedule's firing for due time d, once across nodes: refused as a taken key (which
+-- the store reports as a conflict) when the schedule is marked for d or later.
+CREATE FUNCTION passo_claim_firing(k TEXT, d BIGINT) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO schedule_marks (key, due_ms) VALUES (k, d)
+    ON CONFLICT (key) DO UPDATE SET due_ms = EXCLUDED.due_ms
+    WHERE schedule_marks.due_ms < EXCLUDED.due_ms;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'schedule % fired for % already', k, d USING ERRCODE = 'unique_violation';
+  END IF;
+END $$;
 "#;
 
 const V1: &str = r#"

@@ -298,6 +298,7 @@ pub(super) fn plan(w: &Write) -> Vec<Stmt<'_>> {
         | Write::PutSchedule(_)
         | Write::DeleteSchedule(..)
         | Write::MarkSchedule(..)
+        | Write::ClaimFiring(..)
         | Write::DeleteScheduleMark(_)
         | Write::PutWebhook(_)
         | Write::DeleteWebhook(_) => events(w),
@@ -430,6 +431,9 @@ fn events(w: &Write) -> Vec<Stmt<'_>> {
             &["key"],
             vec![key, due_ms],
         )],
+        Write::ClaimFiring(key, due_ms) => {
+            vec![st("SELECT passo_claim_firing($1, $2)", vec![key, due_ms])]
+        }
         Write::DeleteScheduleMark(key) => {
             vec![st("DELETE FROM schedule_marks WHERE key = $1", vec![key])]
         }

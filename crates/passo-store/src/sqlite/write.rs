@@ -314,6 +314,17 @@ fn apply(c: &Connection, w: &Write) -> Result<()> {
             c.prepare_cached("INSERT OR REPLACE INTO schedule_marks VALUES (?1,?2)")?
                 .execute(params![key, due_ms])?;
         }
+        Write::ClaimFiring(key, due_ms) => {
+            let advanced = c
+                .prepare_cached(
+                    "INSERT INTO schedule_marks VALUES (?1,?2) ON CONFLICT (key)
+                     DO UPDATE SET due_ms = excluded.due_ms WHERE due_ms < excluded.due_ms",
+                )?
+                .execute(params![key, due_ms])?;
+            if advanced == 0 {
+                return Err(StoreError::Conflict);
+            }
+        }
         Write::DeleteScheduleMark(key) => {
             c.prepare_cached("DELETE FROM schedule_marks WHERE key = ?1")?
                 .execute([key])?;

@@ -189,6 +189,30 @@ pub async fn schedules_marks_and_webhooks(f: &mut Fixture) {
         f.db.schedule_marks().unwrap(),
         vec![("rule:default/r".to_string(), 120_000)]
     );
+    // A firing is claimed once per due time: a second claim of it (another node's), or of
+    // an earlier one, is refused with nothing written; a later one moves the mark on.
+    let claim = |due| vec![Write::ClaimFiring("rule:default/r".into(), due)];
+    assert!(matches!(
+        f.db.write(claim(120_000)).await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(matches!(
+        f.db.write(claim(60_000)).await,
+        Err(StoreError::Conflict)
+    ));
+    f.db.write(claim(180_000)).await.unwrap();
+    f.db.write(vec![Write::ClaimFiring("rule:default/new".into(), 5)])
+        .await
+        .unwrap();
+    let mut marks = f.db.schedule_marks().unwrap();
+    marks.sort();
+    assert_eq!(
+        marks,
+        vec![
+            ("rule:default/new".to_string(), 5),
+            ("rule:default/r".to_string(), 180_000)
+        ]
+    );
 
     let hook = |name: &str, spec: &str| WebhookRow {
         name: name.into(),
