@@ -64,6 +64,36 @@ impl Timers {
 const SCAN_EVERY_MS: i64 = 5_000;
 const PURGE_EVERY_MS: i64 = 3_600_000;
 
+/// Executions purged per transaction: a retention purge of millions must not hold the
+/// writer (and every step waiting behind it) for minutes.
+const PURGE_SLICE: usize = 5_000;
+
+/// Purges what stopped before `before`, oldest first, a slice per commit.
+async fn purge(db: &passo_store::Db, before: i64) {
+    let mut last = None;
+    loop {
+        let cutoff = match db.purge_cutoff(before, PURGE_SLICE) {
+            Ok(c) => c,
+            Err(e) => return tracing::warn!("purging old executions: {e}"),
+        };
+        // A slice's worth stopped in the same millisecond: take them all at once.
+        let upto = match cutoff {
+            Some(c) if Some(c) == last => (c + 1).min(before),
+            Some(c) => c,
+            None => before,
+        };
+        last = cutoff;
+        if let Err(e) = db.write(vec![Write::PurgeStoppedBefore(upto)]).await {
+            return tracing::warn!("purging old executions: {e}");
+        }
+        if upto >= before {
+            return;
+        }
+        // Room for the steps queued behind the slice.
+        tokio::task::yield_now().await;
+    }
+}
+
 /// Fires due timers forever (run it as a task).
 pub async fn run(rt: Arc<Runtime>) {
     let mut next_scan = 0;
@@ -85,10 +115,7 @@ pub async fn run(rt: Arc<Runtime>) {
             next_scan = now + SCAN_EVERY_MS;
         }
         if now >= next_purge {
-            let before = now - rt.cfg.retention_ms;
-            if let Err(e) = rt.db.write(vec![Write::PurgeStoppedBefore(before)]).await {
-                tracing::warn!("purging old executions: {e}");
-            }
+            purge(&rt.db, now - rt.cfg.retention_ms).await;
             next_purge = now + PURGE_EVERY_MS;
         }
         let (due, next) = rt.timers.pop_due(now);
@@ -123,5 +150,57 @@ pub async fn run(rt: Arc<Runtime>) {
             _ = tokio::time::sleep(std::time::Duration::from_millis(wait)) => {}
             _ = rt.timers.wake.notified() => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{purge, PURGE_SLICE};
+    use passo_store::{Db, DbOptions, ExecutionRow, Write};
+
+    fn ended(i: usize, stop_ms: i64) -> Write {
+        Write::InsertExecution(ExecutionRow {
+            arn: format!("e{i}"),
+            machine_arn: "m".into(),
+            revision_id: "r".into(),
+            version_arn: None,
+            alias_arn: None,
+            name: format!("e{i}"),
+            status: "SUCCEEDED".into(),
+            input: "{}".into(),
+            output: Some("{}".into()),
+            error: None,
+            cause: None,
+            start_ms: 0,
+            stop_ms: Some(stop_ms),
+            params: "{}".into(),
+            pending_tasks: 0,
+            trace_header: None,
+            redrive_count: 0,
+            redrive_ms: None,
+        })
+    }
+
+    #[tokio::test]
+    async fn a_purge_goes_in_slices_and_takes_everything_before_its_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("p.db"), DbOptions::default()).unwrap();
+        // More than a slice stopped in one millisecond, more spread out, and some after.
+        let n = PURGE_SLICE * 2 + 10;
+        let mut w: Vec<Write> = (0..n).map(|i| ended(i, 7)).collect();
+        w.extend((n..n + PURGE_SLICE).map(|i| ended(i, 8 + i as i64)));
+        w.extend((0..5).map(|i| ended(1_000_000 + i, 1_000_000_000)));
+        db.write(w).await.unwrap();
+        let commits = db.commits();
+        purge(&db, 1_000_000_000).await;
+        assert!(db.commits() - commits >= 2, "one commit per slice");
+        assert_eq!(db.purge_cutoff(i64::MAX, 0).unwrap(), Some(1_000_000_000));
+        assert!(db.execution("e0").unwrap().is_none());
+        assert!(db.execution(&format!("e{}", n + 3)).unwrap().is_none());
+        assert!(
+            db.execution("e1000004").unwrap().is_some(),
+            "not before the time: kept"
+        );
+        db.close();
     }
 }

@@ -344,6 +344,10 @@ reads! {
     fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetterRow>>;
     /// Timers due at or before `until_ms`, earliest first.
     fn due_timers(&self, until_ms: i64, limit: usize) -> Result<Vec<TimerRow>>;
+    /// For purging in slices: the stop time of the `slice`-th oldest execution that stopped
+    /// before `before_ms` (purging before it removes fewer than `slice`), or None when fewer
+    /// than `slice` stopped before it.
+    fn purge_cutoff(&self, before_ms: i64, slice: usize) -> Result<Option<i64>>;
 }
 
 #[cfg(test)]

@@ -346,6 +346,15 @@ impl crate::Reads for Postgres {
         )
     }
 
+    fn purge_cutoff(&self, before_ms: i64, slice: usize) -> Result<Option<i64>> {
+        self.one(
+            "SELECT stop_ms FROM executions WHERE stop_ms IS NOT NULL AND stop_ms < $1
+             ORDER BY stop_ms OFFSET $2 LIMIT 1",
+            vec![p(before_ms), limit_param(slice)],
+            |r| r.get(0),
+        )
+    }
+
     fn due_timers(&self, until_ms: i64, limit: usize) -> Result<Vec<TimerRow>> {
         self.all(
             "SELECT fire_at_ms, execution_arn, timer_id FROM timers

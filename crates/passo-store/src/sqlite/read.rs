@@ -444,6 +444,17 @@ impl crate::Reads for Sqlite {
         })
     }
 
+    fn purge_cutoff(&self, before_ms: i64, slice: usize) -> Result<Option<i64>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT stop_ms FROM executions WHERE stop_ms IS NOT NULL AND stop_ms < ?1
+                 ORDER BY stop_ms LIMIT 1 OFFSET ?2",
+            )?;
+            let mut rows = st.query_map(params![before_ms, slice as i64], |r| r.get(0))?;
+            rows.next().transpose()
+        })
+    }
+
     /// Timers due at or before `until_ms`, earliest first.
     fn due_timers(&self, until_ms: i64, limit: usize) -> Result<Vec<TimerRow>> {
         self.read(|c| {

@@ -433,6 +433,15 @@ pub async fn purge_removes_only_what_stopped_before(f: &mut Fixture) {
     ])
     .await
     .unwrap();
+    // Slices: the stop time of the n-th oldest that stopped before the limit.
+    assert_eq!(f.db.purge_cutoff(100, 0).unwrap(), Some(5));
+    assert_eq!(f.db.purge_cutoff(100, 1).unwrap(), Some(50));
+    assert_eq!(
+        f.db.purge_cutoff(100, 2).unwrap(),
+        None,
+        "the running one never counts"
+    );
+    assert_eq!(f.db.purge_cutoff(50, 1).unwrap(), None);
     f.db.write(vec![Write::PurgeStoppedBefore(6)])
         .await
         .unwrap();
