@@ -145,9 +145,9 @@ fn run(a: &Args) -> Result<bool, MigrateError> {
     copier
         .copy_all()
         .map_err(|e| MigrateError::Store("copying".into(), e))?;
-    let copied = copier.finish().map_err(|e| {
-        MigrateError::Store(format!("writing to {to}"), e)
-    })?;
+    let copied = copier
+        .finish()
+        .map_err(|e| MigrateError::Store(format!("writing to {to}"), e))?;
     let secs = started.elapsed().as_secs_f64();
     let after = counts(&source, "source", &from)?;
     let landed = counts(&dest, "destination", &to)?;
@@ -178,9 +178,8 @@ fn run(a: &Args) -> Result<bool, MigrateError> {
 /// Prints each table's rows in the source, copied and in the destination; answers whether
 /// every table agrees.
 fn report(source: &[(String, i64)], copied: &[(&str, u64)], dest: &[(String, i64)]) -> bool {
-    let of = |rows: &[(String, i64)], t: &str| {
-        rows.iter().find(|(n, _)| n == t).map_or(0, |(_, n)| *n)
-    };
+    let of =
+        |rows: &[(String, i64)], t: &str| rows.iter().find(|(n, _)| n == t).map_or(0, |(_, n)| *n);
     let mut agree = true;
     outln!(
         "{:<18} {:>12} {:>12} {:>12}",

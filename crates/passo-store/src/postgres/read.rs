@@ -61,7 +61,11 @@ impl crate::Reads for Postgres {
         Postgres::table_counts(self)
     }
 
-    fn revisions_page(&self, after: Option<(&str, &str)>, limit: usize) -> Result<Vec<RevisionRow>> {
+    fn revisions_page(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<RevisionRow>> {
         Postgres::revisions_page(self, after, limit)
     }
 

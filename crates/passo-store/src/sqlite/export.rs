@@ -48,7 +48,10 @@ impl Sqlite {
         map: fn(&Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>> {
         self.read(|c| match key {
-            None => c.prepare_cached(first)?.query_map([limit(n)], map)?.collect(),
+            None => c
+                .prepare_cached(first)?
+                .query_map([limit(n)], map)?
+                .collect(),
             Some((k, None)) => c
                 .prepare_cached(next)?
                 .query_map(params![k, limit(n)], map)?

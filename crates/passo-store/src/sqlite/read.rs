@@ -11,7 +11,11 @@ impl crate::Reads for Sqlite {
         Sqlite::table_counts(self)
     }
 
-    fn revisions_page(&self, after: Option<(&str, &str)>, limit: usize) -> Result<Vec<RevisionRow>> {
+    fn revisions_page(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<RevisionRow>> {
         Sqlite::revisions_page(self, after, limit)
     }
 

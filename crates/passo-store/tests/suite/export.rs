@@ -67,22 +67,33 @@ pub async fn a_store_reads_whole_in_pages_and_counts_its_tables(f: &mut Fixture)
             stop_ms: None,
             config: "{}".into(),
         }));
-        writes.push(Write::Messaging(MessagingWrite::PutMessage(QueueMessageRow {
-            queue: format!("q{}", i % 2),
-            seq: i,
-            id: format!("m{i}"),
-            body: "b".into(),
-            attributes: "{}".into(),
-            system: "{}".into(),
-            sent_ms: i,
-            visible_ms: i,
-            receive_count: 0,
-            first_receive_ms: None,
-        })));
+        writes.push(Write::Messaging(MessagingWrite::PutMessage(
+            QueueMessageRow {
+                queue: format!("q{}", i % 2),
+                seq: i,
+                id: format!("m{i}"),
+                body: "b".into(),
+                attributes: "{}".into(),
+                system: "{}".into(),
+                sent_ms: i,
+                visible_ms: i,
+                receive_count: 0,
+                first_receive_ms: None,
+            },
+        )));
     }
-    writes.push(Write::PutTags("arn:b".into(), vec![("k".into(), "1".into())]));
-    writes.push(Write::PutTags("arn:a".into(), vec![("z".into(), "2".into())]));
-    writes.push(Write::PutTags("arn:b".into(), vec![("a".into(), "3".into())]));
+    writes.push(Write::PutTags(
+        "arn:b".into(),
+        vec![("k".into(), "1".into())],
+    ));
+    writes.push(Write::PutTags(
+        "arn:a".into(),
+        vec![("z".into(), "2".into())],
+    ));
+    writes.push(Write::PutTags(
+        "arn:b".into(),
+        vec![("a".into(), "3".into())],
+    ));
     f.db.write(writes).await.unwrap();
 
     let db = &f.db;
@@ -127,7 +138,16 @@ pub async fn a_store_reads_whole_in_pages_and_counts_its_tables(f: &mut Fixture)
         .iter()
         .map(|r| format!("{}/{}", r.machine_arn, r.revision_id))
         .collect();
-    assert_eq!(keys, ["arn:m0/r0", "arn:m0/r2", "arn:m0/r4", "arn:m1/r1", "arn:m1/r3"]);
+    assert_eq!(
+        keys,
+        [
+            "arn:m0/r0",
+            "arn:m0/r2",
+            "arn:m0/r4",
+            "arn:m1/r1",
+            "arn:m1/r3"
+        ]
+    );
 
     let (runs, _) = all_pages(
         3,
@@ -135,7 +155,10 @@ pub async fn a_store_reads_whole_in_pages_and_counts_its_tables(f: &mut Fixture)
         |after, n| db.map_runs_page(after.map(String::as_str), n).unwrap(),
     );
     let arns: Vec<&str> = runs.iter().map(|r| r.arn.as_str()).collect();
-    assert_eq!(arns, ["arn:run0", "arn:run1", "arn:run2", "arn:run3", "arn:run4"]);
+    assert_eq!(
+        arns,
+        ["arn:run0", "arn:run1", "arn:run2", "arn:run3", "arn:run4"]
+    );
 
     let (msgs, _) = all_pages(
         2,
@@ -145,7 +168,10 @@ pub async fn a_store_reads_whole_in_pages_and_counts_its_tables(f: &mut Fixture)
                 .unwrap()
         },
     );
-    let keys: Vec<String> = msgs.iter().map(|m| format!("{}/{}", m.queue, m.seq)).collect();
+    let keys: Vec<String> = msgs
+        .iter()
+        .map(|m| format!("{}/{}", m.queue, m.seq))
+        .collect();
     assert_eq!(keys, ["q0/0", "q0/2", "q0/4", "q1/1", "q1/3"]);
 
     // Tags in the order set, across resources.
@@ -153,7 +179,11 @@ pub async fn a_store_reads_whole_in_pages_and_counts_its_tables(f: &mut Fixture)
     let t = |r: &str, k: &str, v: &str| (r.to_string(), k.to_string(), v.to_string());
     assert_eq!(
         tags,
-        [t("arn:b", "k", "1"), t("arn:a", "z", "2"), t("arn:b", "a", "3")]
+        [
+            t("arn:b", "k", "1"),
+            t("arn:a", "z", "2"),
+            t("arn:b", "a", "3")
+        ]
     );
 
     let counts = db.table_counts().unwrap();
