@@ -22,12 +22,15 @@ mod rows;
 pub mod scratch;
 mod search;
 mod sqlite;
+mod tables;
 
 pub use messaging::{
     MessagingWrite, QueueMessageRow, QueueRow, SubscriptionRow, TopicDeliveryRow, TopicRow,
 };
 pub use rows::*;
 pub use search::ExecutionFilter;
+pub use sqlite::in_use as sqlite_in_use;
+pub use tables::{NODE_TABLES, TABLES};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -348,6 +351,29 @@ reads! {
     /// before `before_ms` (purging before it removes fewer than `slice`), or None when fewer
     /// than `slice` stopped before it.
     fn purge_cutoff(&self, before_ms: i64, slice: usize) -> Result<Option<i64>>;
+
+    // Reading a store whole, a page at a time in key order (`passo migrate`): `after` is
+    // the key of the last row of the previous page.
+
+    /// Rows in each table of [`TABLES`] and, on PostgreSQL, of [`NODE_TABLES`].
+    fn table_counts(&self) -> Result<Vec<(String, i64)>>;
+    /// Revisions by (machine ARN, revision id).
+    fn revisions_page(&self, after: Option<(&str, &str)>, limit: usize) -> Result<Vec<RevisionRow>>;
+    /// Every tag of every resource as (resource ARN, key, value), in the order they were
+    /// (last) set.
+    fn all_tags(&self) -> Result<Vec<(String, String, String)>>;
+    /// Executions by ARN.
+    fn executions_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<ExecutionRow>>;
+    /// Steps of every execution by (execution ARN, seq).
+    fn steps_page(&self, after: Option<(&str, i64)>, limit: usize) -> Result<Vec<StepRow>>;
+    /// Map Runs by ARN.
+    fn map_runs_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<MapRunRow>>;
+    /// Messages of every queue by (queue, seq).
+    fn queue_messages_page(
+        &self,
+        after: Option<(&str, i64)>,
+        limit: usize
+    ) -> Result<Vec<QueueMessageRow>>;
 }
 
 #[cfg(test)]

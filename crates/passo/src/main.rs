@@ -20,6 +20,8 @@ mod express;
 mod function_cmd;
 mod graph_cmd;
 mod map_host;
+mod migrate_cmd;
+mod migrate_copy;
 mod project;
 mod run;
 mod server;
@@ -74,6 +76,9 @@ enum Command {
     Schedules(events_cmd::SchedulesArgs),
     /// Measure the interpreter on benchmark workloads (executions/s, transitions/s).
     Bench(bench::Args),
+    // Its help (about and long_about) is in migrate_cmd::Args: a doc comment here would
+    // replace the long one.
+    Migrate(migrate_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -90,5 +95,6 @@ fn main() -> ExitCode {
         Command::Events(a) => events_cmd::events_main(a),
         Command::Rules(a) => events_cmd::rules_main(a),
         Command::Schedules(a) => events_cmd::schedules_main(a),
+        Command::Migrate(a) => migrate_cmd::main(a),
     }
 }

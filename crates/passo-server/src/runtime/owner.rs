@@ -417,6 +417,12 @@ impl Runtime {
             writes.push(self.release_write(arn, fence));
         }
         loop {
+            // A commit retried for a while (the database was unreachable) extends the lease
+            // from now, not from when the step was made: otherwise it would commit an
+            // already run-out lease that another node then claims straight after.
+            if let Some(Write::HoldLease(l)) = writes.first_mut() {
+                l.expires_ms = super::now_ms() + self.cfg.lease_ms;
+            }
             match self.db.write(writes.clone()).await {
                 Ok(()) => break,
                 Err(e @ StoreError::LeaseLost(_)) => {

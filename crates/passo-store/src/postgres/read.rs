@@ -57,6 +57,42 @@ impl Postgres {
 }
 
 impl crate::Reads for Postgres {
+    fn table_counts(&self) -> Result<Vec<(String, i64)>> {
+        Postgres::table_counts(self)
+    }
+
+    fn revisions_page(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<RevisionRow>> {
+        Postgres::revisions_page(self, after, limit)
+    }
+
+    fn all_tags(&self) -> Result<Vec<(String, String, String)>> {
+        Postgres::all_tags(self)
+    }
+
+    fn executions_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<ExecutionRow>> {
+        Postgres::executions_page(self, after, limit)
+    }
+
+    fn steps_page(&self, after: Option<(&str, i64)>, limit: usize) -> Result<Vec<StepRow>> {
+        Postgres::steps_page(self, after, limit)
+    }
+
+    fn map_runs_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<MapRunRow>> {
+        Postgres::map_runs_page(self, after, limit)
+    }
+
+    fn queue_messages_page(
+        &self,
+        after: Option<(&str, i64)>,
+        limit: usize,
+    ) -> Result<Vec<QueueMessageRow>> {
+        Postgres::queue_messages_page(self, after, limit)
+    }
+
     fn queues(&self) -> Result<Vec<QueueRow>> {
         self.all(
             "SELECT * FROM queues ORDER BY created_ms, name",

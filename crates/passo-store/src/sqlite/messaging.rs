@@ -140,21 +140,23 @@ pub(super) fn queues(c: &Connection) -> rusqlite::Result<Vec<QueueRow>> {
 
 pub(super) fn messages(c: &Connection, queue: &str) -> rusqlite::Result<Vec<QueueMessageRow>> {
     let mut st = c.prepare_cached("SELECT * FROM queue_messages WHERE queue = ?1 ORDER BY seq")?;
-    let rows = st.query_map([queue], |r| {
-        Ok(QueueMessageRow {
-            queue: r.get(0)?,
-            seq: r.get(1)?,
-            id: r.get(2)?,
-            body: r.get(3)?,
-            attributes: r.get(4)?,
-            system: r.get(5)?,
-            sent_ms: r.get(6)?,
-            visible_ms: r.get(7)?,
-            receive_count: r.get(8)?,
-            first_receive_ms: r.get(9)?,
-        })
-    })?;
+    let rows = st.query_map([queue], message_row)?;
     rows.collect()
+}
+
+pub(super) fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueueMessageRow> {
+    Ok(QueueMessageRow {
+        queue: r.get(0)?,
+        seq: r.get(1)?,
+        id: r.get(2)?,
+        body: r.get(3)?,
+        attributes: r.get(4)?,
+        system: r.get(5)?,
+        sent_ms: r.get(6)?,
+        visible_ms: r.get(7)?,
+        receive_count: r.get(8)?,
+        first_receive_ms: r.get(9)?,
+    })
 }
 
 pub(super) fn topics(c: &Connection) -> rusqlite::Result<Vec<TopicRow>> {

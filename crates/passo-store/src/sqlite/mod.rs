@@ -2,6 +2,7 @@
 //! transaction per batch, a savepoint per request) and a small pool of read connections,
 //! which WAL lets run beside the writer.
 
+mod export;
 mod messaging;
 mod read;
 mod schema;
@@ -169,4 +170,25 @@ fn commit_batch(conn: &mut Connection, batch: &[Request]) -> rusqlite::Result<Ve
         tx.commit()?;
     }
     Ok(results)
+}
+
+/// Whether another connection has the SQLite file at `path` open (a server running on it):
+/// in WAL mode every open connection keeps a shared lock on the file, so an exclusive lock
+/// taken without waiting fails while any is open. The file must exist (it is not created).
+pub fn in_use(path: &Path) -> Result<bool> {
+    let c = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    c.busy_timeout(std::time::Duration::ZERO)?;
+    c.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+    match c.execute_batch("BEGIN EXCLUSIVE; ROLLBACK") {
+        Ok(()) => Ok(false),
+        Err(rusqlite::Error::SqliteFailure(f, _))
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            Ok(true)
+        }
+        Err(e) => Err(e.into()),
+    }
 }

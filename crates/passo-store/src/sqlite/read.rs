@@ -7,6 +7,42 @@ use crate::{ExecutionFilter, Result};
 use rusqlite::{params, OptionalExtension, Row};
 
 impl crate::Reads for Sqlite {
+    fn table_counts(&self) -> Result<Vec<(String, i64)>> {
+        Sqlite::table_counts(self)
+    }
+
+    fn revisions_page(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<RevisionRow>> {
+        Sqlite::revisions_page(self, after, limit)
+    }
+
+    fn all_tags(&self) -> Result<Vec<(String, String, String)>> {
+        Sqlite::all_tags(self)
+    }
+
+    fn executions_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<ExecutionRow>> {
+        Sqlite::executions_page(self, after, limit)
+    }
+
+    fn steps_page(&self, after: Option<(&str, i64)>, limit: usize) -> Result<Vec<StepRow>> {
+        Sqlite::steps_page(self, after, limit)
+    }
+
+    fn map_runs_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<MapRunRow>> {
+        Sqlite::map_runs_page(self, after, limit)
+    }
+
+    fn queue_messages_page(
+        &self,
+        after: Option<(&str, i64)>,
+        limit: usize,
+    ) -> Result<Vec<QueueMessageRow>> {
+        Sqlite::queue_messages_page(self, after, limit)
+    }
+
     fn search_executions(
         &self,
         f: &crate::ExecutionFilter<'_>,
@@ -495,7 +531,7 @@ fn version_row(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
     })
 }
 
-fn map_run_row(r: &Row<'_>) -> rusqlite::Result<MapRunRow> {
+pub(super) fn map_run_row(r: &Row<'_>) -> rusqlite::Result<MapRunRow> {
     Ok(MapRunRow {
         arn: r.get(0)?,
         execution_arn: r.get(1)?,
@@ -507,7 +543,7 @@ fn map_run_row(r: &Row<'_>) -> rusqlite::Result<MapRunRow> {
     })
 }
 
-fn execution_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
+pub(super) fn execution_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
     Ok(ExecutionRow {
         arn: r.get(0)?,
         machine_arn: r.get(1)?,

@@ -7,6 +7,7 @@
 mod catalog;
 mod events;
 mod executions;
+mod export;
 mod leases;
 mod messaging;
 mod postgres_only;
@@ -173,4 +174,5 @@ suite! {
     events::schedules_marks_and_webhooks,
     messaging::messages_keep_their_visibility_and_go_with_their_queue,
     messaging::topics_subscriptions_and_their_deliveries,
+    export::a_store_reads_whole_in_pages_and_counts_its_tables,
 }
