@@ -78,6 +78,10 @@ impl Node {
         self.server.as_ref().expect("the node is running")
     }
 
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
     pub fn log_tail(&self, lines: usize) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let tail: Vec<&str> = text.lines().rev().take(lines).collect();
@@ -131,7 +135,15 @@ fn share_token_keys(dirs: &[PathBuf]) {
         .map(|b| format!("{b:02x}"))
         .collect();
     for d in dirs {
-        std::fs::write(d.join("token.keys"), format!("# cluster test\n{key}\n")).unwrap();
+        let path = d.join("token.keys");
+        std::fs::write(&path, format!("# cluster test\n{key}\n")).unwrap();
+        // As the server keeps them (it narrows wider modes with a warning).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
     }
 }
 
@@ -200,13 +212,34 @@ pub fn call_any(
     req: &Value,
     patience: Duration,
 ) -> Option<(usize, u16, Value)> {
+    call_any_noting(addrs, first, action, req, patience, &mut Vec::new())
+}
+
+/// [`call_any`], noting in `skipped` why each node passed over was (no answer within
+/// [`CALL_TIMEOUT`], or its 5xx answer).
+pub fn call_any_noting(
+    addrs: &[String],
+    first: usize,
+    action: &str,
+    req: &Value,
+    patience: Duration,
+    skipped: &mut Vec<String>,
+) -> Option<(usize, u16, Value)> {
     let deadline = Instant::now() + patience;
     let mut i = first;
     while Instant::now() < deadline {
         let n = i % addrs.len();
+        let sent = Instant::now();
         match try_call_within(&addrs[n], action, req, CALL_TIMEOUT) {
             Some((s, v)) if s < 500 => return Some((n, s, v)),
-            _ => {
+            other => {
+                skipped.push(match other {
+                    Some((s, v)) => format!("node {n}: {s} {}", error_code(&v)),
+                    None if sent.elapsed() >= CALL_TIMEOUT => {
+                        format!("node {n}: no answer within {} s", CALL_TIMEOUT.as_secs())
+                    }
+                    None => format!("node {n}: connection failed or closed"),
+                });
                 i += 1;
                 if i % addrs.len() == first % addrs.len() {
                     std::thread::sleep(Duration::from_millis(100));

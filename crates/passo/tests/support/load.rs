@@ -2,7 +2,7 @@
 //! (a start its node cannot take is sent to the next with the same name), and threads
 //! answering the callback tokens the ledger receives, each through a random node.
 
-use super::cluster::{call_any, error_code};
+use super::cluster::{call_any_noting, error_code};
 use super::ledger::Token;
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -39,6 +39,8 @@ pub struct Starts {
     pub moved: usize,
     /// Names no node would start, with why.
     pub failed: Vec<String>,
+    /// Why starts were passed on to another node, and how often.
+    pub detours: std::collections::BTreeMap<String, usize>,
 }
 
 /// Starts every planned execution from `threads` threads, the i-th first on node i mod
@@ -59,14 +61,14 @@ pub fn start_all(
                 let req = json!({"stateMachineArn": p.machine_arn, "name": p.name,
                                  "input": p.input});
                 let first = i % addrs.len();
-                let answer = call_any(
-                    addrs,
-                    first,
-                    "StartExecution",
-                    &req,
-                    Duration::from_secs(180),
-                );
+                let mut skipped = Vec::new();
+                let patience = Duration::from_secs(180);
+                let answer =
+                    call_any_noting(addrs, first, "StartExecution", &req, patience, &mut skipped);
                 let mut o = out.lock().unwrap();
+                for why in skipped {
+                    *o.detours.entry(why).or_default() += 1;
+                }
                 match answer {
                     Some((n, 200, _)) => {
                         o.started += 1;
@@ -94,6 +96,9 @@ pub struct Answer {
     pub exec: String,
     /// None: accepted; Some(why) otherwise (a refusal's error code, or no node answered).
     pub refused: Option<String>,
+    /// Why nodes were passed over before the last answer (a node that took the answer and
+    /// died before replying makes the next one refuse it: its task is closed).
+    pub skipped: Vec<String>,
 }
 
 pub struct Answerers {
@@ -122,12 +127,14 @@ impl Answerers {
                         let Ok(t) = got else { continue };
                         let first = uuid::Uuid::new_v4().as_bytes()[0] as usize % addrs.len();
                         let req = json!({"taskToken": t.token, "output": "{\"answered\":true}"});
-                        let refused = match call_any(
+                        let mut skipped = Vec::new();
+                        let refused = match call_any_noting(
                             &addrs,
                             first,
                             "SendTaskSuccess",
                             &req,
                             Duration::from_secs(120),
+                            &mut skipped,
                         ) {
                             Some((_, 200, _)) => None,
                             Some((n, s, v)) => Some(format!("node {n}: {s} {}", error_code(&v))),
@@ -136,6 +143,7 @@ impl Answerers {
                         answers.lock().unwrap().push(Answer {
                             exec: t.exec,
                             refused,
+                            skipped,
                         });
                     }
                 })
