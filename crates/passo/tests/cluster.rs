@@ -84,6 +84,8 @@ fn three_nodes_run_every_execution_once_through_a_kill_and_a_cut() {
     let (ledger, tokens) = Ledger::start();
     let mut cluster = Cluster::new(pg.url(), &ledger.base, 3, CUT, LEASE_MS);
     let mix = machines();
+    // The machines are made on node 1 before the others start: a node reads the catalog
+    // of machines at start and keeps it in memory.
     cluster.nodes[0].start();
     let arns: Vec<String> = mix
         .iter()
@@ -112,6 +114,8 @@ fn three_nodes_run_every_execution_once_through_a_kill_and_a_cut() {
         })
         .collect();
 
+    // Starts from many clients while, on this thread, the faults come as the starts pass a
+    // quarter and a half of the plan; then every execution must end.
     let progress = AtomicUsize::new(0);
     let starting_at = Instant::now();
     let (starts, faults) = std::thread::scope(|s| {
@@ -120,17 +124,31 @@ fn three_nodes_run_every_execution_once_through_a_kill_and_a_cut() {
         (starting.join().unwrap(), faults)
     });
     let starts_s = starting_at.elapsed().as_secs_f64();
-    let still = wait_until_done(&addrs, &arns, Duration::from_secs(600));
+    let still = wait_until_done(
+        &addrs,
+        &arns,
+        Duration::from_secs(600),
+        Duration::from_secs(90),
+    );
     let answers = answerers.finish();
     let run_s = starting_at.elapsed().as_secs_f64();
     let checking_at = Instant::now();
 
+    // The checks, each finding naming its execution.
     let mut f = Findings::default();
     for s in &starts.failed {
         f.add("start failed", s.clone());
     }
     for name in &still {
         f.add("still running", name.clone());
+    }
+    for node in &mut cluster.nodes {
+        if let Some(status) = node.exited() {
+            f.add(
+                "node died",
+                format!("{} exited by itself: {status}", node.name),
+            );
+        }
     }
     check_executions(&addrs, &plan, &mix, &mut f);
     check_store(pg.url(), &plan, &arns, &mut f);
@@ -223,16 +241,25 @@ fn inject_faults(cluster: &mut Cluster, progress: &AtomicUsize, n: usize) -> Vec
 }
 
 /// Waits until no execution of these machines is RUNNING (asking any node), at most
-/// `limit`; answers the names still running then.
-fn wait_until_done(addrs: &[String], arns: &[String], limit: Duration) -> Vec<String> {
+/// `limit`, or `stalled` without one ending; answers the names still running then.
+fn wait_until_done(
+    addrs: &[String],
+    arns: &[String],
+    limit: Duration,
+    stalled: Duration,
+) -> Vec<String> {
     let deadline = Instant::now() + limit;
     let mut told = Instant::now();
+    let (mut fewest, mut moved) = (usize::MAX, Instant::now());
     loop {
         let running: Vec<String> = arns
             .iter()
             .flat_map(|a| names_with_status(addrs, a, "RUNNING"))
             .collect();
-        if running.is_empty() || Instant::now() > deadline {
+        if running.len() < fewest {
+            (fewest, moved) = (running.len(), Instant::now());
+        }
+        if running.is_empty() || Instant::now() > deadline || moved.elapsed() > stalled {
             return running;
         }
         if told.elapsed() > Duration::from_secs(10) {

@@ -46,6 +46,8 @@ impl Node {
                     .unwrap(),
             )
         };
+        // Plain log lines (no colour codes), to read and grep.
+        cmd.env("NO_COLOR", "1");
         let mut child = cmd.stdout(log()).stderr(log()).spawn().unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(&self.addr).is_err() {
@@ -74,6 +76,11 @@ impl Node {
         }
     }
 
+    /// How the process ended, when it did without being killed by the test.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.server.as_mut()?.child.try_wait().ok()?
+    }
+
     pub fn server(&self) -> &Server {
         self.server.as_ref().expect("the node is running")
     }
@@ -93,7 +100,7 @@ impl Node {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
-            .filter(|l| l.contains(" WARN ") || l.contains(" ERROR ") || l.contains("panicked"))
+            .filter(|l| l.contains("WARN") || l.contains("ERROR") || l.contains("panicked"))
             .map(String::from)
             .collect()
     }
