@@ -45,6 +45,10 @@ result = unittest.TextTestRunner(verbosity=2).run(suite)
 bad = {getattr(t, "test_case", t).id() for t, _ in result.failures + result.errors}
 bad |= {t.id() for t in result.unexpectedSuccesses}
 failed = len(bad)
+# One line per failure, with the exception's last line, so a truncated log still names them.
+for test, trace in result.failures + result.errors:
+    last = next((l for l in reversed(trace.strip().splitlines()) if l and not l.startswith(" ")), "")
+    print(f"FAILED {getattr(test, 'test_case', test).id()}: {last[:300]}")
 passed = max(0, result.testsRun - len(result.skipped) - failed)
 print(f"e2e: {passed} passed, {failed} failed, {len(result.skipped)} skipped")
 sys.exit(0 if failed == 0 else 1)

@@ -12,6 +12,7 @@ browser is a failure.
 
 import json
 import os
+import time
 import shutil
 import unittest
 import urllib.error
@@ -28,6 +29,14 @@ IMG_NAME = '"><img src=x onerror=alert(2)>'
 
 SERVER = None
 DRIVER = None
+TRANSIENT = ()
+
+
+def transient_errors():
+    """Selenium's errors that mean "the page is not there yet" (it renders asynchronously)."""
+    from selenium.common import exceptions as e
+    return (e.StaleElementReferenceException, e.NoSuchElementException,
+            e.ElementClickInterceptedException, e.ElementNotInteractableException)
 
 
 def missing_browser():
@@ -58,12 +67,13 @@ def new_driver():
 
 
 def setUpModule():
-    global SERVER, DRIVER
+    global SERVER, DRIVER, TRANSIENT
     why = missing_browser()
     if why:
         if os.environ.get("PASSO_REQUIRE_E2E") == "1":
             raise AssertionError("PASSO_REQUIRE_E2E=1 but the browser tests cannot run: " + why)
         raise unittest.SkipTest(why)
+    TRANSIENT = transient_errors()
     for var in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL")]:
         os.environ.pop(var)
     os.makedirs(SHOTS, exist_ok=True)
@@ -89,25 +99,49 @@ class Page:
         self.d.get(f"{self.endpoint}/console/#{route}")
 
     def wait(self, fn, timeout=20, what="the page"):
-        from selenium.common.exceptions import StaleElementReferenceException, NoSuchElementException
-
+        """Poll fn until it is truthy. The console renders asynchronously and live updates
+        replace elements, so a missing, stale or covered element only means "not yet"."""
         def attempt():
             try:
                 return fn()
-            except (StaleElementReferenceException, NoSuchElementException):
+            except TRANSIENT:
                 return None
         return wait_until(attempt, timeout=timeout, interval=0.1, what=what)
 
-    def css(self, sel):
+    def css(self, sel, timeout=10):
+        """The first element matching sel, once it exists (NoSuchElementException after
+        timeout seconds, which wait() treats as "not yet")."""
+        from selenium.common.exceptions import NoSuchElementException
         from selenium.webdriver.common.by import By
-        return self.d.find_element(By.CSS_SELECTOR, sel)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.d.find_element(By.CSS_SELECTOR, sel)
+            except NoSuchElementException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def all(self, sel):
         from selenium.webdriver.common.by import By
         return self.d.find_elements(By.CSS_SELECTOR, sel)
 
     def text(self, sel):
-        return self.css(sel).text
+        """The element's text, read again if a live update replaced the element meanwhile."""
+        return self.wait(lambda: (self.css(sel).text,), what=f"the text of {sel}")[0]
+
+    def click(self, target, what=None):
+        """Click the element a selector (or a function returning an element) names, retrying
+        while it is missing, replaced by a re-render, or not yet clickable."""
+        find = (lambda: self.css(target, timeout=0)) if isinstance(target, str) else target
+
+        def attempt():
+            el = find()
+            if not el:
+                return None
+            el.click()
+            return True
+        self.wait(attempt, what=what or f"to click {target}")
 
     def wait_text(self, sel, want, timeout=20):
         return self.wait(lambda: want in self.css(sel).text and self.css(sel),
@@ -169,18 +203,19 @@ class ConsoleTest(unittest.TestCase):
         }, name="order-pipeline")
         p = self.p
         p.open("/machines")
-        link = p.wait(lambda: next((a for a in p.all("a.machine-link")
-                                    if a.text == "order-pipeline"), None), what="the machine link")
+        machine_link = lambda: next((a for a in p.all("a.machine-link") if a.text == "order-pipeline"), None)
+        p.wait(machine_link, what="the machine link")
         self.assertIn("STANDARD", p.text("#machines"))
         p.shot("machines")
-        link.click()
+        p.click(machine_link, what="the machine link")
         p.wait(lambda: p.css("#machine-name").text == "order-pipeline", what="the machine page")
         # The graph is the server's SVG, one node per state.
-        names = {n.get_attribute("data-name") for n in p.all("svg.graph g.node.shape-state")}
-        self.assertEqual(names, {"Prepare", "Pause", "Route", "Greet", "Nobody"})
+        want = {"Prepare", "Pause", "Route", "Greet", "Nobody"}
+        p.wait(lambda: {n.get_attribute("data-name") for n in p.all("svg.graph g.node.shape-state")} == want,
+               what="one graph node per state")
         self.assertIn('"StartAt": "Prepare"', p.text("#definition"))
         p.shot("machine")
-        p.css("#open-start").click()
+        p.click("#open-start")
         area = p.css("#execution-input")
         area.clear()
         area.send_keys('{"who": ')
@@ -190,7 +225,7 @@ class ConsoleTest(unittest.TestCase):
         area.send_keys('"Ada"}')
         p.wait(lambda: p.css("#start-execution").is_enabled(), what="Start to be enabled")
         p.css("#execution-name").send_keys("from-the-console")
-        p.css("#start-execution").click()
+        p.click("#start-execution")
         p.wait(lambda: p.css("#execution-name").text == "from-the-console", what="the execution page")
         self.assertIn("Running", p.text("#execution-status"))
         # A marker the page would lose on a reload: the status must change under it.
@@ -198,7 +233,7 @@ class ConsoleTest(unittest.TestCase):
         p.wait(lambda: p.css("g.node.st-running[data-name='Pause']"), what="Pause running")
         p.wait_text("#execution-status", "Succeeded", timeout=30)
         self.assertEqual(DRIVER.execute_script("return window.__stillHere"), 1)
-        self.assertFalse(p.all("#live"), "the live marker is gone once it ended")
+        p.wait(lambda: not p.all("#live"), what="the live marker to go once it ended")
         for name in ("Prepare", "Pause", "Route", "Greet"):
             self.assertTrue(p.all(f"g.node.st-succeeded[data-name='{name}']"), name)
         self.assertTrue(p.all("g.node.st-not_reached[data-name='Nobody']"))
@@ -207,11 +242,11 @@ class ConsoleTest(unittest.TestCase):
         self.assertEqual(len(rows), 4, rows)
         self.assertTrue(rows[1].startswith("Pause"), rows)
         # A selected state's data.
-        p.css("g.node[data-name='Greet']").click()
+        p.click("g.node[data-name='Greet']")
         p.wait_text("#selected-state", "Greet")
         self.assertIn('"message": "hi Ada"', p.text("#state-panel"))
         # Each step of its input/output processing, worked out by the server.
-        p.css("#state-panel .show-steps").click()
+        p.click("#state-panel .show-steps")
         after = p.wait(lambda: p.css("[data-step='afterResultPath']"), what="the processing steps")
         self.assertIn('"greeting": {', after.text)
         self.assertIn('"prep": {', after.text)
@@ -219,12 +254,11 @@ class ConsoleTest(unittest.TestCase):
         self.assertEqual(json.loads(p.text("[data-step='output'] pre")), {"message": "hi Ada"})
         p.shot("execution")
         # The event history, each event's details expandable.
-        p.css("#tab-events").click()
-        first = p.wait(lambda: p.css("#events details.event"), what="events")
-        self.assertIn("ExecutionStarted", first.text)
-        first.find_element("css selector", "summary").click()
-        self.assertIn('"who": "Ada"', first.text)
-        p.css("#tab-io").click()
+        p.click("#tab-events")
+        p.wait_text("#events details.event", "ExecutionStarted")
+        p.click("#events details.event summary")
+        p.wait_text("#events details.event", '"who": "Ada"')
+        p.click("#tab-io")
         self.assertIn('"message": "hi Ada"', p.text("#execution-output"))
         # Where the console started it, the API sees it.
         ex = [e for e in self.sfn.list_executions(stateMachineArn=arn)["executions"]]
@@ -243,23 +277,23 @@ class ConsoleTest(unittest.TestCase):
         self.assertEqual(d["status"], "FAILED")
         p = self.p
         p.open("/executions?status=FAILED")
-        link = p.wait(lambda: next((a for a in p.all("a.execution-link") if a.text == "nightly"), None),
-                      what="the failed execution in the filtered list")
+        nightly = lambda: next((a for a in p.all("a.execution-link") if a.text == "nightly"), None)
+        p.wait(nightly, what="the failed execution in the filtered list")
         p.shot("executions")
-        link.click()
+        p.click(nightly, what="the failed execution")
         p.wait_text("#execution-status", "Failed")
         self.assertIn("SQS.QueueDoesNotExistException", p.text("#execution-failure"))
         self.assertTrue(p.all("g.node.st-failed[data-name='Notify']"))
         self.assertTrue(p.all("g.node.st-succeeded[data-name='Load']"))
         # Without selecting anything, the panel names the failed state.
         self.assertIn("Notify", p.text("#state-panel"))
-        p.css("g.node[data-name='Notify']").click()
+        p.click("g.node[data-name='Notify']")
         p.wait_text("#selected-state", "Notify")
         self.assertEqual(p.text(".state-error"), "SQS.QueueDoesNotExistException")
         self.assertTrue(p.text(".state-cause").strip(), "the cause is shown")
         self.assertEqual(p.text(".state-cause"), d.get("cause", p.text(".state-cause")))
         # The steps of a failed Task: its recorded error stands in for the call.
-        p.css("#state-panel .show-steps").click()
+        p.click("#state-panel .show-steps")
         p.wait(lambda: "SQS.QueueDoesNotExistException" in p.text(".processing"), what="the failed steps")
         self.assertIn(missing, p.text("[data-step='afterParameters']"))
         self.assertTrue(p.all("#redrive"), "a failed Standard execution can be redriven")
@@ -314,11 +348,11 @@ class ConsoleTest(unittest.TestCase):
         p.open("/execution/" + ex)
         p.wait_text("#execution-status", "Succeeded")
         p.no_alert()
-        p.css(f"#entries a.state-link").click()
+        p.click(f"#entries a.state-link")
         p.wait(lambda: p.css("#selected-state").text == SCRIPT_NAME, what="the state panel")
         rows = "\n".join(r.text for r in p.all("#entries tbody tr"))
         self.assertIn(IMG_NAME, rows)
-        p.css("#tab-io").click()
+        p.click("#tab-io")
         self.assertIn("<script>alert(3)</script>", p.text("#execution-output"))
         p.no_alert()
         # Only the console's own module is a script; no element came from the data.
@@ -353,7 +387,7 @@ class ConsoleTest(unittest.TestCase):
         self.assertTrue(p.all("g.node.st-caught[data-name='Charge']"))
         # Parallel and Map are boxes holding their branches and processor.
         self.assertEqual(len(p.all("svg.graph g.shape-container")), 2)
-        p.css("g.node[data-name='Charge']").click()
+        p.click("g.node[data-name='Charge']")
         p.wait_text("#selected-state", "Charge")
         self.assertIn("Caught", p.text("#state-panel"))
         self.assertIn("SQS.QueueDoesNotExistException", p.text("#state-panel"))
@@ -373,12 +407,12 @@ class ConsoleTest(unittest.TestCase):
         p.open("/execution/" + ex)
         p.wait_text("#execution-status", "Succeeded")
         self.assertTrue(p.all("svg.graph g.distributed"), "a Distributed Map is marked")
-        p.css("#tab-maps").click()
-        p.css("#tab-body a").click()
+        p.click("#tab-maps")
+        p.click("#tab-body a")
         p.wait(lambda: len(p.all("#children tbody tr")) == 3, what="the Map Run's children")
         self.assertIn("3", p.css(".c-succeeded .n").text)
         p.shot("map-run")
-        p.css("#children a").click()
+        p.click("#children a")
         p.wait_text("#execution-status", "Succeeded")
         # Express executions: the server's recent list.
         fast = self.machine({"Quick": {"Type": "Pass", "End": True}}, name="quick-express", type="EXPRESS")
@@ -386,9 +420,8 @@ class ConsoleTest(unittest.TestCase):
         done = sync.start_sync_execution(stateMachineArn=fast, name="express-1", input="{}")
         self.assertEqual(done["status"], "SUCCEEDED")
         p.open("/executions?type=EXPRESS")
-        link = p.wait(lambda: next((a for a in p.all("a.execution-link") if a.text == "express-1"), None),
-                      what="the Express execution in the list")
-        link.click()
+        p.click(lambda: next((a for a in p.all("a.execution-link") if a.text == "express-1"), None),
+                what="the Express execution in the list")
         p.wait_text("#execution-status", "Succeeded")
         self.assertTrue(p.all("g.node.st-succeeded[data-name='Quick']"))
 
@@ -399,17 +432,17 @@ class ConsoleTest(unittest.TestCase):
         p.open("/execution/" + ex)
         p.wait(lambda: p.css("g.node.st-running[data-name='Hold']"), what="Hold running")
         self.assertTrue(p.all("#live"))
-        p.css("#stop").click()
-        p.css("#confirm-stop").click()
+        p.click("#stop")
+        p.click("#confirm-stop")
         p.wait_text("#execution-status", "Aborted")
         self.assertEqual(self.sfn.describe_execution(executionArn=ex)["status"], "ABORTED")
         # Redrive runs it again from the state that did not finish.
-        p.css("#redrive").click()
+        p.click("#redrive")
         p.wait(lambda: "Running" in p.text("#execution-status") and p.all("#live"), what="the redriven run")
         self.assertEqual(self.sfn.describe_execution(executionArn=ex).get("redriveCount"), 1)
         p.wait_text(".facts", "Redrives")
-        p.css("#stop").click()
-        p.css("#confirm-stop").click()
+        p.click("#stop")
+        p.click("#confirm-stop")
         p.wait_text("#execution-status", "Aborted")
 
     def test_8_activities_functions_and_every_machine(self):
@@ -485,11 +518,11 @@ class SignInTest(unittest.TestCase):
         p.shot("sign-in")
         p.css("#access-key-id").send_keys("test")
         p.css("#secret-access-key").send_keys("wrong")
-        p.css("#sign-in").click()
+        p.click("#sign-in")
         p.wait_text(".note-error", "Sign-in failed")
         p.css("#secret-access-key").clear()
         p.css("#secret-access-key").send_keys("test")
-        p.css("#sign-in").click()
+        p.click("#sign-in")
         p.wait(lambda: any(a.text == "behind-sign-in" for a in p.all("a.machine-link")),
                what="the machines after signing in")
         self.assertIn("test", p.text("#who"))
@@ -497,7 +530,7 @@ class SignInTest(unittest.TestCase):
         self.assertTrue(cookie and cookie["httpOnly"], cookie)
         self.assertEqual(cookie.get("sameSite"), "Strict")
         # Signing out asks again.
-        p.css("#sign-out").click()
+        p.click("#sign-out")
         p.wait(lambda: p.css("#access-key-id"), what="the sign-in form again")
 
 

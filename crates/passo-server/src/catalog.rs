@@ -1,6 +1,11 @@
 //! State machines, versions and aliases, held in memory (they are few and read on every
 //! start) and written through to the store; and the parsed definitions, parsed once per
 //! revision.
+//!
+//! When several nodes share the database, another node's changes reach this one's copy by
+//! a reload every second, and at once for a machine, version or alias this node has not
+//! seen (so a machine created through one node can be started through another right
+//! away). Like AWS, an update may take a moment to reach every start.
 
 use crate::arn::{self, Resource};
 use crate::error::ApiError;
@@ -33,6 +38,8 @@ struct Data {
 
 pub struct Catalog {
     data: RwLock<Data>,
+    /// Set when other nodes may change the store: misses read it again.
+    shared: Option<Db>,
     parsed: Mutex<HashMap<(String, String), Definition>>,
     /// Serialises changes to machines, versions and aliases (version numbers, name checks).
     pub changes: tokio::sync::Mutex<()>,
@@ -50,29 +57,45 @@ pub fn machine_type(kind: &str) -> MachineType {
 
 impl Catalog {
     pub fn load(db: &Db) -> Result<Catalog, ApiError> {
-        let mut d = Data::default();
-        let mut max_versions: HashMap<String, i64> = HashMap::new();
-        for m in db.machines()? {
-            d.machines.insert(m.arn.clone(), m);
-        }
-        for v in db.all_versions()? {
-            let n = max_versions.entry(v.machine_arn.clone()).or_default();
-            *n = (*n).max(v.version);
-            d.versions.insert(v.arn.clone(), v);
-        }
-        for a in db.all_aliases()? {
-            d.aliases.insert(a.arn.clone(), a);
-        }
+        let (d, max_versions) = read_all(db)?;
         Ok(Catalog {
             data: RwLock::new(d),
+            shared: db.shared().map(|_| db.clone()),
             parsed: Mutex::new(HashMap::new()),
             changes: tokio::sync::Mutex::new(()),
             max_versions: Mutex::new(max_versions),
         })
     }
 
+    /// Reads the store again (other nodes' changes); a no-op unless it is shared.
+    pub fn refresh(&self) -> Result<(), ApiError> {
+        let Some(db) = &self.shared else {
+            return Ok(());
+        };
+        let (d, max_versions) = read_all(db)?;
+        *self.data.write().unwrap() = d;
+        let mut known = self.max_versions.lock().unwrap();
+        for (m, n) in max_versions {
+            let e = known.entry(m).or_default();
+            *e = (*e).max(n);
+        }
+        Ok(())
+    }
+
+    /// Looks `arn` up, reading the store again on a miss when it is shared.
+    fn look<T>(&self, find: impl Fn(&Data) -> Option<T>) -> Option<T> {
+        let found = find(&self.data.read().unwrap());
+        if found.is_some() || self.shared.is_none() {
+            return found;
+        }
+        if let Err(e) = self.refresh() {
+            tracing::warn!("reading the catalog again: {e}");
+        }
+        find(&self.data.read().unwrap())
+    }
+
     pub fn machine(&self, arn: &str) -> Option<MachineRow> {
-        self.data.read().unwrap().machines.get(arn).cloned()
+        self.look(|d| d.machines.get(arn).cloned())
     }
 
     /// Every machine, oldest first.
@@ -110,7 +133,7 @@ impl Catalog {
     }
 
     pub fn version(&self, arn: &str) -> Option<VersionRow> {
-        self.data.read().unwrap().versions.get(arn).cloned()
+        self.look(|d| d.versions.get(arn).cloned())
     }
 
     /// A machine's versions, newest first.
@@ -135,7 +158,7 @@ impl Catalog {
     }
 
     pub fn alias(&self, arn: &str) -> Option<AliasRow> {
-        self.data.read().unwrap().aliases.get(arn).cloned()
+        self.look(|d| d.aliases.get(arn).cloned())
     }
 
     /// A machine's aliases, oldest first.
@@ -228,6 +251,24 @@ impl Catalog {
             alias_arn,
         })
     }
+}
+
+/// Every machine, version and alias in the store, and each machine's highest version.
+fn read_all(db: &Db) -> Result<(Data, HashMap<String, i64>), ApiError> {
+    let mut d = Data::default();
+    let mut max_versions: HashMap<String, i64> = HashMap::new();
+    for m in db.machines()? {
+        d.machines.insert(m.arn.clone(), m);
+    }
+    for v in db.all_versions()? {
+        let n = max_versions.entry(v.machine_arn.clone()).or_default();
+        *n = (*n).max(v.version);
+        d.versions.insert(v.arn.clone(), v);
+    }
+    for a in db.all_aliases()? {
+        d.aliases.insert(a.arn.clone(), a);
+    }
+    Ok((d, max_versions))
 }
 
 /// Picks a version from an alias's routing configuration: `pick` in 0..100 falls in one

@@ -66,6 +66,11 @@ pub struct Config {
     pub body_timeout_ms: u64,
     /// The scheduler's clock (the system's, or a faster one for tests).
     pub schedule_clock: schedules::clock::Clock,
+    /// This node's name in the leases of a shared database (PostgreSQL); unique per node.
+    pub node_id: String,
+    /// How long a lease lasts without renewal: a node that stops renewing (killed, cut off)
+    /// has its executions taken over this long after.
+    pub lease_ms: i64,
 }
 
 impl Default for Config {
@@ -87,6 +92,8 @@ impl Default for Config {
             allow_function_api: false,
             body_timeout_ms: 30_000,
             schedule_clock: schedules::clock::Clock::System,
+            node_id: String::new(),
+            lease_ms: 10_000,
         }
     }
 }
@@ -122,6 +129,9 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     };
     let mut cfg = cfg;
     cfg.token_keys = token_keys::load(&opts.data_dir)?;
+    if cfg.node_id.is_empty() {
+        cfg.node_id = node_id(&opts.data_dir)?;
+    }
     let db = passo_store::Db::connect(
         &database,
         passo_store::DbOptions {
@@ -165,6 +175,14 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     let every = std::time::Duration::from_millis(rt.cfg.sweep_every_ms.max(100));
     let sweep_task = tokio::spawn(runtime::sweeper::run(rt.clone(), every));
     let schedule_task = tokio::spawn(schedules::run(rt.clone()));
+    let lease_task = tokio::spawn(runtime::leases::run(rt.clone()));
+    if rt.clustered() {
+        tracing::info!(
+            "node {} sharing its database (leases of {} ms)",
+            rt.cfg.node_id,
+            rt.cfg.lease_ms
+        );
+    }
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
     let host = if addr.ip().is_unspecified() {
@@ -190,9 +208,29 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     timer_task.abort();
     sweep_task.abort();
     schedule_task.abort();
+    lease_task.abort();
     db.close();
     tracing::info!("passo server stopped");
     Ok(())
+}
+
+/// This node's name: kept in the data directory (`node.id`, made once), so that a node
+/// restarted on it finds its own leases again rather than waiting for them to run out.
+fn node_id(data_dir: &std::path::Path) -> anyhow::Result<String> {
+    let path = data_dir.join("node.id");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        if !id.trim().is_empty() {
+            return Ok(id.trim().to_string());
+        }
+    }
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "passo".into());
+    let id = format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    std::fs::write(&path, format!("{id}\n"))?;
+    Ok(id)
 }
 
 async fn shutdown() {

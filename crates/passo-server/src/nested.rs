@@ -95,7 +95,7 @@ impl Runtime {
             };
             let expect = Expect::Task(task, &[TaskPhase::Invoked]);
             match rt.deliver_if(&parent_arn, event, expect).await {
-                Ok(Delivery::Applied) => {}
+                Ok(Delivery::Applied | Delivery::Forwarded) => {}
                 Ok(_) => {
                     // The parent moved on (stopped, timed out) while the child started.
                     if let Some(c) = &child {

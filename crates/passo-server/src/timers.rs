@@ -71,7 +71,14 @@ pub async fn run(rt: Arc<Runtime>) {
     loop {
         let now = now_ms();
         if now >= next_scan {
-            match rt.db.due_timers(now + LOOKAHEAD_MS, 100_000) {
+            // With other nodes: only the timers of executions this node may own.
+            let due = match rt.db.shared() {
+                Some(shared) => {
+                    shared.due_timers_for(&rt.cfg.node_id, now, now + LOOKAHEAD_MS, 100_000)
+                }
+                None => rt.db.due_timers(now + LOOKAHEAD_MS, 100_000),
+            };
+            match due {
                 Ok(rows) => rows.into_iter().for_each(|t| rt.timers.push(t)),
                 Err(e) => tracing::warn!("scanning timers: {e}"),
             }
@@ -97,7 +104,8 @@ pub async fn run(rt: Arc<Runtime>) {
                     .deliver_if(arn, ev, Expect::Timer(t.timer_id as u64))
                     .await
                 {
-                    Ok(Delivery::Applied) => {}
+                    // Applied, or another node holds the execution and fires it there.
+                    Ok(Delivery::Applied | Delivery::Forwarded) => {}
                     // A timer its execution no longer has (cancelled, or it ended): drop it.
                     Ok(Delivery::Refused | Delivery::NotYet | Delivery::Ended) => {
                         let del = Write::DeleteTimer(arn.clone(), t.timer_id);

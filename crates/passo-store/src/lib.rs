@@ -50,6 +50,9 @@ pub enum StoreError {
     Commit(String),
     #[error("the store's writer has stopped")]
     Closed,
+    /// A `Write::HoldLease` found the lease held by another node, or under a newer fence.
+    #[error("this node no longer holds the lease of {0}")]
+    LeaseLost(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -147,6 +150,41 @@ pub(crate) trait Store: Reads + Send + Sync {
     fn commits(&self) -> u64;
     fn close(&self);
     fn backend(&self) -> &'static str;
+    /// The operations of several nodes sharing the database; None for a backend only one
+    /// process can use (SQLite).
+    fn shared(&self) -> Option<&dyn Shared> {
+        None
+    }
+}
+
+/// What several Passo nodes on one database need besides reads and writes: claiming and
+/// renewing leases, and finding the work no live node holds. "Claimable" below means: no
+/// lease, a released one, one that ran out, or one `node` holds itself.
+pub trait Shared: Send + Sync {
+    /// Takes the lease of `key` for `node` until `now_ms + ttl_ms` if it is claimable,
+    /// bumping its fence.
+    fn claim(&self, key: &str, node: &str, now_ms: i64, ttl_ms: i64) -> Result<Claim>;
+    /// Extends every lease `node` holds to `expires_ms` (skipping any a commit is using
+    /// right now: that commit extends it); answers how many.
+    fn renew(&self, node: &str, expires_ms: i64) -> Result<u64>;
+    fn lease(&self, key: &str) -> Result<Option<LeaseRow>>;
+    /// Leases held by other nodes that ran out: their executions need a new owner.
+    fn expired_leases(&self, node: &str, now_ms: i64, limit: usize) -> Result<Vec<LeaseRow>>;
+    /// Forwarded events whose execution is claimable by `node`, oldest first.
+    fn inbox(&self, node: &str, now_ms: i64, limit: usize) -> Result<Vec<InboxRow>>;
+    /// Timers due by `until_ms` whose execution is claimable by `node`, earliest first.
+    fn due_timers_for(
+        &self,
+        node: &str,
+        now_ms: i64,
+        until_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<TimerRow>>;
+    /// Running executions without timers that are claimable by `node` (the sweeper's).
+    fn sweep_candidates(&self, node: &str, now_ms: i64) -> Result<Vec<String>>;
+    /// Bytes the executions take in the database (their rows, steps, timers and leases,
+    /// with indexes and TOAST), for the benchmarks.
+    fn execution_bytes(&self) -> Result<i64>;
 }
 
 /// A handle on the database; cheap to clone.
@@ -203,6 +241,11 @@ impl Db {
     /// `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
         self.store.backend()
+    }
+
+    /// The lease operations, when several nodes can share this database.
+    pub fn shared(&self) -> Option<&dyn Shared> {
+        self.store.shared()
     }
 }
 

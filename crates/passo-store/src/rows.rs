@@ -210,6 +210,51 @@ pub enum Write {
     DeleteWebhook(String),
     /// A change to queues or topics.
     Messaging(crate::messaging::MessagingWrite),
+    /// The lease of a new execution, held by the node that starts it (fence 1). Fails the
+    /// request with `StoreError::Conflict` when the key has a lease (its execution exists).
+    NewLease(LeaseRow),
+    /// Fails the request with `StoreError::LeaseLost` unless `node` still holds the lease
+    /// with this fence; extends it to `expires_ms`. Every step a node commits carries one,
+    /// so a node whose lease was taken over can never commit a step of that execution.
+    HoldLease(LeaseRow),
+    /// Gives a lease up (when this node still holds it with this fence): any node may
+    /// claim the execution at once.
+    ReleaseLease(LeaseRow),
+    /// An event for an execution another node owns, kept until that node applies it.
+    PutInbox(InboxRow),
+    /// An inbox event that was applied (in the same request as its step) or refused.
+    DeleteInbox(String),
+}
+
+/// Who owns what, for several nodes on one database: an execution's lease (`key` is its
+/// ARN). `node` is None once released; `fence` grows by one at every claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseRow {
+    pub key: String,
+    pub node: Option<String>,
+    pub fence: i64,
+    pub expires_ms: i64,
+}
+
+/// The answer to a claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This node holds the lease now, under `fence`; `from` is the node that held it
+    /// before, when its lease had run out without being released (a takeover).
+    Held { fence: i64, from: Option<String> },
+    /// Another node holds it until `expires_ms`.
+    Busy { node: String, expires_ms: i64 },
+}
+
+/// One forwarded event: the execution, the event and what it must still expect (both in
+/// the runtime's encodings), and when it was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxRow {
+    pub id: String,
+    pub execution_arn: String,
+    pub event: String,
+    pub expect: String,
+    pub created_ms: i64,
 }
 
 /// An event bus (the `default` bus has a row too, made when the database is opened).

@@ -39,6 +39,15 @@ pub struct Args {
     /// instead of starting one.
     #[arg(long)]
     endpoint: Option<String>,
+    /// With --http: run the servers on this PostgreSQL database, 1, 2, ... --nodes of
+    /// them sharing it (durable Standard W1 to completion at each count, bytes per state
+    /// transition, parked executions per GB), e.g.
+    /// `passo bench --http --database postgres://127.0.0.1/test --nodes 3 --parked 10000`.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// With --http --database: the most nodes to measure.
+    #[arg(long, default_value_t = 3)]
+    nodes: usize,
     /// Measure a Distributed Map instead: N rows of a CSV in a local bucket, each child a
     /// Pass state, MaxConcurrency 1,000, results written back (in process; with --http in
     /// `passo server` too).
@@ -98,6 +107,16 @@ pub fn main(args: Args) -> ExitCode {
             eprintln!("error: W1 not found (../shared/bench/w1-pass-chain.asl.json); pass it");
             return ExitCode::from(2);
         };
+        if let Some(database) = args.database {
+            return crate::bench_cluster::main(crate::bench_cluster::ClusterArgs {
+                database,
+                nodes: args.nodes.max(1),
+                connections: args.connections,
+                seconds: args.seconds,
+                parked: args.parked,
+                w1,
+            });
+        }
         return crate::bench_http::main(crate::bench_http::HttpArgs {
             connections: args.connections,
             seconds: args.seconds,

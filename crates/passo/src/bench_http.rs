@@ -117,7 +117,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 pub(crate) struct Server {
     child: Child,
     pub(crate) addr: String,
-    data: PathBuf,
+    pub(crate) data: PathBuf,
 }
 
 impl Server {
@@ -184,7 +184,7 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    fn pct(&self, p: f64) -> f64 {
+    pub(crate) fn pct(&self, p: f64) -> f64 {
         if self.latencies_us.is_empty() {
             return 0.0;
         }
@@ -231,13 +231,28 @@ pub(crate) async fn load_posts(
     headers: &str,
     body: impl Fn(usize) -> String + Send + Sync + 'static,
 ) -> anyhow::Result<Run> {
+    let addrs = [addr.to_string()];
+    load_spread(&addrs, connections, seconds, total, path, headers, body).await
+}
+
+/// [`load_posts`] with the connections spread round-robin over several servers.
+pub(crate) async fn load_spread(
+    addrs: &[String],
+    connections: usize,
+    seconds: f64,
+    total: Option<usize>,
+    path: &str,
+    headers: &str,
+    body: impl Fn(usize) -> String + Send + Sync + 'static,
+) -> anyhow::Result<Run> {
     let body = std::sync::Arc::new(body);
     let counter = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(seconds);
     let mut tasks = Vec::new();
-    for _ in 0..connections {
-        let (addr, path, headers) = (addr.to_string(), path.to_string(), headers.to_string());
+    for c in 0..connections {
+        let addr = addrs[c % addrs.len()].clone();
+        let (path, headers) = (path.to_string(), headers.to_string());
         let body = body.clone();
         let counter = counter.clone();
         tasks.push(tokio::spawn(async move {
@@ -296,7 +311,11 @@ pub(crate) async fn create(
         .to_string())
 }
 
-async fn count_executions(conn: &mut Conn, machine: &str, status: &str) -> anyhow::Result<usize> {
+pub(crate) async fn count_executions(
+    conn: &mut Conn,
+    machine: &str,
+    status: &str,
+) -> anyhow::Result<usize> {
     let mut n = 0;
     let mut token: Option<String> = None;
     loop {

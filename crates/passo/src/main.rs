@@ -10,6 +10,7 @@ macro_rules! outln {
 
 mod bench;
 mod bench_aws;
+mod bench_cluster;
 mod bench_http;
 mod bench_map;
 mod bench_webhooks;

@@ -100,6 +100,15 @@ pub struct Args {
     /// this mints new tokens with the new key.
     #[arg(long)]
     rotate_token_key: bool,
+    /// This node's name when several share one PostgreSQL database (each owns the
+    /// executions it holds under a lease in that name). Default: made once and kept in
+    /// --data-dir (node.id), so a restarted node finds its own leases again.
+    #[arg(long, value_name = "NAME")]
+    node_id: Option<String>,
+    /// How long a node's leases last without renewal (PostgreSQL): when a node dies or is
+    /// cut off from the database, the others take its executions over this long after.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    lease_ms: u64,
     /// Tests only: the scheduler's clock runs SCALE times faster from the real instant
     /// ANCHOR_MS (epoch ms) on, so a daily schedule fires every few seconds.
     #[arg(long, hide = true, value_name = "ANCHOR_MS:SCALE")]
@@ -215,6 +224,8 @@ pub fn main(a: Args) -> ExitCode {
         allowed_hosts: a.allowed_host,
         allow_function_api,
         body_timeout_ms: a.body_timeout_seconds.max(1) * 1000,
+        node_id: a.node_id.unwrap_or_default(),
+        lease_ms: a.lease_ms.clamp(300, 3_600_000) as i64,
         ..Default::default()
     };
     let opts = passo_server::ServeOptions {

@@ -27,8 +27,14 @@ fn boto3_and_aws_cli_drive_the_server() {
             println!("{line}");
         }
     }
+    // The failing tests' names first: CI keeps only the head and tail of a long log.
+    let failed: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("FAILED "))
+        .collect();
     assert!(
         out.status.success(),
-        "e2e suite failed:\n{stdout}\n{stderr}"
+        "e2e suite failed:\n{}\n\n{stdout}\n{stderr}",
+        failed.join("\n")
     );
 }

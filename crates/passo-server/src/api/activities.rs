@@ -103,7 +103,7 @@ pub async fn get_task(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError>
             .await?;
         // A task that timed out (or whose execution ended) while queued is skipped.
         let t = taken.handed();
-        if applied == Delivery::Applied {
+        if matches!(applied, Delivery::Applied | Delivery::Forwarded) {
             return Ok(json!({"taskToken": t.token, "input": t.input.to_string()}));
         }
     }

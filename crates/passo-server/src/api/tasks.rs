@@ -55,7 +55,7 @@ async fn answer(rt: &Arc<Runtime>, c: &TokenClaims, event: Event) -> Result<Valu
         .deliver_for_caller(&c.execution_arn, event, Expect::Task(c.task, &[]))
         .await?
     {
-        Delivery::Applied => Ok(json!({})),
+        Delivery::Applied | Delivery::Forwarded => Ok(json!({})),
         Delivery::Refused | Delivery::NotYet => Err(timed_out()),
         Delivery::Ended if rt.db.execution(&c.execution_arn)?.is_some() => Err(timed_out()),
         Delivery::Ended => Err(task_missing()),

@@ -33,6 +33,54 @@ pub struct Metrics {
     timers_in_memory: Gauge,
     express_in_flight: Gauge,
     stranded_found: Gauge,
+    /// Several nodes on one database (bumped by `runtime::leases` and `inbox`).
+    pub cluster: ClusterMetrics,
+}
+
+/// What a node sharing its database with others did with leases and forwarded events.
+#[derive(Default)]
+pub struct ClusterMetrics {
+    pub taken_over: Counter,
+    pub lost: Counter,
+    pub forwarded: Counter,
+    pub inbox_applied: Counter,
+    pub inbox_depth: Gauge,
+    pub leases_renewed: Gauge,
+}
+
+impl ClusterMetrics {
+    fn register(&self, r: &mut Registry) {
+        r.register(
+            "leases_taken_over",
+            "Executions this node took over from a node whose lease ran out",
+            self.taken_over.clone(),
+        );
+        r.register(
+            "leases_lost",
+            "Steps refused because another node had taken the execution's lease",
+            self.lost.clone(),
+        );
+        r.register(
+            "events_forwarded",
+            "Events sent through the inbox to the node holding their execution",
+            self.forwarded.clone(),
+        );
+        r.register(
+            "inbox_events_applied",
+            "Forwarded events this node applied",
+            self.inbox_applied.clone(),
+        );
+        r.register(
+            "inbox_depth",
+            "Forwarded events this node may apply, at its last look",
+            self.inbox_depth.clone(),
+        );
+        r.register(
+            "leases_held",
+            "Leases this node held at its last renewal",
+            self.leases_renewed.clone(),
+        );
+    }
 }
 
 impl Default for Metrics {
@@ -122,7 +170,10 @@ impl Default for Metrics {
                     .clone()
             })
         });
+        let cluster = ClusterMetrics::default();
+        cluster.register(&mut registry);
         Metrics {
+            cluster,
             registry,
             started,
             finished,

@@ -135,7 +135,7 @@ impl Runtime {
             };
             if let Some(submitted) = job {
                 // A job submitted for a task that closed meanwhile is stopped at once.
-                if delivered != Delivery::Applied {
+                if !matches!(delivered, Delivery::Applied | Delivery::Forwarded) {
                     held.stop().cancel();
                 }
                 rt.follow_job(&arn, task, req, submitted, held).await;

@@ -6,10 +6,14 @@
 //! - [`effects`]: what a committed step sends out.
 //! - [`replay`]: rebuilding an execution from the store; recovery after a restart.
 //! - [`sweeper`]: finds executions that nothing can move on, and recovers them.
+//! - [`leases`] and [`inbox`]: several nodes on one database (who owns which execution,
+//!   and events sent to the owner).
 
 mod active;
 mod effects;
+mod inbox;
 mod inflight;
+pub mod leases;
 mod owner;
 mod replay;
 pub mod sweeper;
@@ -92,6 +96,8 @@ pub struct Runtime {
     pub recent_express: crate::express_recent::Recent,
     /// What `/metrics` reports.
     pub metrics: crate::ops::metrics::Metrics,
+    /// Forwarded events being applied now.
+    applying: inbox::Applying,
 }
 
 impl Runtime {
@@ -130,6 +136,7 @@ impl Runtime {
             webhooks,
             recent_express: Default::default(),
             metrics: Default::default(),
+            applying: Default::default(),
         }))
     }
 
@@ -290,6 +297,14 @@ impl Runtime {
             }),
         ];
         timer_writes(&arn, &cmds, &mut writes);
+        // An execution that ended in its first step needs no owner.
+        let lease = if outcome.is_none() {
+            self.new_lease(&arn, start_ms)
+        } else {
+            None
+        };
+        let leased = lease.is_some();
+        writes.extend(lease);
         let announced = self.start_status_deliveries(&writes);
         writes.extend(announced.iter().cloned().map(Write::InsertDelivery));
         // The slot is taken before the commit, so that an answer to a first task (a mock
@@ -317,6 +332,9 @@ impl Runtime {
                     }
                 }
             }
+        }
+        if leased {
+            g.fence = Some(1);
         }
         self.metrics.started("STANDARD");
         self.metrics.stepped(entered);

@@ -26,6 +26,9 @@ pub(crate) struct SlotState {
     pub active: Option<Active>,
     /// Set when the slot left the map: whoever holds it must look again.
     pub evicted: bool,
+    /// The fence of the lease this node holds on the execution, when nodes share the
+    /// database (see `leases`): every step commits under it.
+    pub fence: Option<i64>,
 }
 
 pub(crate) type Slot = Arc<tokio::sync::Mutex<SlotState>>;
@@ -35,6 +38,8 @@ pub(crate) type Guard = tokio::sync::OwnedMutexGuard<SlotState>;
 #[derive(Default)]
 pub(crate) struct Owners {
     map: Mutex<HashMap<String, Slot>>,
+    /// Leases of executions that left memory, to give up (see `leases::run`).
+    pub released: Mutex<Vec<(String, i64)>>,
 }
 
 impl Owners {
@@ -71,6 +76,9 @@ impl Owners {
     pub fn evict(&self, arn: &str, slot: &Slot, g: &mut SlotState) {
         g.active = None;
         g.evicted = true;
+        if let Some(fence) = g.fence.take() {
+            self.released.lock().unwrap().push((arn.to_string(), fence));
+        }
         let mut map = self.map.lock().unwrap();
         if map.get(arn).is_some_and(|s| Arc::ptr_eq(s, slot)) {
             map.remove(arn);
@@ -103,6 +111,9 @@ pub enum Delivery {
     NotYet,
     /// No such execution, or it has ended.
     Ended,
+    /// Another node holds the execution: the event went to it through the inbox (a
+    /// timer is not sent: its owner fires it).
+    Forwarded,
 }
 
 /// How long a delivery keeps retrying a store that fails.
@@ -160,7 +171,24 @@ impl Retry {
 enum StepError {
     /// A step with this number is already in the store: this copy is stale.
     Stale,
+    /// Another node took the execution's lease over: this node must not step it.
+    LeaseLost,
     Store(StoreError),
+}
+
+/// Whether the (loaded) execution expects the event.
+pub(crate) fn expectation(a: &Active, expect: Expect, redrive: bool) -> Delivery {
+    match expect {
+        _ if a.ex.outcome().is_some() && !redrive => Delivery::Ended,
+        Expect::Anything => Delivery::Applied,
+        Expect::Timer(t) if a.timers.contains_key(&t) => Delivery::Applied,
+        Expect::Task(t, phases) => match a.ex.task_phase(t) {
+            Some(p) if phases.is_empty() || phases.contains(&p) => Delivery::Applied,
+            Some(TaskPhase::Invoked) if phases.contains(&TaskPhase::Submitted) => Delivery::NotYet,
+            _ => Delivery::Refused,
+        },
+        Expect::Timer(_) => Delivery::Refused,
+    }
 }
 
 impl Runtime {
@@ -203,9 +231,22 @@ impl Runtime {
     ) -> Result<Delivery, ApiError> {
         let rt = self.clone();
         let arn = arn.to_string();
-        let work = tokio::spawn(async move { rt.apply(&arn, event, expect, patience).await });
+        let work = tokio::spawn(async move { rt.apply(&arn, event, expect, patience, None).await });
         work.await
             .unwrap_or_else(|e| Err(ApiError::Internal(format!("applying an event: {e}"))))
+    }
+
+    /// Applies an event forwarded by another node; its inbox row is deleted with the step
+    /// (or when the event will never apply).
+    pub(crate) async fn apply_from_inbox(
+        self: &Arc<Self>,
+        arn: &str,
+        event: Event,
+        expect: Expect,
+        inbox: String,
+    ) -> Result<Delivery, ApiError> {
+        self.apply(arn, event, expect, Patience::Forever, Some(inbox))
+            .await
     }
 
     async fn apply(
@@ -214,6 +255,7 @@ impl Runtime {
         event: Event,
         expect: Expect,
         patience: Patience,
+        inbox: Option<String>,
     ) -> Result<Delivery, ApiError> {
         let redrive = matches!(event, Event::Redrive);
         let mut retry = Retry::new(patience);
@@ -223,11 +265,25 @@ impl Runtime {
             let loaded = g.active.is_none();
             let a = match g.active.take() {
                 Some(a) => a,
-                None => match self.load(arn, redrive) {
-                    Ok(Some(a)) => a,
-                    Ok(None) => {
+                None => match self.load_owned(arn, redrive, &mut g) {
+                    Ok(super::leases::Owned::Here(mut a, from)) => {
+                        if let Some(from) = from {
+                            self.take_over(arn, &mut a, &from);
+                        }
+                        a
+                    }
+                    Ok(super::leases::Owned::Missing) => {
                         self.owners.evict(arn, &slot, &mut g);
                         return Ok(Delivery::Ended);
+                    }
+                    Ok(super::leases::Owned::Elsewhere) => {
+                        self.owners.evict(arn, &slot, &mut g);
+                        drop(g);
+                        if inbox.is_some() {
+                            // Left in the inbox for the node that holds it now.
+                            return Ok(Delivery::Forwarded);
+                        }
+                        return self.forward(arn, event, expect, patience).await;
                     }
                     Err(e) => {
                         self.owners.evict(arn, &slot, &mut g);
@@ -240,19 +296,7 @@ impl Runtime {
                     }
                 },
             };
-            let expected = match expect {
-                _ if a.ex.outcome().is_some() && !redrive => Delivery::Ended,
-                Expect::Anything => Delivery::Applied,
-                Expect::Timer(t) if a.timers.contains_key(&t) => Delivery::Applied,
-                Expect::Task(t, phases) => match a.ex.task_phase(t) {
-                    Some(p) if phases.is_empty() || phases.contains(&p) => Delivery::Applied,
-                    Some(TaskPhase::Invoked) if phases.contains(&TaskPhase::Submitted) => {
-                        Delivery::NotYet
-                    }
-                    _ => Delivery::Refused,
-                },
-                Expect::Timer(_) => Delivery::Refused,
-            };
+            let expected = expectation(&a, expect, redrive);
             if expected != Delivery::Applied {
                 // A copy loaded only to refuse a stale event (a parked execution's old
                 // timer, a token of a closed task) need not stay in memory.
@@ -264,10 +308,25 @@ impl Runtime {
                 return Ok(expected);
             }
             match self
-                .step_locked(arn, a, event.clone(), &slot, &mut g, &mut retry)
+                .step_locked(
+                    arn,
+                    a,
+                    event.clone(),
+                    inbox.clone(),
+                    &slot,
+                    &mut g,
+                    &mut retry,
+                )
                 .await
             {
                 Ok(()) => return Ok(Delivery::Applied),
+                // Next time round the event goes to the node that holds it now.
+                Err(StepError::LeaseLost) if stale < 3 => stale += 1,
+                Err(StepError::LeaseLost) => {
+                    return Err(ApiError::ServiceUnavailable(format!(
+                        "{arn}: its lease keeps moving between nodes; try again"
+                    )))
+                }
                 Err(StepError::Stale) if stale < 3 => stale += 1,
                 Err(StepError::Stale) => {
                     return Err(ApiError::Internal(format!(
@@ -281,11 +340,13 @@ impl Runtime {
 
     /// Applies `event` to the locked execution, commits the step (retrying as `retry`
     /// allows), and sends out its effects.
+    #[allow(clippy::too_many_arguments)]
     async fn step_locked(
         self: &Arc<Self>,
         arn: &str,
         mut a: Active,
         event: Event,
+        inbox: Option<String>,
         slot: &super::owner::Slot,
         g: &mut SlotState,
         retry: &mut Retry,
@@ -319,13 +380,19 @@ impl Runtime {
             .filter(|(t, _)| !a.tasks.contains_key(t) && answered != Some(*t))
             .map(|(_, r)| r)
             .collect();
-        let mut writes = vec![Write::AppendStep(StepRow {
+        // The lease check first: its row lock makes a claim by another node wait for
+        // this commit.
+        let mut writes: Vec<Write> = self.hold(arn, g, now).into_iter().collect();
+        writes.push(Write::AppendStep(StepRow {
             execution_arn: arn.to_string(),
             seq: a.seq,
             now_ms: now,
             event: event_text,
             history: codec::history_text(&events),
-        })];
+        }));
+        if let Some(id) = inbox {
+            writes.push(Write::DeleteInbox(id));
+        }
         if let Some(t) = fired {
             writes.push(Write::DeleteTimer(arn.to_string(), t as i64));
         }
@@ -341,12 +408,24 @@ impl Runtime {
         };
         writes.extend(announced.iter().cloned().map(Write::InsertDelivery));
         writes.push(Write::UpdateExecution(u));
+        // An ended execution leaves memory: its lease is given up with the last step.
+        let release = if outcome.is_some() { g.fence } else { None };
         if outcome.is_some() {
             writes.push(Write::DeleteTimers(arn.to_string()));
+        }
+        if let Some(fence) = release {
+            writes.push(self.release_write(arn, fence));
         }
         loop {
             match self.db.write(writes.clone()).await {
                 Ok(()) => break,
+                Err(e @ StoreError::LeaseLost(_)) => {
+                    self.lease_lost(arn, &e);
+                    // Not this node's to release any more.
+                    g.fence = None;
+                    self.owners.evict(arn, slot, g);
+                    return Err(StepError::LeaseLost);
+                }
                 Err(StoreError::Conflict) => {
                     // Cannot happen while this is the only copy; if it does, the store is
                     // right: drop the copy and apply the event to what the store holds.
@@ -361,6 +440,9 @@ impl Runtime {
                     }
                 }
             }
+        }
+        if release.is_some() {
+            g.fence = None;
         }
         if retry.failures > 0 {
             tracing::info!(

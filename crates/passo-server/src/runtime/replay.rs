@@ -91,7 +91,19 @@ impl Runtime {
                 continue;
             }
             let (slot, mut g) = self.owners.lock(&arn).await;
-            if let Some(a) = self.load(&arn, false)? {
+            if g.active.is_some() {
+                continue;
+            }
+            // With other nodes: only what this node may own (its own from before the
+            // restart, or a dead node's); the rest is theirs.
+            let a = match self.load_owned(&arn, false, &mut g)? {
+                super::leases::Owned::Here(a, _) => Some(a),
+                _ => {
+                    self.owners.evict(&arn, &slot, &mut g);
+                    None
+                }
+            };
+            if let Some(a) = a {
                 let cmds: Vec<Command> = a.tasks.values().cloned().collect();
                 n += cmds.len();
                 let children: Vec<(u64, String, Pattern)> = a

@@ -76,7 +76,12 @@ pub async fn run(rt: Arc<Runtime>, every: std::time::Duration) {
 impl Runtime {
     /// One sweep; answers how many stranded executions it found.
     pub async fn sweep(self: &Arc<Self>) -> usize {
-        let candidates = match self.db.running_without_timers() {
+        // With other nodes, only the executions this node may own: the others sweep theirs.
+        let candidates = match self.db.shared() {
+            Some(shared) => shared.sweep_candidates(&self.cfg.node_id, super::now_ms()),
+            None => self.db.running_without_timers(),
+        };
+        let candidates = match candidates {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!("sweeping: {e}");
@@ -99,9 +104,15 @@ impl Runtime {
             };
             let a = match g.active.take() {
                 Some(a) => a,
-                None => match self.load(&arn, false) {
-                    Ok(Some(a)) => a,
-                    Ok(None) => {
+                None => match self.load_owned(&arn, false, &mut g) {
+                    // A dead node's execution: resumed as a takeover, not a stranding.
+                    Ok(super::leases::Owned::Here(mut a, Some(from))) => {
+                        self.take_over(&arn, &mut a, &from);
+                        self.after_commit(&arn, a, Vec::new(), &slot, &mut g);
+                        continue;
+                    }
+                    Ok(super::leases::Owned::Here(a, None)) => a,
+                    Ok(super::leases::Owned::Missing | super::leases::Owned::Elsewhere) => {
                         self.owners.evict(&arn, &slot, &mut g);
                         continue;
                     }

@@ -6,6 +6,7 @@
 //! any thread, inside an async runtime or not (the sync `postgres` crate would panic there),
 //! and the server's code calls the same methods on either backend.
 
+mod leases;
 mod read;
 mod rows;
 mod schema;
@@ -51,6 +52,12 @@ impl Postgres {
         }
         if config.get_application_name().is_none() {
             config.application_name("passo");
+        }
+        // A node cut off mid-transaction must not hold its rows' locks (a lease another
+        // node is claiming) for TCP's hours: the server ends such a session itself.
+        let keep = config.get_options().map(str::to_string).unwrap_or_default();
+        if !keep.contains("idle_in_transaction_session_timeout") {
+            config.options(format!("{keep} -c idle_in_transaction_session_timeout=10000").trim());
         }
         let manager = Manager::from_config(
             config,
@@ -154,5 +161,9 @@ impl crate::Store for Postgres {
 
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    fn shared(&self) -> Option<&dyn crate::Shared> {
+        Some(self)
     }
 }

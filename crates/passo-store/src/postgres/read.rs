@@ -9,13 +9,13 @@ use tokio_postgres::Row;
 
 /// A parameter owned by the query (the read runs on the store's runtime, not the caller's
 /// stack).
-type P = Box<dyn ToSql + Send + Sync>;
+pub(super) type P = Box<dyn ToSql + Send + Sync>;
 
-fn p<T: ToSql + Send + Sync + 'static>(v: T) -> P {
+pub(super) fn p<T: ToSql + Send + Sync + 'static>(v: T) -> P {
     Box::new(v)
 }
 
-fn text(s: &str) -> P {
+pub(super) fn text(s: &str) -> P {
     p(s.to_owned())
 }
 
@@ -25,12 +25,12 @@ fn opt(s: Option<&str>) -> P {
 
 /// A row limit; callers ask for "all" with `usize::MAX` (SQLite reads a negative LIMIT as
 /// none, PostgreSQL refuses one).
-fn limit_param(limit: usize) -> P {
+pub(super) fn limit_param(limit: usize) -> P {
     p(i64::try_from(limit).unwrap_or(i64::MAX))
 }
 
 impl Postgres {
-    fn all<T: Send + 'static>(
+    pub(super) fn all<T: Send + 'static>(
         &self,
         sql: &'static str,
         params: Vec<P>,
@@ -46,7 +46,7 @@ impl Postgres {
         })
     }
 
-    fn one<T: Send + 'static>(
+    pub(super) fn one<T: Send + 'static>(
         &self,
         sql: &'static str,
         params: Vec<P>,

@@ -6,9 +6,8 @@
 //! misread. Text keys are `COLLATE "C"` (byte order, as SQLite compares), so pages and
 //! listings come back in the same order on both backends, whatever the database's locale.
 //!
-//! Room for several nodes (issue 18, parts 2-3): claims will be a table of their own
-//! (`leases`: what is claimed, the node, an expiry and a fencing number), added as a
-//! migration; no table here needs to change for it.
+//! Several nodes (V2): `leases` (what is claimed, the node, an expiry and a fencing
+//! number) and `inbox` (events forwarded to an execution's owner).
 
 use crate::{Result, StoreError};
 use deadpool_postgres::ClientWrapper;
@@ -17,7 +16,31 @@ use deadpool_postgres::ClientWrapper;
 const MIGRATION_LOCK: i64 = 0x7061_7373_6f01;
 
 /// Every migration, in order. Append; never edit one that has shipped.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
+
+/// Several nodes: leases (see `leases.rs`) and the inbox of events forwarded to the node
+/// that owns their execution.
+const V2: &str = r#"
+CREATE TABLE leases (
+  key TEXT COLLATE "C" PRIMARY KEY, node TEXT COLLATE "C", fence BIGINT NOT NULL,
+  expires_ms BIGINT NOT NULL);
+CREATE INDEX leases_node ON leases (node) WHERE node IS NOT NULL;
+CREATE INDEX leases_expiry ON leases (expires_ms) WHERE node IS NOT NULL;
+CREATE TABLE inbox (
+  id TEXT COLLATE "C" PRIMARY KEY, execution_arn TEXT COLLATE "C" NOT NULL,
+  event TEXT NOT NULL, expect TEXT NOT NULL, created_ms BIGINT NOT NULL);
+CREATE INDEX inbox_created ON inbox (created_ms);
+-- A step's lease check: an error (not zero rows) when the node lost the lease, so that the
+-- writer rolls back that request alone, as it does any refused statement.
+CREATE FUNCTION passo_hold_lease(k TEXT, n TEXT, f BIGINT, e BIGINT) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE leases SET expires_ms = GREATEST(expires_ms, e) WHERE key = k AND node = n AND fence = f;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'lease lost: %', k USING ERRCODE = 'PSL01';
+  END IF;
+END $$;
+"#;
 
 const V1: &str = r#"
 CREATE TABLE machines (

@@ -17,7 +17,7 @@ pub(super) struct Stmt<'a> {
     pub params: Vec<Param<'a>>,
 }
 
-fn st<'a>(sql: &'static str, params: Vec<Param<'a>>) -> Stmt<'a> {
+pub(super) fn st<'a>(sql: &'static str, params: Vec<Param<'a>>) -> Stmt<'a> {
     Stmt {
         sql: Cow::Borrowed(sql),
         params,
@@ -262,6 +262,16 @@ pub(super) fn plan(w: &Write) -> Vec<Stmt<'_>> {
         )],
         Write::PurgeStoppedBefore(ms) => vec![
             st(
+                "DELETE FROM leases WHERE key IN
+                   (SELECT arn FROM executions WHERE stop_ms IS NOT NULL AND stop_ms < $1)",
+                vec![ms],
+            ),
+            st(
+                "DELETE FROM inbox WHERE execution_arn IN
+                   (SELECT arn FROM executions WHERE stop_ms IS NOT NULL AND stop_ms < $1)",
+                vec![ms],
+            ),
+            st(
                 "DELETE FROM steps WHERE execution_arn IN
                    (SELECT arn FROM executions WHERE stop_ms IS NOT NULL AND stop_ms < $1)",
                 vec![ms],
@@ -291,6 +301,11 @@ pub(super) fn plan(w: &Write) -> Vec<Stmt<'_>> {
         | Write::DeleteScheduleMark(_)
         | Write::PutWebhook(_)
         | Write::DeleteWebhook(_) => events(w),
+        Write::NewLease(_)
+        | Write::HoldLease(_)
+        | Write::ReleaseLease(_)
+        | Write::PutInbox(_)
+        | Write::DeleteInbox(_) => super::leases::plan(w),
     }
 }
 

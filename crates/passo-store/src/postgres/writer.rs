@@ -175,13 +175,16 @@ async fn one_savepoint_each(
     Ok(results)
 }
 
-/// A statement the database refused: a taken key is a conflict.
+/// A statement the database refused: a taken key is a conflict, a failed lease check a
+/// lost lease.
 pub(super) fn refused(e: tokio_postgres::Error) -> StoreError {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-        StoreError::Conflict
-    } else {
-        StoreError::Postgres(e)
+        return StoreError::Conflict;
     }
+    if let Some(key) = super::leases::lost(&e) {
+        return StoreError::LeaseLost(key);
+    }
+    StoreError::Postgres(e)
 }
 
 /// Polls every future once, in order, which sends each one's request on the connection,

@@ -326,6 +326,17 @@ fn apply(c: &Connection, w: &Write) -> Result<()> {
             c.prepare_cached("DELETE FROM webhooks WHERE name = ?1")?
                 .execute([name])?;
         }
+        // An SQLite file belongs to one process: the runtime runs alone on it and never
+        // asks for leases or forwards events (`Store::shared` is None). Loud if it ever did.
+        Write::NewLease(_)
+        | Write::HoldLease(_)
+        | Write::ReleaseLease(_)
+        | Write::PutInbox(_)
+        | Write::DeleteInbox(_) => {
+            return Err(StoreError::Commit(
+                "leases and forwarded events need a shared database (PostgreSQL)".into(),
+            ))
+        }
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 mod catalog;
 mod events;
 mod executions;
+mod leases;
 mod messaging;
 mod postgres_only;
 

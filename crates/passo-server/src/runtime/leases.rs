@@ -1,0 +1,236 @@
+//! Several nodes on one database: which node owns which Standard execution.
+//!
+//! Any node answers any API call, but only the node holding an execution's lease holds it
+//! in memory and steps it (Express executions share nothing and need none). The rules:
+//!
+//! - A node claims the lease before it loads an execution (`load_owned`) and every step it
+//!   commits carries `Write::HoldLease` with the lease's fence: a node whose lease was
+//!   taken over can never commit another step (the store refuses it with `LeaseLost`, and
+//!   the node drops its copy).
+//! - An execution leaves memory with its lease given up (released), so a parked execution
+//!   is owned by nobody: whichever node its timer or its answer reaches claims it.
+//! - An event for an execution another node holds goes to that node through the inbox
+//!   (`inbox.rs`); a timer is not forwarded: its owner fires it.
+//! - A node renews its leases every third of their time to live. A node that stops
+//!   renewing (killed, or cut off from the database) loses them when they run out; the
+//!   others find them (`expired_leases`), claim them and send again the tasks the dead
+//!   node had out (in-flight work is at-least-once; committed steps never run again).
+//!
+//! With SQLite (one process) none of this runs: `Db::shared` is None.
+
+use super::active::Active;
+use super::owner::SlotState;
+use super::{now_ms, Runtime};
+use crate::error::ApiError;
+use passo_store::{Claim, LeaseRow, StoreError, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// An execution as a node may hold it.
+// Returned and taken apart at once: boxing the copy would only add an allocation per load.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Owned {
+    /// Loaded, and this node holds its lease; `from` names the node whose run-out lease
+    /// this node took over (its tasks in flight must be sent again: [`Runtime::take_over`]).
+    Here(Active, Option<String>),
+    /// No such execution, or it has ended.
+    Missing,
+    /// Another node holds it.
+    Elsewhere,
+}
+
+impl Runtime {
+    /// Whether this node shares its database with others (leases are on).
+    pub fn clustered(&self) -> bool {
+        self.db.shared().is_some()
+    }
+
+    /// Claims the execution's lease (when clustered) and loads it.
+    pub(crate) fn load_owned(
+        &self,
+        arn: &str,
+        finished_too: bool,
+        g: &mut SlotState,
+    ) -> Result<Owned, ApiError> {
+        let mut from = None;
+        if let Some(shared) = self.db.shared() {
+            match shared.claim(arn, &self.cfg.node_id, now_ms(), self.cfg.lease_ms)? {
+                Claim::Held { fence, from: f } => {
+                    g.fence = Some(fence);
+                    from = f;
+                }
+                Claim::Busy { .. } => return Ok(Owned::Elsewhere),
+            }
+        }
+        Ok(match self.load(arn, finished_too)? {
+            Some(a) => Owned::Here(a, from),
+            None => Owned::Missing,
+        })
+    }
+
+    /// The lease check a step of the (locked) execution commits with, if clustered.
+    pub(crate) fn hold(&self, arn: &str, g: &SlotState, now: i64) -> Option<Write> {
+        g.fence.map(|fence| {
+            Write::HoldLease(LeaseRow {
+                key: arn.to_string(),
+                node: Some(self.cfg.node_id.clone()),
+                fence,
+                expires_ms: now + self.cfg.lease_ms,
+            })
+        })
+    }
+
+    /// The lease a new execution starts under (fence 1), if clustered.
+    pub(crate) fn new_lease(&self, arn: &str, now: i64) -> Option<Write> {
+        self.clustered().then(|| {
+            Write::NewLease(LeaseRow {
+                key: arn.to_string(),
+                node: Some(self.cfg.node_id.clone()),
+                fence: 1,
+                expires_ms: now + self.cfg.lease_ms,
+            })
+        })
+    }
+
+    /// Gives up this node's lease on `arn` taken under `fence` (nothing happens when
+    /// another node, or a newer claim of this one, holds it now).
+    pub(crate) fn release_write(&self, arn: &str, fence: i64) -> Write {
+        Write::ReleaseLease(LeaseRow {
+            key: arn.to_string(),
+            node: Some(self.cfg.node_id.clone()),
+            fence,
+            expires_ms: 0,
+        })
+    }
+
+    /// An execution this node took over from `from`, whose lease ran out: sends again
+    /// what it had out (tasks, followed jobs) and asks its children how they are.
+    pub(crate) fn take_over(self: &Arc<Self>, arn: &str, a: &mut Active, from: &str) {
+        self.metrics.cluster.taken_over.inc();
+        let tasks: Vec<_> = a.tasks.values().cloned().collect();
+        tracing::info!(
+            "{arn}: taken over from node {from} (its lease ran out); sending {} tasks again",
+            tasks.len()
+        );
+        for c in tasks {
+            self.send_task(arn, a, c);
+        }
+        // Its timers due soon sat in the dead node's memory: into this one's.
+        let soon = now_ms() + super::LOOKAHEAD_MS;
+        for (timer, at) in a.timers.iter().filter(|(_, at)| **at <= soon) {
+            self.timers.push(passo_store::TimerRow {
+                fire_at_ms: *at,
+                execution_arn: arn.to_string(),
+                timer_id: *timer as i64,
+            });
+        }
+        self.resume_jobs(arn, a.jobs_out());
+        let children: Vec<_> = a
+            .children
+            .iter()
+            .map(|(t, (c, p))| (*t, c.clone(), *p))
+            .collect();
+        if !children.is_empty() {
+            let (rt, arn) = (self.clone(), arn.to_string());
+            tokio::spawn(async move {
+                for (task, child, pattern) in children {
+                    rt.check_child(&arn, task, &child, pattern).await;
+                }
+            });
+        }
+    }
+
+    /// Executions whose owner's lease ran out: claim and resume each.
+    async fn take_over_expired(self: &Arc<Self>) {
+        let Some(shared) = self.db.shared() else {
+            return;
+        };
+        let expired = match shared.expired_leases(&self.cfg.node_id, now_ms(), 500) {
+            Ok(e) => e,
+            Err(e) => return tracing::warn!("looking for expired leases: {e}"),
+        };
+        for lease in expired {
+            let arn = lease.key;
+            let (slot, mut g) = self.owners.lock(&arn).await;
+            if g.active.is_some() {
+                continue;
+            }
+            match self.load_owned(&arn, false, &mut g) {
+                Ok(Owned::Here(mut a, from)) => {
+                    if let Some(from) = from {
+                        self.take_over(&arn, &mut a, &from);
+                    }
+                    self.after_commit(&arn, a, Vec::new(), &slot, &mut g);
+                }
+                Ok(Owned::Missing | Owned::Elsewhere) => self.owners.evict(&arn, &slot, &mut g),
+                Err(e) => {
+                    self.owners.evict(&arn, &slot, &mut g);
+                    tracing::warn!("taking over {arn}: {e}");
+                }
+            }
+        }
+    }
+
+    /// Gives up the leases of executions that left memory.
+    async fn release_evicted(&self) {
+        let released: Vec<(String, i64)> =
+            std::mem::take(&mut *self.owners.released.lock().unwrap());
+        if released.is_empty() {
+            return;
+        }
+        let writes = released
+            .iter()
+            .map(|(key, fence)| self.release_write(key, *fence))
+            .collect();
+        // A release that does not commit only costs time: the lease runs out instead.
+        if let Err(e) = self.db.write(writes).await {
+            tracing::warn!("releasing leases: {e}");
+        }
+    }
+
+    /// A commit refused because another node holds the lease now.
+    pub(crate) fn lease_lost(&self, arn: &str, e: &StoreError) {
+        self.metrics.cluster.lost.inc();
+        tracing::warn!("{arn}: {e}; dropping this node's copy");
+    }
+}
+
+/// The lease keeper of a node on a shared database (run it as a task): renews leases,
+/// releases the ones of executions that left memory, applies forwarded events, and takes
+/// over executions whose owner stopped renewing. Polls: nothing here needs NOTIFY.
+pub async fn run(rt: Arc<Runtime>) {
+    if !rt.clustered() {
+        return;
+    }
+    let renew_every = Duration::from_millis((rt.cfg.lease_ms / 3).max(50) as u64);
+    let scan_every = Duration::from_millis((rt.cfg.lease_ms / 2).clamp(100, 2_000) as u64);
+    let tick = Duration::from_millis(100);
+    let start = tokio::time::Instant::now();
+    let (mut last_renew, mut last_scan, mut last_catalog) = (start, start, start);
+    loop {
+        tokio::time::sleep(tick).await;
+        rt.release_evicted().await;
+        rt.apply_inbox().await;
+        let now = tokio::time::Instant::now();
+        if now - last_renew >= renew_every {
+            last_renew = now;
+            let shared = rt.db.shared().expect("clustered");
+            match shared.renew(&rt.cfg.node_id, now_ms() + rt.cfg.lease_ms) {
+                Ok(n) => {
+                    rt.metrics.cluster.leases_renewed.set(n as i64);
+                }
+                Err(e) => tracing::warn!("renewing leases: {e}"),
+            }
+        }
+        if now - last_scan >= scan_every {
+            last_scan = now;
+            rt.take_over_expired().await;
+        }
+        if now - last_catalog >= Duration::from_secs(1) {
+            last_catalog = now;
+            if let Err(e) = rt.catalog.refresh() {
+                tracing::warn!("reading other nodes' machines: {e}");
+            }
+        }
+    }
+}

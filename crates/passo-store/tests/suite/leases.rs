@@ -1,0 +1,267 @@
+//! Leases and the inbox, what several nodes sharing a PostgreSQL database rely on
+//! (PostgreSQL only: an SQLite file has one process, and `Db::shared` is None there).
+
+use crate::exec;
+use passo_store::scratch::ScratchDatabase;
+use passo_store::{
+    Claim, Database, Db, DbOptions, InboxRow, LeaseRow, StepRow, StoreError, TimerRow, Write,
+};
+
+fn open(test: &str) -> Option<(ScratchDatabase, Db)> {
+    let scratch = ScratchDatabase::for_test(test)?;
+    let db = Db::connect(
+        &Database::Postgres(scratch.url().into()),
+        DbOptions::default(),
+    )
+    .unwrap();
+    Some((scratch, db))
+}
+
+fn step(arn: &str, seq: i64) -> StepRow {
+    StepRow {
+        execution_arn: arn.into(),
+        seq,
+        now_ms: 1,
+        event: "{}".into(),
+        history: "[]".into(),
+    }
+}
+
+fn lease(key: &str, node: &str, fence: i64, expires_ms: i64) -> LeaseRow {
+    LeaseRow {
+        key: key.into(),
+        node: Some(node.into()),
+        fence,
+        expires_ms,
+    }
+}
+
+fn held(fence: i64, from: Option<&str>) -> Claim {
+    Claim::Held {
+        fence,
+        from: from.map(String::from),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_is_held_by_one_node_until_it_runs_out_or_is_released() {
+    let Some((_scratch, db)) = open("lease_claims") else {
+        return;
+    };
+    let s = db.shared().expect("PostgreSQL is shared");
+    // Free: the first claim holds it under fence 1; another node is turned away.
+    assert_eq!(s.claim("e1", "n1", 1_000, 500).unwrap(), held(1, None));
+    assert_eq!(
+        s.claim("e1", "n2", 1_100, 500).unwrap(),
+        Claim::Busy {
+            node: "n1".into(),
+            expires_ms: 1_500
+        }
+    );
+    // Its holder may claim again (after a restart): a new fence, not a takeover.
+    assert_eq!(s.claim("e1", "n1", 1_200, 500).unwrap(), held(2, None));
+    // Run out: another node takes it over, and says from whom.
+    assert_eq!(
+        s.claim("e1", "n2", 1_800, 500).unwrap(),
+        held(3, Some("n1"))
+    );
+    assert_eq!(
+        s.expired_leases("n1", 1_900, 10).unwrap(),
+        Vec::<LeaseRow>::new(),
+        "n2's lease is not expired yet"
+    );
+    assert_eq!(
+        s.expired_leases("n1", 2_400, 10).unwrap(),
+        vec![lease("e1", "n2", 3, 2_300)]
+    );
+    assert!(
+        s.expired_leases("n2", 2_400, 10).unwrap().is_empty(),
+        "a node's own leases are not listed for it"
+    );
+    // Released: claimable at once, and not a takeover.
+    db.write(vec![Write::ReleaseLease(lease("e1", "n2", 3, 0))])
+        .await
+        .unwrap();
+    assert_eq!(s.claim("e1", "n1", 1_900, 500).unwrap(), held(4, None));
+    // A release under an old fence does nothing.
+    db.write(vec![Write::ReleaseLease(lease("e1", "n1", 3, 0))])
+        .await
+        .unwrap();
+    assert_eq!(s.lease("e1").unwrap(), Some(lease("e1", "n1", 4, 2_400)));
+    // Renewal extends only the node's own leases.
+    assert_eq!(s.claim("e2", "n2", 1_900, 500).unwrap(), held(1, None));
+    assert_eq!(s.renew("n1", 9_000).unwrap(), 1);
+    assert_eq!(s.lease("e1").unwrap().unwrap().expires_ms, 9_000);
+    assert_eq!(s.lease("e2").unwrap().unwrap().expires_ms, 2_400);
+    db.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_lost_its_lease_cannot_commit_a_step() {
+    let Some((_scratch, db)) = open("lease_fence") else {
+        return;
+    };
+    let s = db.shared().unwrap();
+    db.write(vec![
+        Write::InsertExecution(exec("e1", "m", 1)),
+        Write::InsertExecution(exec("e2", "m", 1)),
+        Write::NewLease(lease("e1", "n1", 1, 1_000)),
+        Write::NewLease(lease("e2", "n1", 1, 1_000)),
+        Write::AppendStep(step("e1", 0)),
+    ])
+    .await
+    .unwrap();
+    // A second start of the same execution finds its lease taken.
+    assert!(matches!(
+        db.write(vec![Write::NewLease(lease("e1", "n9", 1, 1_000))])
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    // The holder commits under its fence, and the commit extends the lease.
+    db.write(vec![
+        Write::HoldLease(lease("e1", "n1", 1, 1_500)),
+        Write::AppendStep(step("e1", 1)),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(s.lease("e1").unwrap().unwrap().expires_ms, 1_500);
+    // n2 takes it over once it runs out; n1's next step is refused, while a neighbour in
+    // the same batch (e2, still n1's) commits.
+    assert_eq!(
+        s.claim("e1", "n2", 2_000, 500).unwrap(),
+        held(2, Some("n1"))
+    );
+    let lost = db.submit(vec![
+        Write::HoldLease(lease("e1", "n1", 1, 2_500)),
+        Write::AppendStep(step("e1", 2)),
+    ]);
+    let fine = db.submit(vec![
+        Write::HoldLease(lease("e2", "n1", 1, 2_500)),
+        Write::AppendStep(step("e2", 0)),
+    ]);
+    match lost.await {
+        Err(StoreError::LeaseLost(key)) => assert_eq!(key, "e1"),
+        other => panic!("expected LeaseLost, got {other:?}"),
+    }
+    fine.await.unwrap();
+    assert_eq!(
+        db.steps("e1").unwrap().len(),
+        2,
+        "the refused step is not there"
+    );
+    assert_eq!(db.steps("e2").unwrap().len(), 1);
+    // The new holder commits under its own fence.
+    db.write(vec![
+        Write::HoldLease(lease("e1", "n2", 2, 2_500)),
+        Write::AppendStep(step("e1", 2)),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(db.steps("e1").unwrap().len(), 3);
+    db.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_events_timers_and_sweeps_go_to_nodes_that_may_own_them() {
+    let Some((_scratch, db)) = open("lease_work") else {
+        return;
+    };
+    let s = db.shared().unwrap();
+    let inbox = |id: &str, arn: &str, at: i64| InboxRow {
+        id: id.into(),
+        execution_arn: arn.into(),
+        event: "{\"k\":\"stop\"}".into(),
+        expect: "any".into(),
+        created_ms: at,
+    };
+    let timer = |arn: &str| TimerRow {
+        fire_at_ms: 100,
+        execution_arn: arn.into(),
+        timer_id: 1,
+    };
+    db.write(vec![
+        // held: n1 holds it; free: no lease; gone: n1's lease ran out (n1 died).
+        Write::InsertExecution(exec("held", "m", 1)),
+        Write::InsertExecution(exec("free", "m", 1)),
+        Write::InsertExecution(exec("gone", "m", 1)),
+        Write::NewLease(lease("held", "n1", 1, 10_000)),
+        Write::NewLease(lease("gone", "n1", 1, 500)),
+        Write::PutInbox(inbox("i1", "held", 1)),
+        Write::PutInbox(inbox("i2", "free", 2)),
+        Write::PutInbox(inbox("i3", "gone", 3)),
+        Write::PutInbox(inbox("i3", "gone", 3)),
+        Write::PutTimer(timer("held")),
+        Write::PutTimer(timer("free")),
+    ])
+    .await
+    .unwrap();
+    let ids = |rows: Vec<InboxRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(s.inbox("n1", 1_000, 10).unwrap()), ["i1", "i2", "i3"]);
+    assert_eq!(ids(s.inbox("n2", 1_000, 10).unwrap()), ["i2", "i3"]);
+    let arns = |rows: Vec<TimerRow>| {
+        rows.into_iter()
+            .map(|r| r.execution_arn)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        arns(s.due_timers_for("n2", 1_000, 200, 10).unwrap()),
+        ["free"]
+    );
+    assert_eq!(
+        arns(s.due_timers_for("n1", 1_000, 200, 10).unwrap()).len(),
+        2
+    );
+    assert!(
+        s.due_timers_for("n1", 1_000, 50, 10).unwrap().is_empty(),
+        "not due"
+    );
+    // Without timers: gone (n2 may take it over); held and free have timers.
+    assert_eq!(s.sweep_candidates("n2", 1_000).unwrap(), ["gone"]);
+    db.write(vec![Write::DeleteInbox("i2".into())])
+        .await
+        .unwrap();
+    assert_eq!(ids(s.inbox("n2", 1_000, 10).unwrap()), ["i3"]);
+    // Purging an ended execution takes its lease and inbox with it.
+    let mut u = passo_store::ExecutionUpdate {
+        arn: "gone".into(),
+        status: "SUCCEEDED".into(),
+        output: None,
+        error: None,
+        cause: None,
+        stop_ms: Some(5),
+        pending_tasks: 0,
+        redrive_count: 0,
+        redrive_ms: None,
+    };
+    u.output = Some("{}".into());
+    db.write(vec![
+        Write::UpdateExecution(u),
+        Write::PurgeStoppedBefore(10),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(s.lease("gone").unwrap(), None);
+    assert!(ids(s.inbox("n2", 1_000, 10).unwrap()).is_empty());
+    db.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_has_no_leases() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("passo.db"), DbOptions::default()).unwrap();
+    assert!(db.shared().is_none());
+    let refused = db
+        .write(vec![Write::PutInbox(InboxRow {
+            id: "i".into(),
+            execution_arn: "e".into(),
+            event: "{}".into(),
+            expect: "any".into(),
+            created_ms: 0,
+        })])
+        .await;
+    assert!(
+        refused.is_err(),
+        "an SQLite store must not take forwarded events"
+    );
+    db.close();
+}
