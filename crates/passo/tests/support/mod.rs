@@ -3,9 +3,14 @@
 #![allow(dead_code)]
 
 pub mod boto3;
+pub mod cluster;
 pub mod defs;
+pub mod ledger;
+pub mod load;
+pub mod mix;
 pub mod moto;
 pub mod peers;
+pub mod proxy;
 
 use passo_store::scratch::ScratchDatabase;
 use serde_json::{json, Value};
@@ -215,10 +220,32 @@ pub fn try_call(addr: &str, action: &str, body: &Value) -> Option<(u16, Value)> 
     exchange(addr, action, &body.to_string(), "")
 }
 
+/// [`try_call`] that also gives up (None) when the answer takes longer than `timeout`: a
+/// server cut off from its database may hold a call for long.
+pub fn try_call_within(
+    addr: &str,
+    action: &str,
+    body: &Value,
+    timeout: Duration,
+) -> Option<(u16, Value)> {
+    exchange_within(addr, action, &body.to_string(), "", timeout)
+}
+
 /// Sends one call on a new connection and reads the whole answer.
 fn exchange(addr: &str, action: &str, body: &str, headers: &str) -> Option<(u16, Value)> {
+    exchange_within(addr, action, body, headers, Duration::from_secs(90))
+}
+
+fn exchange_within(
+    addr: &str,
+    action: &str,
+    body: &str,
+    headers: &str,
+    timeout: Duration,
+) -> Option<(u16, Value)> {
     let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(90))).ok()?;
+    s.set_read_timeout(Some(timeout)).ok()?;
+    s.set_write_timeout(Some(timeout)).ok()?;
     // A bare action is Step Functions'; `Passo.X` and the like are sent as given.
     let target = if action.contains('.') {
         action.to_string()
