@@ -503,6 +503,14 @@ async fn run_all(a: &HttpArgs) -> anyhow::Result<()> {
 }
 
 pub fn main(a: HttpArgs) -> ExitCode {
+    load_generator(run_all(&a))
+}
+
+/// Runs a benchmark's load on one worker thread (the rest of the machine is the servers'),
+/// and turns its outcome into the exit code.
+pub(crate) fn load_generator(
+    work: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -514,7 +522,7 @@ pub fn main(a: HttpArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run_all(&a)) {
+    match rt.block_on(work) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -3,7 +3,7 @@
 //! range scan however large the table. (The first page has a query of its own: `?1 IS
 //! NULL OR key > ?1` would keep the planner from the range scan.)
 
-use super::read::{execution_row, map_run_row};
+use super::read::{execution_row, map_run_row, revision_row, step_row};
 use super::Sqlite;
 use crate::messaging::QueueMessageRow;
 use crate::rows::*;
@@ -14,26 +14,6 @@ use std::sync::LazyLock;
 /// SQLite reads a negative LIMIT as none.
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(-1)
-}
-
-fn revision_row(r: &Row<'_>) -> rusqlite::Result<RevisionRow> {
-    Ok(RevisionRow {
-        machine_arn: r.get(0)?,
-        revision_id: r.get(1)?,
-        definition: r.get(2)?,
-        role_arn: r.get(3)?,
-        kind: r.get(4)?,
-    })
-}
-
-fn step_row(r: &Row<'_>) -> rusqlite::Result<StepRow> {
-    Ok(StepRow {
-        execution_arn: r.get(0)?,
-        seq: r.get(1)?,
-        now_ms: r.get(2)?,
-        event: r.get(3)?,
-        history: r.get(4)?,
-    })
 }
 
 impl Sqlite {

@@ -97,15 +97,7 @@ impl crate::Reads for Sqlite {
                 "SELECT machine_arn, revision_id, definition, role_arn, kind FROM revisions
                  WHERE machine_arn = ?1 AND revision_id = ?2",
             )?
-            .query_row([machine_arn, revision_id], |r| {
-                Ok(RevisionRow {
-                    machine_arn: r.get(0)?,
-                    revision_id: r.get(1)?,
-                    definition: r.get(2)?,
-                    role_arn: r.get(3)?,
-                    kind: r.get(4)?,
-                })
-            })
+            .query_row([machine_arn, revision_id], revision_row)
             .optional()
         })
     }
@@ -314,15 +306,7 @@ impl crate::Reads for Sqlite {
                 "SELECT execution_arn, seq, now_ms, event, history FROM steps
                  WHERE execution_arn = ?1 ORDER BY seq",
             )?;
-            let rows = st.query_map([execution_arn], |r| {
-                Ok(StepRow {
-                    execution_arn: r.get(0)?,
-                    seq: r.get(1)?,
-                    now_ms: r.get(2)?,
-                    event: r.get(3)?,
-                    history: r.get(4)?,
-                })
-            })?;
+            let rows = st.query_map([execution_arn], step_row)?;
             rows.collect()
         })
     }
@@ -502,6 +486,26 @@ impl crate::Reads for Sqlite {
             rows.collect()
         })
     }
+}
+
+pub(super) fn revision_row(r: &Row<'_>) -> rusqlite::Result<RevisionRow> {
+    Ok(RevisionRow {
+        machine_arn: r.get(0)?,
+        revision_id: r.get(1)?,
+        definition: r.get(2)?,
+        role_arn: r.get(3)?,
+        kind: r.get(4)?,
+    })
+}
+
+pub(super) fn step_row(r: &Row<'_>) -> rusqlite::Result<StepRow> {
+    Ok(StepRow {
+        execution_arn: r.get(0)?,
+        seq: r.get(1)?,
+        now_ms: r.get(2)?,
+        event: r.get(3)?,
+        history: r.get(4)?,
+    })
 }
 
 fn machine_row(r: &Row<'_>) -> rusqlite::Result<MachineRow> {

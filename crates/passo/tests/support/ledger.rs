@@ -8,7 +8,7 @@
 
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -88,38 +88,9 @@ fn key_of(v: &Value) -> Option<Key> {
 fn serve(conn: TcpStream, calls: Arc<Mutex<HashMap<Key, Vec<Call>>>>, tokens: Sender<Token>) {
     let mut r = BufReader::new(conn.try_clone().unwrap());
     let mut w = conn;
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        // "POST /n1 HTTP/1.1": the path names the node.
-        let node = line
-            .split(' ')
-            .nth(1)
-            .unwrap_or("/")
-            .trim_start_matches('/')
-            .to_string();
-        let mut len = 0usize;
-        loop {
-            line.clear();
-            if r.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = l.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0u8; len];
-        if r.read_exact(&mut body).is_err() {
-            return;
-        }
+    while let Some((path, body)) = super::peers::read_request(&mut r) {
+        // "POST /n1": the path names the node.
+        let node = path.trim_start_matches('/').to_string();
         let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let key = key_of(&v);
         if let Some(k) = &key {

@@ -5,7 +5,7 @@
 use super::try_call;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -36,31 +36,7 @@ pub fn echo_endpoint(passo: Addr) -> (String, Calls) {
 fn serve_echo(conn: TcpStream, passo: Addr, calls: Calls) {
     let mut r = BufReader::new(conn.try_clone().unwrap());
     let mut w = conn;
-    loop {
-        let mut len = 0usize;
-        let mut line = String::new();
-        if r.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        loop {
-            line.clear();
-            if r.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = l.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0u8; len];
-        if r.read_exact(&mut body).is_err() {
-            return;
-        }
+    while let Some((_, body)) = read_request(&mut r) {
         if let Ok(v) = serde_json::from_slice::<Value>(&body) {
             if let Some(e) = v.get("exec").and_then(Value::as_str) {
                 *calls.lock().unwrap().entry(e.to_string()).or_default() += 1;
@@ -81,6 +57,35 @@ fn serve_echo(conn: TcpStream, passo: Addr, calls: Calls) {
             return;
         }
     }
+}
+
+/// The next request on a keep-alive connection: its path and body (None once the
+/// connection closes).
+pub fn read_request(r: &mut impl BufRead) -> Option<(String, Vec<u8>)> {
+    let mut line = String::new();
+    if r.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let path = line.split(' ').nth(1).unwrap_or("/").to_string();
+    let mut len = 0usize;
+    loop {
+        let mut header = String::new();
+        if r.read_line(&mut header).ok()? == 0 {
+            return None;
+        }
+        let h = header.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body).ok()?;
+    Some((path, body))
 }
 
 /// Sends a request until the server answers it (it may be down for a restart), at most a
