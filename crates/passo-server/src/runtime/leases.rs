@@ -103,6 +103,36 @@ impl Runtime {
         })
     }
 
+    /// Whether this node may send a committed step's effects: always, unless the commit
+    /// (made at `made_ms`) was answered after half the lease's time, when the store says
+    /// whether the lease is still this node's under its fence (a node cut off mid-commit
+    /// hears of its commit only when it is back). A lost lease is given up here.
+    pub(crate) fn still_owner_after_commit(
+        &self,
+        arn: &str,
+        g: &mut SlotState,
+        made_ms: i64,
+    ) -> bool {
+        let (Some(fence), Some(shared)) = (g.fence, self.db.shared()) else {
+            return true;
+        };
+        if now_ms() - made_ms < self.cfg.lease_ms / 2 {
+            return true;
+        }
+        let held = match shared.lease(arn) {
+            Ok(Some(l)) => l.node.as_deref() == Some(self.cfg.node_id.as_str()) && l.fence == fence,
+            // Unknown: the store's fencing still guards every later step.
+            Err(_) => true,
+            Ok(None) => false,
+        };
+        if !held {
+            self.metrics.cluster.lost.inc();
+            tracing::warn!("{arn}: its step committed late, and another node holds it now; leaving its effects to that node");
+            g.fence = None;
+        }
+        held
+    }
+
     /// An execution this node took over from `from`, whose lease ran out: sends again
     /// what it had out (tasks, followed jobs) and asks its children how they are.
     pub(crate) fn take_over(self: &Arc<Self>, arn: &str, a: &mut Active, from: &str) {

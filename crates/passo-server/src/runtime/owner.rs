@@ -450,6 +450,13 @@ impl Runtime {
         if release.is_some() {
             g.fence = None;
         }
+        if !self.still_owner_after_commit(arn, g, now) {
+            // Committed, but the answer came so late that another node may have taken the
+            // execution over meanwhile, and it has: its takeover sends what this step
+            // started. Sending it here too would only invoke the tasks twice.
+            self.owners.evict(arn, slot, g);
+            return Ok(());
+        }
         if retry.failures > 0 {
             tracing::info!(
                 "{arn}: step {} committed after {} failures",
