@@ -185,6 +185,15 @@ pub trait Shared: Send + Sync {
     ) -> Result<Vec<TimerRow>>;
     /// Running executions without timers that are claimable by `node` (the sweeper's).
     fn sweep_candidates(&self, node: &str, now_ms: i64) -> Result<Vec<String>>;
+    /// Event-bus deliveries due before `overdue_ms` and not attempted since (the node that
+    /// accepted them died or is stuck), at most `limit`: each is rescheduled to `now_ms`
+    /// for the caller, so that no other node takes it before it is overdue once more.
+    fn take_overdue_deliveries(
+        &self,
+        overdue_ms: i64,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRow>>;
     /// Bytes the executions take in the database (their rows, steps, timers and leases,
     /// with indexes and TOAST), for the benchmarks.
     fn execution_bytes(&self) -> Result<i64>;

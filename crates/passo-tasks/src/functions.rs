@@ -122,6 +122,24 @@ impl Functions {
         Ok(())
     }
 
+    /// Makes the functions made at run time exactly `wanted` (read again from a database
+    /// that other nodes write too): new names are added, missing ones removed, and those
+    /// already here kept as they are (with their concurrency limits in use).
+    pub fn sync_created(&self, wanted: Vec<Function>) {
+        let mut created = self.created.write().unwrap_or_else(|e| e.into_inner());
+        let names: std::collections::HashSet<&str> =
+            wanted.iter().map(|f| f.name.as_str()).collect();
+        created.retain(|name, _| names.contains(name.as_str()));
+        for f in wanted {
+            if self.project.functions.contains_key(&f.name) || created.contains_key(&f.name) {
+                continue;
+            }
+            let limit = f.concurrency.map(|n| Arc::new(Semaphore::new(n)));
+            let function = Arc::new(f);
+            created.insert(function.name.clone(), Callable { function, limit });
+        }
+    }
+
     /// Removes a function made at run time.
     pub fn delete(&self, name: &str) -> Result<(), RegistryError> {
         if self.project.functions.contains_key(name) {

@@ -113,6 +113,22 @@ pub async fn delete(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     Ok(json!({}))
 }
 
+/// Reads the functions created through the API again into `fns`: another node sharing
+/// the database may have created or deleted some.
+pub fn refresh(db: &passo_store::Db, fns: &Functions) -> Result<(), ApiError> {
+    let base = std::env::current_dir().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let wanted = db
+        .functions()?
+        .into_iter()
+        .filter_map(|row| {
+            let spec: Value = serde_json::from_str(&row.spec).unwrap_or(Value::Null);
+            Function::from_spec(&row.name, &spec, &base).ok()
+        })
+        .collect();
+    fns.sync_created(wanted);
+    Ok(())
+}
+
 /// Loads the functions created through the API into `fns` (at start). One that a project
 /// function now shadows is skipped with a warning.
 pub fn load(db: &passo_store::Db, fns: &Functions) -> Result<usize, ApiError> {

@@ -104,12 +104,37 @@ impl Runtime {
         }
     }
 
-    /// Delivers what the store still holds (after a restart); answers how many.
+    /// Delivers what the store still holds (after a restart); answers how many. A node
+    /// sharing its database leaves this to [`Runtime::take_over_deliveries`]: the rows
+    /// there may be other nodes' deliveries in progress.
     pub fn resume_deliveries(self: &Arc<Self>) -> Result<usize, ApiError> {
+        if self.clustered() {
+            return Ok(0);
+        }
         let rows = self.db.pending_deliveries()?;
         let n = rows.len();
         self.dispatch(rows);
         Ok(n)
+    }
+
+    /// Takes over deliveries that were due long ago and never attempted since: the node
+    /// that accepted them died (or is stuck). Overdue means three leases' time: a node
+    /// that lives attempts a delivery when it is due, then deletes or reschedules its row.
+    /// A stuck node that wakes up may attempt it too: at least once, as a delivery is.
+    pub(crate) fn take_over_deliveries(self: &Arc<Self>) {
+        let Some(shared) = self.db.shared() else {
+            return;
+        };
+        let now = now_ms();
+        let overdue = now - 3 * self.cfg.lease_ms.max(1_000);
+        match shared.take_overdue_deliveries(overdue, now, 500) {
+            Ok(rows) if rows.is_empty() => {}
+            Ok(rows) => {
+                tracing::info!("taking over {} overdue event deliveries", rows.len());
+                self.dispatch(rows);
+            }
+            Err(e) => tracing::warn!("looking for overdue event deliveries: {e}"),
+        }
     }
 
     async fn deliver_row(self: Arc<Self>, mut row: DeliveryRow) {

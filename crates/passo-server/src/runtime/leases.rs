@@ -54,9 +54,11 @@ impl Runtime {
     ) -> Result<Owned, ApiError> {
         let mut from = None;
         if let Some(shared) = self.db.shared() {
-            match shared.claim(arn, &self.cfg.node_id, now_ms(), self.cfg.lease_ms)? {
+            let now = now_ms();
+            match shared.claim(arn, &self.cfg.node_id, now, self.cfg.lease_ms)? {
                 Claim::Held { fence, from: f } => {
                     g.fence = Some(fence);
+                    g.lease_until = now + self.cfg.lease_ms;
                     from = f;
                 }
                 Claim::Busy { .. } => return Ok(Owned::Elsewhere),
@@ -66,6 +68,25 @@ impl Runtime {
             Some(a) => Owned::Here(a, from),
             None => Owned::Missing,
         })
+    }
+
+    /// [`Runtime::load_owned`], and when the claim was answered late (it waited on the row
+    /// lock of a cut-off node's commit), the lease confirmed before anything is sent under
+    /// it: a lease lost meanwhile makes the execution another node's.
+    pub(crate) async fn load_confirmed(
+        &self,
+        arn: &str,
+        finished_too: bool,
+        g: &mut SlotState,
+    ) -> Result<Owned, ApiError> {
+        let owned = self.load_owned(arn, finished_too, g)?;
+        if matches!(owned, Owned::Here(..)) {
+            let mut retry = super::owner::Retry::new(super::owner::Patience::Caller);
+            if !self.confirm_lease(arn, g, &mut retry).await {
+                return Ok(Owned::Elsewhere);
+            }
+        }
+        Ok(owned)
     }
 
     /// The lease check a step of the (locked) execution commits with, if clustered.
@@ -103,34 +124,56 @@ impl Runtime {
         })
     }
 
-    /// Whether this node may send a committed step's effects: always, unless the commit
-    /// (made at `made_ms`) was answered after half the lease's time, when the store says
-    /// whether the lease is still this node's under its fence (a node cut off mid-commit
-    /// hears of its commit only when it is back). A lost lease is given up here.
-    pub(crate) fn still_owner_after_commit(
+    /// Whether this node may send effects under the lease of the (locked) execution: a
+    /// committed step's, or a takeover's. Yes while a good part of the lease's time is
+    /// surely left (`g.lease_until`). Once less is (the commit or the claim was answered
+    /// late: a node cut off mid-commit hears of it only when it is back; a claim waited on
+    /// the row lock of such a commit; or the node is too busy), sending could race the
+    /// takeover of another node that sends them too, so the lease is first extended under
+    /// its fence, as a step's commit would: if another node holds it now, this node gives
+    /// its copy up and leaves the effects to it. A store that stays unreachable past
+    /// `retry`'s patience gets the effects sent anyway: at least once, never stranded.
+    pub(crate) async fn confirm_lease(
         &self,
         arn: &str,
         g: &mut SlotState,
-        made_ms: i64,
+        retry: &mut super::owner::Retry,
     ) -> bool {
-        let (Some(fence), Some(shared)) = (g.fence, self.db.shared()) else {
-            return true;
-        };
-        if now_ms() - made_ms < self.cfg.lease_ms / 2 {
+        if g.fence.is_none() || g.lease_until > now_ms() + self.send_margin_ms() {
             return true;
         }
-        let held = match shared.lease(arn) {
-            Ok(Some(l)) => l.node.as_deref() == Some(self.cfg.node_id.as_str()) && l.fence == fence,
-            // Unknown: the store's fencing still guards every later step.
-            Err(_) => true,
-            Ok(None) => false,
-        };
-        if !held {
-            self.metrics.cluster.lost.inc();
-            tracing::warn!("{arn}: its step committed late, and another node holds it now; leaving its effects to that node");
-            g.fence = None;
+        loop {
+            let now = now_ms();
+            let Some(hold) = self.hold(arn, g, now) else {
+                return true;
+            };
+            match self.db.write(vec![hold]).await {
+                Ok(()) => {
+                    g.lease_until = now + self.cfg.lease_ms;
+                    return true;
+                }
+                Err(e @ StoreError::LeaseLost(_)) => {
+                    self.lease_lost(arn, &e);
+                    tracing::warn!("{arn}: its step committed late; the node that took it over sends its effects");
+                    g.fence = None;
+                    return false;
+                }
+                Err(e) => {
+                    if !retry
+                        .wait(&format!("confirming the lease of {arn}"), &e)
+                        .await
+                    {
+                        return true;
+                    }
+                }
+            }
         }
-        held
+    }
+
+    /// How much of its lease an execution must have left for this node to send effects
+    /// under it: a third of the lease's time, what one late renewal can cost.
+    fn send_margin_ms(&self) -> i64 {
+        self.cfg.lease_ms / 3
     }
 
     /// An execution this node took over from `from`, whose lease ran out: sends again
@@ -179,13 +222,20 @@ impl Runtime {
             Ok(e) => e,
             Err(e) => return tracing::warn!("looking for expired leases: {e}"),
         };
+        // Within a budget, so the inbox and releases wait no longer than a renewal's time;
+        // the next scan takes the rest.
+        let budget = tokio::time::Instant::now()
+            + Duration::from_millis((self.cfg.lease_ms / 3).max(100) as u64);
         for lease in expired {
+            if tokio::time::Instant::now() > budget {
+                break;
+            }
             let arn = lease.key;
             let (slot, mut g) = self.owners.lock(&arn).await;
             if g.active.is_some() {
                 continue;
             }
-            match self.load_owned(&arn, false, &mut g) {
+            match self.load_confirmed(&arn, false, &mut g).await {
                 Ok(Owned::Here(mut a, from)) => {
                     if let Some(from) = from {
                         self.take_over(&arn, &mut a, &from);
@@ -235,26 +285,25 @@ pub async fn run(rt: Arc<Runtime>) {
     let renew_every = Duration::from_millis((rt.cfg.lease_ms / 3).max(50) as u64);
     let scan_every = Duration::from_millis((rt.cfg.lease_ms / 2).clamp(100, 2_000) as u64);
     let tick = Duration::from_millis(100);
+    // Renewals keep a thread of their own (see `renew`).
+    let keeper = Arc::downgrade(&rt);
+    let spawned = std::thread::Builder::new()
+        .name("passo-lease-renewal".into())
+        .spawn(move || renew(keeper, renew_every));
+    if let Err(e) = spawned {
+        tracing::error!("starting the lease renewal: {e}");
+    }
     let start = tokio::time::Instant::now();
-    let (mut last_renew, mut last_scan, mut last_catalog) = (start, start, start);
+    let (mut last_scan, mut last_catalog) = (start, start);
     loop {
         tokio::time::sleep(tick).await;
         rt.release_evicted().await;
         rt.apply_inbox().await;
         let now = tokio::time::Instant::now();
-        if now - last_renew >= renew_every {
-            last_renew = now;
-            let shared = rt.db.shared().expect("clustered");
-            match shared.renew(&rt.cfg.node_id, now_ms() + rt.cfg.lease_ms) {
-                Ok(n) => {
-                    rt.metrics.cluster.leases_renewed.set(n as i64);
-                }
-                Err(e) => tracing::warn!("renewing leases: {e}"),
-            }
-        }
         if now - last_scan >= scan_every {
             last_scan = now;
             rt.take_over_expired().await;
+            rt.take_over_deliveries();
         }
         if now - last_catalog >= Duration::from_secs(1) {
             last_catalog = now;
@@ -267,6 +316,33 @@ pub async fn run(rt: Arc<Runtime>) {
             if let Err(e) = rt.scheduler.reload(&rt.db, &rt.cfg.realm) {
                 tracing::warn!("reading other nodes' schedules: {e}");
             }
+            if let Err(e) = rt.webhooks.reload(&rt.db, &rt.cfg.realm) {
+                tracing::warn!("reading other nodes' webhooks: {e}");
+            }
+            if let Some(fns) = rt.functions() {
+                if let Err(e) = crate::api::functions::refresh(&rt.db, fns) {
+                    tracing::warn!("reading other nodes' functions: {e}");
+                }
+            }
         }
+    }
+}
+
+/// Extends every lease this node holds, every `every`, on a thread of its own: the store's
+/// reads block the async workers that make them, and a burst of them (hundreds of
+/// executions loaded in a takeover, with API calls) can hold every worker for longer than
+/// a lease, which must not let this node's leases run out. Ends with the runtime.
+fn renew(rt: std::sync::Weak<Runtime>, every: Duration) {
+    loop {
+        std::thread::sleep(every);
+        let Some(rt) = rt.upgrade() else { return };
+        let shared = rt.db.shared().expect("clustered");
+        match shared.renew(&rt.cfg.node_id, now_ms() + rt.cfg.lease_ms) {
+            Ok(n) => {
+                rt.metrics.cluster.leases_renewed.set(n as i64);
+            }
+            Err(passo_store::StoreError::Closed) => return,
+            Err(e) => tracing::warn!("renewing leases: {e}"),
+        };
     }
 }

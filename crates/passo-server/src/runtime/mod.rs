@@ -312,6 +312,13 @@ impl Runtime {
         let (slot, mut g) = self.owners.lock(&arn).await;
         let mut retry = Retry::new(patience);
         loop {
+            // As a step's commit: a retried start's lease counts from this attempt.
+            for w in writes.iter_mut() {
+                if let Write::NewLease(l) = w {
+                    l.expires_ms = now_ms() + self.cfg.lease_ms;
+                    g.lease_until = l.expires_ms;
+                }
+            }
             match self.db.write(writes.clone()).await {
                 Ok(()) => break,
                 Err(StoreError::Conflict) => {
@@ -336,6 +343,9 @@ impl Runtime {
         if leased {
             g.fence = Some(1);
         }
+        // Answered so late that another node took the new execution over: it sends the
+        // first tasks (the start itself stands: it is committed).
+        let ours = self.confirm_lease(&arn, &mut g, &mut retry).await;
         self.metrics.started("STANDARD");
         self.metrics.stepped(entered);
         if let Some(o) = outcome {
@@ -348,7 +358,11 @@ impl Runtime {
         if outcome.is_some() && owner::is_map_child(&a) {
             self.map_child_ended(&arn);
         }
-        self.after_commit(&arn, a, cmds, &slot, &mut g);
+        if ours {
+            self.after_commit(&arn, a, cmds, &slot, &mut g);
+        } else {
+            self.owners.evict(&arn, &slot, &mut g);
+        }
         Ok((arn, start_ms))
     }
 

@@ -29,6 +29,9 @@ pub(crate) struct SlotState {
     /// The fence of the lease this node holds on the execution, when nodes share the
     /// database (see `leases`): every step commits under it.
     pub fence: Option<i64>,
+    /// Until when (this node's clock) that lease is surely this node's: what the claim or
+    /// the latest commit under it extended it to, counted from when the call was made.
+    pub lease_until: i64,
 }
 
 pub(crate) type Slot = Arc<tokio::sync::Mutex<SlotState>>;
@@ -265,7 +268,7 @@ impl Runtime {
             let loaded = g.active.is_none();
             let a = match g.active.take() {
                 Some(a) => a,
-                None => match self.load_owned(arn, redrive, &mut g) {
+                None => match self.load_confirmed(arn, redrive, &mut g).await {
                     Ok(super::leases::Owned::Here(mut a, from)) => {
                         if let Some(from) = from {
                             self.take_over(arn, &mut a, &from);
@@ -422,6 +425,9 @@ impl Runtime {
             // already run-out lease that another node then claims straight after.
             if let Some(Write::HoldLease(l)) = writes.first_mut() {
                 l.expires_ms = super::now_ms() + self.cfg.lease_ms;
+                // What the commit that goes through extends it to (its row lock keeps
+                // every claim out meanwhile).
+                g.lease_until = l.expires_ms;
             }
             match self.db.write(writes.clone()).await {
                 Ok(()) => break,
@@ -450,10 +456,10 @@ impl Runtime {
         if release.is_some() {
             g.fence = None;
         }
-        if !self.still_owner_after_commit(arn, g, now) {
-            // Committed, but the answer came so late that another node may have taken the
-            // execution over meanwhile, and it has: its takeover sends what this step
-            // started. Sending it here too would only invoke the tasks twice.
+        if !self.confirm_lease(arn, g, retry).await {
+            // Committed, but answered so late that another node has taken the execution
+            // over meanwhile: its takeover sends what this step started (sending it here
+            // too would only invoke the tasks twice).
             self.owners.evict(arn, slot, g);
             return Ok(());
         }

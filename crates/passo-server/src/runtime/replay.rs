@@ -96,7 +96,7 @@ impl Runtime {
             }
             // With other nodes: only what this node may own (its own from before the
             // restart, or a dead node's); the rest is theirs.
-            let a = match self.load_owned(&arn, false, &mut g)? {
+            let a = match self.load_confirmed(&arn, false, &mut g).await? {
                 super::leases::Owned::Here(a, _) => Some(a),
                 _ => {
                     self.owners.evict(&arn, &slot, &mut g);

@@ -104,7 +104,7 @@ impl Runtime {
             };
             let a = match g.active.take() {
                 Some(a) => a,
-                None => match self.load_owned(&arn, false, &mut g) {
+                None => match self.load_confirmed(&arn, false, &mut g).await {
                     // A dead node's execution: resumed as a takeover, not a stranding.
                     Ok(super::leases::Owned::Here(mut a, Some(from))) => {
                         self.take_over(&arn, &mut a, &from);

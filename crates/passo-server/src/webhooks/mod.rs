@@ -130,6 +130,22 @@ impl Webhooks {
         Ok(w)
     }
 
+    /// Reads again the webhooks created through the API (another node sharing the database
+    /// may have created, replaced or deleted some); the project file's stay as declared.
+    pub fn reload(
+        &self,
+        db: &Db,
+        realm: &crate::arn::Realm,
+    ) -> Result<(), passo_store::StoreError> {
+        let fresh = Webhooks::load(db, realm)?.0.into_inner().unwrap();
+        let mut hooks = self.0.write().unwrap();
+        hooks.retain(|_, (w, _)| w.declared);
+        for (name, hook) in fresh {
+            hooks.entry(name).or_insert(hook);
+        }
+        Ok(())
+    }
+
     /// Adds the project file's webhooks (over stored ones of the same names).
     pub fn declare(&self, realm: &crate::arn::Realm, requests: &[Value]) -> Result<(), String> {
         for req in requests {

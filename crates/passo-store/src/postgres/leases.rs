@@ -8,13 +8,15 @@
 //! commit, so a claim by another node waits for a step in flight rather than racing it:
 //! a node that lost its lease can never commit a step again.
 //!
+//! Event-bus deliveries a dead node accepted are taken over here too (`take_overdue_deliveries`).
+//!
 //! Nothing here depends on LISTEN/NOTIFY (CockroachDB and YugabyteDB lack it): nodes poll.
 
 use super::read::{limit_param, p, text};
-use super::rows::timer;
+use super::rows::{delivery, timer};
 use super::write::{st, Stmt};
 use super::Postgres;
-use crate::rows::{Claim, InboxRow, LeaseRow, TimerRow, Write};
+use crate::rows::{Claim, DeliveryRow, InboxRow, LeaseRow, TimerRow, Write};
 use crate::Result;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
@@ -79,13 +81,20 @@ fn inbox(r: &Row) -> InboxRow {
 impl crate::Shared for Postgres {
     fn claim(&self, key: &str, node: &str, now_ms: i64, ttl_ms: i64) -> Result<Claim> {
         // `before` is the row as it was: a holder other than this node whose lease ran out
-        // is a takeover (its tasks in flight must be sent again).
+        // is a takeover (its tasks in flight must be sent again). A claim that waited on the
+        // row's lock (a commit in flight from a node cut off mid-transaction holds it until
+        // that node is back) counts its times from when it got the lock, adding how long it
+        // waited (clock_timestamp() - statement_timestamp(): a difference of the database's
+        // clock, so nodes' and database's clocks never mix). Otherwise it would take a lease
+        // that had already run out when it got it, and a claimer waiting behind it too.
         let taken = self.one(
             "WITH before AS (SELECT node, expires_ms FROM leases WHERE key = $1)
              INSERT INTO leases AS l (key, node, fence, expires_ms) VALUES ($1, $2, 1, $4)
              ON CONFLICT (key) DO UPDATE
-               SET node = EXCLUDED.node, fence = l.fence + 1, expires_ms = EXCLUDED.expires_ms
-               WHERE l.node IS NULL OR l.node = EXCLUDED.node OR l.expires_ms < $3
+               SET node = EXCLUDED.node, fence = l.fence + 1,
+                   expires_ms = EXCLUDED.expires_ms + (EXTRACT(EPOCH FROM clock_timestamp() - statement_timestamp()) * 1000)::BIGINT
+               WHERE l.node IS NULL OR l.node = EXCLUDED.node
+                  OR l.expires_ms < $3 + (EXTRACT(EPOCH FROM clock_timestamp() - statement_timestamp()) * 1000)::BIGINT
              RETURNING l.fence, (SELECT node FROM before)",
             vec![text(key), text(node), p(now_ms), p(now_ms + ttl_ms)],
             |r| (r.get::<_, i64>(0), r.get::<_, Option<String>>(1)),
@@ -182,6 +191,23 @@ impl crate::Shared for Postgres {
                 |r| r.get::<_, i64>(0),
             )?
             .unwrap_or(0))
+    }
+
+    fn take_overdue_deliveries(
+        &self,
+        overdue_ms: i64,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRow>> {
+        // SKIP LOCKED: two nodes scanning at once split the rows instead of both taking them.
+        self.all(
+            "UPDATE deliveries d SET next_ms = $2 WHERE d.id IN
+               (SELECT id FROM deliveries WHERE next_ms < $1 ORDER BY next_ms LIMIT $3
+                FOR UPDATE SKIP LOCKED)
+             RETURNING d.*",
+            vec![p(overdue_ms), p(now_ms), limit_param(limit)],
+            delivery,
+        )
     }
 
     fn sweep_candidates(&self, node: &str, now_ms: i64) -> Result<Vec<String>> {
