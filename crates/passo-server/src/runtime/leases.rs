@@ -149,6 +149,7 @@ impl Runtime {
             };
             match self.db.write(vec![hold]).await {
                 Ok(()) => {
+                    tracing::info!("DEBUG {arn}: lease confirmed late ({} ms past what was sure, took {} ms)", now - g.lease_until, now_ms() - now);
                     g.lease_until = now + self.cfg.lease_ms;
                     return true;
                 }
@@ -337,7 +338,12 @@ fn renew(rt: std::sync::Weak<Runtime>, every: Duration) {
         std::thread::sleep(every);
         let Some(rt) = rt.upgrade() else { return };
         let shared = rt.db.shared().expect("clustered");
-        match shared.renew(&rt.cfg.node_id, now_ms() + rt.cfg.lease_ms) {
+        let t0 = now_ms();
+        let r = shared.renew(&rt.cfg.node_id, now_ms() + rt.cfg.lease_ms);
+        if now_ms() - t0 > rt.cfg.lease_ms / 4 {
+            tracing::info!("DEBUG renewal took {} ms", now_ms() - t0);
+        }
+        match r {
             Ok(n) => {
                 rt.metrics.cluster.leases_renewed.set(n as i64);
             }
