@@ -2,6 +2,10 @@
 //! an open Task invocation of a durable execution, so after a restart the recovery that
 //! re-invokes open tasks queues it again; nothing here needs to be stored.
 //!
+//! When nodes share a database, the task is also queued there (`runtime/activity_tasks.rs`)
+//! and a worker on any node may claim it: this queue is then the node's own tasks, looked
+//! at first and claimed from the database before they are handed, and its wake-up.
+//!
 //! GetActivityTask long-polls: a poller waits on the queue's `Notify` without holding a
 //! thread, so hundreds of pollers cost hundreds of small futures.
 
@@ -130,13 +134,7 @@ impl ActivityQueues {
 
     /// Whether the task is queued or being handed to a worker.
     pub fn holds(&self, execution_arn: &str, task: TaskId) -> bool {
-        if self
-            .inner
-            .taken
-            .lock()
-            .unwrap()
-            .contains(&(execution_arn.to_string(), task))
-        {
+        if self.handing(execution_arn, task) {
             return true;
         }
         self.inner.queues.lock().unwrap().values().any(|q| {
@@ -144,6 +142,23 @@ impl ActivityQueues {
                 .iter()
                 .any(|t| t.task == task && t.execution_arn == execution_arn)
         })
+    }
+
+    /// Whether a poller of this node took the task off its queue and is handing it now.
+    pub fn handing(&self, execution_arn: &str, task: TaskId) -> bool {
+        self.inner
+            .taken
+            .lock()
+            .unwrap()
+            .contains(&(execution_arn.to_string(), task))
+    }
+
+    /// Drops the task from its queue: a worker polling another node has it.
+    pub fn forget(&self, execution_arn: &str, task: TaskId) {
+        for q in self.inner.queues.lock().unwrap().values_mut() {
+            q.tasks
+                .retain(|t| t.task != task || t.execution_arn != execution_arn);
+        }
     }
 
     /// Tasks waiting for a worker, over all activities.
@@ -221,6 +236,21 @@ mod tests {
         assert_eq!(again.task, 1, "back at the front, once");
         assert!(!q.holds("e", 1));
         assert_eq!(q.pop("a", soon).await.unwrap().handed().task, 2);
+        assert!(q.pop("a", soon).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_forgotten_task_is_not_handed_out() {
+        let q = ActivityQueues::default();
+        q.push("a", task(1));
+        q.push("a", task(2));
+        q.forget("e", 1);
+        assert!(!q.holds("e", 1));
+        let soon = Instant::now() + Duration::from_millis(10);
+        let t = q.pop("a", soon).await.unwrap();
+        assert!(q.handing("e", 2), "taken, not yet handed");
+        assert_eq!(t.handed().task, 2);
+        assert!(!q.handing("e", 2));
         assert!(q.pop("a", soon).await.is_none());
     }
 

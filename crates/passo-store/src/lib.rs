@@ -162,8 +162,9 @@ pub(crate) trait Store: Reads + Send + Sync {
 
 /// What several Passo nodes on one database need besides reads and writes: claiming and
 /// renewing leases, and finding the work no live node holds. "Claimable" below means: no
-/// lease, a released one, one that ran out, or one `node` holds itself.
-pub trait Shared: Send + Sync {
+/// lease, a released one, one that ran out, or one `node` holds itself. Claiming the
+/// activity tasks queued for any node's workers is [`ActivityTasks`].
+pub trait Shared: ActivityTasks + Send + Sync {
     /// Takes the lease of `key` for `node` until `now_ms + ttl_ms` if it is claimable,
     /// bumping its fence.
     fn claim(&self, key: &str, node: &str, now_ms: i64, ttl_ms: i64) -> Result<Claim>;
@@ -197,6 +198,28 @@ pub trait Shared: Send + Sync {
     /// Bytes the executions take in the database (their rows, steps, timers and leases,
     /// with indexes and TOAST), for the benchmarks.
     fn execution_bytes(&self) -> Result<i64>;
+}
+
+/// The activity tasks queued in a shared database (`Write::QueueActivityTask`), claimed by
+/// whichever node a worker polls: each queued task goes to one claimer, however many nodes
+/// claim at once.
+pub trait ActivityTasks: Send + Sync {
+    /// Takes the task (execution, task id) off the queue if it is still there: the one
+    /// caller that gets it answers it, every other gets None.
+    fn claim_activity_task(
+        &self,
+        execution_arn: &str,
+        task: i64,
+    ) -> Result<Option<ActivityTaskRow>>;
+    /// Takes the oldest task of `activity` off the queue, passing over any another claimer
+    /// is taking right now (so claimers never wait on each other).
+    fn claim_next_activity_task(&self, activity: &str) -> Result<Option<ActivityTaskRow>>;
+    /// Whether the task is queued, or an event forwarded to its execution waits in the inbox
+    /// (a worker that claimed it on another node has its TaskStarted on the way there).
+    fn activity_task_pending(&self, execution_arn: &str, task: i64) -> Result<bool>;
+    /// The events forwarded to one execution, oldest first: its owner looks for a worker's
+    /// TaskStarted there when the worker's answer overtook it.
+    fn inbox_of(&self, execution_arn: &str) -> Result<Vec<InboxRow>>;
 }
 
 /// A handle on the database; cheap to clone.

@@ -228,6 +228,24 @@ pub enum Write {
     PutInbox(InboxRow),
     /// An inbox event that was applied (in the same request as its step) or refused.
     DeleteInbox(String),
+    /// An activity task queued for a worker polling any node; nothing happens when the
+    /// task is queued already (a re-send after a takeover or a restart queues it once).
+    QueueActivityTask(ActivityTaskRow),
+    /// An activity task no worker may take any more (execution ARN, task id): its
+    /// execution closed it while it was queued (it timed out, or the execution ended).
+    DeleteActivityTask(String, i64),
+}
+
+/// An activity task waiting for a worker, when nodes share the database: the key is the
+/// execution and the task id; `input` is the task's input as JSON text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityTaskRow {
+    pub execution_arn: String,
+    pub task: i64,
+    pub activity: String,
+    pub token: String,
+    pub input: String,
+    pub created_ms: i64,
 }
 
 /// Who owns what, for several nodes on one database: an execution's lease (`key` is its

@@ -90,6 +90,15 @@ pub async fn get_task(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError>
         ));
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(POLL_SECONDS);
+    if rt.clustered() {
+        // Any node's tasks (runtime/activity_tasks.rs).
+        return Ok(
+            match rt.take_shared_activity_task(arn, worker, deadline).await? {
+                Some(t) => json!({"taskToken": t.token, "input": t.input.to_string()}),
+                None => json!({}),
+            },
+        );
+    }
     while let Some(taken) = rt.activities.pop(arn, deadline).await {
         let t = taken.task();
         let event = Event::TaskStarted {

@@ -100,16 +100,13 @@ impl Runtime {
                 return self.answer_later(arn, Event::TaskRefused { task, message }, held);
             }
             // The queue holds it from here (the sweeper asks the queue).
-            self.activities.push(
-                activity,
-                ActivityTask {
-                    execution_arn: arn.to_string(),
-                    task,
-                    token: token.clone(),
-                    input: req.input,
-                },
-            );
-            return;
+            let queued = ActivityTask {
+                execution_arn: arn.to_string(),
+                task,
+                token: token.clone(),
+                input: req.input,
+            };
+            return self.queue_activity(activity, queued, held);
         }
         let rt = self.clone();
         let arn = arn.to_string();

@@ -9,10 +9,11 @@ use super::{codec, now_ms, Runtime};
 use crate::error::ApiError;
 use passo_engine::{Event, TaskPhase};
 use passo_store::{InboxRow, StoreError, Write};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-/// Inbox rows being applied by this node now (a poll must not start them twice).
+/// Executions whose inbox rows this node is applying now (a poll must not start them
+/// twice, nor a later row of the same execution before an earlier one).
 #[derive(Default)]
 pub(crate) struct Applying(Mutex<HashSet<String>>);
 
@@ -103,8 +104,9 @@ impl Runtime {
         Ok(Delivery::Forwarded)
     }
 
-    /// Applies the forwarded events this node may apply now (each once: a poll does not
-    /// start one that is still being applied).
+    /// Applies the forwarded events this node may apply now: each once (a poll does not
+    /// start one that is still being applied), and those of one execution one after
+    /// another in the order they were sent (a worker's TaskStarted, then its answer).
     pub(crate) async fn apply_inbox(self: &Arc<Self>) {
         let Some(shared) = self.db.shared() else {
             return;
@@ -114,14 +116,25 @@ impl Runtime {
             Err(e) => return tracing::warn!("reading the inbox: {e}"),
         };
         self.metrics.cluster.inbox_depth.set(rows.len() as i64);
+        let mut groups: Vec<(String, Vec<InboxRow>)> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
         for row in rows {
-            if !self.applying.0.lock().unwrap().insert(row.id.clone()) {
+            let i = *index.entry(row.execution_arn.clone()).or_insert_with(|| {
+                groups.push((row.execution_arn.clone(), Vec::new()));
+                groups.len() - 1
+            });
+            groups[i].1.push(row);
+        }
+        for (arn, rows) in groups {
+            if !self.applying.0.lock().unwrap().insert(arn.clone()) {
                 continue;
             }
             let rt = self.clone();
             tokio::spawn(async move {
-                rt.apply_inbox_row(&row).await;
-                rt.applying.0.lock().unwrap().remove(&row.id);
+                for row in &rows {
+                    rt.apply_inbox_row(row).await;
+                }
+                rt.applying.0.lock().unwrap().remove(&arn);
             });
         }
     }
@@ -136,12 +149,20 @@ impl Runtime {
             );
             return self.drop_inbox(&row.id).await;
         };
+        let started = match &event {
+            Event::TaskStarted { task, .. } => Some(*task),
+            _ => None,
+        };
         match self
             .apply_from_inbox(&row.execution_arn, event, expect, row.id.clone())
             .await
         {
             Ok(Delivery::Applied) => {
                 self.metrics.cluster.inbox_applied.inc();
+                if let Some(task) = started {
+                    // A worker polling another node has it: this node's queue entry is stale.
+                    self.activities.forget(&row.execution_arn, task);
+                }
             }
             // Another node claimed it meanwhile; or not yet: left for later.
             Ok(Delivery::Forwarded | Delivery::NotYet) => {}

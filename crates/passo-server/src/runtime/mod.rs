@@ -7,9 +7,10 @@
 //! - [`replay`]: rebuilding an execution from the store; recovery after a restart.
 //! - [`sweeper`]: finds executions that nothing can move on, and recovers them.
 //! - [`leases`] and [`inbox`]: several nodes on one database (who owns which execution,
-//!   and events sent to the owner).
+//!   and events sent to the owner); [`activity_tasks`]: their shared activity queue.
 
 mod active;
+mod activity_tasks;
 mod effects;
 mod inbox;
 mod inflight;

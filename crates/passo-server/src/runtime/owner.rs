@@ -310,18 +310,22 @@ impl Runtime {
                 }
                 return Ok(expected);
             }
+            // A worker's answer that overtook its TaskStarted (forwarded by the node it
+            // polled): the TaskStarted goes first, then this event, next time round.
+            let first = match inbox {
+                None => self.started_elsewhere(arn, &a, &event),
+                Some(_) => None,
+            };
+            let before = first.is_some();
+            let (ev, from_inbox) = match first {
+                Some((id, started)) => (started, Some(id)),
+                None => (event.clone(), inbox.clone()),
+            };
             match self
-                .step_locked(
-                    arn,
-                    a,
-                    event.clone(),
-                    inbox.clone(),
-                    &slot,
-                    &mut g,
-                    &mut retry,
-                )
+                .step_locked(arn, a, ev, from_inbox, &slot, &mut g, &mut retry)
                 .await
             {
+                Ok(()) if before => continue,
                 Ok(()) => return Ok(Delivery::Applied),
                 // Next time round the event goes to the node that holds it now.
                 Err(StepError::LeaseLost) if stale < 3 => stale += 1,
@@ -364,6 +368,7 @@ impl Runtime {
         };
         let answered = answered_task(&event);
         let out_before = a.out();
+        let queued = self.queued_activity_tasks(&a);
         let waiting = a.children.clone();
         let runs = a.map_runs();
         let (cmds, events) = a.ex.step(event, now);
@@ -399,6 +404,7 @@ impl Runtime {
         if let Some(t) = fired {
             writes.push(Write::DeleteTimer(arn.to_string(), t as i64));
         }
+        writes.extend(super::activity_tasks::closed_while_queued(arn, queued, &a));
         timer_writes(arn, &cmds, &mut writes);
         let outcome = a.ex.outcome().cloned();
         let mut u = update(arn, outcome.as_ref(), now, a.pending());

@@ -13,10 +13,10 @@
 
 use super::active::Active;
 use super::Runtime;
-use passo_engine::{Command, Event, TaskPhase};
+use passo_engine::{Command, Event, TaskId, TaskPhase};
 use passo_store::{TimerRow, Write};
 use passo_tasks::nested::Pattern;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -26,6 +26,9 @@ pub struct Sweeper {
     waiting: Mutex<HashSet<String>>,
     sweeps: AtomicU64,
     stranded: AtomicU64,
+    /// Clustered: activity tasks found neither queued nor on their way to their owner, and
+    /// when that was first seen (see `activity_tasks::HANDING_GRACE_MS`).
+    missing: Mutex<HashMap<(String, TaskId), i64>>,
 }
 
 impl Sweeper {
@@ -35,6 +38,29 @@ impl Sweeper {
         if !w.is_empty() {
             w.remove(arn);
         }
+        drop(w);
+        let mut m = self.missing.lock().unwrap();
+        if !m.is_empty() {
+            m.retain(|(a, _), _| a != arn);
+        }
+    }
+
+    /// The activity task is queued or on its way: not missing.
+    pub(crate) fn found(&self, arn: &str, task: TaskId) {
+        let mut m = self.missing.lock().unwrap();
+        if !m.is_empty() {
+            m.remove(&(arn.to_string(), task));
+        }
+    }
+
+    /// When the activity task was first found missing (now, if this is the first time).
+    pub(crate) fn missing_since(&self, arn: &str, task: TaskId, now_ms: i64) -> i64 {
+        *self
+            .missing
+            .lock()
+            .unwrap()
+            .entry((arn.to_string(), task))
+            .or_insert(now_ms)
     }
 
     /// Sweeps done since the server started.
@@ -214,7 +240,8 @@ impl Runtime {
         for (id, phase) in a.ex.open_tasks() {
             match phase {
                 TaskPhase::Invoked
-                    if self.inflight.contains(arn, id) || self.activities.holds(arn, id) =>
+                    if self.inflight.contains(arn, id)
+                        || self.activity_task_out(arn, id, a.tasks.get(&id)) =>
                 {
                     moving = true
                 }

@@ -6,6 +6,7 @@
 //! any thread, inside an async runtime or not (the sync `postgres` crate would panic there),
 //! and the server's code calls the same methods on either backend.
 
+mod activity_queue;
 mod export;
 mod leases;
 mod read;

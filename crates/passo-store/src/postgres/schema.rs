@@ -7,7 +7,8 @@
 //! listings come back in the same order on both backends, whatever the database's locale.
 //!
 //! Several nodes (V2): `leases` (what is claimed, the node, an expiry and a fencing
-//! number) and `inbox` (events forwarded to an execution's owner).
+//! number) and `inbox` (events forwarded to an execution's owner); V3: `activity_tasks`
+//! (activity tasks any node's worker may claim).
 
 use crate::{Result, StoreError};
 use deadpool_postgres::ClientWrapper;
@@ -16,7 +17,18 @@ use deadpool_postgres::ClientWrapper;
 const MIGRATION_LOCK: i64 = 0x7061_7373_6f01;
 
 /// Every migration, in order. Append; never edit one that has shipped.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3)];
+
+/// Activity tasks waiting for a worker on any node (see `activity_queue.rs`), oldest first
+/// per activity; and the inbox by execution, which the sweeper asks about.
+const V3: &str = r#"
+CREATE TABLE activity_tasks (
+  execution_arn TEXT COLLATE "C" NOT NULL, task BIGINT NOT NULL,
+  activity TEXT COLLATE "C" NOT NULL, token TEXT NOT NULL, input TEXT NOT NULL,
+  created_ms BIGINT NOT NULL, PRIMARY KEY (execution_arn, task));
+CREATE INDEX activity_tasks_queue ON activity_tasks (activity, created_ms);
+CREATE INDEX inbox_execution ON inbox (execution_arn);
+"#;
 
 /// Several nodes: leases (see `leases.rs`) and the inbox of events forwarded to the node
 /// that owns their execution.

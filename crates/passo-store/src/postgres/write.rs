@@ -272,6 +272,11 @@ pub(super) fn plan(w: &Write) -> Vec<Stmt<'_>> {
                 vec![ms],
             ),
             st(
+                "DELETE FROM activity_tasks WHERE execution_arn IN
+                   (SELECT arn FROM executions WHERE stop_ms IS NOT NULL AND stop_ms < $1)",
+                vec![ms],
+            ),
+            st(
                 "DELETE FROM steps WHERE execution_arn IN
                    (SELECT arn FROM executions WHERE stop_ms IS NOT NULL AND stop_ms < $1)",
                 vec![ms],
@@ -307,6 +312,9 @@ pub(super) fn plan(w: &Write) -> Vec<Stmt<'_>> {
         | Write::ReleaseLease(_)
         | Write::PutInbox(_)
         | Write::DeleteInbox(_) => super::leases::plan(w),
+        Write::QueueActivityTask(_) | Write::DeleteActivityTask(..) => {
+            super::activity_queue::plan(w)
+        }
     }
 }
 

@@ -343,9 +343,11 @@ fn apply(c: &Connection, w: &Write) -> Result<()> {
         | Write::HoldLease(_)
         | Write::ReleaseLease(_)
         | Write::PutInbox(_)
-        | Write::DeleteInbox(_) => {
+        | Write::DeleteInbox(_)
+        | Write::QueueActivityTask(_)
+        | Write::DeleteActivityTask(..) => {
             return Err(StoreError::Commit(
-                "leases and forwarded events need a shared database (PostgreSQL)".into(),
+                "leases, forwarded events and shared activity queues need a shared database (PostgreSQL)".into(),
             ))
         }
     }

@@ -4,6 +4,7 @@
 //! the case). Without a PostgreSQL server they are skipped with a note, unless
 //! `PASSO_REQUIRE_E2E=1` (CI), where that fails them.
 
+mod activity_queue;
 mod catalog;
 mod events;
 mod executions;
