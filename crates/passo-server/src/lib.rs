@@ -182,6 +182,9 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
             rt.cfg.node_id,
             rt.cfg.lease_ms
         );
+        tracing::info!(
+            "Passo's own SQS queues and SNS topics are served from each node's memory: with several nodes, point sqs and sns at an endpoint ([aws.services.sqs] in passo.toml)"
+        );
     }
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;

@@ -172,6 +172,9 @@ pub trait Shared: ActivityTasks + Send + Sync {
     /// right now: that commit extends it); answers how many.
     fn renew(&self, node: &str, expires_ms: i64) -> Result<u64>;
     fn lease(&self, key: &str) -> Result<Option<LeaseRow>>;
+    /// Extends the lease `node` holds on `key` under `fence` to at least `expires_ms`, at
+    /// once (not behind the writer's queue); false when the lease is not so held.
+    fn extend(&self, key: &str, node: &str, fence: i64, expires_ms: i64) -> Result<bool>;
     /// Leases held by other nodes that ran out: their executions need a new owner.
     fn expired_leases(&self, node: &str, now_ms: i64, limit: usize) -> Result<Vec<LeaseRow>>;
     /// Forwarded events whose execution is claimable by `node`, oldest first.

@@ -110,11 +110,7 @@ impl Runtime {
         }
         let rt = self.clone();
         let arn = arn.to_string();
-        let spawned = now_ms();
         tokio::spawn(async move {
-            if now_ms() - spawned > 300 {
-                tracing::info!("DEBUG {arn}: task {task} sent {} ms after its step", now_ms() - spawned);
-            }
             let resource = req.resource.clone();
             let begun = std::time::Instant::now();
             let result = rt.tasks.invoke(req.clone()).await;

@@ -143,6 +143,17 @@ impl crate::Shared for Postgres {
         )
     }
 
+    fn extend(&self, key: &str, node: &str, fence: i64, expires_ms: i64) -> Result<bool> {
+        Ok(self
+            .one(
+                "UPDATE leases SET expires_ms = GREATEST(expires_ms, $4)
+                 WHERE key = $1 AND node = $2 AND fence = $3 RETURNING fence",
+                vec![text(key), text(node), p(fence), p(expires_ms)],
+                |r| r.get::<_, i64>(0),
+            )?
+            .is_some())
+    }
+
     fn expired_leases(&self, node: &str, now_ms: i64, limit: usize) -> Result<Vec<LeaseRow>> {
         self.all(
             "SELECT key, node, fence, expires_ms FROM leases

@@ -265,3 +265,110 @@ async fn sqlite_has_no_leases() {
     );
     db.close();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_is_extended_only_by_its_holder_under_its_fence() {
+    let Some((_scratch, db)) = open("lease_extend") else {
+        return;
+    };
+    let s = db.shared().expect("PostgreSQL is shared");
+    assert_eq!(s.claim("e1", "n1", 1_000, 500).unwrap(), held(1, None));
+    // Past its expiry but not yet taken: the holder may still extend it.
+    assert!(s.extend("e1", "n1", 1, 5_000).unwrap());
+    assert_eq!(s.lease("e1").unwrap().unwrap().expires_ms, 5_000);
+    // Never shortened.
+    assert!(s.extend("e1", "n1", 1, 2_000).unwrap());
+    assert_eq!(s.lease("e1").unwrap().unwrap().expires_ms, 5_000);
+    // Another node, or the holder under an older fence, is refused.
+    assert!(!s.extend("e1", "n2", 1, 9_000).unwrap());
+    assert_eq!(
+        s.claim("e1", "n2", 6_000, 500).unwrap(),
+        held(2, Some("n1"))
+    );
+    assert!(!s.extend("e1", "n1", 1, 9_000).unwrap());
+    assert!(!s.extend("nothing", "n1", 1, 9_000).unwrap());
+    assert_eq!(s.lease("e1").unwrap().unwrap().expires_ms, 6_500);
+    db.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overdue_delivery_is_taken_once_and_a_due_one_is_left() {
+    let Some((_scratch, db)) = open("overdue_deliveries") else {
+        return;
+    };
+    let row = |id: &str, next_ms: i64| passo_store::DeliveryRow {
+        id: id.into(),
+        event: "{}".into(),
+        rule_arn: "arn:aws:events:us-east-1:123456789012:rule/r".into(),
+        rule_name: "r".into(),
+        target: "{}".into(),
+        ingested_ms: next_ms,
+        attempts: 0,
+        next_ms,
+    };
+    db.write(vec![
+        Write::InsertDelivery(row("old", 1_000)),
+        Write::InsertDelivery(row("recent", 9_000)),
+    ])
+    .await
+    .unwrap();
+    let s = db.shared().expect("PostgreSQL is shared");
+    let taken = s.take_overdue_deliveries(5_000, 10_000, 100).unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!((taken[0].id.as_str(), taken[0].next_ms), ("old", 10_000));
+    // Rescheduled to the taker's now: another scan at the same time finds nothing.
+    assert!(s
+        .take_overdue_deliveries(5_000, 10_000, 100)
+        .unwrap()
+        .is_empty());
+    // Both rows are still pending (taking is not delivering).
+    assert_eq!(db.pending_deliveries().unwrap().len(), 2);
+    db.close();
+}
+
+/// Real milliseconds since the epoch (the claim's wait is measured by the database's clock).
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_that_waited_on_the_row_counts_its_lease_from_when_it_got_it() {
+    let Some((scratch, db)) = open("lease_claim_waits") else {
+        return;
+    };
+    let s = db.shared().expect("PostgreSQL is shared");
+    // n1's lease ran out; a commit of n1's, cut off mid-transaction, holds its row.
+    assert_eq!(s.claim("e1", "n1", 0, 1).unwrap(), held(1, None));
+    let (cut, conn) = tokio_postgres::connect(scratch.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    cut.batch_execute("BEGIN; SELECT 1 FROM leases WHERE key = 'e1' FOR UPDATE")
+        .await
+        .unwrap();
+    // n2 claims for 1 s and waits 1.5 s on the row: counted from when it asked, the lease
+    // it got would have run out already.
+    let asked = wall_ms();
+    let claim = tokio::task::spawn_blocking({
+        let db = db.clone();
+        move || db.shared().unwrap().claim("e1", "n2", asked, 1_000)
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    cut.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(claim.await.unwrap().unwrap(), held(2, Some("n1")));
+    let got = wall_ms();
+    let expires = s.lease("e1").unwrap().unwrap().expires_ms;
+    assert!(
+        expires >= asked + 1_000 + 1_400 && expires <= got + 1_000 + 100,
+        "asked at {asked}, answered at {got}, expires at {expires}"
+    );
+    // So a claimer queued behind it finds it held, not run out.
+    assert!(matches!(
+        s.claim("e1", "n3", got, 1_000).unwrap(),
+        Claim::Busy { .. }
+    ));
+    db.close();
+}
