@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::cluster::{metric_sum, Cluster};
-use support::{check_history, create, history, raw_call, try_call};
+use support::{check_history, create, history, raw_call, try_call, Server};
 
 /// Executions the workers serve (two tasks each).
 const EXECUTIONS: i64 = 24;
@@ -36,12 +36,7 @@ fn workers_polling_only_node_2_get_every_task_node_1_schedules_once() {
     // No function is called here: the ledger address is never used. No node is proxied.
     let mut cluster = Cluster::new(pg.url(), "http://127.0.0.1:9/", 2, usize::MAX, 5_000);
     cluster.nodes[0].start();
-    let activity = cluster.nodes[0]
-        .server()
-        .call("CreateActivity", json!({"name": "work"}))["activityArn"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let activity = create_activity(cluster.nodes[0].server());
     let def = json!({"StartAt": "A", "States": {
         "A": {"Type": "Task", "Resource": activity, "Next": "B"},
         "B": {"Type": "Task", "Resource": activity, "End": true}}});
@@ -239,12 +234,7 @@ fn tasks_queued_by_a_node_that_died_are_queued_once_by_the_node_that_took_over()
     const N: i64 = 10;
     let mut cluster = Cluster::new(pg.url(), "http://127.0.0.1:9/", 2, usize::MAX, 2_000);
     cluster.nodes[0].start();
-    let activity = cluster.nodes[0]
-        .server()
-        .call("CreateActivity", json!({"name": "work"}))["activityArn"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let activity = create_activity(cluster.nodes[0].server());
     let def = json!({"StartAt": "A", "States": {
         "A": {"Type": "Task", "Resource": activity, "End": true}}});
     let machine = create(cluster.nodes[0].server(), "one-task", "STANDARD", def);
@@ -307,4 +297,12 @@ fn tasks_queued_by_a_node_that_died_are_queued_once_by_the_node_that_took_over()
     within("the inbox emptying", 10, &|| {
         queued_rows(pg.url()) == (0, 0)
     });
+}
+
+/// Creates the activity the tests' machines use; answers its ARN.
+fn create_activity(s: &Server) -> String {
+    s.call("CreateActivity", json!({"name": "work"}))["activityArn"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }

@@ -104,13 +104,11 @@ impl Runtime {
         }
     }
 
-    /// Delivers what the store still holds (after a restart); answers how many. A node
-    /// sharing its database leaves this to [`Runtime::take_over_deliveries`]: the rows
-    /// there may be other nodes' deliveries in progress.
+    /// Delivers what the store still holds (after a restart); answers how many. With other
+    /// nodes on the database, some rows may be their deliveries in progress: those are
+    /// attempted twice, which a delivery allows (a Standard target's execution is named by
+    /// the delivery, so the second attempt finds the first's).
     pub fn resume_deliveries(self: &Arc<Self>) -> Result<usize, ApiError> {
-        if self.clustered() {
-            return Ok(0);
-        }
         let rows = self.db.pending_deliveries()?;
         let n = rows.len();
         self.dispatch(rows);

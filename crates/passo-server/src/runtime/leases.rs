@@ -190,11 +190,18 @@ impl Runtime {
 
     /// An execution this node took over from `from`, whose lease ran out: sends again
     /// what it had out (tasks, followed jobs) and asks its children how they are.
-    pub(crate) fn take_over(self: &Arc<Self>, arn: &str, a: &mut Active, from: &str) {
+    pub(crate) fn take_over(
+        self: &Arc<Self>,
+        arn: &str,
+        a: &mut Active,
+        from: &str,
+        g: &SlotState,
+    ) {
         self.metrics.cluster.taken_over.inc();
         let tasks: Vec<_> = a.tasks.values().cloned().collect();
         tracing::info!(
-            "{arn}: taken over from node {from} (its lease ran out); sending {} tasks again",
+            "{arn}: taken over from node {from} (its lease ran out; fence {}); sending {} tasks again",
+            g.fence.unwrap_or_default(),
             tasks.len()
         );
         for c in tasks {
@@ -250,7 +257,7 @@ impl Runtime {
             match self.load_confirmed(&arn, false, &mut g).await {
                 Ok(Owned::Here(mut a, from)) => {
                     if let Some(from) = from {
-                        self.take_over(&arn, &mut a, &from);
+                        self.take_over(&arn, &mut a, &from, &g);
                     }
                     self.after_commit(&arn, a, Vec::new(), &slot, &mut g);
                 }

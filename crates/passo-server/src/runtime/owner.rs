@@ -271,7 +271,7 @@ impl Runtime {
                 None => match self.load_confirmed(arn, redrive, &mut g).await {
                     Ok(super::leases::Owned::Here(mut a, from)) => {
                         if let Some(from) = from {
-                            self.take_over(arn, &mut a, &from);
+                            self.take_over(arn, &mut a, &from, &g);
                         }
                         a
                     }

@@ -133,7 +133,7 @@ impl Runtime {
                 None => match self.load_confirmed(&arn, false, &mut g).await {
                     // A dead node's execution: resumed as a takeover, not a stranding.
                     Ok(super::leases::Owned::Here(mut a, Some(from))) => {
-                        self.take_over(&arn, &mut a, &from);
+                        self.take_over(&arn, &mut a, &from, &g);
                         self.after_commit(&arn, a, Vec::new(), &slot, &mut g);
                         continue;
                     }

@@ -94,19 +94,8 @@ async fn a_queued_task_is_claimed_once_oldest_first_and_queued_once() {
     ])
     .await
     .unwrap();
-    let ended = passo_store::ExecutionUpdate {
-        arn: "e4".into(),
-        status: "SUCCEEDED".into(),
-        output: Some("{}".into()),
-        error: None,
-        cause: None,
-        stop_ms: Some(5),
-        pending_tasks: 0,
-        redrive_count: 0,
-        redrive_ms: None,
-    };
     db.write(vec![
-        Write::UpdateExecution(ended),
+        Write::UpdateExecution(crate::succeeded("e4", 5)),
         Write::PurgeStoppedBefore(10),
     ])
     .await

@@ -222,20 +222,8 @@ async fn forwarded_events_timers_and_sweeps_go_to_nodes_that_may_own_them() {
         .unwrap();
     assert_eq!(ids(s.inbox("n2", 1_000, 10).unwrap()), ["i3"]);
     // Purging an ended execution takes its lease and inbox with it.
-    let mut u = passo_store::ExecutionUpdate {
-        arn: "gone".into(),
-        status: "SUCCEEDED".into(),
-        output: None,
-        error: None,
-        cause: None,
-        stop_ms: Some(5),
-        pending_tasks: 0,
-        redrive_count: 0,
-        redrive_ms: None,
-    };
-    u.output = Some("{}".into());
     db.write(vec![
-        Write::UpdateExecution(u),
+        Write::UpdateExecution(crate::succeeded("gone", 5)),
         Write::PurgeStoppedBefore(10),
     ])
     .await

@@ -130,6 +130,21 @@ pub fn exec(arn: &str, m: &str, start_ms: i64) -> ExecutionRow {
     }
 }
 
+/// The update that ends execution `arn` SUCCEEDED at `stop_ms`.
+pub fn succeeded(arn: &str, stop_ms: i64) -> passo_store::ExecutionUpdate {
+    passo_store::ExecutionUpdate {
+        arn: arn.into(),
+        status: "SUCCEEDED".into(),
+        output: Some("{}".into()),
+        error: None,
+        cause: None,
+        stop_ms: Some(stop_ms),
+        pending_tasks: 0,
+        redrive_count: 0,
+        redrive_ms: None,
+    }
+}
+
 /// Every case, as `module::function`, run once per backend.
 macro_rules! suite {
     ($($module:ident :: $name:ident),* $(,)?) => {
