@@ -3,7 +3,7 @@
 //! that loop exchanges with its driver.
 
 use crate::failure::Failure;
-use crate::history::{text, Details, HistoryEvent};
+use crate::history::{shared_text, Details, HistoryEvent, Text};
 use passo_asl::model::{Program, StateId, StateKind, StateMachine};
 use serde_json::{json, Map, Value};
 use std::cell::Cell;
@@ -297,6 +297,16 @@ pub(crate) struct Thread {
     /// that failed "entered", so a Parallel or Map that fails because of it records
     /// TaskStateAborted for it.
     pub failing_in_task: bool,
+    /// The JSON text of the value this thread last handed on (a state's output, become the
+    /// next state's raw input or the thread's result), already written in an Exited event:
+    /// the next event that writes the value shares it instead of serialising it again. Set
+    /// only beside that value; taken by the event that writes it.
+    pub handed_text: Option<Text>,
+    /// The JSON text of the current state's raw input (its Entered event's), while its
+    /// Entered event's step runs (not kept while the state waits).
+    pub entered_text: Option<Text>,
+    /// Set by a state whose output is its raw input unchanged: the Exited event's text.
+    pub output_text: Option<Text>,
 }
 
 /// A running (or finished) execution. All of its state is here; nothing is hidden in the
@@ -363,7 +373,7 @@ impl Execution {
             0,
             "ExecutionStarted",
             Details::ExecutionStarted {
-                input: text(&input),
+                input: shared_text(&input),
                 role_arn: ex.info.role_arn.clone(),
             },
         );
@@ -636,6 +646,9 @@ impl Execution {
             map_item,
             pending_task: None,
             failing_in_task: false,
+            handed_text: None,
+            entered_text: None,
+            output_text: None,
         });
         self.ready.push(id);
         id
@@ -680,6 +693,7 @@ impl Execution {
     /// A thread has produced its final output.
     pub(crate) fn thread_succeeded(&mut self, tid: ThreadId, output: Value) {
         self.threads[tid].phase = Phase::Done;
+        let handed_text = self.threads[tid].handed_text.take();
         match self.threads[tid].parent {
             None => {
                 let prev = self.threads[tid].last_event;
@@ -687,7 +701,7 @@ impl Execution {
                     prev,
                     "ExecutionSucceeded",
                     Details::ExecutionSucceeded {
-                        output: text(&output),
+                        output: handed_text.unwrap_or_else(|| shared_text(&output)),
                     },
                 );
                 self.finish(Outcome {

@@ -107,7 +107,9 @@ fn what_one_node_makes_the_other_uses_and_a_dead_nodes_deliveries_are_made() {
     // A function created through node 1 is called by an execution on node 2.
     function_cli(&n1.addr, "create", "echo", &["--command", "cat"]);
     within("node 2 to see the function", || {
-        function_names(&n2).contains(&"echo".to_string()).then_some(())
+        function_names(&n2)
+            .contains(&"echo".to_string())
+            .then_some(())
     });
     let sm = create(
         &n2,
@@ -196,7 +198,11 @@ fn what_one_node_makes_the_other_uses_and_a_dead_nodes_deliveries_are_made() {
     // Made once, by one node.
     std::thread::sleep(Duration::from_millis(1_500));
     let listed = n2.call("ListExecutions", json!({"stateMachineArn": on_event}));
-    assert_eq!(listed["executions"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(
+        listed["executions"].as_array().unwrap().len(),
+        1,
+        "{listed}"
+    );
     db.close();
 }
 

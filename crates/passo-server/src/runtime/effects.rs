@@ -113,7 +113,10 @@ impl Runtime {
         let spawned = now_ms();
         tokio::spawn(async move {
             if now_ms() - spawned > 300 {
-                tracing::info!("DEBUG {arn}: task {task} sent {} ms after its step", now_ms() - spawned);
+                tracing::info!(
+                    "DEBUG {arn}: task {task} sent {} ms after its step",
+                    now_ms() - spawned
+                );
             }
             let resource = req.resource.clone();
             let begun = std::time::Instant::now();

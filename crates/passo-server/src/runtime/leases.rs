@@ -149,7 +149,11 @@ impl Runtime {
             };
             match self.db.write(vec![hold]).await {
                 Ok(()) => {
-                    tracing::info!("DEBUG {arn}: lease confirmed late ({} ms past what was sure, took {} ms)", now - g.lease_until, now_ms() - now);
+                    tracing::info!(
+                        "DEBUG {arn}: lease confirmed late ({} ms past what was sure, took {} ms)",
+                        now - g.lease_until,
+                        now_ms() - now
+                    );
                     g.lease_until = now + self.cfg.lease_ms;
                     return true;
                 }
