@@ -369,6 +369,11 @@ impl Execution {
             commands: Vec::new(),
             transitions: 0,
         };
+        // The start's step often runs straight through the top-level states (two events
+        // each, and the execution's first and last): room for that, within reason, instead
+        // of growing from one.
+        ex.events
+            .reserve((2 * ex.machine.program.states.len() + 2).min(64));
         let started = ex.emit(
             0,
             "ExecutionStarted",

@@ -69,9 +69,11 @@ impl Execution {
         }
         let items = items.unwrap_or_default();
         let n = items.len();
-        // Room for every iteration's thread and its (at least four) events up front.
+        // Room for every iteration's thread and its (at least four) events up front, and the
+        // Map's own Succeeded and Exited and what follows them in the same step (growing
+        // the Vec then would copy all of them).
         self.threads.reserve(n);
-        self.events.reserve(4 * n);
+        self.events.reserve(4 * n + 8);
         let fan = Fanout {
             max_concurrency: max_concurrency as usize,
             tolerated_count,
