@@ -43,16 +43,15 @@ pub struct ExecutionInfo {
 impl ExecutionInfo {
     /// Names for an execution run outside any server.
     pub fn local(name: &str, start_time_ms: i64, seed: u64) -> Self {
-        let account = "123456789012";
-        let region = "us-east-1";
+        // Concatenated rather than formatted: `passo bench` makes one per execution.
+        let machine_arn = "arn:aws:states:us-east-1:123456789012:stateMachine:";
+        let execution_arn = "arn:aws:states:us-east-1:123456789012:execution:";
         ExecutionInfo {
-            execution_arn: format!(
-                "arn:aws:states:{region}:{account}:execution:{name}:{name}-exec"
-            ),
-            execution_name: format!("{name}-exec"),
-            state_machine_arn: format!("arn:aws:states:{region}:{account}:stateMachine:{name}"),
+            execution_arn: [execution_arn, name, ":", name, "-exec"].concat(),
+            execution_name: [name, "-exec"].concat(),
+            state_machine_arn: [machine_arn, name].concat(),
             state_machine_name: name.to_string(),
-            role_arn: format!("arn:aws:iam::{account}:role/passo"),
+            role_arn: "arn:aws:iam::123456789012:role/passo".to_string(),
             start_time_ms,
             seed,
             payload_limit: 262_144,
@@ -289,7 +288,8 @@ pub(crate) struct Thread {
     pub entered_time_ms: i64,
     pub last_event: u64,
     pub retry_counts: Vec<u64>,
-    pub map_item: Option<(usize, Value)>,
+    /// The index of the item a Map iteration's thread runs for.
+    pub map_item: Option<usize>,
     /// The Task invocation being prepared (its id and token are known before its
     /// Parameters are evaluated, for `$$.Task.Token`).
     pub pending_task: Option<(TaskId, Option<String>)>,
@@ -500,7 +500,7 @@ impl Execution {
                 Some(OpenTaskView {
                     task: *id,
                     phase: t.phase,
-                    state_name: state.name.clone(),
+                    state_name: state.name.to_string(),
                     resource,
                     entered_ms: th.entered_time_ms,
                 })
@@ -631,7 +631,7 @@ impl Execution {
         input: Value,
         vars: Map<String, Value>,
         sees_outer: bool,
-        map_item: Option<(usize, Value)>,
+        map_item: Option<usize>,
         last_event: u64,
     ) -> ThreadId {
         let id = self.threads.len();

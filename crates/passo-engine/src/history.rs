@@ -22,11 +22,11 @@ pub enum Details {
         output: Text,
     },
     StateEntered {
-        name: String,
+        name: Text,
         input: Text,
     },
     StateExited {
-        name: String,
+        name: Text,
         output: Text,
         assigned: Option<Vec<(String, String)>>,
     },
@@ -36,7 +36,7 @@ pub enum Details {
     MapIteration {
         key: &'static str,
         index: usize,
-        name: String,
+        name: Text,
     },
     /// Any other details: the JSON key (e.g. `taskScheduledEventDetails`) and the object.
     Json(&'static str, Value),
@@ -101,7 +101,7 @@ impl HistoryEvent {
             )),
             Details::StateEntered { name, input } => Some((
                 "stateEnteredEventDetails",
-                json!({"name": name, "input": &**input, "inputDetails": payload_details()}),
+                json!({"name": &**name, "input": &**input, "inputDetails": payload_details()}),
             )),
             Details::StateExited {
                 name,
@@ -109,7 +109,7 @@ impl HistoryEvent {
                 assigned,
             } => {
                 let mut d = Map::new();
-                d.insert("name".into(), Value::String(name.clone()));
+                d.insert("name".into(), Value::String(name.to_string()));
                 d.insert("output".into(), Value::String(output.to_string()));
                 d.insert("outputDetails".into(), payload_details());
                 if let Some(a) = assigned {
@@ -126,7 +126,7 @@ impl HistoryEvent {
                 Some(("mapStateStartedEventDetails", json!({ "length": length })))
             }
             Details::MapIteration { key, index, name } => {
-                Some((*key, json!({"index": index, "name": name})))
+                Some((*key, json!({"index": index, "name": &**name})))
             }
             Details::Json(k, v) => Some((*k, v.clone())),
         };

@@ -156,10 +156,14 @@ impl Execution {
                     started.push((index, child));
                 }
                 StateKind::Map(m) => {
+                    // The item is needed no more once its iteration has its input.
+                    let item = match &mut self.threads[tid].phase {
+                        Phase::Children(fan) => std::mem::take(&mut fan.items[index]),
+                        _ => return,
+                    };
                     let Phase::Children(fan) = &self.threads[tid].phase else {
                         return;
                     };
-                    let item = fan.items[index].clone();
                     let selector = if state.query_language == QueryLanguage::Jsonata {
                         m.item_selector.as_ref().map(|t| {
                             self.jtemplate(
@@ -199,7 +203,7 @@ impl Execution {
                                     }
                                 }
                             }
-                            None => item.clone(),
+                            None => item,
                         },
                     };
                     path.push((sid, 0));
@@ -211,7 +215,7 @@ impl Execution {
                         input,
                         Map::new(),
                         sees_outer,
-                        Some((index, item)),
+                        Some(index),
                         0,
                     );
                     path.pop();
@@ -390,7 +394,7 @@ impl Execution {
                 Details::MapIteration {
                     key: "mapIterationAbortedEventDetails",
                     index,
-                    name: map_name.to_string(),
+                    name: map_name.into(),
                 },
             );
         }

@@ -127,7 +127,7 @@ impl Execution {
             if !location.is_empty() {
                 d.insert("location".into(), Value::String(location));
             }
-            d.insert("state".into(), Value::String(state.name.clone()));
+            d.insert("state".into(), Value::String(state.name.to_string()));
             let id = self.emit(
                 prev,
                 "EvaluationFailed",
