@@ -76,7 +76,8 @@ pub enum Dynamic<T> {
 /// A state: what every state type shares, and its kind.
 #[derive(Debug, Clone)]
 pub struct State {
-    pub name: String,
+    /// Shared: every history event of the state names it.
+    pub name: std::sync::Arc<str>,
     pub comment: Option<String>,
     pub query_language: QueryLanguage,
     /// `InputPath`; `None` when the definition set it to null (the input becomes `{}`).

@@ -703,7 +703,7 @@ impl Parser {
             return None;
         }
         Some(State {
-            name: name.to_string(),
+            name: name.into(),
             comment,
             query_language: lang,
             input_path,

@@ -3,7 +3,7 @@
 //! that loop exchanges with its driver.
 
 use crate::failure::Failure;
-use crate::history::{text, Details, HistoryEvent};
+use crate::history::{shared_text, Details, HistoryEvent, Text};
 use passo_asl::model::{Program, StateId, StateKind, StateMachine};
 use serde_json::{json, Map, Value};
 use std::cell::Cell;
@@ -43,16 +43,15 @@ pub struct ExecutionInfo {
 impl ExecutionInfo {
     /// Names for an execution run outside any server.
     pub fn local(name: &str, start_time_ms: i64, seed: u64) -> Self {
-        let account = "123456789012";
-        let region = "us-east-1";
+        // Concatenated rather than formatted: `passo bench` makes one per execution.
+        let machine_arn = "arn:aws:states:us-east-1:123456789012:stateMachine:";
+        let execution_arn = "arn:aws:states:us-east-1:123456789012:execution:";
         ExecutionInfo {
-            execution_arn: format!(
-                "arn:aws:states:{region}:{account}:execution:{name}:{name}-exec"
-            ),
-            execution_name: format!("{name}-exec"),
-            state_machine_arn: format!("arn:aws:states:{region}:{account}:stateMachine:{name}"),
+            execution_arn: [execution_arn, name, ":", name, "-exec"].concat(),
+            execution_name: [name, "-exec"].concat(),
+            state_machine_arn: [machine_arn, name].concat(),
             state_machine_name: name.to_string(),
-            role_arn: format!("arn:aws:iam::{account}:role/passo"),
+            role_arn: "arn:aws:iam::123456789012:role/passo".to_string(),
             start_time_ms,
             seed,
             payload_limit: 262_144,
@@ -289,7 +288,8 @@ pub(crate) struct Thread {
     pub entered_time_ms: i64,
     pub last_event: u64,
     pub retry_counts: Vec<u64>,
-    pub map_item: Option<(usize, Value)>,
+    /// The index of the item a Map iteration's thread runs for.
+    pub map_item: Option<usize>,
     /// The Task invocation being prepared (its id and token are known before its
     /// Parameters are evaluated, for `$$.Task.Token`).
     pub pending_task: Option<(TaskId, Option<String>)>,
@@ -297,6 +297,16 @@ pub(crate) struct Thread {
     /// that failed "entered", so a Parallel or Map that fails because of it records
     /// TaskStateAborted for it.
     pub failing_in_task: bool,
+    /// The JSON text of the value this thread last handed on (a state's output, become the
+    /// next state's raw input or the thread's result), already written in an Exited event:
+    /// the next event that writes the value shares it instead of serialising it again. Set
+    /// only beside that value; taken by the event that writes it.
+    pub handed_text: Option<Text>,
+    /// The JSON text of the current state's raw input (its Entered event's), while its
+    /// Entered event's step runs (not kept while the state waits).
+    pub entered_text: Option<Text>,
+    /// Set by a state whose output is its raw input unchanged: the Exited event's text.
+    pub output_text: Option<Text>,
 }
 
 /// A running (or finished) execution. All of its state is here; nothing is hidden in the
@@ -359,11 +369,16 @@ impl Execution {
             commands: Vec::new(),
             transitions: 0,
         };
+        // The start's step often runs straight through the top-level states (two events
+        // each, and the execution's first and last): room for that, within reason, instead
+        // of growing from one.
+        ex.events
+            .reserve((2 * ex.machine.program.states.len() + 2).min(64));
         let started = ex.emit(
             0,
             "ExecutionStarted",
             Details::ExecutionStarted {
-                input: text(&input),
+                input: shared_text(&input),
                 role_arn: ex.info.role_arn.clone(),
             },
         );
@@ -485,7 +500,7 @@ impl Execution {
                 Some(OpenTaskView {
                     task: *id,
                     phase: t.phase,
-                    state_name: state.name.clone(),
+                    state_name: state.name.to_string(),
                     resource,
                     entered_ms: th.entered_time_ms,
                 })
@@ -616,7 +631,7 @@ impl Execution {
         input: Value,
         vars: Map<String, Value>,
         sees_outer: bool,
-        map_item: Option<(usize, Value)>,
+        map_item: Option<usize>,
         last_event: u64,
     ) -> ThreadId {
         let id = self.threads.len();
@@ -636,6 +651,9 @@ impl Execution {
             map_item,
             pending_task: None,
             failing_in_task: false,
+            handed_text: None,
+            entered_text: None,
+            output_text: None,
         });
         self.ready.push(id);
         id
@@ -680,6 +698,7 @@ impl Execution {
     /// A thread has produced its final output.
     pub(crate) fn thread_succeeded(&mut self, tid: ThreadId, output: Value) {
         self.threads[tid].phase = Phase::Done;
+        let handed_text = self.threads[tid].handed_text.take();
         match self.threads[tid].parent {
             None => {
                 let prev = self.threads[tid].last_event;
@@ -687,7 +706,7 @@ impl Execution {
                     prev,
                     "ExecutionSucceeded",
                     Details::ExecutionSucceeded {
-                        output: text(&output),
+                        output: handed_text.unwrap_or_else(|| shared_text(&output)),
                     },
                 );
                 self.finish(Outcome {

@@ -4,25 +4,30 @@
 //! Standard execution stores them as text anyway); the JSON shape is built only when asked.
 
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+/// A payload's JSON text, shared: the same text is often both one state's output and the
+/// next state's input, and is written once.
+pub type Text = Arc<str>;
 
 /// The details of an event (`<type>EventDetails` in AWS's JSON).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Details {
     None,
     ExecutionStarted {
-        input: String,
+        input: Text,
         role_arn: String,
     },
     ExecutionSucceeded {
-        output: String,
+        output: Text,
     },
     StateEntered {
-        name: String,
-        input: String,
+        name: Text,
+        input: Text,
     },
     StateExited {
-        name: String,
-        output: String,
+        name: Text,
+        output: Text,
         assigned: Option<Vec<(String, String)>>,
     },
     MapStateStarted {
@@ -31,7 +36,7 @@ pub enum Details {
     MapIteration {
         key: &'static str,
         index: usize,
-        name: String,
+        name: Text,
     },
     /// Any other details: the JSON key (e.g. `taskScheduledEventDetails`) and the object.
     Json(&'static str, Value),
@@ -66,6 +71,11 @@ pub fn text(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
+/// The JSON text of a value, to share between events.
+pub fn shared_text(v: &Value) -> Text {
+    Arc::from(text(v))
+}
+
 pub fn payload_details() -> Value {
     json!({"truncated": false})
 }
@@ -83,15 +93,15 @@ impl HistoryEvent {
             Details::None => None,
             Details::ExecutionStarted { input, role_arn } => Some((
                 "executionStartedEventDetails",
-                json!({"input": input, "inputDetails": payload_details(), "roleArn": role_arn}),
+                json!({"input": &**input, "inputDetails": payload_details(), "roleArn": role_arn}),
             )),
             Details::ExecutionSucceeded { output } => Some((
                 "executionSucceededEventDetails",
-                json!({"output": output, "outputDetails": payload_details()}),
+                json!({"output": &**output, "outputDetails": payload_details()}),
             )),
             Details::StateEntered { name, input } => Some((
                 "stateEnteredEventDetails",
-                json!({"name": name, "input": input, "inputDetails": payload_details()}),
+                json!({"name": &**name, "input": &**input, "inputDetails": payload_details()}),
             )),
             Details::StateExited {
                 name,
@@ -99,8 +109,8 @@ impl HistoryEvent {
                 assigned,
             } => {
                 let mut d = Map::new();
-                d.insert("name".into(), Value::String(name.clone()));
-                d.insert("output".into(), Value::String(output.clone()));
+                d.insert("name".into(), Value::String(name.to_string()));
+                d.insert("output".into(), Value::String(output.to_string()));
                 d.insert("outputDetails".into(), payload_details());
                 if let Some(a) = assigned {
                     let vars: Map<String, Value> = a
@@ -116,7 +126,7 @@ impl HistoryEvent {
                 Some(("mapStateStartedEventDetails", json!({ "length": length })))
             }
             Details::MapIteration { key, index, name } => {
-                Some((*key, json!({"index": index, "name": name})))
+                Some((*key, json!({"index": index, "name": &**name})))
             }
             Details::Json(k, v) => Some((*k, v.clone())),
         };

@@ -485,7 +485,7 @@ fn definition(req: &Request) -> Result<(StateMachine, String), TestStateError> {
         }
         (None, true) => {
             let m = passo_asl::parse_for(&value, MachineType::Standard).map_err(bad)?;
-            let start = m.program.state(m.program.start_at).name.clone();
+            let start = m.program.state(m.program.start_at).name.to_string();
             Ok((m, start))
         }
         (None, false) => {
@@ -527,7 +527,7 @@ fn targets(state: &Value) -> Vec<String> {
 /// branches included.
 fn find<'a>(p: &'a Program, name: &str) -> Option<&'a State> {
     for s in &p.states {
-        if s.name == name {
+        if *s.name == *name {
             return Some(s);
         }
         let found = match &s.kind {
@@ -756,7 +756,7 @@ impl Prepared {
     /// The name of state `id` of the program that holds the tested state.
     fn name_of(&self, id: StateId) -> String {
         fn holder<'a>(p: &'a Program, name: &str) -> Option<&'a Program> {
-            if p.states.iter().any(|s| s.name == name) {
+            if p.states.iter().any(|s| *s.name == *name) {
                 return Some(p);
             }
             p.states.iter().find_map(|s| match &s.kind {
@@ -766,7 +766,7 @@ impl Prepared {
             })
         }
         holder(&self.machine.program, &self.state_name)
-            .map(|p| p.state(id).name.clone())
+            .map(|p| p.state(id).name.to_string())
             .unwrap_or_default()
     }
 
@@ -829,7 +829,7 @@ impl Prepared {
         match (task, &state.kind) {
             (Some(r), _) => r.map_err(Stop::Failed),
             (None, StateKind::Task(t)) => Err(Stop::Invoke(Box::new(Invocation {
-                state_name: state.name.clone(),
+                state_name: state.name.to_string(),
                 resource: t.resource.clone(),
                 input: args.clone(),
                 attempt: self.config.retrier_retry_count.unwrap_or(0),

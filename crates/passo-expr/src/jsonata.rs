@@ -314,19 +314,25 @@ pub fn template_on_states(
 /// A copy of `v` with its numbers as the evaluator gives them back: JSONata numbers are
 /// doubles, written as integers when whole (`1.0` -> `1`, `-0.0` -> `0`).
 fn as_jsonata(v: &Value) -> Value {
+    // A clone (objects keep their hash tables) rewritten in place, rather than objects
+    // rebuilt key by key.
+    let mut copy = v.clone();
+    numbers_as_jsonata(&mut copy);
+    copy
+}
+
+fn numbers_as_jsonata(v: &mut Value) {
     match v {
         Value::Number(n) => match n.as_f64() {
             Some(f) if f.fract() == 0.0 && f >= i64::MIN as f64 && f <= i64::MAX as f64 => {
-                Value::from(f as i64)
+                *v = Value::from(f as i64)
             }
-            Some(f) => Value::from(f),
-            None => v.clone(),
+            Some(f) => *v = Value::from(f),
+            None => {}
         },
-        Value::Array(a) => Value::Array(a.iter().map(as_jsonata).collect()),
-        Value::Object(m) => {
-            Value::Object(m.iter().map(|(k, v)| (k.clone(), as_jsonata(v))).collect())
-        }
-        _ => v.clone(),
+        Value::Array(a) => a.iter_mut().for_each(numbers_as_jsonata),
+        Value::Object(m) => m.values_mut().for_each(numbers_as_jsonata),
+        _ => {}
     }
 }
 

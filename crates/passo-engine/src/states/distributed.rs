@@ -136,7 +136,7 @@ impl Execution {
         });
         Ok(MapRunSpec {
             map_run_arn: self.map_run_arn(m),
-            state_name: state.name.clone(),
+            state_name: state.name.to_string(),
             processor,
             processor_definition: m.processor_definition.clone(),
             execution_type: match m.execution_type.as_deref() {

@@ -69,9 +69,11 @@ impl Execution {
         }
         let items = items.unwrap_or_default();
         let n = items.len();
-        // Room for every iteration's thread and its (at least four) events up front.
+        // Room for every iteration's thread and its (at least four) events up front, and the
+        // Map's own Succeeded and Exited and what follows them in the same step (growing
+        // the Vec then would copy all of them).
         self.threads.reserve(n);
-        self.events.reserve(4 * n);
+        self.events.reserve(4 * n + 8);
         let fan = Fanout {
             max_concurrency: max_concurrency as usize,
             tolerated_count,
@@ -154,10 +156,14 @@ impl Execution {
                     started.push((index, child));
                 }
                 StateKind::Map(m) => {
+                    // The item is needed no more once its iteration has its input.
+                    let item = match &mut self.threads[tid].phase {
+                        Phase::Children(fan) => std::mem::take(&mut fan.items[index]),
+                        _ => return,
+                    };
                     let Phase::Children(fan) = &self.threads[tid].phase else {
                         return;
                     };
-                    let item = fan.items[index].clone();
                     let selector = if state.query_language == QueryLanguage::Jsonata {
                         m.item_selector.as_ref().map(|t| {
                             self.jtemplate(
@@ -197,7 +203,7 @@ impl Execution {
                                     }
                                 }
                             }
-                            None => item.clone(),
+                            None => item,
                         },
                     };
                     path.push((sid, 0));
@@ -209,7 +215,7 @@ impl Execution {
                         input,
                         Map::new(),
                         sees_outer,
-                        Some((index, item)),
+                        Some(index),
                         0,
                     );
                     path.pop();
@@ -388,7 +394,7 @@ impl Execution {
                 Details::MapIteration {
                     key: "mapIterationAbortedEventDetails",
                     index,
-                    name: map_name.to_string(),
+                    name: map_name.into(),
                 },
             );
         }

@@ -129,7 +129,15 @@ impl Execution {
                     .as_ref()
                     .is_some_and(passo_expr::jsonata::is_states_input)
         });
-        if passes_input && passo_expr::jsonata::is_as_jsonata(&input) {
+        // Without Output the output is the input too. Either way the Exited event writes the
+        // Entered event's text.
+        let no_output = fields.is_none_or(|f| f.output.is_none());
+        let passes_input = passes_input && passo_expr::jsonata::is_as_jsonata(&input);
+        if passes_input || no_output {
+            let th = &mut self.threads[tid];
+            th.output_text = th.entered_text.clone();
+        }
+        if passes_input {
             return self.leave(tid, state, input, None, transition);
         }
         let r = self.assign_and_output(

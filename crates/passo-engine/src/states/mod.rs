@@ -11,7 +11,7 @@ mod task;
 
 use crate::execution::{Execution, Fanout, Phase, ThreadId};
 use crate::failure::Failure;
-use crate::history::{text, Details};
+use crate::history::{shared_text, text, Details, Text};
 use crate::io::state_failure;
 use passo_asl::model::*;
 use passo_asl::template::Template;
@@ -73,18 +73,23 @@ impl Execution {
         let state = &program.states[sid];
         self.transitions += 1;
         // A Map iteration's first state is preceded by MapIterationStarted.
-        let input = std::mem::take(&mut self.threads[tid].raw_input);
-        self.threads[tid].entered_prev = self.threads[tid].last_event;
+        let th = &mut self.threads[tid];
+        th.entered_prev = th.last_event;
+        th.output_text = None;
+        let input_text = match th.handed_text.take() {
+            Some(t) => t,
+            None => shared_text(&th.raw_input),
+        };
+        th.entered_text = Some(input_text.clone());
         let id = self.emit_on(
             tid,
             entered_kind(&state.kind),
             Details::StateEntered {
                 name: state.name.clone(),
-                input: text(&input),
+                input: input_text,
             },
         );
         let th = &mut self.threads[tid];
-        th.raw_input = input;
         th.entered_event = id;
         th.entered_time_ms = self.now_ms;
         th.retry_counts.clear();
@@ -97,6 +102,9 @@ impl Execution {
         th.retry_counts.resize(n, 0);
         th.phase = Phase::Done; // each body sets the next phase
         self.body(tid, state);
+        let th = &mut self.threads[tid];
+        th.entered_text = None;
+        th.output_text = None;
     }
 
     /// Turns an expression error into a failure of the current state.
@@ -119,7 +127,7 @@ impl Execution {
             if !location.is_empty() {
                 d.insert("location".into(), Value::String(location));
             }
-            d.insert("state".into(), Value::String(state.name.clone()));
+            d.insert("state".into(), Value::String(state.name.to_string()));
             let id = self.emit(
                 prev,
                 "EvaluationFailed",
@@ -165,7 +173,18 @@ impl Execution {
                 let result = match (&p.result, &state.parameters) {
                     (Some(r), _) => Ok(r.clone()),
                     (None, Some(t)) => self.template(tid, t, &eff),
-                    (None, None) => Ok(eff),
+                    (None, None) => {
+                        // Its raw input, through `$` paths, is its output: the Exited event
+                        // writes the Entered event's text.
+                        let th = &mut self.threads[tid];
+                        if input_is_raw
+                            && state.result_path.as_ref().is_some_and(|p| p.is_root())
+                            && state.output_path.as_ref().is_some_and(|p| p.is_root())
+                        {
+                            th.output_text = th.entered_text.clone();
+                        }
+                        Ok(eff)
+                    }
                 };
                 match result {
                     Ok(r) => self.complete(tid, state, r, false),
@@ -177,7 +196,9 @@ impl Execution {
             StateKind::Succeed => {
                 match self.apply_output_path(tid, state.output_path.as_ref(), eff) {
                     Ok(out) => {
-                        self.exited(tid, state, text(&out), None);
+                        let out_text = shared_text(&out);
+                        self.exited(tid, state, out_text.clone(), None);
+                        self.threads[tid].handed_text = Some(out_text);
                         self.thread_succeeded(tid, out);
                     }
                     Err(e) => self.expr_failed(tid, state, e),
@@ -226,7 +247,7 @@ impl Execution {
         &mut self,
         tid: ThreadId,
         state: &State,
-        output: String,
+        output: Text,
         assigned: Option<&Map<String, Value>>,
     ) {
         let assigned = assigned
@@ -292,7 +313,10 @@ impl Execution {
         assigned: Option<Map<String, Value>>,
         transition: Transition,
     ) {
-        let out_text = text(&out);
+        let out_text = match self.threads[tid].output_text.take() {
+            Some(t) => t,
+            None => shared_text(&out),
+        };
         if self.info.payload_limit > 0 && out_text.len() > self.info.payload_limit {
             let f = Failure::new(
                 "States.DataLimitExceeded",
@@ -309,10 +333,11 @@ impl Execution {
                 vars.insert(k.clone(), v.clone());
             }
         }
-        self.exited(tid, state, out_text, assigned.as_ref());
+        self.exited(tid, state, out_text.clone(), assigned.as_ref());
+        let th = &mut self.threads[tid];
+        th.handed_text = Some(out_text);
         match transition {
             Transition::Next(n) => {
-                let th = &mut self.threads[tid];
                 th.state = n;
                 th.raw_input = out;
                 th.phase = Phase::Enter;

@@ -247,7 +247,7 @@ impl Execution {
         );
         self.commands.push(Command::InvokeTask {
             task,
-            state_name: state.name.clone(),
+            state_name: state.name.to_string(),
             resource: t.resource.clone(),
             input: params,
             attempt,

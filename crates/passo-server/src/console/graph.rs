@@ -290,7 +290,7 @@ fn place_state(s: &State, id: String) -> Placed {
     if lanes.is_empty() {
         return Placed {
             w: leaf_width(&s.name),
-            name: s.name.clone(),
+            name: s.name.to_string(),
             id,
             kind: s.kind.type_name(),
             shape: Shape::Leaf,
@@ -348,7 +348,7 @@ fn place_state(s: &State, id: String) -> Placed {
     }
     Placed {
         id,
-        name: s.name.clone(),
+        name: s.name.to_string(),
         kind: s.kind.type_name(),
         shape: Shape::Container,
         distributed,
