@@ -58,7 +58,8 @@ enum Command {
     Graph(graph_cmd::Args),
     /// Check definitions and list every problem (exit 0 valid, 1 invalid, 2 unreadable).
     Validate(validate::Args),
-    /// Serve the AWS Step Functions API with durable executions (embedded SQLite).
+    // Its help (about and long_about) is in server::Args: a doc comment here would replace
+    // the long one.
     Server(server::Args),
     /// Run test files (cases with inputs, mocks and expected outcomes) and report; exit 1 on
     /// a failed case. `--junit FILE` writes a report for CI.
