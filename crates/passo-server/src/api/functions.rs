@@ -113,17 +113,30 @@ pub async fn delete(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
     Ok(json!({}))
 }
 
-/// Reads the functions created through the API again into `fns`: another node sharing
-/// the database may have created or deleted some.
-pub fn refresh(db: &passo_store::Db, fns: &Functions) -> Result<(), ApiError> {
+/// A function created through the API, by name: made ready, or why it cannot be.
+type Stored = (String, Result<Function, String>);
+
+/// The functions created through the API, as the database holds them.
+fn stored(db: &passo_store::Db) -> Result<Vec<Stored>, ApiError> {
     let base = std::env::current_dir().map_err(|e| ApiError::Internal(e.to_string()))?;
-    let wanted = db
+    Ok(db
         .functions()?
         .into_iter()
-        .filter_map(|row| {
+        .map(|row| {
             let spec: Value = serde_json::from_str(&row.spec).unwrap_or(Value::Null);
-            Function::from_spec(&row.name, &spec, &base).ok()
+            let f = Function::from_spec(&row.name, &spec, &base);
+            (row.name, f)
         })
+        .collect())
+}
+
+/// Reads the functions created through the API again into `fns`: another node sharing
+/// the database may have created or deleted some. (One that does not parse was warned
+/// of at start; it is left out quietly here, every second.)
+pub fn refresh(db: &passo_store::Db, fns: &Functions) -> Result<(), ApiError> {
+    let wanted = stored(db)?
+        .into_iter()
+        .filter_map(|(_, f)| f.ok())
         .collect();
     fns.sync_created(wanted);
     Ok(())
@@ -132,14 +145,11 @@ pub fn refresh(db: &passo_store::Db, fns: &Functions) -> Result<(), ApiError> {
 /// Loads the functions created through the API into `fns` (at start). One that a project
 /// function now shadows is skipped with a warning.
 pub fn load(db: &passo_store::Db, fns: &Functions) -> Result<usize, ApiError> {
-    let base = std::env::current_dir().map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut n = 0;
-    for row in db.functions()? {
-        let spec: Value = serde_json::from_str(&row.spec).unwrap_or(Value::Null);
-        match Function::from_spec(&row.name, &spec, &base).map(|f| fns.create(f)) {
-            Ok(Ok(())) => n += 1,
-            Ok(Err(e)) => tracing::warn!("function {} not loaded: {e}", row.name),
-            Err(e) => tracing::warn!("function {} not loaded: {e}", row.name),
+    for (name, f) in stored(db)? {
+        match f.and_then(|f| fns.create(f).map_err(|e| e.to_string())) {
+            Ok(()) => n += 1,
+            Err(e) => tracing::warn!("function {name} not loaded: {e}"),
         }
     }
     Ok(n)

@@ -244,7 +244,7 @@ impl Runtime {
         // Within a budget, so the inbox and releases wait no longer than a renewal's time;
         // the next scan takes the rest.
         let budget = tokio::time::Instant::now()
-            + Duration::from_millis((self.cfg.lease_ms / 3).max(100) as u64);
+            + Duration::from_millis(self.send_margin_ms().max(100) as u64);
         for lease in expired {
             if tokio::time::Instant::now() > budget {
                 break;

@@ -117,27 +117,41 @@ pub struct Webhooks(RwLock<BTreeMap<String, (Webhook, Value)>>);
 
 impl Webhooks {
     pub fn load(db: &Db, realm: &crate::arn::Realm) -> Result<Webhooks, passo_store::StoreError> {
-        let w = Webhooks::default();
+        Ok(Webhooks(RwLock::new(Webhooks::stored(db, realm, true)?)))
+    }
+
+    /// The webhooks created through the API, by name, with the request each was made from;
+    /// one that no longer parses is left out (and said so when `warn`).
+    fn stored(
+        db: &Db,
+        realm: &crate::arn::Realm,
+        warn: bool,
+    ) -> Result<BTreeMap<String, (Webhook, Value)>, passo_store::StoreError> {
+        let mut hooks = BTreeMap::new();
         for row in db.webhooks()? {
             let spec: Value = serde_json::from_str(&row.spec).unwrap_or_default();
             match Webhook::parse(realm, &spec, row.created_ms) {
                 Ok(h) => {
-                    w.0.write().unwrap().insert(row.name, (h, spec));
+                    hooks.insert(row.name, (h, spec));
                 }
-                Err(e) => tracing::warn!("webhook {} no longer parses: {}", row.name, e.message()),
+                Err(e) if warn => {
+                    tracing::warn!("webhook {} no longer parses: {}", row.name, e.message())
+                }
+                Err(_) => {}
             }
         }
-        Ok(w)
+        Ok(hooks)
     }
 
     /// Reads again the webhooks created through the API (another node sharing the database
     /// may have created, replaced or deleted some); the project file's stay as declared.
+    /// Quiet: it runs every second, and one that no longer parses was warned of at start.
     pub fn reload(
         &self,
         db: &Db,
         realm: &crate::arn::Realm,
     ) -> Result<(), passo_store::StoreError> {
-        let fresh = Webhooks::load(db, realm)?.0.into_inner().unwrap();
+        let fresh = Webhooks::stored(db, realm, false)?;
         let mut hooks = self.0.write().unwrap();
         hooks.retain(|_, (w, _)| w.declared);
         for (name, hook) in fresh {
