@@ -311,6 +311,18 @@ pub(crate) async fn create(
         .to_string())
 }
 
+/// Bytes of the files in a data directory (the SQLite database and its write-ahead log).
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}
+
 pub(crate) async fn count_executions(
     conn: &mut Conn,
     machine: &str,
@@ -484,14 +496,24 @@ async fn run_all(a: &HttpArgs) -> anyhow::Result<()> {
             );
             let data = s.data.clone();
             s.kill();
+            let bytes = dir_bytes(&data);
+            outln!(
+                "  database with {} parked: {:.0} MB ({:.0} bytes each, {:.2} million per GB)",
+                a.parked,
+                bytes as f64 / 1e6,
+                bytes as f64 / a.parked as f64,
+                1e9 / (bytes as f64 / a.parked as f64) / 1e6
+            );
             let t0 = Instant::now();
             let s2 = Server::start(data, free_port())?;
+            let listening = t0.elapsed();
             let mut c = Conn::open(&s2.addr).await?;
             let running = count_executions(&mut c, &parked, "RUNNING").await?;
             outln!(
-                "  after SIGKILL and restart ({:.1} s to listen and list): {running} of {} RUNNING, RSS {:.0} MB",
-                t0.elapsed().as_secs_f64(),
+                "  after SIGKILL: serving again in {:.1} s, {running} of {} RUNNING (listed in {:.1} s more), RSS {:.0} MB",
+                listening.as_secs_f64(),
                 a.parked,
+                (t0.elapsed() - listening).as_secs_f64(),
                 s2.rss_mb()
             );
             server = Some(s2);

@@ -57,11 +57,15 @@ impl Runtime {
             let now = now_ms();
             match shared.claim(arn, &self.cfg.node_id, now, self.cfg.lease_ms)? {
                 Claim::Held { fence, from: f } => {
+                    tracing::debug!(target: "passo::lease", "{arn}: claimed (fence {fence}, from {f:?}, asked at {now}, answered after {} ms)", now_ms() - now);
                     g.fence = Some(fence);
                     g.lease_until = now + self.cfg.lease_ms;
                     from = f;
                 }
-                Claim::Busy { .. } => return Ok(Owned::Elsewhere),
+                Claim::Busy { node, expires_ms } => {
+                    tracing::debug!(target: "passo::lease", "{arn}: held by {node} until {expires_ms}");
+                    return Ok(Owned::Elsewhere);
+                }
             }
         }
         Ok(match self.load(arn, finished_too)? {
@@ -165,6 +169,7 @@ impl Runtime {
                     }
                 }
                 Ok(false) => {
+                    tracing::debug!(target: "passo::lease", "{arn}: not extended (fence {fence})");
                     self.metrics.cluster.lost.inc();
                     tracing::warn!("{arn}: its step committed late, and another node holds it now; leaving its effects to that node");
                     g.fence = None;
@@ -277,6 +282,7 @@ impl Runtime {
         if released.is_empty() {
             return;
         }
+        tracing::debug!(target: "passo::lease", "releasing {released:?}");
         let writes = released
             .iter()
             .map(|(key, fence)| self.release_write(key, *fence))

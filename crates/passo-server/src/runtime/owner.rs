@@ -76,7 +76,16 @@ impl Owners {
     }
 
     /// Takes the execution out of memory; whoever waits on the slot loads it again.
+    // The caller's place is logged (at debug level): which path dropped a copy is what a
+    // failed fault test needs to know.
+    #[track_caller]
     pub fn evict(&self, arn: &str, slot: &Slot, g: &mut SlotState) {
+        tracing::debug!(
+            target: "passo::lease",
+            "{arn}: evicted (fence {:?}) at {}",
+            g.fence,
+            std::panic::Location::caller()
+        );
         g.active = None;
         g.evicted = true;
         if let Some(fence) = g.fence.take() {
@@ -266,12 +275,14 @@ impl Runtime {
         loop {
             let (slot, mut g) = self.owners.lock(arn).await;
             let loaded = g.active.is_none();
+            let mut took_over = false;
             let a = match g.active.take() {
                 Some(a) => a,
                 None => match self.load_confirmed(arn, redrive, &mut g).await {
                     Ok(super::leases::Owned::Here(mut a, from)) => {
                         if let Some(from) = from {
                             self.take_over(arn, &mut a, &from, &g);
+                            took_over = true;
                         }
                         a
                     }
@@ -302,8 +313,13 @@ impl Runtime {
             let expected = expectation(&a, expect, redrive);
             if expected != Delivery::Applied {
                 // A copy loaded only to refuse a stale event (a parked execution's old
-                // timer, a token of a closed task) need not stay in memory.
-                if loaded {
+                // timer, a token of a closed task) need not stay in memory. One taken over
+                // has just had its tasks sent again: it stays as a committed step's would,
+                // holding its lease. Released, it would leave those tasks in flight under no
+                // lease, and a node taking it over from a later holder would send them again.
+                if took_over {
+                    self.after_commit(arn, a, Vec::new(), &slot, &mut g);
+                } else if loaded {
                     self.owners.evict(arn, &slot, &mut g);
                 } else {
                     g.active = Some(a);

@@ -86,10 +86,7 @@ impl Runtime {
     /// After a restart: invoke again the tasks that were out when the process stopped.
     pub async fn recover(self: &Arc<Self>) -> Result<usize, ApiError> {
         let mut n = 0;
-        for (arn, pending) in self.db.running()? {
-            if pending == 0 {
-                continue;
-            }
+        for arn in self.db.running_with_tasks()? {
             let (slot, mut g) = self.owners.lock(&arn).await;
             if g.active.is_some() {
                 continue;

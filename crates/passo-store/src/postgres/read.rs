@@ -299,6 +299,15 @@ impl crate::Reads for Postgres {
         )
     }
 
+    fn running_with_tasks(&self) -> Result<Vec<String>> {
+        self.all(
+            "SELECT arn FROM executions WHERE status = 'RUNNING' AND pending_tasks > 0
+             ORDER BY start_ms",
+            vec![],
+            |r| r.get(0),
+        )
+    }
+
     fn running_without_timers(&self) -> Result<Vec<String>> {
         self.all(
             "SELECT arn FROM executions e WHERE status = 'RUNNING'

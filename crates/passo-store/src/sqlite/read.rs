@@ -276,6 +276,17 @@ impl crate::Reads for Sqlite {
         })
     }
 
+    fn running_with_tasks(&self) -> Result<Vec<String>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT arn FROM executions WHERE status = 'RUNNING' AND pending_tasks > 0
+                 ORDER BY start_ms",
+            )?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            rows.collect()
+        })
+    }
+
     /// Running executions with no timer in the store (the sweeper's candidates).
     fn running_without_timers(&self) -> Result<Vec<String>> {
         self.read(|c| {

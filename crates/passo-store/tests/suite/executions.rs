@@ -101,6 +101,8 @@ pub async fn an_execution_runs_with_steps_and_survives_a_reopen(f: &mut Fixture)
     .unwrap();
     assert_eq!(f.db.execution(&e.arn).unwrap(), Some(e.clone()));
     assert_eq!(f.db.running().unwrap(), vec![(e.arn.clone(), 0)]);
+    // No task out: nothing for a restart to send again.
+    assert!(f.db.running_with_tasks().unwrap().is_empty());
     assert!(f.db.running_without_timers().unwrap().is_empty());
     let update = |status: &str, stop_ms, redrive_ms| ExecutionUpdate {
         arn: e.arn.clone(),
@@ -122,6 +124,7 @@ pub async fn an_execution_runs_with_steps_and_survives_a_reopen(f: &mut Fixture)
     .await
     .unwrap();
     assert_eq!(f.db.running().unwrap(), vec![(e.arn.clone(), 2)]);
+    assert_eq!(f.db.running_with_tasks().unwrap(), vec![e.arn.clone()]);
     assert_eq!(f.db.running_without_timers().unwrap(), vec![e.arn.clone()]);
     // No redrive time given: the one recorded stays.
     f.db.write(vec![Write::UpdateExecution(update(

@@ -48,6 +48,9 @@ impl Node {
         };
         // Plain log lines (no colour codes), to read and grep.
         cmd.env("NO_COLOR", "1");
+        // Every claim and eviction, for a failure's evidence (`passo::lease` logs them at
+        // debug level).
+        cmd.env("RUST_LOG", "info,passo::lease=debug");
         let mut child = cmd.stdout(log()).stderr(log()).spawn().unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(&self.addr).is_err() {
