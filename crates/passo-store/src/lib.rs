@@ -435,3 +435,10 @@ mod tests {
         assert_eq!(d.to_string(), "postgres://db.example:6432/passo");
     }
 }
+
+/// Where a page of executions (newest first, by start time then ARN) starts: after the
+/// cursor, or for the first page after a start time no execution has, so that every page is
+/// one range of the index `(start_ms, arn) < (ms, arn)` reads.
+pub(crate) fn page_cursor(after: Option<(i64, &str)>) -> (i64, &str) {
+    after.unwrap_or((i64::MAX, ""))
+}

@@ -497,10 +497,12 @@ async fn run_all(a: &HttpArgs) -> anyhow::Result<()> {
             let data = s.data.clone();
             s.kill();
             let bytes = dir_bytes(&data);
+            let wal = std::fs::metadata(data.join("passo.db-wal")).map_or(0, |m| m.len());
             outln!(
-                "  database with {} parked: {:.0} MB ({:.0} bytes each, {:.2} million per GB)",
+                "  database with {} parked: {:.0} MB with its write-ahead log of {:.0} MB ({:.0} bytes each, {:.2} million per GB)",
                 a.parked,
                 bytes as f64 / 1e6,
+                wal as f64 / 1e6,
                 bytes as f64 / a.parked as f64,
                 1e9 / (bytes as f64 / a.parked as f64) / 1e6
             );

@@ -226,19 +226,20 @@ impl crate::Reads for Postgres {
         after: Option<(i64, &str)>,
         limit: usize,
     ) -> Result<Vec<ExecutionRow>> {
+        let (after_ms, after_arn) = crate::page_cursor(after);
         self.all(
             "SELECT * FROM executions WHERE machine_arn = $1
                AND ($2::TEXT IS NULL OR status = $2)
                AND ($3::TEXT IS NULL OR version_arn = $3 OR alias_arn = $3)
-               AND ($4::BIGINT IS NULL OR start_ms < $4 OR (start_ms = $4 AND arn < $5))
+               AND (start_ms, arn) < ($4, $5)
                AND ($7::TEXT IS NULL OR revision_id = $7)
              ORDER BY start_ms DESC, arn DESC LIMIT $6",
             vec![
                 text(machine_arn),
                 opt(status),
                 opt(qualifier),
-                p(after.map(|a| a.0)),
-                opt(after.map(|a| a.1)),
+                p(after_ms),
+                text(after_arn),
                 limit_param(limit),
                 opt(revision),
             ],
@@ -252,6 +253,7 @@ impl crate::Reads for Postgres {
         after: Option<(i64, &str)>,
         limit: usize,
     ) -> Result<Vec<ExecutionRow>> {
+        let (after_ms, after_arn) = crate::page_cursor(after);
         self.all(
             "SELECT * FROM executions
              WHERE ($1::TEXT IS NULL OR machine_arn = $1)
@@ -259,7 +261,7 @@ impl crate::Reads for Postgres {
                AND ($3::TEXT IS NULL OR strpos(name, $3) > 0)
                AND ($4::BIGINT IS NULL OR start_ms >= $4)
                AND ($5::BIGINT IS NULL OR start_ms < $5)
-               AND ($6::BIGINT IS NULL OR start_ms < $6 OR (start_ms = $6 AND arn < $7))
+               AND (start_ms, arn) < ($6, $7)
              ORDER BY start_ms DESC, arn DESC LIMIT $8",
             vec![
                 opt(f.machine_arn),
@@ -267,8 +269,8 @@ impl crate::Reads for Postgres {
                 opt(f.name_contains),
                 p(f.started_after_ms),
                 p(f.started_before_ms),
-                p(after.map(|a| a.0)),
-                opt(after.map(|a| a.1)),
+                p(after_ms),
+                text(after_arn),
                 limit_param(limit),
             ],
             rows::execution,

@@ -37,6 +37,9 @@ fn open_conn(path: &Path, opts: &DbOptions) -> rusqlite::Result<Connection> {
         if opts.fsync_full { "FULL" } else { "NORMAL" },
     )?;
     c.pragma_update(None, "foreign_keys", "OFF")?;
+    // A write-ahead log that grew under a burst of writes (checkpoints wait for readers) is
+    // cut back to this after a checkpoint, rather than keeping its largest size on disk.
+    c.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     c.busy_timeout(std::time::Duration::from_secs(10))?;
     Ok(c)
 }

@@ -217,16 +217,13 @@ impl crate::Reads for Sqlite {
         after: Option<(i64, &str)>,
         limit: usize,
     ) -> Result<Vec<ExecutionRow>> {
-        let (after_ms, after_arn) = match after {
-            Some((ms, arn)) => (Some(ms), Some(arn)),
-            None => (None, None),
-        };
+        let (after_ms, after_arn) = crate::page_cursor(after);
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT * FROM executions WHERE machine_arn = ?1
                    AND (?2 IS NULL OR status = ?2)
                    AND (?3 IS NULL OR version_arn = ?3 OR alias_arn = ?3)
-                   AND (?4 IS NULL OR start_ms < ?4 OR (start_ms = ?4 AND arn < ?5))
+                   AND (start_ms, arn) < (?4, ?5)
                    AND (?7 IS NULL OR revision_id = ?7)
                  ORDER BY start_ms DESC, arn DESC LIMIT ?6",
             )?;
@@ -598,21 +595,30 @@ impl Sqlite {
         after: Option<(i64, &str)>,
         limit: usize,
     ) -> Result<Vec<ExecutionRow>> {
-        let (after_ms, after_arn) = match after {
-            Some((ms, arn)) => (Some(ms), Some(arn)),
-            None => (None, None),
+        let (after_ms, after_arn) = crate::page_cursor(after);
+        // One statement for a machine's executions and one for all: `?1 IS NULL OR` would
+        // keep the planner off the machine's index.
+        let sql = if f.machine_arn.is_some() {
+            "SELECT * FROM executions INDEXED BY executions_machine_page
+             WHERE machine_arn = ?1
+               AND (?2 IS NULL OR status = ?2)
+               AND (?3 IS NULL OR instr(name, ?3) > 0)
+               AND (?4 IS NULL OR start_ms >= ?4)
+               AND (?5 IS NULL OR start_ms < ?5)
+               AND (start_ms, arn) < (?6, ?7)
+             ORDER BY start_ms DESC, arn DESC LIMIT ?8"
+        } else {
+            "SELECT * FROM executions INDEXED BY executions_started
+             WHERE ?1 IS NULL
+               AND (?2 IS NULL OR status = ?2)
+               AND (?3 IS NULL OR instr(name, ?3) > 0)
+               AND (?4 IS NULL OR start_ms >= ?4)
+               AND (?5 IS NULL OR start_ms < ?5)
+               AND (start_ms, arn) < (?6, ?7)
+             ORDER BY start_ms DESC, arn DESC LIMIT ?8"
         };
         self.read(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT * FROM executions
-                 WHERE (?1 IS NULL OR machine_arn = ?1)
-                   AND (?2 IS NULL OR status = ?2)
-                   AND (?3 IS NULL OR instr(name, ?3) > 0)
-                   AND (?4 IS NULL OR start_ms >= ?4)
-                   AND (?5 IS NULL OR start_ms < ?5)
-                   AND (?6 IS NULL OR start_ms < ?6 OR (start_ms = ?6 AND arn < ?7))
-                 ORDER BY start_ms DESC, arn DESC LIMIT ?8",
-            )?;
+            let mut st = c.prepare_cached(sql)?;
             let rows = st.query_map(
                 params![
                     f.machine_arn,
