@@ -414,6 +414,13 @@ reads! {
     ) -> Result<Vec<QueueMessageRow>>;
 }
 
+/// Where a page of executions (newest first, by start time then ARN) starts: after the
+/// cursor, or for the first page after a start time no execution has, so that every page is
+/// one range of the index `(start_ms, arn) < (ms, arn)` reads.
+pub(crate) fn page_cursor(after: Option<(i64, &str)>) -> (i64, &str) {
+    after.unwrap_or((i64::MAX, ""))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,11 +441,4 @@ mod tests {
         let d = Database::parse("postgresql://u:secret@db.example:6432/passo").unwrap();
         assert_eq!(d.to_string(), "postgres://db.example:6432/passo");
     }
-}
-
-/// Where a page of executions (newest first, by start time then ARN) starts: after the
-/// cursor, or for the first page after a start time no execution has, so that every page is
-/// one range of the index `(start_ms, arn) < (ms, arn)` reads.
-pub(crate) fn page_cursor(after: Option<(i64, &str)>) -> (i64, &str) {
-    after.unwrap_or((i64::MAX, ""))
 }
