@@ -359,7 +359,7 @@ reads! {
     /// Every running execution: (ARN, tasks that were out at its last step).
     fn running(&self) -> Result<Vec<(String, i64)>>;
     /// The running executions that had tasks out at their last step, oldest first: what a
-    /// restart sends again and where tokens wait (a million parked in a Wait cost nothing).
+    /// restart sends again (a million parked in a Wait cost it nothing).
     fn running_with_tasks(&self) -> Result<Vec<String>>;
     /// Running executions with no timer in the store (the sweeper's candidates).
     fn running_without_timers(&self) -> Result<Vec<String>>;
