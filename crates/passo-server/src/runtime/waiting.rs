@@ -39,13 +39,9 @@ impl Runtime {
     /// (oldest first).
     pub fn waiting_tasks(&self, max_executions: usize) -> Result<Vec<WaitingTask>, ApiError> {
         let mut out = Vec::new();
-        // Only executions with tasks out can wait on a token.
-        for arn in self
-            .db
-            .running_with_tasks()?
-            .into_iter()
-            .take(max_executions)
-        {
+        // Every running one: one waiting on a token has no task out (its invocation was
+        // answered; `pending_tasks` does not count it).
+        for (arn, _) in self.db.running()?.into_iter().take(max_executions) {
             let open = match self.owners.try_lock(&arn) {
                 Some((_, g)) if g.active.is_some() => g
                     .active
