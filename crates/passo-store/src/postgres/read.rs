@@ -336,8 +336,15 @@ impl crate::Reads for Postgres {
 
     fn history_steps(&self, execution_arn: &str, first: i64, last: i64) -> Result<Vec<StepRow>> {
         self.all(
-            "SELECT * FROM steps WHERE execution_arn = $1
-               AND ((last_event >= $2 AND first_event <= $3) OR last_event IS NULL)
+            // Searches of the index bounded on both sides (as on SQLite): the steps ending
+            // within the page, then the one holding its last event, then old steps.
+            "(SELECT * FROM steps WHERE execution_arn = $1 AND last_event >= $2
+               AND last_event < $3)
+             UNION ALL
+             (SELECT * FROM (SELECT * FROM steps WHERE execution_arn = $1 AND last_event >= $3
+               ORDER BY last_event, first_event LIMIT 1) s WHERE first_event <= $3)
+             UNION ALL
+             (SELECT * FROM steps WHERE execution_arn = $1 AND last_event IS NULL)
              ORDER BY seq",
             vec![text(execution_arn), p(first), p(last)],
             rows::step,

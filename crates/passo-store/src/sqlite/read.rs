@@ -326,11 +326,24 @@ impl crate::Reads for Sqlite {
     fn history_steps(&self, execution_arn: &str, first: i64, last: i64) -> Result<Vec<StepRow>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
+                // By the index, bounded on both sides: the steps ending within the page,
+                // then the one step holding its last event (the first to end at or past
+                // it). Left to itself, the planner walks the primary key and reads every
+                // step's row to test the ids; bounded below only, it reads every later one.
                 "SELECT execution_arn, seq, now_ms, event, history, first_event, last_event
-                 FROM steps WHERE execution_arn = ?1 AND last_event >= ?2 AND first_event <= ?3
+                 FROM steps INDEXED BY steps_events
+                 WHERE execution_arn = ?1 AND last_event >= ?2 AND last_event < ?3
+                 UNION ALL
+                 SELECT * FROM (
+                   SELECT execution_arn, seq, now_ms, event, history, first_event, last_event
+                   FROM steps INDEXED BY steps_events
+                   WHERE execution_arn = ?1 AND last_event >= ?3
+                   ORDER BY last_event, first_event LIMIT 1)
+                 WHERE first_event <= ?3
                  UNION ALL
                  SELECT execution_arn, seq, now_ms, event, history, first_event, last_event
-                 FROM steps WHERE execution_arn = ?1 AND last_event IS NULL
+                 FROM steps INDEXED BY steps_events
+                 WHERE execution_arn = ?1 AND last_event IS NULL
                  ORDER BY seq",
             )?;
             let rows = st.query_map(params![execution_arn, first, last], step_row)?;
