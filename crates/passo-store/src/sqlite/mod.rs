@@ -49,9 +49,22 @@ fn migrate(conn: &Connection) -> Result<()> {
         return Err(StoreError::SchemaTooNew { found, known });
     }
     for (version, sql) in schema::MIGRATIONS.iter().filter(|m| m.0 > found) {
-        conn.execute_batch(&format!(
-            "BEGIN IMMEDIATE; {sql} PRAGMA user_version = {version}; COMMIT;"
-        ))?;
+        // Looked at again under the write lock: another process opening the file at the
+        // same moment may have applied it meanwhile.
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let now: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let applied = if now < *version {
+            conn.execute_batch(&format!("{sql} PRAGMA user_version = {version};"))
+        } else {
+            Ok(())
+        };
+        match applied {
+            Ok(()) => conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e.into());
+            }
+        }
     }
     Ok(())
 }
