@@ -141,7 +141,7 @@ pub enum Command {
 }
 
 /// Where an open Task invocation stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TaskPhase {
     /// Sent to its integration (or queued for an activity worker); no answer yet.
     Invoked,
@@ -163,7 +163,7 @@ pub struct OpenTaskView {
 }
 
 /// An open Task invocation.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct OpenTask {
     pub thread: ThreadId,
     pub phase: TaskPhase,
@@ -173,13 +173,13 @@ pub(crate) struct OpenTask {
 }
 
 /// What a task timer ends when it fires.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub(crate) enum TaskTimer {
     Timeout(TaskId),
     Heartbeat(TaskId),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Status {
     Running,
     Succeeded,
@@ -201,7 +201,7 @@ impl Status {
 }
 
 /// How an execution ended.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Outcome {
     pub status: Status,
     pub output: Option<Value>,
@@ -210,7 +210,7 @@ pub struct Outcome {
 }
 
 /// Why a thread is not running right now.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Phase {
     /// About to enter `Thread::state`.
     Enter,
@@ -229,7 +229,7 @@ pub(crate) enum Phase {
 }
 
 /// Bookkeeping of a Parallel's branches or a Map's iterations.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Fanout {
     pub is_map: bool,
     pub effective_input: Value,
@@ -271,7 +271,7 @@ impl Fanout {
 }
 
 /// One line of execution: the top level, a Parallel branch or a Map iteration.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Thread {
     /// Where this thread's program sits: (state index, branch index) pairs from the top.
     pub path: Vec<(StateId, usize)>,

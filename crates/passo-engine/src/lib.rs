@@ -14,6 +14,7 @@ mod io;
 pub mod map_run;
 pub mod mock;
 mod retry;
+pub mod snapshot;
 pub(crate) mod states;
 pub mod test_state;
 pub mod test_state_shapes;

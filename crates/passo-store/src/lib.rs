@@ -367,6 +367,18 @@ reads! {
     fn timers_of(&self, execution_arn: &str) -> Result<Vec<TimerRow>>;
     /// The steps of an execution, in order.
     fn steps(&self, execution_arn: &str) -> Result<Vec<StepRow>>;
+    /// The steps of an execution after step `after_seq`, in order, without their history
+    /// (`history` is empty): what replaying them needs.
+    fn step_events(&self, execution_arn: &str, after_seq: i64) -> Result<Vec<StepRow>>;
+    /// The steps of an execution holding any event with an id from `first` to `last`, in
+    /// order, and any step written before steps kept their event ids (the caller picks the
+    /// events out).
+    fn history_steps(&self, execution_arn: &str, first: i64, last: i64) -> Result<Vec<StepRow>>;
+    /// The id of an execution's last history event, as its steps record it (None when no
+    /// step records it).
+    fn last_event_id(&self, execution_arn: &str) -> Result<Option<i64>>;
+    /// The execution's latest snapshot.
+    fn snapshot(&self, execution_arn: &str) -> Result<Option<SnapshotRow>>;
     /// Every event bus, by name.
     fn event_buses(&self) -> Result<Vec<EventBusRow>>;
     /// Every rule of every bus, by bus and name.

@@ -103,6 +103,24 @@ pub struct StepRow {
     pub now_ms: i64,
     pub event: String,
     pub history: String,
+    /// The ids of the first and last history event of the step (events are numbered from 1
+    /// across the steps; a step without events has `first_event = last_event + 1`), so
+    /// that a page of history reads only its steps. None in rows written before they were
+    /// kept.
+    pub first_event: Option<i64>,
+    pub last_event: Option<i64>,
+}
+
+/// A snapshot of an execution's state after step `seq` (the runtime's encoding, `format`),
+/// taken under the machine's revision `revision_id`: rebuilding the execution starts from it
+/// and replays only the steps after `seq`. One per execution, the latest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotRow {
+    pub execution_arn: String,
+    pub seq: i64,
+    pub revision_id: String,
+    pub format: i64,
+    pub state: String,
 }
 
 /// A timer an execution waits on.
@@ -164,6 +182,10 @@ pub enum Write {
     InsertExecution(ExecutionRow),
     UpdateExecution(ExecutionUpdate),
     AppendStep(StepRow),
+    /// Records the execution's snapshot, replacing the one before.
+    PutSnapshot(SnapshotRow),
+    /// Forgets an execution's snapshot (one that could not be used).
+    DeleteSnapshot(String),
     PutTimer(TimerRow),
     DeleteTimer(String, i64),
     DeleteTimers(String),
@@ -177,7 +199,7 @@ pub enum Write {
         stop_ms: Option<i64>,
         config: String,
     },
-    /// Removes executions (with steps and timers) that stopped before this time.
+    /// Removes executions (with steps, snapshots and timers) that stopped before this time.
     PurgeStoppedBefore(i64),
     /// Creates an event bus; `StoreError::Conflict` when it exists.
     InsertEventBus(EventBusRow),

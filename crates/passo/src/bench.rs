@@ -63,6 +63,17 @@ pub struct Args {
     /// With --map-rows --http: also run this many durable STANDARD children (0 skips).
     #[arg(long, default_value_t = 10_000)]
     standard_children: usize,
+    /// Measure long histories instead: executions of ~20,000 events resumed after a restart
+    /// (StopExecution's latency), and GetExecutionHistory in pages of 1,000 over 25,000
+    /// events (SQLite, or `--database postgres://...`).
+    #[arg(long)]
+    long_history: bool,
+    /// With --long-history: events of each long execution (about).
+    #[arg(long, default_value_t = 20_000)]
+    history_events: usize,
+    /// With --long-history: long executions to resume.
+    #[arg(long, default_value_t = 5)]
+    resumes: usize,
 }
 
 /// The shared workloads (../shared/bench) and Passo's own variants (./bench, e.g. JSONata).
@@ -96,6 +107,13 @@ pub fn main(args: Args) -> ExitCode {
     }
     if args.aws {
         return crate::bench_aws::main(args.seconds);
+    }
+    if args.long_history {
+        return crate::bench_history::main(crate::bench_history::HistoryArgs {
+            database: args.database,
+            events: args.history_events,
+            executions: args.resumes.max(1),
+        });
     }
     if args.http {
         let w1 = args.files.first().cloned().or_else(|| {

@@ -11,6 +11,7 @@ macro_rules! outln {
 mod bench;
 mod bench_aws;
 mod bench_cluster;
+mod bench_history;
 mod bench_http;
 mod bench_map;
 mod bench_webhooks;

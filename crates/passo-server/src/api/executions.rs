@@ -239,7 +239,22 @@ pub fn history(rt: &Arc<Runtime>, req: &Value) -> Result<Value, ApiError> {
         Some(c) => Some(c.parse().map_err(|_| invalid_token())?),
     };
     let reverse = req.get("reverseOrder").and_then(Value::as_bool) == Some(true);
-    let mut events = rt.history(&e.arn)?;
+    // Only the steps holding the page's events are read: events are numbered 1, 2, ...
+    // across the steps, so the page after event a is a+1 ..= a+limit+1 (the one past the
+    // page tells whether there is a next), the page before it a-limit-1 ..= a-1.
+    let n = limit as i64;
+    let (first, last) = match (reverse, after) {
+        (false, a) => {
+            let a = a.unwrap_or(0) as i64;
+            (a + 1, a + n + 1)
+        }
+        (true, Some(a)) => (a as i64 - n - 1, a as i64 - 1),
+        (true, None) => match rt.db.last_event_id(&e.arn)? {
+            Some(l) => (l - n, l),
+            None => (0, i64::MAX),
+        },
+    };
+    let mut events = rt.history_between(&e.arn, first, last)?;
     if reverse {
         events.reverse();
     }

@@ -35,6 +35,7 @@ use axum::routing::post;
 use axum::Router;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 pub fn router(rt: Arc<Runtime>) -> Router {
@@ -266,6 +267,10 @@ fn describe_server(rt: &Arc<Runtime>) -> Value {
         "expressInFlight": rt.express_in_flight(),
         "sweeps": rt.sweeper.sweeps(),
         "strandedFound": rt.sweeper.stranded(),
+        "rebuiltFromSnapshots": rt.rebuilds.from_snapshot.load(Ordering::Relaxed),
+        "rebuiltInFull": rt.rebuilds.in_full.load(Ordering::Relaxed),
+        "snapshotsPassedOver": rt.rebuilds.passed_over.load(Ordering::Relaxed),
+        "stepsReplayed": rt.rebuilds.steps_replayed.load(Ordering::Relaxed),
     })
 }
 

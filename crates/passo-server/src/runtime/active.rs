@@ -26,6 +26,12 @@ pub(crate) struct Active {
     pub jobs: HashMap<u64, (Command, Value)>,
     /// The mocked Task results of the test case the execution was started with.
     pub mocks: Option<Mocks>,
+    /// The machine's revision the execution runs (what its snapshots are taken under).
+    pub revision: String,
+    /// The step and the last history event of the latest snapshot (or where the execution
+    /// was rebuilt from): the next is due some way past them.
+    pub snapshot_seq: i64,
+    pub snapshot_event: u64,
 }
 
 impl Active {
@@ -39,6 +45,9 @@ impl Active {
             children: HashMap::new(),
             jobs: HashMap::new(),
             mocks: None,
+            revision: String::new(),
+            snapshot_seq: 0,
+            snapshot_event: 0,
         }
     }
 

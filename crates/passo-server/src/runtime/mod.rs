@@ -17,6 +17,7 @@ mod inflight;
 pub mod leases;
 mod owner;
 mod replay;
+mod snapshot;
 pub mod sweeper;
 mod waiting;
 
@@ -74,6 +75,7 @@ pub struct Runtime {
     owners: Owners,
     pub(crate) inflight: inflight::InFlight,
     pub(crate) sweeper: sweeper::Sweeper,
+    pub(crate) rebuilds: snapshot::Rebuilds,
     /// Asynchronous Express executions running now.
     express_running: Arc<std::sync::atomic::AtomicUsize>,
     pub timers: Timers,
@@ -123,6 +125,7 @@ impl Runtime {
             owners: Owners::default(),
             inflight: Default::default(),
             sweeper: Default::default(),
+            rebuilds: Default::default(),
             express_running: Default::default(),
             timers: Timers::default(),
             tasks,
@@ -257,6 +260,7 @@ impl Runtime {
         let (ex, cmds, events) = Execution::start(t.machine.clone(), info, req.input);
         let entered = owner::states_entered(&events);
         let mut a = Active::new(ex, req.parent.clone());
+        a.revision = t.revision_id.clone();
         if let Some(case) = &req.test_case {
             a.mocks = Some(self.mocks(&t.machine_name, case)?);
         }
@@ -295,6 +299,8 @@ impl Runtime {
                 now_ms: start_ms,
                 event: codec::START.to_string(),
                 history: codec::history_text(&events),
+                first_event: Some(1),
+                last_event: Some(a.ex.last_event_id() as i64),
             }),
         ];
         timer_writes(&arn, &cmds, &mut writes);
@@ -446,6 +452,23 @@ impl Runtime {
     pub fn history(&self, arn: &str) -> Result<Vec<Value>, ApiError> {
         let mut out = Vec::new();
         for s in self.db.steps(arn)? {
+            if let Ok(Value::Array(evs)) = serde_json::from_str(&s.history) {
+                out.extend(evs);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The history events of an execution with ids from `first` to `last` (and, for an
+    /// execution recorded before steps kept their events' ids, the others too), in order.
+    pub fn history_between(
+        &self,
+        arn: &str,
+        first: i64,
+        last: i64,
+    ) -> Result<Vec<Value>, ApiError> {
+        let mut out = Vec::new();
+        for s in self.db.history_steps(arn, first, last)? {
             if let Ok(Value::Array(evs)) = serde_json::from_str(&s.history) {
                 out.extend(evs);
             }

@@ -413,7 +413,13 @@ impl Runtime {
             now_ms: now,
             event: event_text,
             history: codec::history_text(&events),
+            first_event: Some(a.ex.last_event_id() as i64 + 1 - events.len() as i64),
+            last_event: Some(a.ex.last_event_id() as i64),
         }));
+        if super::snapshot::due(&a) && !a.revision.is_empty() {
+            let revision = a.revision.clone();
+            writes.extend(super::snapshot::write(arn, &revision, &mut a));
+        }
         if let Some(id) = inbox {
             writes.push(Write::DeleteInbox(id));
         }

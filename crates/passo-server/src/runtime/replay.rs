@@ -1,4 +1,6 @@
 //! Rebuilding an execution from its recorded steps (replay), and recovery after a restart.
+//! A long execution starts from its latest snapshot (see [`super::snapshot`]) and replays
+//! only the steps after it.
 //!
 //! The interpreter is deterministic, so feeding it the recorded events at their recorded
 //! times gives back the same execution, including the tasks that were out. After a crash
@@ -7,11 +9,12 @@
 
 use super::active::{forget, settle, track, Active};
 use super::effects::invocation;
-use super::{codec, Runtime};
+use super::{codec, snapshot, Runtime};
 use crate::error::ApiError;
 use passo_engine::{Command, Execution};
 use passo_tasks::nested::Pattern;
 use serde_json::Value;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 impl Runtime {
@@ -44,11 +47,49 @@ impl Runtime {
             seed,
         );
         info.payload_limit = payload_limit;
-        let input: Value = serde_json::from_str(&row.input).unwrap_or(Value::Null);
-        let steps = self.db.steps(arn)?;
-        let (ex, cmds, _) = Execution::start(machine.0, info, input);
-        let mut a = Active::new(ex, codec::parse_parent(&row.params));
+        let test_case = codec::parse_test_case(&row.params);
+        let parent = codec::parse_parent(&row.params);
+        // From the latest snapshot when there is one that fits; a test case's mocks count
+        // every invocation again, so those executions always replay in full.
+        let snap = match test_case {
+            None => self.db.snapshot(arn)?,
+            Some(_) => None,
+        };
+        let restored = snap.and_then(|s| {
+            let a = snapshot::restore(
+                &s,
+                &row.revision_id,
+                machine.0.clone(),
+                info.clone(),
+                parent.clone(),
+            );
+            a.map_err(|e| {
+                self.rebuilds.passed_over.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    "{arn}: its snapshot of step {} is not used ({e}); replaying every step",
+                    s.seq
+                )
+            })
+            .ok()
+        });
         let mut invoked: Vec<Command> = Vec::new();
+        let (mut a, cmds) = match restored {
+            Some(a) => {
+                self.rebuilds.from_snapshot.fetch_add(1, Ordering::Relaxed);
+                (a, Vec::new())
+            }
+            None => {
+                self.rebuilds.in_full.fetch_add(1, Ordering::Relaxed);
+                let input: Value = serde_json::from_str(&row.input).unwrap_or(Value::Null);
+                let (ex, cmds, _) = Execution::start(machine.0, info, input);
+                (Active::new(ex, parent), cmds)
+            }
+        };
+        a.revision = row.revision_id.clone();
+        let steps = self.db.step_events(arn, a.seq)?;
+        self.rebuilds
+            .steps_replayed
+            .fetch_add(steps.len() as u64, Ordering::Relaxed);
         let mut note = |cmds: &[Command]| {
             invoked.extend(
                 cmds.iter()
@@ -58,7 +99,7 @@ impl Runtime {
         };
         note(&cmds);
         track(&mut a, &cmds);
-        for s in steps.iter().skip(1) {
+        for s in &steps {
             let Some(ev) = codec::parse_event(&s.event) else {
                 continue;
             };
@@ -69,7 +110,7 @@ impl Runtime {
             track(&mut a, &cmds);
             settle(&mut a);
         }
-        if let Some(case) = codec::parse_test_case(&row.params) {
+        if let Some(case) = test_case {
             // The mocks count invocations per state: count again the ones already answered
             // (those still out are answered, and counted, when they are sent again).
             let mut mocks = self.mocks(&machine_name, &case)?;

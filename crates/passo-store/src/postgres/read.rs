@@ -335,6 +335,58 @@ impl crate::Reads for Postgres {
         )
     }
 
+    fn step_events(&self, execution_arn: &str, after_seq: i64) -> Result<Vec<StepRow>> {
+        // Without `history`: a long one is never read (nor detoasted).
+        self.all(
+            "SELECT execution_arn, seq, now_ms, event, ''::text FROM steps
+             WHERE execution_arn = $1 AND seq > $2 ORDER BY seq",
+            vec![text(execution_arn), p(after_seq)],
+            rows::step,
+        )
+    }
+
+    fn history_steps(&self, execution_arn: &str, first: i64, last: i64) -> Result<Vec<StepRow>> {
+        self.all(
+            // Searches of the index bounded on both sides (as on SQLite): the steps ending
+            // within the page, then the one holding its last event, then old steps.
+            "(SELECT * FROM steps WHERE execution_arn = $1 AND last_event >= $2
+               AND last_event < $3)
+             UNION ALL
+             (SELECT * FROM (SELECT * FROM steps WHERE execution_arn = $1 AND last_event >= $3
+               ORDER BY last_event, first_event LIMIT 1) s WHERE first_event <= $3)
+             UNION ALL
+             (SELECT * FROM steps WHERE execution_arn = $1 AND last_event IS NULL)
+             ORDER BY seq",
+            vec![text(execution_arn), p(first), p(last)],
+            rows::step,
+        )
+    }
+
+    fn last_event_id(&self, execution_arn: &str) -> Result<Option<i64>> {
+        Ok(self
+            .one(
+                "SELECT MAX(last_event) FROM steps WHERE execution_arn = $1",
+                vec![text(execution_arn)],
+                |r| r.get::<_, Option<i64>>(0),
+            )?
+            .flatten())
+    }
+
+    fn snapshot(&self, execution_arn: &str) -> Result<Option<SnapshotRow>> {
+        self.one(
+            "SELECT execution_arn, seq, revision_id, format, state FROM snapshots
+             WHERE execution_arn = $1",
+            vec![text(execution_arn)],
+            |r| SnapshotRow {
+                execution_arn: r.get(0),
+                seq: r.get(1),
+                revision_id: r.get(2),
+                format: r.get(3),
+                state: r.get(4),
+            },
+        )
+    }
+
     fn event_buses(&self) -> Result<Vec<EventBusRow>> {
         self.all(
             "SELECT * FROM event_buses ORDER BY name",

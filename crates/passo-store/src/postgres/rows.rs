@@ -121,6 +121,9 @@ pub(super) fn step(r: &Row) -> StepRow {
         now_ms: r.get(2),
         event: r.get(3),
         history: r.get(4),
+        // Reads that leave the ids out have five columns.
+        first_event: r.try_get(5).ok().flatten(),
+        last_event: r.try_get(6).ok().flatten(),
     }
 }
 

@@ -8,7 +8,7 @@
 //!
 //! Several nodes (V2): `leases` (what is claimed, the node, an expiry and a fencing
 //! number) and `inbox` (events forwarded to an execution's owner); V3: `activity_tasks`
-//! (activity tasks any node's worker may claim).
+//! (activity tasks any node's worker may claim); V4: steps' event ids and `snapshots`.
 
 use crate::{Result, StoreError};
 use deadpool_postgres::ClientWrapper;
@@ -17,7 +17,18 @@ use deadpool_postgres::ClientWrapper;
 const MIGRATION_LOCK: i64 = 0x7061_7373_6f01;
 
 /// Every migration, in order. Append; never edit one that has shipped.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
+
+/// Steps record their events' ids (a page of history reads only its steps, found through
+/// the index without reading any row's history); snapshots of long executions (one per
+/// execution, the latest).
+const V4: &str = r#"
+ALTER TABLE steps ADD COLUMN first_event BIGINT, ADD COLUMN last_event BIGINT;
+CREATE INDEX steps_events ON steps (execution_arn, last_event, first_event);
+CREATE TABLE snapshots (
+  execution_arn TEXT COLLATE "C" PRIMARY KEY, seq BIGINT NOT NULL,
+  revision_id TEXT NOT NULL, format BIGINT NOT NULL, state TEXT NOT NULL);
+"#;
 
 /// Activity tasks waiting for a worker on any node (see `activity_queue.rs`), oldest first
 /// per activity; and the inbox by execution, which the sweeper asks about.

@@ -222,9 +222,34 @@ pub(super) fn plan(w: &Write) -> Vec<Stmt<'_>> {
             ],
         )],
         Write::AppendStep(s) => vec![st(
-            "INSERT INTO steps (execution_arn, seq, now_ms, event, history)
-             VALUES ($1, $2, $3, $4, $5)",
-            vec![&s.execution_arn, &s.seq, &s.now_ms, &s.event, &s.history],
+            "INSERT INTO steps (execution_arn, seq, now_ms, event, history, first_event,
+               last_event) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            vec![
+                &s.execution_arn,
+                &s.seq,
+                &s.now_ms,
+                &s.event,
+                &s.history,
+                &s.first_event,
+                &s.last_event,
+            ],
+        )],
+        Write::PutSnapshot(s) => vec![st(
+            "INSERT INTO snapshots (execution_arn, seq, revision_id, format, state)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (execution_arn) DO UPDATE SET
+             seq = EXCLUDED.seq, revision_id = EXCLUDED.revision_id,
+             format = EXCLUDED.format, state = EXCLUDED.state",
+            vec![
+                &s.execution_arn,
+                &s.seq,
+                &s.revision_id,
+                &s.format,
+                &s.state,
+            ],
+        )],
+        Write::DeleteSnapshot(arn) => vec![st(
+            "DELETE FROM snapshots WHERE execution_arn = $1",
+            vec![arn],
         )],
         Write::PutTimer(t) => vec![st(
             "INSERT INTO timers (execution_arn, timer_id, fire_at_ms) VALUES ($1, $2, $3)
@@ -278,6 +303,11 @@ pub(super) fn plan(w: &Write) -> Vec<Stmt<'_>> {
             ),
             st(
                 "DELETE FROM steps WHERE execution_arn IN
+                   (SELECT arn FROM executions WHERE stop_ms IS NOT NULL AND stop_ms < $1)",
+                vec![ms],
+            ),
+            st(
+                "DELETE FROM snapshots WHERE execution_arn IN
                    (SELECT arn FROM executions WHERE stop_ms IS NOT NULL AND stop_ms < $1)",
                 vec![ms],
             ),

@@ -100,10 +100,10 @@ impl Sqlite {
 
     pub(super) fn steps_page(&self, after: Option<(&str, i64)>, n: usize) -> Result<Vec<StepRow>> {
         self.page(
-            "SELECT execution_arn, seq, now_ms, event, history FROM steps
-             ORDER BY execution_arn, seq LIMIT ?1",
-            "SELECT execution_arn, seq, now_ms, event, history FROM steps
-             WHERE (execution_arn, seq) > (?1, ?2) ORDER BY execution_arn, seq LIMIT ?3",
+            "SELECT execution_arn, seq, now_ms, event, history, first_event, last_event
+             FROM steps ORDER BY execution_arn, seq LIMIT ?1",
+            "SELECT execution_arn, seq, now_ms, event, history, first_event, last_event
+             FROM steps WHERE (execution_arn, seq) > (?1, ?2) ORDER BY execution_arn, seq LIMIT ?3",
             after.map(|(a, s)| (a, Some(s))),
             n,
             step_row,

@@ -44,12 +44,41 @@ fn open_conn(path: &Path, opts: &DbOptions) -> rusqlite::Result<Connection> {
     Ok(c)
 }
 
+/// Applies the migrations the database has not had, each in its own transaction.
+fn migrate(conn: &Connection) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = schema::MIGRATIONS.last().map_or(0, |m| m.0);
+    if found > known {
+        return Err(StoreError::SchemaTooNew { found, known });
+    }
+    for (version, sql) in schema::MIGRATIONS.iter().filter(|m| m.0 > found) {
+        // Looked at again under the write lock: another process opening the file at the
+        // same moment may have applied it meanwhile.
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let now: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let applied = if now < *version {
+            conn.execute_batch(&format!("{sql} PRAGMA user_version = {version};"))
+        } else {
+            Ok(())
+        };
+        match applied {
+            Ok(()) => conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Sqlite {
     /// Opens (creating if needed) the database file at `path` and starts the writer thread.
     pub(crate) fn open(path: &Path, opts: DbOptions) -> Result<Sqlite> {
         let conn = open_conn(path, &opts)?;
         conn.execute_batch(schema::SCHEMA)?;
         conn.execute_batch(schema::MESSAGING)?;
+        migrate(&conn)?;
         let (tx, rx) = mpsc::channel::<Request>();
         let inner = Arc::new(Inner {
             path: path.to_path_buf(),

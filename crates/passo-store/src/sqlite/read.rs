@@ -311,11 +311,77 @@ impl crate::Reads for Sqlite {
     fn steps(&self, execution_arn: &str) -> Result<Vec<StepRow>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
-                "SELECT execution_arn, seq, now_ms, event, history FROM steps
-                 WHERE execution_arn = ?1 ORDER BY seq",
+                "SELECT execution_arn, seq, now_ms, event, history, first_event, last_event
+                 FROM steps WHERE execution_arn = ?1 ORDER BY seq",
             )?;
             let rows = st.query_map([execution_arn], step_row)?;
             rows.collect()
+        })
+    }
+
+    fn step_events(&self, execution_arn: &str, after_seq: i64) -> Result<Vec<StepRow>> {
+        self.read(|c| {
+            // `event` comes before `history` in the row: a long history is never read.
+            let mut st = c.prepare_cached(
+                "SELECT execution_arn, seq, now_ms, event, '' FROM steps
+                 WHERE execution_arn = ?1 AND seq > ?2 ORDER BY seq",
+            )?;
+            let rows = st.query_map(params![execution_arn, after_seq], step_row)?;
+            rows.collect()
+        })
+    }
+
+    fn history_steps(&self, execution_arn: &str, first: i64, last: i64) -> Result<Vec<StepRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                // By the index, bounded on both sides: the steps ending within the page,
+                // then the one step holding its last event (the first to end at or past
+                // it). Left to itself, the planner walks the primary key and reads every
+                // step's row to test the ids; bounded below only, it reads every later one.
+                "SELECT execution_arn, seq, now_ms, event, history, first_event, last_event
+                 FROM steps INDEXED BY steps_events
+                 WHERE execution_arn = ?1 AND last_event >= ?2 AND last_event < ?3
+                 UNION ALL
+                 SELECT * FROM (
+                   SELECT execution_arn, seq, now_ms, event, history, first_event, last_event
+                   FROM steps INDEXED BY steps_events
+                   WHERE execution_arn = ?1 AND last_event >= ?3
+                   ORDER BY last_event, first_event LIMIT 1)
+                 WHERE first_event <= ?3
+                 UNION ALL
+                 SELECT execution_arn, seq, now_ms, event, history, first_event, last_event
+                 FROM steps INDEXED BY steps_events
+                 WHERE execution_arn = ?1 AND last_event IS NULL
+                 ORDER BY seq",
+            )?;
+            let rows = st.query_map(params![execution_arn, first, last], step_row)?;
+            rows.collect()
+        })
+    }
+
+    fn last_event_id(&self, execution_arn: &str) -> Result<Option<i64>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT MAX(last_event) FROM steps WHERE execution_arn = ?1")?
+                .query_row([execution_arn], |r| r.get(0))
+        })
+    }
+
+    fn snapshot(&self, execution_arn: &str) -> Result<Option<SnapshotRow>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT execution_arn, seq, revision_id, format, state FROM snapshots
+                 WHERE execution_arn = ?1",
+            )?
+            .query_row([execution_arn], |r| {
+                Ok(SnapshotRow {
+                    execution_arn: r.get(0)?,
+                    seq: r.get(1)?,
+                    revision_id: r.get(2)?,
+                    format: r.get(3)?,
+                    state: r.get(4)?,
+                })
+            })
+            .optional()
         })
     }
 
@@ -513,6 +579,9 @@ pub(super) fn step_row(r: &Row<'_>) -> rusqlite::Result<StepRow> {
         now_ms: r.get(2)?,
         event: r.get(3)?,
         history: r.get(4)?,
+        // Queries that leave the ids out have five columns.
+        first_event: r.get(5).unwrap_or(None),
+        last_event: r.get(6).unwrap_or(None),
     })
 }
 

@@ -97,3 +97,20 @@ CREATE TABLE IF NOT EXISTS topic_deliveries (
   message_id TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL,
   next_ms INTEGER NOT NULL);
 ";
+
+/// Changes to the tables above, numbered, applied in order at open; `PRAGMA user_version`
+/// records the last one applied (a database past the last this Passo knows is refused).
+/// Append; never edit one that has shipped.
+pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
+
+/// Steps record their events' ids (a page of history reads only its steps; the index
+/// holds both ids, so the search never reads a row's history); snapshots of long
+/// executions (one per execution, the latest).
+const V1: &str = "
+ALTER TABLE steps ADD COLUMN first_event INTEGER;
+ALTER TABLE steps ADD COLUMN last_event INTEGER;
+CREATE INDEX steps_events ON steps (execution_arn, last_event, first_event);
+CREATE TABLE snapshots (
+  execution_arn TEXT PRIMARY KEY, seq INTEGER NOT NULL, revision_id TEXT NOT NULL,
+  format INTEGER NOT NULL, state TEXT NOT NULL);
+";

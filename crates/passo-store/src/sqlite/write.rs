@@ -183,15 +183,34 @@ fn apply(c: &Connection, w: &Write) -> Result<()> {
             ])?;
         }
         Write::AppendStep(s) => {
-            c.prepare_cached("INSERT INTO steps VALUES (?1,?2,?3,?4,?5)")?
+            c.prepare_cached(
+                "INSERT INTO steps (execution_arn, seq, now_ms, event, history, first_event,
+                 last_event) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+            )?
+            .execute(params![
+                s.execution_arn,
+                s.seq,
+                s.now_ms,
+                s.event,
+                s.history,
+                s.first_event,
+                s.last_event
+            ])
+            .map_err(conflict)?;
+        }
+        Write::PutSnapshot(s) => {
+            c.prepare_cached("INSERT OR REPLACE INTO snapshots VALUES (?1,?2,?3,?4,?5)")?
                 .execute(params![
                     s.execution_arn,
                     s.seq,
-                    s.now_ms,
-                    s.event,
-                    s.history
-                ])
-                .map_err(conflict)?;
+                    s.revision_id,
+                    s.format,
+                    s.state
+                ])?;
+        }
+        Write::DeleteSnapshot(arn) => {
+            c.prepare_cached("DELETE FROM snapshots WHERE execution_arn = ?1")?
+                .execute([arn])?;
         }
         Write::PutTimer(t) => {
             c.prepare_cached("INSERT OR REPLACE INTO timers VALUES (?1,?2,?3)")?
@@ -208,6 +227,11 @@ fn apply(c: &Connection, w: &Write) -> Result<()> {
         Write::PurgeStoppedBefore(ms) => {
             c.prepare_cached(
                 "DELETE FROM steps WHERE execution_arn IN
+                 (SELECT arn FROM executions WHERE stop_ms IS NOT NULL AND stop_ms < ?1)",
+            )?
+            .execute([ms])?;
+            c.prepare_cached(
+                "DELETE FROM snapshots WHERE execution_arn IN
                  (SELECT arn FROM executions WHERE stop_ms IS NOT NULL AND stop_ms < ?1)",
             )?
             .execute([ms])?;

@@ -11,6 +11,8 @@ fn step(arn: &str, seq: i64) -> StepRow {
         now_ms: 100 + seq,
         event: format!("{{\"seq\":{seq}}}"),
         history: "[{\"type\":\"PassStateEntered\"}]".into(),
+        first_event: None,
+        last_event: None,
     }
 }
 

@@ -11,6 +11,8 @@ fn step(arn: &str, seq: i64) -> StepRow {
         now_ms: seq,
         event: "{}".into(),
         history: format!("[{{\"id\":{seq}}}]"),
+        first_event: Some(seq),
+        last_event: Some(seq),
     }
 }
 

@@ -24,6 +24,8 @@ fn step(arn: &str, seq: i64) -> StepRow {
         now_ms: 1,
         event: "{}".into(),
         history: "[]".into(),
+        first_event: None,
+        last_event: None,
     }
 }
 

@@ -12,6 +12,8 @@ mod export;
 mod leases;
 mod messaging;
 mod postgres_only;
+mod snapshots;
+mod sqlite_only;
 
 use passo_store::scratch::ScratchDatabase;
 use passo_store::{Database, Db, DbOptions, ExecutionRow};
@@ -191,4 +193,6 @@ suite! {
     messaging::messages_keep_their_visibility_and_go_with_their_queue,
     messaging::topics_subscriptions_and_their_deliveries,
     export::a_store_reads_whole_in_pages_and_counts_its_tables,
+    snapshots::a_snapshot_is_replaced_and_goes_with_its_execution,
+    snapshots::steps_are_read_by_event_ids_and_after_a_seq,
 }
