@@ -113,6 +113,11 @@ pub struct Args {
     /// cut off from the database, the others take its executions over this long after.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     lease_ms: u64,
+    /// The URL the other nodes reach this one at (PostgreSQL): one node at a time serves
+    /// Passo's own SQS queues and SNS topics, and the others forward those requests to it.
+    /// Default: http:// and --listen (127.0.0.1 when it listens on every address).
+    #[arg(long, value_name = "URL")]
+    node_url: Option<String>,
     /// Tests only: the scheduler's clock runs SCALE times faster from the real instant
     /// ANCHOR_MS (epoch ms) on, so a daily schedule fires every few seconds.
     #[arg(long, hide = true, value_name = "ANCHOR_MS:SCALE")]
@@ -230,6 +235,7 @@ pub fn main(a: Args) -> ExitCode {
         body_timeout_ms: a.body_timeout_seconds.max(1) * 1000,
         node_id: a.node_id.unwrap_or_default(),
         lease_ms: a.lease_ms.clamp(300, 3_600_000) as i64,
+        node_url: a.node_url,
         ..Default::default()
     };
     let opts = passo_server::ServeOptions {

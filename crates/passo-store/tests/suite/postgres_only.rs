@@ -101,7 +101,7 @@ async fn migrations_run_once_and_a_newer_schema_is_refused() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, [1, 2, 3]);
+    assert_eq!(versions, [1, 2, 3, 4]);
     // Reopening applies nothing again and keeps the rows.
     let db = Db::connect(&database, DbOptions::default()).unwrap();
     assert!(db.execution("kept").unwrap().is_some());
@@ -113,7 +113,7 @@ async fn migrations_run_once_and_a_newer_schema_is_refused() {
     match Db::connect(&database, DbOptions::default()) {
         Err(passo_store::StoreError::SchemaTooNew {
             found: 999,
-            known: 3,
+            known: 4,
         }) => {}
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("a database of schema 999 was opened"),
