@@ -170,6 +170,7 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
         .declare(&rt.cfg.realm, &opts.project.webhooks)
         .map_err(|e| anyhow::anyhow!("the project file's {e}"))?;
     rt.set_functions(registry);
+    messaging.set_metrics(&rt.metrics.cluster);
     rt.set_messaging(messaging.clone());
     if let Some(b) = buckets {
         b.set_observer(bus::bucket_events::BucketEvents::new(&rt));
@@ -211,6 +212,7 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
             tracing::info!("delivering {pending} SNS notifications accepted before the restart");
         }
     }
+    messaging.start().await;
     let messaging_task = tokio::spawn(runtime::messaging_lease::run(messaging.clone()));
     tracing::info!(
         "passo server listening on http://{addr} (data: {}, {functions} functions){}",

@@ -15,7 +15,8 @@ every execution carries on. Express executions run \
 in memory. Tasks that were in flight when the process died are invoked again (at-least-once).\n\n\
 Several nodes may share one PostgreSQL database: each owns the executions it runs under a \
 lease, and when one dies or loses the database for longer than --lease-ms the others take its \
-executions over.\n\n\
+executions over. Passo's own SQS queues and SNS topics are served by one node at a time; the \
+others forward to it (at --node-url).\n\n\
 Examples:\n  passo server\n  aws stepfunctions list-state-machines --endpoint-url http://127.0.0.1:8083\n  \
 passo server --listen 0.0.0.0:8083 --access-key AKIDEXAMPLE:secret\n  \
 passo server --database postgres://passo@db:5432/passo --node-id node-1"

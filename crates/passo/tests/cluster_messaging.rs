@@ -15,6 +15,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
+use support::cluster::metric_sum;
 use support::Server;
 
 const KEY_ID: &str = "AKIDMESSAGING";
@@ -231,6 +232,15 @@ out["in_flight"] = len(held.get("Messages", []))
         "long polls through the forward: empty 3 s wait took {empty:.2} s, woken after {woken:.2} s"
     );
 
+    // One node serves; the other sent its requests and its Task's call on.
+    let metric = |s: &Server, name: &str| metric_sum(std::slice::from_ref(&s.addr), name);
+    assert_eq!(metric(&h, "messaging_serving"), Some(1.0));
+    assert_eq!(metric(&n, "messaging_serving"), Some(0.0));
+    assert_eq!(metric(&h, "messaging_forwarded"), Some(0.0));
+    let forwarded = metric(&n, "messaging_forwarded").unwrap();
+    assert!(forwarded >= 20.0, "{forwarded} forwarded");
+    eprintln!("{forwarded} requests and calls forwarded to the holder");
+
     // The internal route wants the cluster's secret.
     for headers in ["", "X-Passo-Cluster-Secret: guessed\r\n"] {
         let (status, answer, _) = post(
@@ -263,6 +273,7 @@ out["in_flight"] = len(held.get("Messages", []))
             "{answer}"
         );
         assert!(took < Duration::from_secs(3), "answered in {took:?}");
+        eprintln!("with the holder dead and its lease not run out: SQS and SNS 503 in {took:?}");
     }
     let now = holder(&db, Some(&first));
     let taken = killed.elapsed();
@@ -285,6 +296,7 @@ for m in got:
 out["left"] = len(sqs["H"].receive_message(QueueUrl=durable, WaitTimeSeconds=1).get("Messages", []))
 "#,
     );
+    assert_eq!(metric(&n, "messaging_serving"), Some(1.0));
     let kept: Vec<String> = (0..6).map(|i| format!("kept-{i}")).collect();
     assert_eq!(after["bodies"], serde_json::json!(kept), "{after}");
     assert_eq!(after["left"], 0, "{after}");

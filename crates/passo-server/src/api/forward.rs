@@ -80,6 +80,7 @@ pub(super) async fn forward(
         .get("x-amz-target")
         .is_some_and(|t| t.as_bytes() == b"AmazonSQS.ReceiveMessage");
     let mut url = holder(m);
+    m.forwarded();
     for attempt in 0..2 {
         let base = url.clone().ok_or(NO_HOLDER)?;
         let mut req = m
@@ -141,6 +142,7 @@ pub(crate) async fn call_holder(
     let unavailable = |message: &str| AwsError::service("ServiceUnavailable", message, 503);
     let secret = m.secret().unwrap_or_default();
     let mut url = holder(m);
+    m.forwarded();
     for attempt in 0..2 {
         let base = url.clone().ok_or_else(|| unavailable(NO_HOLDER))?;
         let sent = m

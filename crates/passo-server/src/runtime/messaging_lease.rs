@@ -19,6 +19,8 @@ use crate::arn::Realm;
 use crate::local::{Local, Tenure};
 use passo_store::{Claim, Db, LeaseRow, NodeRow, Write};
 use passo_tasks::aws::AwsError;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 use serde_json::Value;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
@@ -44,6 +46,8 @@ pub struct Messaging {
     /// Forwards and internal calls (connect quickly or fail: a dead holder must not hold a
     /// caller for long).
     pub(crate) http: reqwest::Client,
+    /// `passo_messaging_serving` and `passo_messaging_forwarded` (set by `serve`).
+    metrics: OnceLock<(Gauge, Counter)>,
 }
 
 impl Messaging {
@@ -63,6 +67,28 @@ impl Messaging {
                 .pool_idle_timeout(Duration::from_secs(30))
                 .build()
                 .unwrap_or_default(),
+            metrics: OnceLock::new(),
+        }
+    }
+
+    /// Reports to the node's metrics from now on.
+    pub fn set_metrics(&self, m: &crate::ops::metrics::ClusterMetrics) {
+        m.messaging_serving.set(i64::from(self.local().is_some()));
+        let _ = self
+            .metrics
+            .set((m.messaging_serving.clone(), m.messaging_forwarded.clone()));
+    }
+
+    fn serving_now(&self, on: bool) {
+        if let Some((g, _)) = self.metrics.get() {
+            g.set(i64::from(on));
+        }
+    }
+
+    /// Counts one request or call sent on to the holder.
+    pub(crate) fn forwarded(&self) {
+        if let Some((_, c)) = self.metrics.get() {
+            c.inc();
         }
     }
 
@@ -235,6 +261,7 @@ impl Messaging {
         let queues = local.queues.lock().len();
         *self.serving.write().unwrap_or_else(|e| e.into_inner()) = Some(local);
         *self.holder.write().unwrap_or_else(|e| e.into_inner()) = None;
+        self.serving_now(true);
         match from {
             Some(from) => tracing::info!(
                 "serving queues and topics (fence {fence}; taken over from node {from}, whose lease ran out): {queues} queues, {pending} SNS deliveries resumed"
@@ -274,6 +301,7 @@ impl Messaging {
             .take();
         if let Some(l) = copy {
             l.tenure.end();
+            self.serving_now(false);
             tracing::warn!("no longer serving queues and topics: {why}");
         }
     }
@@ -314,6 +342,23 @@ pub async fn run(m: Arc<Messaging>) {
     let tick = Duration::from_millis((m.lease_ms / 4).clamp(50, 1_000) as u64);
     let mut last_seen = None::<tokio::time::Instant>;
     loop {
+        m.turn(&mut last_seen).await;
+        tokio::time::sleep(tick).await;
+    }
+}
+
+impl Messaging {
+    /// Before the node answers its first request: says where it is reached and takes the
+    /// lease if nobody holds it (a single node on PostgreSQL serves its queues at once).
+    pub async fn start(&self) {
+        if self.clustered() {
+            self.turn(&mut None).await;
+        }
+    }
+
+    /// One round of the keeper.
+    async fn turn(&self, last_seen: &mut Option<tokio::time::Instant>) {
+        let m = self;
         if last_seen.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
             let row = NodeRow {
                 id: m.node_id.clone(),
@@ -321,7 +366,7 @@ pub async fn run(m: Arc<Messaging>) {
                 seen_ms: now_ms(),
             };
             match m.db.shared().map(|s| s.put_node(&row)) {
-                Some(Ok(())) => last_seen = Some(tokio::time::Instant::now()),
+                Some(Ok(())) => *last_seen = Some(tokio::time::Instant::now()),
                 Some(Err(e)) => tracing::warn!("saying where this node is reached: {e}"),
                 None => {}
             }
@@ -334,6 +379,5 @@ pub async fn run(m: Arc<Messaging>) {
             None if last_seen.is_some() => m.take().await,
             None => {}
         }
-        tokio::time::sleep(tick).await;
     }
 }
