@@ -65,6 +65,30 @@ H, N = os.environ["HOLDER"], os.environ["OTHER"]
 def client(service, url): return boto3.client(service, endpoint_url=url, **kw)
 sqs = {"H": client("sqs", H), "N": client("sqs", N)}
 out = {}
+import http.server, queue, urllib.request
+posts = queue.Queue()
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        posts.put((self.headers.get("x-amz-sns-message-type"), json.loads(body)))
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+def endpoint():
+    port = int(os.environ["HOOK_PORT"])
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Hook)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return "http://127.0.0.1:%d/hook" % port
+def posted(seconds):
+    got, deadline = [], time.time() + seconds
+    while time.time() < deadline:
+        try:
+            kind, body = posts.get(timeout=max(0.05, deadline - time.time()))
+            got.append([kind, body.get("Message")])
+        except queue.Empty:
+            break
+    return got
 def receive_all(node, url, want, wait=1, visibility=30):
     got, deadline = [], time.time() + 20
     while len(got) < want and time.time() < deadline:
@@ -75,7 +99,7 @@ def receive_all(node, url, want, wait=1, visibility=30):
 "#;
 
 /// Runs a boto3 script with HOLDER and OTHER set to the two nodes' endpoints.
-fn boto3(venv: &Path, holder: &Server, other: &Server, script: &str) -> Value {
+fn boto3(venv: &Path, holder: &Server, other: &Server, hook: &str, script: &str) -> Value {
     let out = Command::new(venv.join("bin/python"))
         .args([
             "-c",
@@ -83,6 +107,7 @@ fn boto3(venv: &Path, holder: &Server, other: &Server, script: &str) -> Value {
         ])
         .env("HOLDER", format!("http://{}", holder.addr))
         .env("OTHER", format!("http://{}", other.addr))
+        .env("HOOK_PORT", hook.rsplit(':').next().unwrap())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -133,10 +158,12 @@ fn one_node_serves_the_queues_the_other_forwards_and_takes_over_when_it_dies() {
     // received once; a long poll through the forward waits and wakes; SNS fan-out published
     // through the node that does not serve; a Standard execution on that node sends to a
     // queue with no endpoint configured (its in-process call goes to the holder).
+    let hook = support::free_addr();
     let out = boto3(
         &venv,
         &h,
         &n,
+        &hook,
         r#"
 url = sqs["H"].create_queue(QueueName="orders")["QueueUrl"]
 out["listed_on_other"] = sqs["N"].list_queues().get("QueueUrls", [])
@@ -153,6 +180,16 @@ for i, m in enumerate(got):
 attrs = sqs["N"].get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
 out["left"] = [attrs["ApproximateNumberOfMessages"], attrs["ApproximateNumberOfMessagesNotVisible"]]
 out["again"] = len(sqs["H"].receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", []))
+
+# What a forward costs: SendMessage through the holder and through the other node.
+timing = {}
+for node in ["H", "N", "H", "N"]:
+    began = time.time()
+    for i in range(50):
+        sqs[node].send_message(QueueUrl=url, MessageBody="timed")
+    timing.setdefault(node, []).append((time.time() - began) / 50 * 1000)
+out["send_ms"] = {k: min(v) for k, v in timing.items()}
+sqs["N"].purge_queue(QueueUrl=url)
 
 # Long polls through the forward: an empty wait lasts its time, a send wakes one.
 began = time.time()
@@ -175,6 +212,18 @@ out["published"] = sns.publish(TopicArn=topic, Message="hello cluster")["Message
 fanned = receive_all("H", fan, 1)
 out["fanned"] = [json.loads(m["Body"])["Message"] for m in fanned]
 out["topics_on_holder"] = [t["TopicArn"] for t in client("sns", H).list_topics()["Topics"]]
+# An HTTP subscriber: subscribed, confirmed (its SubscribeURL visited on the other node) and
+# notified through the node that does not serve; the holder alone posts, once each.
+hook = endpoint()
+sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=hook)
+kind, confirm = posts.get(timeout=15)
+out["confirmation"] = kind
+link = confirm["SubscribeURL"].replace(H, N)
+out["link_on_other"] = link.startswith(N)
+with urllib.request.urlopen(link, timeout=10) as r:
+    out["confirmed"] = r.status
+sns.publish(TopicArn=topic, Message="to the hook")
+out["hook"] = posted(3)
 
 # A Standard execution on the node that does not serve: sqs:sendMessage with no endpoint.
 from_task = sqs["H"].create_queue(QueueName="from-task")["QueueUrl"]
@@ -224,10 +273,23 @@ out["in_flight"] = len(held.get("Messages", []))
         out["topics_on_holder"].to_string().contains(":events"),
         "{out}"
     );
+    assert_eq!(out["confirmation"], "SubscriptionConfirmation", "{out}");
+    assert_eq!(out["link_on_other"], true, "{out}");
+    assert_eq!(out["confirmed"], 200, "{out}");
+    assert_eq!(
+        out["hook"],
+        serde_json::json!([["Notification", "to the hook"]]),
+        "{out}"
+    );
     assert_eq!(out["execution"][0], "SUCCEEDED", "{out}");
     assert_eq!(out["from_task"][0][0], "from a task", "{out}");
     assert_eq!(out["from_task"][0][1], out["execution"][1], "{out}");
     assert_eq!(out["in_flight"], 1, "{out}");
+    eprintln!(
+        "SendMessage through the holder {:.2} ms, through the other node {:.2} ms",
+        out["send_ms"]["H"].as_f64().unwrap(),
+        out["send_ms"]["N"].as_f64().unwrap()
+    );
     eprintln!(
         "long polls through the forward: empty 3 s wait took {empty:.2} s, woken after {woken:.2} s"
     );
@@ -287,7 +349,14 @@ out["in_flight"] = len(held.get("Messages", []))
         &venv,
         &n,
         &n,
+        &hook,
         r#"
+# The subscriptions came over with the lease: the new holder posts to the HTTP subscriber.
+hook = endpoint()
+sns = client("sns", N)
+topic = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":events")][0]
+sns.publish(TopicArn=topic, Message="after the takeover")
+out["hook"] = posted(3)
 durable = sqs["H"].get_queue_url(QueueName="durable")["QueueUrl"]
 got = receive_all("H", durable, 6)
 out["bodies"] = sorted(m["Body"] for m in got)
@@ -300,5 +369,10 @@ out["left"] = len(sqs["H"].receive_message(QueueUrl=durable, WaitTimeSeconds=1).
     let kept: Vec<String> = (0..6).map(|i| format!("kept-{i}")).collect();
     assert_eq!(after["bodies"], serde_json::json!(kept), "{after}");
     assert_eq!(after["left"], 0, "{after}");
+    assert_eq!(
+        after["hook"],
+        serde_json::json!([["Notification", "after the takeover"]]),
+        "{after}"
+    );
     db.close();
 }
