@@ -7,7 +7,9 @@
 //!   so the holder checks the signature as if it had been asked itself). Only the
 //!   hop-by-hop headers are the connection's own, and one header is added
 //!   ([`FORWARDED`]): a node asked by another that no longer serves them answers 503
-//!   instead of forwarding again, so two nodes that disagree never bounce a request.
+//!   (marked [`NOT_SERVING`]) instead of forwarding again, so two nodes that disagree
+//!   never bounce a request; the forwarder then asks the database who holds the lease and
+//!   tries that node once.
 //! - A Task's call goes to `POST /_passo/local/{SQS|SNS}/{operation}` with the JSON input
 //!   and the cluster's secret (kept in the database, read by every node); the route
 //!   refuses any caller without it.
@@ -32,6 +34,9 @@ use subtle::ConstantTimeEq;
 
 /// Added to a forwarded request: the node that forwarded it.
 pub(crate) const FORWARDED: &str = "x-passo-forwarded-by";
+/// On the answer to a forwarded request: the node asked does not serve them (any more), and
+/// did nothing with it.
+pub(crate) const NOT_SERVING: &str = "x-passo-not-serving";
 /// The cluster's secret, on the internal route.
 const SECRET: &str = "x-passo-cluster-secret";
 
@@ -95,6 +100,14 @@ pub(super) async fn forward(
             }
         }
         match req.send().await {
+            // It gave the lease up or lost it: whoever holds it now, once.
+            Ok(r) if r.headers().contains_key(NOT_SERVING) && attempt == 0 => {
+                let now = m.find_holder();
+                if now.is_none() || now == url {
+                    return answer(r).await;
+                }
+                url = now;
+            }
             Ok(r) => return answer(r).await,
             // It died or moved: whoever holds the lease now, once.
             Err(e) if e.is_connect() && attempt == 0 => {

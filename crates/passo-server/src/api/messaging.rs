@@ -129,6 +129,16 @@ fn serving(rt: &Arc<Runtime>, headers: &HeaderMap) -> Serve {
     Serve::Elsewhere(m.clone())
 }
 
+/// A refusal of a forwarded request says so, for the forwarder to look for the holder
+/// again (`forward::NOT_SERVING`).
+fn bounced(headers: &HeaderMap, mut resp: Response) -> Response {
+    if headers.contains_key(forward::FORWARDED) {
+        resp.headers_mut()
+            .insert(forward::NOT_SERVING, HeaderValue::from_static("1"));
+    }
+    resp
+}
+
 /// The request as the holder must see it: the guard's checks (Host, sizes) here, the
 /// signature there.
 async fn forwarded(
@@ -178,7 +188,7 @@ pub async fn sqs(rt: &Arc<Runtime>, uri: &Uri, headers: &HeaderMap, body: Body) 
                 .await
                 .unwrap_or_else(api_error)
         }
-        Serve::Refused(e) => return api_error(e),
+        Serve::Refused(e) => return bounced(headers, api_error(e)),
     };
     // The JSON protocol's content type, as for Step Functions (a browser cannot send it
     // without a preflight).
@@ -269,7 +279,7 @@ pub async fn sns(rt: &Arc<Runtime>, uri: &Uri, headers: &HeaderMap, body: Body) 
                 .await
                 .unwrap_or_else(|e| sns_error(&e, &id))
         }
-        Serve::Refused(e) => return sns_error(&e, &id),
+        Serve::Refused(e) => return bounced(headers, sns_error(&e, &id)),
     };
     let checked = match check_signed(headers) {
         Ok(()) => read(rt, headers, body, &["sns"]).await,
@@ -297,6 +307,9 @@ pub async fn link(rt: &Arc<Runtime>, uri: &Uri, headers: &HeaderMap) -> Option<R
         Serve::Elsewhere(m) => forwarded(rt, &m, Method::GET, uri, headers, Body::empty())
             .await
             .unwrap_or_else(|e| sns_error(&e, &id)),
+        Serve::Refused(e) if headers.contains_key(forward::FORWARDED) => {
+            bounced(headers, sns_error(&e, &id))
+        }
         Serve::Refused(_) => return None,
     })
 }
