@@ -71,6 +71,9 @@ pub struct Config {
     /// How long a lease lasts without renewal: a node that stops renewing (killed, cut off)
     /// has its executions taken over this long after.
     pub lease_ms: i64,
+    /// The URL other nodes reach this one at (they forward SQS and SNS requests to the node
+    /// serving them); None: `http://` and the listen address (127.0.0.1 for 0.0.0.0).
+    pub node_url: Option<String>,
 }
 
 impl Default for Config {
@@ -94,6 +97,7 @@ impl Default for Config {
             schedule_clock: schedules::clock::Clock::System,
             node_id: String::new(),
             lease_ms: 10_000,
+            node_url: None,
         }
     }
 }
@@ -148,10 +152,15 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     let integrations = Arc::new(passo_tasks::Integrations::new(opts.project.clone(), site));
     let tasks: Arc<dyn tasks::TaskRunner> = Arc::new(integrations.clone());
     let registry = integrations.functions().clone();
-    // Queues and topics: served on this port, and reached by Tasks with no endpoint set.
-    let local = local::Local::load(&db, &cfg.realm)?;
-    local.topics.set_functions(registry.clone());
-    integrations.set_local(Arc::new(local::Services(local.clone())));
+    // Queues and topics: served on this port, and reached by Tasks with no endpoint set;
+    // on a shared database by one node at a time (`runtime::messaging_lease`).
+    let messaging = if db.shared().is_some() {
+        runtime::messaging_lease::Messaging::shared(&db, &cfg.realm, &cfg.node_id, cfg.lease_ms)?
+    } else {
+        runtime::messaging_lease::Messaging::alone(&db, &cfg.realm)?
+    };
+    messaging.set_functions(registry.clone());
+    integrations.set_local(Arc::new(local::Services(messaging.clone())));
     let created = api::load_functions(&db, &registry).map_err(|e| anyhow::anyhow!("{e}"))?;
     let functions = opts.project.functions.len() + created;
     let buckets = integrations.buckets().ok().cloned();
@@ -161,7 +170,8 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
         .declare(&rt.cfg.realm, &opts.project.webhooks)
         .map_err(|e| anyhow::anyhow!("the project file's {e}"))?;
     rt.set_functions(registry);
-    rt.set_local(local.clone());
+    messaging.set_metrics(&rt.metrics.cluster);
+    rt.set_messaging(messaging.clone());
     if let Some(b) = buckets {
         b.set_observer(bus::bucket_events::BucketEvents::new(&rt));
         rt.set_buckets(b);
@@ -182,9 +192,6 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
             rt.cfg.node_id,
             rt.cfg.lease_ms
         );
-        tracing::info!(
-            "Passo's own SQS queues and SNS topics are served from each node's memory: with several nodes, point sqs and sns at an endpoint ([aws.services.sqs] in passo.toml)"
-        );
     }
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
@@ -193,11 +200,20 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     } else {
         addr.to_string()
     };
-    local.set_base_url(&format!("http://{host}"));
-    let pending = topics::deliver::resume(&local.topics).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if pending > 0 {
-        tracing::info!("delivering {pending} SNS notifications accepted before the restart");
+    messaging.set_base_url(
+        rt.cfg
+            .node_url
+            .as_deref()
+            .unwrap_or(&format!("http://{host}")),
+    );
+    if let Some(local) = messaging.local() {
+        let pending = topics::deliver::resume(&local.topics).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if pending > 0 {
+            tracing::info!("delivering {pending} SNS notifications accepted before the restart");
+        }
     }
+    messaging.start().await;
+    let messaging_task = tokio::spawn(runtime::messaging_lease::run(messaging.clone()));
     tracing::info!(
         "passo server listening on http://{addr} (data: {}, {functions} functions){}",
         database,
@@ -212,6 +228,8 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> anyhow::Result<()> {
     sweep_task.abort();
     schedule_task.abort();
     lease_task.abort();
+    messaging_task.abort();
+    messaging.release().await;
     db.close();
     tracing::info!("passo server stopped");
     Ok(())

@@ -6,26 +6,97 @@
 use crate::arn::Realm;
 use crate::queues::Queues;
 use crate::topics::Topics;
-use passo_store::Db;
+use passo_store::{Db, LeaseRow, StoreError, Write};
 use passo_tasks::aws::local::{LocalFuture, LocalServices};
 use serde_json::Value;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub struct Local {
     pub queues: Arc<Queues>,
     pub topics: Arc<Topics>,
+    pub tenure: Arc<Tenure>,
+}
+
+/// The lease a copy of the queues and topics is served under (nodes on a shared database:
+/// `runtime::messaging_lease`), and whether the copy still serves. Every change the copy
+/// commits carries `Write::HoldLease` under the lease's fence, so a node that lost the
+/// lease (it stopped renewing, another took over and loaded the store) can never change a
+/// queue again: its commit is refused, and the copy is dropped.
+#[derive(Default)]
+pub struct Tenure {
+    /// (key, node, fence, lease time) on a shared database; None alone on SQLite.
+    lease: Option<(String, String, i64, i64)>,
+    ended: AtomicBool,
+}
+
+impl Tenure {
+    pub fn held(key: &str, node: &str, fence: i64, lease_ms: i64) -> Tenure {
+        Tenure {
+            lease: Some((key.into(), node.into(), fence, lease_ms)),
+            ended: AtomicBool::new(false),
+        }
+    }
+
+    /// The writes of a change: the lease check first, when there is a lease.
+    pub(crate) fn writes(&self, writes: impl IntoIterator<Item = Write>) -> Vec<Write> {
+        let hold = self.lease.as_ref().map(|(key, node, fence, ttl)| {
+            Write::HoldLease(LeaseRow {
+                key: key.clone(),
+                node: Some(node.clone()),
+                fence: *fence,
+                expires_ms: crate::runtime::now_ms() + ttl,
+            })
+        });
+        hold.into_iter().chain(writes).collect()
+    }
+
+    /// Notes a commit's outcome: a lease lost ends the copy.
+    pub(crate) fn committed<T>(&self, r: &Result<T, StoreError>) {
+        if let Err(StoreError::LeaseLost(key)) = r {
+            if !self.ended.swap(true, Ordering::SeqCst) {
+                tracing::warn!(
+                    "{key}: another node holds it now; this node stops serving queues and topics"
+                );
+            }
+        }
+    }
+
+    pub fn end(&self) {
+        self.ended.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the copy no longer serves (its lease was lost or given up).
+    pub fn ended(&self) -> bool {
+        self.ended.load(Ordering::SeqCst)
+    }
+
+    pub fn fence(&self) -> Option<i64> {
+        self.lease.as_ref().map(|l| l.2)
+    }
 }
 
 impl Local {
-    /// Loads the queues and topics kept in `db`.
+    /// Loads the queues and topics kept in `db`, alone on it.
     pub fn load(db: &Db, realm: &Realm) -> anyhow::Result<Arc<Local>> {
-        let queues =
-            Arc::new(Queues::load(db.clone(), realm.clone()).map_err(|e| anyhow::anyhow!("{e}"))?);
-        let topics = Arc::new(
-            Topics::load(db.clone(), realm.clone(), queues.clone())
+        Local::load_under(db, realm, Arc::new(Tenure::default()))
+    }
+
+    /// Loads the queues and topics kept in `db`, to serve under `tenure`.
+    pub fn load_under(db: &Db, realm: &Realm, tenure: Arc<Tenure>) -> anyhow::Result<Arc<Local>> {
+        let queues = Arc::new(
+            Queues::load(db.clone(), realm.clone(), tenure.clone())
                 .map_err(|e| anyhow::anyhow!("{e}"))?,
         );
-        Ok(Arc::new(Local { queues, topics }))
+        let topics = Arc::new(
+            Topics::load(db.clone(), realm.clone(), queues.clone(), tenure.clone())
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
+        Ok(Arc::new(Local {
+            queues,
+            topics,
+            tenure,
+        }))
     }
 
     /// Where clients reach the server (queue URLs, SubscribeURL, UnsubscribeURL).
@@ -33,10 +104,32 @@ impl Local {
         self.queues.set_base_url(url);
         self.topics.set_base_url(url);
     }
+
+    /// One operation of serviceId `SQS` or `SNS` on these queues and topics.
+    pub async fn call(
+        &self,
+        service_id: &str,
+        operation: &str,
+        input: &Value,
+    ) -> Result<Value, passo_tasks::aws::AwsError> {
+        match service_id {
+            "SQS" => self
+                .queues
+                .call(operation, input)
+                .await
+                .map_err(|e| e.to_aws()),
+            _ => self
+                .topics
+                .call(operation, input)
+                .await
+                .map_err(|e| e.to_aws()),
+        }
+    }
 }
 
-/// The in-process face: serviceId `SQS` or `SNS`, operations as the model names them.
-pub struct Services(pub Arc<Local>);
+/// The in-process face: serviceId `SQS` or `SNS`, operations as the model names them;
+/// answered by whichever node serves the queues and topics (this one alone on SQLite).
+pub struct Services(pub Arc<crate::runtime::messaging_lease::Messaging>);
 
 impl LocalServices for Services {
     fn serves(&self, service_id: &str) -> bool {
@@ -49,22 +142,7 @@ impl LocalServices for Services {
         operation: &'a str,
         input: &'a Value,
     ) -> LocalFuture<'a> {
-        Box::pin(async move {
-            match service_id {
-                "SQS" => self
-                    .0
-                    .queues
-                    .call(operation, input)
-                    .await
-                    .map_err(|e| e.to_aws()),
-                _ => self
-                    .0
-                    .topics
-                    .call(operation, input)
-                    .await
-                    .map_err(|e| e.to_aws()),
-            }
-        })
+        Box::pin(self.0.call(service_id, operation, input))
     }
 }
 
@@ -123,7 +201,7 @@ impl LocalServices for OnDemand {
                 .get_or_init(|| self.open())
                 .clone()
                 .map_err(|e| passo_tasks::aws::AwsError::service("ServiceUnavailable", &e, 503))?;
-            Services(local).call(service_id, operation, input).await
+            local.call(service_id, operation, input).await
         })
     }
 }

@@ -198,6 +198,13 @@ pub trait Shared: ActivityTasks + Send + Sync {
         now_ms: i64,
         limit: usize,
     ) -> Result<Vec<DeliveryRow>>;
+    /// Records where `node.id` is reached (its row replaced: URL and time seen).
+    fn put_node(&self, node: &NodeRow) -> Result<()>;
+    /// Where a node is reached, if it ever said.
+    fn node(&self, id: &str) -> Result<Option<NodeRow>>;
+    /// The secret the nodes of this database authenticate their calls to each other with:
+    /// the one kept, else `candidate`, kept from now on (the first node to ask sets it).
+    fn cluster_secret(&self, candidate: &str) -> Result<String>;
     /// Bytes the executions take in the database (their rows, steps, timers and leases,
     /// with indexes and TOAST), for the benchmarks.
     fn execution_bytes(&self) -> Result<i64>;

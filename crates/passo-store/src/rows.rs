@@ -280,6 +280,15 @@ pub struct LeaseRow {
     pub expires_ms: i64,
 }
 
+/// A node of a shared database: its name, the URL other nodes reach it at, and when it
+/// last said so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRow {
+    pub id: String,
+    pub url: String,
+    pub seen_ms: i64,
+}
+
 /// The answer to a claim.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {

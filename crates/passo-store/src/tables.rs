@@ -2,8 +2,8 @@
 //! their rows to see that a copy is complete.
 
 /// The tables both backends have, in the order `passo migrate` copies them. PostgreSQL
-/// also has `leases`, `inbox` and `activity_tasks` ([`NODE_TABLES`]), which belong to the
-/// nodes running on it.
+/// also has `leases`, `inbox`, `activity_tasks`, `nodes` and `cluster_settings`
+/// ([`NODE_TABLES`]), which belong to the nodes running on it.
 pub const TABLES: &[&str] = &[
     "machines",
     "revisions",
@@ -33,7 +33,13 @@ pub const TABLES: &[&str] = &[
 
 /// PostgreSQL's tables of node coordination: never copied (a lease names a node of the
 /// old store), but a database where they hold rows has had a server running on it.
-pub const NODE_TABLES: &[&str] = &["leases", "inbox", "activity_tasks"];
+pub const NODE_TABLES: &[&str] = &[
+    "leases",
+    "inbox",
+    "activity_tasks",
+    "nodes",
+    "cluster_settings",
+];
 
 /// One query answering (table, rows) for each of `tables`: table names come from the
 /// lists above, never from a caller.

@@ -15,7 +15,8 @@ every execution carries on. Express executions run \
 in memory. Tasks that were in flight when the process died are invoked again (at-least-once).\n\n\
 Several nodes may share one PostgreSQL database: each owns the executions it runs under a \
 lease, and when one dies or loses the database for longer than --lease-ms the others take its \
-executions over.\n\n\
+executions over. Passo's own SQS queues and SNS topics are served by one node at a time; the \
+others forward to it (at --node-url).\n\n\
 Examples:\n  passo server\n  aws stepfunctions list-state-machines --endpoint-url http://127.0.0.1:8083\n  \
 passo server --listen 0.0.0.0:8083 --access-key AKIDEXAMPLE:secret\n  \
 passo server --database postgres://passo@db:5432/passo --node-id node-1"
@@ -113,6 +114,11 @@ pub struct Args {
     /// cut off from the database, the others take its executions over this long after.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     lease_ms: u64,
+    /// The URL the other nodes reach this one at (PostgreSQL): one node at a time serves
+    /// Passo's own SQS queues and SNS topics, and the others forward those requests to it.
+    /// Default: http:// and --listen (127.0.0.1 when it listens on every address).
+    #[arg(long, value_name = "URL")]
+    node_url: Option<String>,
     /// Tests only: the scheduler's clock runs SCALE times faster from the real instant
     /// ANCHOR_MS (epoch ms) on, so a daily schedule fires every few seconds.
     #[arg(long, hide = true, value_name = "ANCHOR_MS:SCALE")]
@@ -230,6 +236,7 @@ pub fn main(a: Args) -> ExitCode {
         body_timeout_ms: a.body_timeout_seconds.max(1) * 1000,
         node_id: a.node_id.unwrap_or_default(),
         lease_ms: a.lease_ms.clamp(300, 3_600_000) as i64,
+        node_url: a.node_url,
         ..Default::default()
     };
     let opts = passo_server::ServeOptions {

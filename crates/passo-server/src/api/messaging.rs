@@ -1,15 +1,17 @@
 //! SQS and SNS on the server's port, beside Step Functions: SQS's JSON protocol
 //! (`X-Amz-Target: AmazonSQS.<Action>`, errors with `__type` and `x-amzn-query-error`) and
 //! SNS's query protocol (a form with `Action=...`, XML answers), plus the GET links SNS
-//! puts in its messages (SubscribeURL, UnsubscribeURL).
+//! puts in its messages (SubscribeURL, UnsubscribeURL). On a node of a shared database that
+//! does not serve the queues and topics now, every such request goes to the one that does
+//! (`forward`).
 
-use super::{guard, query};
+use super::{forward, guard, query};
 use crate::error::ApiError;
 use crate::local::Local;
 use crate::runtime::Runtime;
 use crate::sigv4;
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -96,13 +98,67 @@ async fn read(
     Ok(body)
 }
 
-fn local(rt: &Arc<Runtime>) -> Result<&Arc<Local>, ApiError> {
-    rt.local().ok_or_else(|| {
-        ApiError::UnknownOperation("This server does not serve queues and topics".into())
-    })
+/// Who answers a request for the queues and topics.
+enum Serve {
+    Here(Arc<Local>),
+    /// Another node serves them: forward the request there.
+    Elsewhere(Arc<crate::runtime::messaging_lease::Messaging>),
+    Refused(ApiError),
 }
 
-pub async fn sqs(rt: &Arc<Runtime>, headers: &HeaderMap, body: Body) -> Response {
+fn serving(rt: &Arc<Runtime>, headers: &HeaderMap) -> Serve {
+    let Some(m) = rt.messaging() else {
+        return Serve::Refused(ApiError::UnknownOperation(
+            "This server does not serve queues and topics".into(),
+        ));
+    };
+    if let Some(l) = m.local() {
+        return Serve::Here(l);
+    }
+    if !m.clustered() {
+        return Serve::Refused(ApiError::UnknownOperation(
+            "This server does not serve queues and topics".into(),
+        ));
+    }
+    if headers.contains_key(forward::FORWARDED) {
+        // Forwarded by a node that thinks this one serves them: never forward again.
+        return Serve::Refused(ApiError::ServiceUnavailable(
+            "This node no longer serves queues and topics; try again".into(),
+        ));
+    }
+    Serve::Elsewhere(m.clone())
+}
+
+/// A refusal of a forwarded request says so, for the forwarder to look for the holder
+/// again (`forward::NOT_SERVING`).
+fn bounced(headers: &HeaderMap, mut resp: Response) -> Response {
+    if headers.contains_key(forward::FORWARDED) {
+        resp.headers_mut()
+            .insert(forward::NOT_SERVING, HeaderValue::from_static("1"));
+    }
+    resp
+}
+
+/// The request as the holder must see it: the guard's checks (Host, sizes) here, the
+/// signature there.
+async fn forwarded(
+    rt: &Arc<Runtime>,
+    m: &crate::runtime::messaging_lease::Messaging,
+    method: Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    guard::check_host(headers, &rt.cfg.allowed_hosts)?;
+    guard::check_header_size(headers)?;
+    let timeout = std::time::Duration::from_millis(rt.cfg.body_timeout_ms);
+    let body = guard::read_body(body, rt.cfg.max_request_bytes, timeout).await?;
+    forward::forward(m, method, uri, headers, body)
+        .await
+        .map_err(ApiError::ServiceUnavailable)
+}
+
+pub async fn sqs(rt: &Arc<Runtime>, uri: &Uri, headers: &HeaderMap, body: Body) -> Response {
     let id = request_id();
     let json_error = |status: u16, shape: &str, query_code: &str, message: &str| {
         let mut resp = with_headers(
@@ -116,7 +172,24 @@ pub async fn sqs(rt: &Arc<Runtime>, headers: &HeaderMap, body: Body) -> Response
         }
         resp
     };
-    let api_error = |e: ApiError| json_error(e.status(), e.code(), e.code(), &e.message());
+    let api_error = |e: ApiError| {
+        let mut resp = json_error(e.status(), e.code(), e.code(), &e.message());
+        if e.status() >= 500 {
+            if let Ok(v) = HeaderValue::from_str(&format!("{};Receiver", e.code())) {
+                resp.headers_mut().insert("x-amzn-query-error", v);
+            }
+        }
+        resp
+    };
+    let local = match serving(rt, headers) {
+        Serve::Here(l) => l,
+        Serve::Elsewhere(m) => {
+            return forwarded(rt, &m, Method::POST, uri, headers, body)
+                .await
+                .unwrap_or_else(api_error)
+        }
+        Serve::Refused(e) => return bounced(headers, api_error(e)),
+    };
     // The JSON protocol's content type, as for Step Functions (a browser cannot send it
     // without a preflight).
     let checked = match guard::check_content_type(headers) {
@@ -125,10 +198,6 @@ pub async fn sqs(rt: &Arc<Runtime>, headers: &HeaderMap, body: Body) -> Response
     };
     let body = match checked {
         Ok(b) => b,
-        Err(e) => return api_error(e),
-    };
-    let local = match local(rt) {
-        Ok(l) => l,
         Err(e) => return api_error(e),
     };
     let action = headers
@@ -193,39 +262,54 @@ async fn sns_form(local: &Arc<Local>, form: &query::Form, id: &str) -> Response 
     }
 }
 
-pub async fn sns(rt: &Arc<Runtime>, headers: &HeaderMap, body: Body) -> Response {
+fn sns_error(e: &ApiError, id: &str) -> Response {
+    let model = passo_tasks::aws::models::model("sns").ok();
+    let xml = model.map_or_else(String::new, |m| {
+        query::error(&m, e.code(), &e.message(), e.status() < 500, id)
+    });
+    with_headers(e.status(), xml, "text/xml", id)
+}
+
+pub async fn sns(rt: &Arc<Runtime>, uri: &Uri, headers: &HeaderMap, body: Body) -> Response {
     let id = request_id();
+    let local = match serving(rt, headers) {
+        Serve::Here(l) => l,
+        Serve::Elsewhere(m) => {
+            return forwarded(rt, &m, Method::POST, uri, headers, body)
+                .await
+                .unwrap_or_else(|e| sns_error(&e, &id))
+        }
+        Serve::Refused(e) => return bounced(headers, sns_error(&e, &id)),
+    };
     let checked = match check_signed(headers) {
         Ok(()) => read(rt, headers, body, &["sns"]).await,
         Err(e) => Err(e),
     };
     let body = match checked {
         Ok(b) => b,
-        Err(e) => {
-            let model = passo_tasks::aws::models::model("sns").ok();
-            let xml = model.map_or_else(String::new, |m| {
-                query::error(&m, e.code(), &e.message(), true, &id)
-            });
-            return with_headers(e.status(), xml, "text/xml", &id);
-        }
+        Err(e) => return sns_error(&e, &id),
     };
-    let local = match local(rt) {
-        Ok(l) => l,
-        Err(e) => return with_headers(e.status(), e.message(), "text/plain", &id),
-    };
-    sns_form(local, &query::parse_form(&body), &id).await
+    sns_form(&local, &query::parse_form(&body), &id).await
 }
 
 /// GET `/?Action=ConfirmSubscription&TopicArn=...&Token=...` (an HTTP subscriber visiting
 /// its SubscribeURL) and `/?Action=Unsubscribe&SubscriptionArn=...`; unsigned, as in SNS.
 /// None for any other GET.
-pub async fn link(rt: &Arc<Runtime>, query_string: Option<&str>) -> Option<Response> {
+pub async fn link(rt: &Arc<Runtime>, uri: &Uri, headers: &HeaderMap) -> Option<Response> {
     let id = request_id();
-    let form = query::parse_form(query_string.unwrap_or_default().as_bytes());
+    let form = query::parse_form(uri.query().unwrap_or_default().as_bytes());
     let action = form.get("Action").map(String::as_str);
-    let local = match (local(rt), action) {
-        (Ok(l), Some("ConfirmSubscription" | "Unsubscribe")) => l,
-        _ => return None,
-    };
-    Some(sns_form(local, &form, &id).await)
+    if !matches!(action, Some("ConfirmSubscription" | "Unsubscribe")) {
+        return None;
+    }
+    Some(match serving(rt, headers) {
+        Serve::Here(l) => sns_form(&l, &form, &id).await,
+        Serve::Elsewhere(m) => forwarded(rt, &m, Method::GET, uri, headers, Body::empty())
+            .await
+            .unwrap_or_else(|e| sns_error(&e, &id)),
+        Serve::Refused(e) if headers.contains_key(forward::FORWARDED) => {
+            bounced(headers, sns_error(&e, &id))
+        }
+        Serve::Refused(_) => return None,
+    })
 }

@@ -6,6 +6,7 @@
 // The console (`crate::console`) calls the handlers themselves, hence pub(crate).
 pub(crate) mod activities;
 pub(crate) mod executions;
+pub(crate) mod forward;
 pub(crate) mod functions;
 pub(crate) mod guard;
 pub mod listener;
@@ -44,6 +45,7 @@ pub fn router(rt: Arc<Runtime>) -> Router {
         // Older SQS clients post to the queue URL itself.
         .route("/{account}/{queue}", post(queue_path))
         .route("/health", axum::routing::get(|| async { "ok" }))
+        .merge(forward::routes())
         .merge(crate::schedules::api::routes())
         .merge(crate::webhooks::routes())
         .merge(crate::ops::routes())
@@ -67,12 +69,17 @@ pub fn router(rt: Arc<Runtime>) -> Router {
         .with_state(rt)
 }
 
-async fn handle(State(rt): State<Arc<Runtime>>, headers: HeaderMap, body: Body) -> Response {
+async fn handle(
+    State(rt): State<Arc<Runtime>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     if messaging::is_sqs(&headers) {
-        return messaging::sqs(&rt, &headers, body).await;
+        return messaging::sqs(&rt, &uri, &headers, body).await;
     }
     if messaging::is_query(&headers) {
-        return messaging::sns(&rt, &headers, body).await;
+        return messaging::sns(&rt, &uri, &headers, body).await;
     }
     let protocol = if target(&headers).starts_with(EVENTS) {
         JSON_1_1
@@ -95,8 +102,12 @@ fn target(headers: &HeaderMap) -> &str {
 }
 
 /// GET `/`: only the links SNS puts in its messages.
-async fn link(State(rt): State<Arc<Runtime>>, uri: axum::http::Uri) -> Response {
-    match messaging::link(&rt, uri.query()).await {
+async fn link(
+    State(rt): State<Arc<Runtime>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    match messaging::link(&rt, &uri, &headers).await {
         Some(r) => r,
         None => answer(Err(ApiError::MethodNotAllowed(
             "Method not allowed: the API takes POST / (and GET /health)".into(),
@@ -105,9 +116,14 @@ async fn link(State(rt): State<Arc<Runtime>>, uri: axum::http::Uri) -> Response 
 }
 
 /// POST to a queue URL: SQS calls only.
-async fn queue_path(State(rt): State<Arc<Runtime>>, headers: HeaderMap, body: Body) -> Response {
+async fn queue_path(
+    State(rt): State<Arc<Runtime>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     if messaging::is_sqs(&headers) {
-        return messaging::sqs(&rt, &headers, body).await;
+        return messaging::sqs(&rt, &uri, &headers, body).await;
     }
     answer(Err(ApiError::NotFound(
         "Not found: the API is served at POST /".into(),

@@ -8,7 +8,6 @@ use super::delivery::Failure;
 use super::targets::Destination;
 use crate::runtime::Runtime;
 use passo_store::DeliveryRow;
-use passo_tasks::aws::local::LocalServices;
 use passo_tasks::aws::AwsError;
 use serde_json::{json, Map, Value};
 
@@ -29,23 +28,21 @@ async fn call(
     operation: &str,
     input: &Value,
 ) -> Result<Value, AwsError> {
-    let Some(local) = rt.local() else {
+    let Some(m) = rt.messaging() else {
         return Err(AwsError::service(
             "ResourceNotFoundException",
             "This server has no local queues or topics",
             400,
         ));
     };
-    crate::local::Services(local.clone())
-        .call(service, operation, input)
-        .await
+    m.call(service, operation, input).await
 }
 
 /// The queue URL of a queue ARN (`arn:aws:sqs:REGION:ACCOUNT:NAME`): the local queue of that
 /// name, whatever the host.
 fn queue_url(rt: &Runtime, name: &str) -> String {
-    rt.local()
-        .map(|l| l.queues.url(name))
+    rt.messaging()
+        .map(|m| m.queue_url(name))
         .unwrap_or_else(|| name.to_string())
 }
 

@@ -46,6 +46,10 @@ pub struct ClusterMetrics {
     pub inbox_applied: Counter,
     pub inbox_depth: Gauge,
     pub leases_renewed: Gauge,
+    /// 1 while this node serves Passo's own queues and topics.
+    pub messaging_serving: Gauge,
+    /// SQS and SNS requests and calls this node sent on to the node serving them.
+    pub messaging_forwarded: Counter,
 }
 
 impl ClusterMetrics {
@@ -79,6 +83,16 @@ impl ClusterMetrics {
             "leases_held",
             "Leases this node held at its last renewal",
             self.leases_renewed.clone(),
+        );
+        r.register(
+            "messaging_serving",
+            "1 while this node serves Passo's own SQS queues and SNS topics",
+            self.messaging_serving.clone(),
+        );
+        r.register(
+            "messaging_forwarded",
+            "SQS and SNS requests and in-process calls sent on to the node serving them",
+            self.messaging_forwarded.clone(),
         );
     }
 }

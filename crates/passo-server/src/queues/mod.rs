@@ -25,6 +25,7 @@ pub mod receive;
 pub mod send;
 
 use crate::arn::Realm;
+use crate::local::Tenure;
 use error::SqsError;
 use message::Message;
 use passo_store::{Db, MessagingWrite, Write};
@@ -32,7 +33,7 @@ use queue::Queue;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 /// Every queue of one server (or of one `passo run`).
 pub struct Queues {
@@ -42,6 +43,8 @@ pub struct Queues {
     base_url: RwLock<String>,
     state: Mutex<HashMap<String, Queue>>,
     next_seq: AtomicI64,
+    /// The lease these queues are served under (nodes on a shared database).
+    tenure: Arc<Tenure>,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -50,7 +53,7 @@ pub(crate) fn now_ms() -> i64 {
 
 impl Queues {
     /// Loads the queues and their messages from the store.
-    pub fn load(db: Db, realm: Realm) -> Result<Queues, SqsError> {
+    pub fn load(db: Db, realm: Realm, tenure: Arc<Tenure>) -> Result<Queues, SqsError> {
         let mut state = HashMap::new();
         let mut max_seq = 0;
         for row in db.queues()? {
@@ -77,6 +80,7 @@ impl Queues {
             base_url: RwLock::new("http://127.0.0.1:8080".into()),
             state: Mutex::new(state),
             next_seq: AtomicI64::new(max_seq + 1),
+            tenure,
         })
     }
 
@@ -114,8 +118,13 @@ impl Queues {
     ) -> impl std::future::Future<Output = Result<(), SqsError>> + Send + 'static {
         let fut = self
             .db
-            .submit(writes.into_iter().map(Write::Messaging).collect());
-        async move { fut.await.map_err(SqsError::from) }
+            .submit(self.tenure.writes(writes.into_iter().map(Write::Messaging)));
+        let tenure = self.tenure.clone();
+        async move {
+            let r = fut.await;
+            tenure.committed(&r);
+            r.map_err(SqsError::from)
+        }
     }
 
     /// Runs one SQS operation (as the API model names it) with the JSON protocol's input.

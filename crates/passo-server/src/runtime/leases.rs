@@ -254,6 +254,10 @@ impl Runtime {
             if tokio::time::Instant::now() > budget {
                 break;
             }
+            // Not an execution's (the queues and topics: `messaging_lease` takes it over).
+            if !lease.key.starts_with("arn:") {
+                continue;
+            }
             let arn = lease.key;
             let (slot, mut g) = self.owners.lock(&arn).await;
             if g.active.is_some() {

@@ -7,7 +7,8 @@
 //! - [`replay`]: rebuilding an execution from the store; recovery after a restart.
 //! - [`sweeper`]: finds executions that nothing can move on, and recovers them.
 //! - [`leases`] and [`inbox`]: several nodes on one database (who owns which execution,
-//!   and events sent to the owner); [`activity_tasks`]: their shared activity queue.
+//!   and events sent to the owner); [`activity_tasks`]: their shared activity queue;
+//!   [`messaging_lease`]: which node serves Passo's own queues and topics.
 
 mod active;
 mod activity_tasks;
@@ -15,6 +16,7 @@ mod effects;
 mod inbox;
 mod inflight;
 pub mod leases;
+pub mod messaging_lease;
 mod owner;
 mod replay;
 mod snapshot;
@@ -87,8 +89,8 @@ pub struct Runtime {
     /// The buckets Distributed Maps read items from (set by `serve`).
     buckets: std::sync::OnceLock<passo_tasks::s3::Buckets>,
     pub map_runs: crate::map_runs::MapRuns,
-    /// Passo's own queues and topics (set by `serve`).
-    local: std::sync::OnceLock<Arc<crate::local::Local>>,
+    /// Passo's own queues and topics, and who serves them (set by `serve`).
+    messaging: std::sync::OnceLock<Arc<messaging_lease::Messaging>>,
     /// The event bus: buses, rules, targets (deliveries live in the store).
     pub bus: crate::bus::Bus,
     /// EventBridge Scheduler's schedules and the marks of every schedule's firings.
@@ -105,12 +107,12 @@ pub struct Runtime {
 
 impl Runtime {
     /// Gives the runtime the queues and topics the API serves (only the first call counts).
-    pub fn set_local(&self, local: Arc<crate::local::Local>) {
-        let _ = self.local.set(local);
+    pub fn set_messaging(&self, m: Arc<messaging_lease::Messaging>) {
+        let _ = self.messaging.set(m);
     }
 
-    pub fn local(&self) -> Option<&Arc<crate::local::Local>> {
-        self.local.get()
+    pub fn messaging(&self) -> Option<&Arc<messaging_lease::Messaging>> {
+        self.messaging.get()
     }
 
     pub fn new(cfg: Config, db: Db, tasks: Arc<dyn TaskRunner>) -> Result<Arc<Runtime>, ApiError> {
@@ -134,7 +136,7 @@ impl Runtime {
             functions: std::sync::OnceLock::new(),
             buckets: std::sync::OnceLock::new(),
             map_runs: Default::default(),
-            local: std::sync::OnceLock::new(),
+            messaging: std::sync::OnceLock::new(),
             bus,
             scheduler,
             webhooks,

@@ -128,6 +128,10 @@ async fn run(ts: Arc<Topics>, mut row: TopicDeliveryRow) {
         if wait > 0 {
             tokio::time::sleep(Duration::from_millis(wait as u64)).await;
         }
+        if ts.tenure.ended() {
+            // This node no longer serves the topics: the holder now resumes the row.
+            return;
+        }
         let sub = ts.lock().subscriptions.get(&row.subscription_arn).cloned();
         let Some(sub) = sub else {
             // Unsubscribed (or its topic deleted) since: nothing to deliver to.

@@ -20,6 +20,7 @@ pub mod manage;
 pub mod publish;
 
 use crate::arn::Realm;
+use crate::local::Tenure;
 use crate::queues::Queues;
 use error::SnsError;
 use passo_store::{Db, MessagingWrite, SubscriptionRow, TopicRow, Write};
@@ -125,10 +126,18 @@ pub struct Topics {
     base_url: RwLock<String>,
     state: Mutex<State>,
     pub(crate) sequence: AtomicI64,
+    /// The lease these topics are served under (nodes on a shared database): deliveries
+    /// stop once it ends.
+    pub(crate) tenure: Arc<Tenure>,
 }
 
 impl Topics {
-    pub fn load(db: Db, realm: Realm, queues: Arc<Queues>) -> Result<Topics, SnsError> {
+    pub fn load(
+        db: Db,
+        realm: Realm,
+        queues: Arc<Queues>,
+        tenure: Arc<Tenure>,
+    ) -> Result<Topics, SnsError> {
         let mut state = State::default();
         for t in db.topics()? {
             state.topics.insert(
@@ -180,6 +189,7 @@ impl Topics {
             base_url: RwLock::new("http://127.0.0.1:8080".into()),
             state: Mutex::new(state),
             sequence: AtomicI64::new(crate::runtime::now_ms() * 1000),
+            tenure,
         })
     }
 
@@ -225,8 +235,13 @@ impl Topics {
     ) -> impl std::future::Future<Output = Result<(), SnsError>> + Send + 'static {
         let fut = self
             .db
-            .submit(writes.into_iter().map(Write::Messaging).collect());
-        async move { fut.await.map_err(SnsError::from) }
+            .submit(self.tenure.writes(writes.into_iter().map(Write::Messaging)));
+        let tenure = self.tenure.clone();
+        async move {
+            let r = fut.await;
+            tenure.committed(&r);
+            r.map_err(SnsError::from)
+        }
     }
 
     /// Runs one SNS operation (as the API model names it) on the JSON form of its input.

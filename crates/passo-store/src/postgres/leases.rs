@@ -193,6 +193,18 @@ impl crate::Shared for Postgres {
         )
     }
 
+    fn put_node(&self, node: &crate::NodeRow) -> Result<()> {
+        Postgres::put_node(self, node)
+    }
+
+    fn node(&self, id: &str) -> Result<Option<crate::NodeRow>> {
+        Postgres::node(self, id)
+    }
+
+    fn cluster_secret(&self, candidate: &str) -> Result<String> {
+        Postgres::cluster_secret(self, candidate)
+    }
+
     fn execution_bytes(&self) -> Result<i64> {
         Ok(self
             .one(

@@ -9,6 +9,7 @@
 mod activity_queue;
 mod export;
 mod leases;
+mod nodes;
 mod read;
 mod rows;
 mod schema;

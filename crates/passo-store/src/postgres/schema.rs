@@ -8,7 +8,9 @@
 //!
 //! Several nodes (V2): `leases` (what is claimed, the node, an expiry and a fencing
 //! number) and `inbox` (events forwarded to an execution's owner); V3: `activity_tasks`
-//! (activity tasks any node's worker may claim); V4: steps' event ids and `snapshots`.
+//! (activity tasks any node's worker may claim); V4: steps' event ids and `snapshots`; V5:
+//! `nodes` (where each node is reached) and `cluster_settings` (the secret nodes
+//! authenticate their calls to each other with).
 
 use crate::{Result, StoreError};
 use deadpool_postgres::ClientWrapper;
@@ -17,7 +19,17 @@ use deadpool_postgres::ClientWrapper;
 const MIGRATION_LOCK: i64 = 0x7061_7373_6f01;
 
 /// Every migration, in order. Append; never edit one that has shipped.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
+
+/// Where nodes are reached (the holder of Passo's queues and topics is found through its
+/// lease and this table), and settings every node of a cluster shares (the secret of their
+/// calls to each other).
+const V5: &str = r#"
+CREATE TABLE nodes (
+  id TEXT COLLATE "C" PRIMARY KEY, url TEXT NOT NULL, seen_ms BIGINT NOT NULL);
+CREATE TABLE cluster_settings (
+  name TEXT COLLATE "C" PRIMARY KEY, value TEXT NOT NULL);
+"#;
 
 /// Steps record their events' ids (a page of history reads only its steps, found through
 /// the index without reading any row's history); snapshots of long executions (one per

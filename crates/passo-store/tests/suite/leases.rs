@@ -4,7 +4,8 @@
 use crate::exec;
 use passo_store::scratch::ScratchDatabase;
 use passo_store::{
-    Claim, Database, Db, DbOptions, InboxRow, LeaseRow, StepRow, StoreError, TimerRow, Write,
+    Claim, Database, Db, DbOptions, InboxRow, LeaseRow, NodeRow, StepRow, StoreError, TimerRow,
+    Write,
 };
 
 fn open(test: &str) -> Option<(ScratchDatabase, Db)> {
@@ -360,5 +361,97 @@ async fn a_claim_that_waited_on_the_row_counts_its_lease_from_when_it_got_it() {
         s.claim("e1", "n3", got, 1_000).unwrap(),
         Claim::Busy { .. }
     ));
+    db.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_say_where_they_are_reached_and_share_one_secret() {
+    let Some((scratch, n1)) = open("nodes_and_secret") else {
+        return;
+    };
+    let n2 = Db::connect(
+        &Database::Postgres(scratch.url().into()),
+        DbOptions::default(),
+    )
+    .unwrap();
+    let (s1, s2) = (n1.shared().unwrap(), n2.shared().unwrap());
+    assert_eq!(
+        s2.node("n1").unwrap(),
+        None,
+        "no node has said anything yet"
+    );
+    let row = |url: &str, seen_ms| NodeRow {
+        id: "n1".into(),
+        url: url.into(),
+        seen_ms,
+    };
+    s1.put_node(&row("http://10.0.0.1:8080", 1_000)).unwrap();
+    assert_eq!(
+        s2.node("n1").unwrap(),
+        Some(row("http://10.0.0.1:8080", 1_000))
+    );
+    // Restarted on another address: the row is replaced, not added to.
+    s1.put_node(&row("http://10.0.0.9:9090", 2_000)).unwrap();
+    assert_eq!(
+        s2.node("n1").unwrap(),
+        Some(row("http://10.0.0.9:9090", 2_000))
+    );
+    assert_eq!(s2.node("n2").unwrap(), None);
+
+    // The first node to ask sets the secret; every later candidate is ignored.
+    assert_eq!(s1.cluster_secret("first").unwrap(), "first");
+    assert_eq!(s2.cluster_secret("second").unwrap(), "first");
+    assert_eq!(s1.cluster_secret("third").unwrap(), "first");
+    n1.close();
+    n2.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_that_lost_the_messaging_lease_cannot_change_a_queue() {
+    let Some((_scratch, db)) = open("messaging_lease_fence") else {
+        return;
+    };
+    let s = db.shared().unwrap();
+    let key = "passo:messaging";
+    let Claim::Held { fence, .. } = s.claim(key, "n1", 1_000, 500).unwrap() else {
+        panic!("a free lease is claimed");
+    };
+    let queue = |name: &str| {
+        Write::Messaging(passo_store::MessagingWrite::PutQueue(
+            passo_store::QueueRow {
+                name: name.into(),
+                attributes: "{}".into(),
+                tags: "{}".into(),
+                created_ms: 1,
+                modified_ms: 1,
+            },
+        ))
+    };
+    let hold = |node: &str, fence| Write::HoldLease(lease(key, node, fence, 5_000));
+    db.write(vec![hold("n1", fence), queue("q1")])
+        .await
+        .unwrap();
+    // n1 stops renewing; n2 takes the lease over once it runs out.
+    assert_eq!(
+        s.claim(key, "n2", 2_000, 500).unwrap(),
+        Claim::Busy {
+            node: "n1".into(),
+            expires_ms: 5_000
+        },
+        "a queue change extends the lease"
+    );
+    let Claim::Held { fence: newer, from } = s.claim(key, "n2", 6_000, 500).unwrap() else {
+        panic!("a lease that ran out is taken over");
+    };
+    assert_eq!(from.as_deref(), Some("n1"));
+    match db.write(vec![hold("n1", fence), queue("q2")]).await {
+        Err(StoreError::LeaseLost(k)) => assert_eq!(k, key),
+        other => panic!("n1's change went through: {other:?}"),
+    }
+    db.write(vec![hold("n2", newer), queue("q3")])
+        .await
+        .unwrap();
+    let names: Vec<String> = db.queues().unwrap().into_iter().map(|q| q.name).collect();
+    assert_eq!(names, ["q1", "q3"]);
     db.close();
 }
