@@ -113,7 +113,7 @@ async fn migrations_run_once_and_a_newer_schema_is_refused() {
     match Db::connect(&database, DbOptions::default()) {
         Err(passo_store::StoreError::SchemaTooNew {
             found: 999,
-            known: 4,
+            known: 5,
         }) => {}
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("a database of schema 999 was opened"),
