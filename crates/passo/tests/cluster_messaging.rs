@@ -13,7 +13,6 @@ use serde_json::Value;
 use std::io::{Read, Write as _};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 use support::cluster::metric_sum;
 use support::Server;
@@ -100,23 +99,12 @@ def receive_all(node, url, want, wait=1, visibility=30):
 
 /// Runs a boto3 script with HOLDER and OTHER set to the two nodes' endpoints.
 fn boto3(venv: &Path, holder: &Server, other: &Server, hook: &str, script: &str) -> Value {
-    let out = Command::new(venv.join("bin/python"))
-        .args([
-            "-c",
-            &format!("{PRELUDE}\n{script}\nprint(json.dumps(out, default=str))"),
-        ])
-        .env("HOLDER", format!("http://{}", holder.addr))
-        .env("OTHER", format!("http://{}", other.addr))
-        .env("HOOK_PORT", hook.rsplit(':').next().unwrap())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "boto3 script failed: {}\n{text}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
+    let env = [
+        ("HOLDER", format!("http://{}", holder.addr)),
+        ("OTHER", format!("http://{}", other.addr)),
+        ("HOOK_PORT", hook.rsplit(':').next().unwrap().to_string()),
+    ];
+    support::boto3::run_with(venv, PRELUDE, script, &env)
 }
 
 /// A raw POST: (status, headers and body as text, time taken).

@@ -27,7 +27,7 @@ pub(crate) const EVERY_EVENTS: u64 = 4_000;
 
 /// The stored format: the interpreter's, and this module's own (the `+ 1`): bump the latter
 /// with a change to [`Host`].
-pub(crate) const FORMAT: i64 = passo_engine::snapshot::FORMAT as i64 * 1000 + 1;
+pub(crate) const FORMAT: i64 = passo_engine::snapshot::FORMAT as i64 * 1000 + 2;
 
 /// A task invocation out ([`Command::InvokeTask`]).
 #[derive(Serialize, Deserialize)]
@@ -93,25 +93,6 @@ struct Host {
     jobs: Vec<(Invocation, Value)>,
 }
 
-fn pattern_name(p: Pattern) -> &'static str {
-    match p {
-        Pattern::Start => "start",
-        Pattern::Sync => "sync",
-        Pattern::Sync2 => "sync2",
-        Pattern::Callback => "callback",
-    }
-}
-
-fn pattern(name: &str) -> Option<Pattern> {
-    Some(match name {
-        "start" => Pattern::Start,
-        "sync" => Pattern::Sync,
-        "sync2" => Pattern::Sync2,
-        "callback" => Pattern::Callback,
-        _ => return None,
-    })
-}
-
 /// Whether `a`, just stepped, is due a snapshot.
 pub(crate) fn due(a: &Active) -> bool {
     a.ex.outcome().is_none()
@@ -138,7 +119,7 @@ pub(crate) fn write(arn: &str, revision_id: &str, a: &mut Active) -> Option<Writ
         children: a
             .children
             .iter()
-            .map(|(t, (c, p))| (*t, c.clone(), pattern_name(*p).to_string()))
+            .map(|(t, (c, p))| (*t, c.clone(), p.as_str().to_string()))
             .collect(),
         jobs: jobs?,
     };
@@ -193,7 +174,7 @@ pub(crate) fn restore(
     let ex = Execution::restore(machine, info, engine)?;
     let mut children = HashMap::new();
     for (t, c, p) in host.children {
-        let p = pattern(&p).ok_or_else(|| Unusable::Host(format!("pattern {p}")))?;
+        let p = Pattern::parse(&p).ok_or_else(|| Unusable::Host(format!("pattern {p}")))?;
         children.insert(t, (c, p));
     }
     let mut a = Active::new(ex, parent);

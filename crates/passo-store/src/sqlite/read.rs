@@ -656,6 +656,25 @@ fn timer_row(r: &rusqlite::Row) -> rusqlite::Result<TimerRow> {
     })
 }
 
+/// The search statement over one index, with its machine condition (`?1`); the rest is
+/// the same for both.
+macro_rules! search_sql {
+    ($index:literal, $machine:literal) => {
+        concat!(
+            "SELECT * FROM executions INDEXED BY ",
+            $index,
+            " WHERE ",
+            $machine,
+            " AND (?2 IS NULL OR status = ?2)
+               AND (?3 IS NULL OR instr(name, ?3) > 0)
+               AND (?4 IS NULL OR start_ms >= ?4)
+               AND (?5 IS NULL OR start_ms < ?5)
+               AND (start_ms, arn) < (?6, ?7)
+             ORDER BY start_ms DESC, arn DESC LIMIT ?8"
+        )
+    };
+}
+
 impl Sqlite {
     /// [`crate::Reads::search_executions`] on SQLite.
     fn search(
@@ -668,23 +687,9 @@ impl Sqlite {
         // One statement for a machine's executions and one for all: `?1 IS NULL OR` would
         // keep the planner off the machine's index.
         let sql = if f.machine_arn.is_some() {
-            "SELECT * FROM executions INDEXED BY executions_machine_page
-             WHERE machine_arn = ?1
-               AND (?2 IS NULL OR status = ?2)
-               AND (?3 IS NULL OR instr(name, ?3) > 0)
-               AND (?4 IS NULL OR start_ms >= ?4)
-               AND (?5 IS NULL OR start_ms < ?5)
-               AND (start_ms, arn) < (?6, ?7)
-             ORDER BY start_ms DESC, arn DESC LIMIT ?8"
+            search_sql!("executions_machine_page", "machine_arn = ?1")
         } else {
-            "SELECT * FROM executions INDEXED BY executions_started
-             WHERE ?1 IS NULL
-               AND (?2 IS NULL OR status = ?2)
-               AND (?3 IS NULL OR instr(name, ?3) > 0)
-               AND (?4 IS NULL OR start_ms >= ?4)
-               AND (?5 IS NULL OR start_ms < ?5)
-               AND (start_ms, arn) < (?6, ?7)
-             ORDER BY start_ms DESC, arn DESC LIMIT ?8"
+            search_sql!("executions_started", "?1 IS NULL")
         };
         self.read(|c| {
             let mut st = c.prepare_cached(sql)?;

@@ -13,12 +13,22 @@ pub fn venv() -> Option<PathBuf> {
 
 /// Runs `script` after `prelude` with `PASSO_ENDPOINT` set to the server; answers its `out`.
 pub fn run(venv: &Path, s: &Server, prelude: &str, script: &str) -> Value {
+    run_with(
+        venv,
+        prelude,
+        script,
+        &[("PASSO_ENDPOINT", format!("http://{}", s.addr))],
+    )
+}
+
+/// Runs `script` after `prelude` with these environment variables; answers its `out`.
+pub fn run_with(venv: &Path, prelude: &str, script: &str, env: &[(&str, String)]) -> Value {
     let out = Command::new(venv.join("bin/python"))
         .args([
             "-c",
             &format!("{prelude}\n{script}\nprint(json.dumps(out, default=str))"),
         ])
-        .env("PASSO_ENDPOINT", format!("http://{}", s.addr))
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
