@@ -97,9 +97,8 @@ fn task_retry_is_a_timer_and_a_new_invocation() {
         at2,
     );
     assert_eq!(kinds(&events), ["TaskFailed", "ExecutionFailed"]);
-    let Command::Finished(o) = &cmds[0] else {
-        panic!("{cmds:?}")
-    };
+    assert!(matches!(cmds[0], Command::Finished), "{cmds:?}");
+    let o = ex.outcome().unwrap();
     assert_eq!(
         (o.status, o.error.as_deref(), o.cause.as_deref()),
         (Status::Failed, Some("Flaky"), Some("again"))
@@ -140,9 +139,8 @@ fn catch_routes_the_error_output() {
             "ExecutionSucceeded"
         ]
     );
-    let Command::Finished(o) = &cmds[0] else {
-        panic!()
-    };
+    assert!(matches!(cmds[0], Command::Finished), "{cmds:?}");
+    let o = ex.outcome().unwrap();
     assert_eq!(
         o.output,
         Some(json!({"a": 1, "err": {"Error": "Boom", "Cause": "why"}}))
@@ -200,7 +198,8 @@ fn wait_is_a_timer_and_the_execution_timeout_wins() {
     );
     let (cmds, events) = ex.step(Event::TimerFired { timer: timers[0].0 }, T0 + 5000);
     assert_eq!(kinds(&events), ["ExecutionTimedOut"]);
-    assert!(matches!(&cmds[0], Command::Finished(o) if o.status == Status::TimedOut));
+    assert!(matches!(cmds[0], Command::Finished), "{cmds:?}");
+    assert_eq!(ex.outcome().unwrap().status, Status::TimedOut);
 }
 
 #[test]
@@ -210,15 +209,13 @@ fn same_seed_same_history() {
         "States": {"U": {"Type": "Pass", "Parameters": {"id.$": "States.UUID()", "n.$": "States.MathRandom(1, 1000)"}, "End": true}}
     });
     let run = |seed| {
-        let (_, cmds, _) = Execution::start(
+        let (ex, cmds, _) = Execution::start(
             machine(def.clone()),
             ExecutionInfo::local("t", T0, seed),
             json!({}),
         );
-        match &cmds[0] {
-            Command::Finished(o) => o.output.clone(),
-            other => panic!("{other:?}"),
-        }
+        assert!(matches!(cmds[0], Command::Finished), "{cmds:?}");
+        ex.outcome().unwrap().output.clone()
     };
     assert_eq!(run(3), run(3));
     assert_ne!(run(3), run(4));
@@ -261,9 +258,8 @@ fn jsonata_task_arguments_timeout_and_output() {
     );
     // The timeout timer is cancelled with the task, then the execution ends.
     assert!(matches!(cmds[0], Command::CancelTimer { .. }), "{cmds:?}");
-    let Some(Command::Finished(o)) = cmds.last() else {
-        panic!("{cmds:?}")
-    };
+    assert!(matches!(cmds.last(), Some(Command::Finished)), "{cmds:?}");
+    let o = ex.outcome().unwrap();
     assert_eq!(o.output, Some(json!({"doubled": 42})));
     let exited = events
         .iter()
@@ -289,10 +285,9 @@ fn variable_size_limits_fail_with_data_limit_exceeded() {
     }));
     let mut info = ExecutionInfo::local("t", T0, 1);
     info.payload_limit = 1024;
-    let (_ex, cmds, events) = Execution::start(m, info, json!({}));
-    let Some(Command::Finished(o)) = cmds.last() else {
-        panic!("{cmds:?}")
-    };
+    let (ex, cmds, events) = Execution::start(m, info, json!({}));
+    assert!(matches!(cmds.last(), Some(Command::Finished)), "{cmds:?}");
+    let o = ex.outcome().unwrap();
     assert_eq!(o.status, Status::Failed);
     assert_eq!(o.error.as_deref(), Some("States.DataLimitExceeded"));
     assert!(o.cause.as_deref().unwrap().contains("'big'"), "{o:?}");

@@ -33,20 +33,20 @@ fn drive(
     let mut open: Vec<Command> = Vec::new();
     let mut events = Vec::new();
     let mut history = vec![first];
-    let mut outcome = None;
+    let mut finished = false;
     let mut now = 1_000;
-    let take = |cmds: Vec<Command>, open: &mut Vec<Command>, outcome: &mut Option<Outcome>| {
+    let take = |cmds: Vec<Command>, open: &mut Vec<Command>, finished: &mut bool| {
         for c in cmds {
             match c {
                 Command::CancelTimer { timer } => open
                     .retain(|o| !matches!(o, Command::StartTimer { timer: t, .. } if *t == timer)),
-                Command::Finished(o) => *outcome = Some(o),
+                Command::Finished => *finished = true,
                 c => open.push(c),
             }
         }
     };
-    take(cmds, &mut open, &mut outcome);
-    while outcome.is_none() && events.len() < 500 {
+    take(cmds, &mut open, &mut finished);
+    while !finished && events.len() < 500 {
         let i = open
             .iter()
             .position(|c| matches!(c, Command::InvokeTask { .. }))
@@ -84,12 +84,12 @@ fn drive(
         events.push((ev.clone(), now));
         let (cmds, h) = ex.step(ev, now);
         history.push(h);
-        take(cmds, &mut open, &mut outcome);
+        take(cmds, &mut open, &mut finished);
     }
     Run {
         events,
         history,
-        outcome,
+        outcome: ex.outcome().cloned(),
     }
 }
 
@@ -130,10 +130,9 @@ fn resumes_alike(
                 "step {} resumed after step {k}",
                 k + i + 1
             );
-            outcome = outcome.or(cmds.into_iter().find_map(|c| match c {
-                Command::Finished(o) => Some(o),
-                _ => None,
-            }));
+            if cmds.iter().any(|c| matches!(c, Command::Finished)) {
+                outcome = back.outcome().cloned();
+            }
         }
         assert_eq!(outcome, run.outcome, "resumed after step {k}");
     }

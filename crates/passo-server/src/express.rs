@@ -61,8 +61,8 @@ async fn run_recorded(
     }
     // Only the first step's commands are inspected before any channel is needed: most
     // Express machines finish right here.
-    if let Some(o) = finished(&cmds) {
-        return o;
+    if finished(&cmds) {
+        return outcome_of(ex);
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let mut timers: BinaryHeap<Reverse<(i64, u64)>> = BinaryHeap::new();
@@ -72,7 +72,7 @@ async fn run_recorded(
     loop {
         for c in cmds.drain(..) {
             match c {
-                Command::Finished(o) => return o,
+                Command::Finished => return outcome_of(ex),
                 Command::StartTimer { timer, fire_at_ms } => {
                     timers.push(Reverse((fire_at_ms, timer)))
                 }
@@ -141,18 +141,24 @@ async fn run_recorded(
             r.events(&events);
         }
         cmds = c;
-        if let Some(o) = ex.outcome() {
-            if cmds.is_empty() {
-                return o.clone();
-            }
+        if ex.outcome().is_some() && cmds.is_empty() {
+            return outcome_of(ex);
         }
     }
 }
 
-fn finished(cmds: &[Command]) -> Option<Outcome> {
-    cmds.iter().find_map(|c| match c {
-        Command::Finished(o) => Some(o.clone()),
-        _ => None,
+fn finished(cmds: &[Command]) -> bool {
+    cmds.iter().any(|c| matches!(c, Command::Finished))
+}
+
+/// The outcome of an execution that said it finished (moved out: a final output may be
+/// large).
+fn outcome_of(ex: Execution) -> Outcome {
+    ex.into_outcome().unwrap_or_else(|| Outcome {
+        status: Status::Failed,
+        output: None,
+        error: Some("States.Runtime".into()),
+        cause: Some("The execution finished without an outcome.".into()),
     })
 }
 

@@ -203,11 +203,14 @@ pub fn run_hosted(
                 Command::CancelTimer { timer } => {
                     cancelled.insert(timer);
                 }
-                Command::Finished(outcome) => {
+                Command::Finished => {
+                    let transitions = ex.transitions;
                     return Run {
-                        outcome,
+                        outcome: ex
+                            .into_outcome()
+                            .expect("an execution that sent Finished has its outcome"),
                         history,
-                        transitions: ex.transitions,
+                        transitions,
                         end_time_ms: now,
                     };
                 }

@@ -3,7 +3,7 @@
 
 use crate::nested::ParentLink;
 use passo_engine::mock::Mocks;
-use passo_engine::{Command, Event, Execution, Outcome, TaskPhase};
+use passo_engine::{Command, Event, Execution, TaskPhase};
 use passo_tasks::nested::Pattern;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -81,13 +81,6 @@ impl Active {
     }
 }
 
-pub(crate) fn finished(cmds: &[Command]) -> Option<&Outcome> {
-    cmds.iter().find_map(|c| match c {
-        Command::Finished(o) => Some(o),
-        _ => None,
-    })
-}
-
 pub(crate) fn track(a: &mut Active, cmds: &[Command]) {
     for c in cmds {
         match c {
@@ -100,7 +93,7 @@ pub(crate) fn track(a: &mut Active, cmds: &[Command]) {
             Command::CancelTimer { timer } => {
                 a.timers.remove(timer);
             }
-            Command::Finished(_) => {
+            Command::Finished => {
                 a.tasks.clear();
                 a.timers.clear();
             }
