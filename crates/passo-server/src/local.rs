@@ -25,27 +25,43 @@ pub struct Local {
 /// queue again: its commit is refused, and the copy is dropped.
 #[derive(Default)]
 pub struct Tenure {
-    /// (key, node, fence, lease time) on a shared database; None alone on SQLite.
-    lease: Option<(String, String, i64, i64)>,
+    /// The lease on a shared database; None alone on SQLite.
+    lease: Option<Held>,
     ended: AtomicBool,
 }
 
+struct Held {
+    key: String,
+    node: String,
+    fence: i64,
+    lease_ms: i64,
+    /// The shared database, whose clock lease times are on.
+    db: Db,
+}
+
 impl Tenure {
-    pub fn held(key: &str, node: &str, fence: i64, lease_ms: i64) -> Tenure {
+    pub fn held(key: &str, node: &str, fence: i64, lease_ms: i64, db: Db) -> Tenure {
         Tenure {
-            lease: Some((key.into(), node.into(), fence, lease_ms)),
+            lease: Some(Held {
+                key: key.into(),
+                node: node.into(),
+                fence,
+                lease_ms,
+                db,
+            }),
             ended: AtomicBool::new(false),
         }
     }
 
     /// The writes of a change: the lease check first, when there is a lease.
     pub(crate) fn writes(&self, writes: impl IntoIterator<Item = Write>) -> Vec<Write> {
-        let hold = self.lease.as_ref().map(|(key, node, fence, ttl)| {
+        let hold = self.lease.as_ref().map(|h| {
+            let offset = h.db.shared().map_or(0, |s| s.clock_offset_ms());
             Write::HoldLease(LeaseRow {
-                key: key.clone(),
-                node: Some(node.clone()),
-                fence: *fence,
-                expires_ms: crate::runtime::now_ms() + ttl,
+                key: h.key.clone(),
+                node: Some(h.node.clone()),
+                fence: h.fence,
+                expires_ms: crate::runtime::now_ms() + offset + h.lease_ms,
             })
         });
         hold.into_iter().chain(writes).collect()
@@ -72,7 +88,7 @@ impl Tenure {
     }
 
     pub fn fence(&self) -> Option<i64> {
-        self.lease.as_ref().map(|l| l.2)
+        self.lease.as_ref().map(|h| h.fence)
     }
 }
 

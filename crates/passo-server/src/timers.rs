@@ -104,7 +104,9 @@ pub async fn run(rt: Arc<Runtime>) {
             // With other nodes: only the timers of executions this node may own.
             let due = match rt.db.shared() {
                 Some(shared) => {
-                    shared.due_timers_for(&rt.cfg.node_id, now, now + LOOKAHEAD_MS, 100_000)
+                    // Leases on the database's clock, timers on this node's.
+                    let lease_now = now + shared.clock_offset_ms();
+                    shared.due_timers_for(&rt.cfg.node_id, lease_now, now + LOOKAHEAD_MS, 100_000)
                 }
                 None => rt.db.due_timers(now + LOOKAHEAD_MS, 100_000),
             };

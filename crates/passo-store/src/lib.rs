@@ -208,6 +208,11 @@ pub trait Shared: ActivityTasks + Send + Sync {
     /// Bytes the executions take in the database (their rows, steps, timers and leases,
     /// with indexes and TOAST), for the benchmarks.
     fn execution_bytes(&self) -> Result<i64>;
+    /// How far the database's clock is ahead of this node's (ms; negative when behind), as
+    /// last measured. Every lease time (claims, expiries, the scans for run-out leases) is
+    /// on the database's clock: a node adds this to its own, so that nodes whose clocks
+    /// disagree still agree on whose lease has run out.
+    fn clock_offset_ms(&self) -> i64;
 }
 
 /// The activity tasks queued in a shared database (`Write::QueueActivityTask`), claimed by

@@ -20,8 +20,10 @@ pub struct Args {
     /// Skip recording history events (measures the interpreter alone).
     #[arg(long)]
     no_history: bool,
-    /// Measure `passo server` through its HTTP API instead (W1: Express StartSyncExecution,
-    /// durable Standard StartExecution, then executions parked in a Wait and a restart).
+    /// Measure `passo server` through its HTTP API instead (W1: Express StartSyncExecution
+    /// with the server's CPU per request, durable Standard StartExecution with the bytes it
+    /// writes, nested executions, webhooks, executions parked in a Wait and a restart, then
+    /// long histories).
     #[arg(long)]
     http: bool,
     /// Measure function calls instead: a Task's call of a local command function (`cat`,
@@ -63,12 +65,13 @@ pub struct Args {
     /// With --map-rows --http: also run this many durable STANDARD children (0 skips).
     #[arg(long, default_value_t = 10_000)]
     standard_children: usize,
-    /// Measure long histories instead: executions of ~20,000 events resumed after a restart
+    /// Measure long histories alone: executions of ~20,000 events resumed after a restart
     /// (StopExecution's latency), and GetExecutionHistory in pages of 1,000 over 25,000
-    /// events (SQLite, or `--database postgres://...`).
+    /// events (SQLite, or `--database postgres://...`). `--http` measures them last.
     #[arg(long)]
     long_history: bool,
-    /// With --long-history: events of each long execution (about).
+    /// With --long-history or --http: events of each long execution (about; 0 skips them
+    /// in --http).
     #[arg(long, default_value_t = 20_000)]
     history_events: usize,
     /// With --long-history: long executions to resume.
@@ -125,22 +128,34 @@ pub fn main(args: Args) -> ExitCode {
             eprintln!("error: W1 not found (../shared/bench/w1-pass-chain.asl.json); pass it");
             return ExitCode::from(2);
         };
-        if let Some(database) = args.database {
-            return crate::bench_cluster::main(crate::bench_cluster::ClusterArgs {
+        let measured_here = args.endpoint.is_none();
+        let code = match args.database.clone() {
+            Some(database) => crate::bench_cluster::main(crate::bench_cluster::ClusterArgs {
                 database,
                 nodes: args.nodes.max(1),
                 connections: args.connections,
                 seconds: args.seconds,
                 parked: args.parked,
                 w1,
-            });
+            }),
+            None => crate::bench_http::main(crate::bench_http::HttpArgs {
+                connections: args.connections,
+                seconds: args.seconds,
+                parked: args.parked,
+                endpoint: args.endpoint,
+                w1,
+            }),
+        };
+        // Then the long histories, so that one run prints every server figure (a server
+        // at --endpoint is not restarted, so it has no resume to measure).
+        if code != ExitCode::SUCCESS || !measured_here || args.history_events == 0 {
+            return code;
         }
-        return crate::bench_http::main(crate::bench_http::HttpArgs {
-            connections: args.connections,
-            seconds: args.seconds,
-            parked: args.parked,
-            endpoint: args.endpoint,
-            w1,
+        outln!();
+        return crate::bench_history::main(crate::bench_history::HistoryArgs {
+            database: args.database,
+            events: args.history_events,
+            executions: args.resumes.max(1),
         });
     }
     let files = if args.files.is_empty() {

@@ -6,7 +6,9 @@
 //! W1's ten Pass states end in the start's own step, so a StartExecution's latency is also
 //! the execution's time to completion.
 
-use crate::bench_http::{count_executions, create, free_port, load_spread, Conn, Server};
+use crate::bench_http::{
+    count_executions, create, free_port, load_spread, Conn, Server, W1_TRANSITIONS,
+};
 use passo_store::{Database, Db, DbOptions};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -100,10 +102,10 @@ async fn run(a: &ClusterArgs) -> anyhow::Result<()> {
             ),
             done,
             done as f64 / secs,
-            done as f64 * 10.0 / secs,
+            done as f64 * W1_TRANSITIONS / secs,
             run.pct(0.5),
             run.pct(0.99),
-            bytes / (done.max(1) as f64 * 10.0)
+            bytes / (done.max(1) as f64 * W1_TRANSITIONS)
         );
         if run.errors > 0 {
             outln!("  {} starts were refused", run.errors);

@@ -157,6 +157,30 @@ impl Server {
             .map_or(0.0, |kb| kb / 1024.0)
     }
 
+    /// CPU time the server has used so far, user and system, all its threads (from
+    /// /proc; None where there is none).
+    pub(crate) fn cpu_seconds(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // Fields after the command name (which may hold spaces, inside parentheses):
+        // utime and stime are the 14th and 15th of the line, in clock ticks (100 a second
+        // on Linux whatever the kernel's tick rate: USER_HZ).
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let fields: Vec<&str> = rest.split(' ').collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some(ticks as f64 / 100.0)
+    }
+
+    /// Bytes the server has caused to be written to storage so far (/proc's `write_bytes`:
+    /// counted when a page is dirtied, so the database's and its log's writes, not the
+    /// sockets').
+    pub(crate) fn written_bytes(&self) -> Option<u64> {
+        let io = std::fs::read_to_string(format!("/proc/{}/io", self.child.id())).ok()?;
+        io.lines()
+            .find_map(|l| l.strip_prefix("write_bytes:"))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
     fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -168,6 +192,9 @@ impl Drop for Server {
         self.kill();
     }
 }
+
+/// States W1 enters (its ten Pass states).
+pub(crate) const W1_TRANSITIONS: f64 = 10.0;
 
 pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -386,6 +413,7 @@ async fn run_all(a: &HttpArgs) -> anyhow::Result<()> {
         move |_| b.clone(),
     )
     .await?;
+    let cpu0 = server.as_ref().and_then(Server::cpu_seconds);
     let run = load(
         &addr,
         a.connections,
@@ -395,12 +423,21 @@ async fn run_all(a: &HttpArgs) -> anyhow::Result<()> {
         move |_| body.clone(),
     )
     .await?;
+    let cpu1 = server.as_ref().and_then(Server::cpu_seconds);
     run.print(&format!(
         "Express StartSyncExecution, {} conns",
         a.connections
     ));
+    if let (Some(c0), Some(c1)) = (cpu0, cpu1) {
+        outln!(
+            "  server CPU: {:.1} us per request (user + system, every thread; the load generator's own excluded)",
+            (c1 - c0) * 1e6 / run.count.max(1) as f64
+        );
+    }
 
     let sm = standard.clone();
+    let cpu0 = server.as_ref().and_then(Server::cpu_seconds);
+    let written0 = server.as_ref().and_then(Server::written_bytes);
     let run = load(
         &addr,
         a.connections,
@@ -410,6 +447,8 @@ async fn run_all(a: &HttpArgs) -> anyhow::Result<()> {
         move |i| format!(r#"{{"stateMachineArn":"{sm}","name":"e{i}","input":"{{}}"}}"#),
     )
     .await?;
+    let cpu1 = server.as_ref().and_then(Server::cpu_seconds);
+    let written1 = server.as_ref().and_then(Server::written_bytes);
     run.print(&format!(
         "Standard StartExecution (durable), {} conns",
         a.connections
@@ -418,8 +457,16 @@ async fn run_all(a: &HttpArgs) -> anyhow::Result<()> {
     outln!(
         "  checked: {done} of {} Standard executions SUCCEEDED ({:.0} state transitions/s)",
         run.count,
-        done as f64 * 10.0 / run.elapsed.as_secs_f64()
+        done as f64 * W1_TRANSITIONS / run.elapsed.as_secs_f64()
     );
+    if let (Some(c0), Some(c1), Some(w0), Some(w1)) = (cpu0, cpu1, written0, written1) {
+        let per = (w1 - w0) as f64 / run.count.max(1) as f64;
+        outln!(
+            "  written to storage: {per:.0} bytes per execution, {:.0} per state transition (database and log); server CPU {:.1} us per execution",
+            per / W1_TRANSITIONS,
+            (c1 - c0) * 1e6 / run.count.max(1) as f64
+        );
+    }
 
     // Nested executions: a Standard parent whose Task runs a Standard child to completion
     // (`.sync:2`); timed from the first start until every parent has SUCCEEDED.

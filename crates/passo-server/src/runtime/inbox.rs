@@ -111,7 +111,7 @@ impl Runtime {
         let Some(shared) = self.db.shared() else {
             return;
         };
-        let rows = match shared.inbox(&self.cfg.node_id, now_ms(), 1_000) {
+        let rows = match shared.inbox(&self.cfg.node_id, self.lease_now(), 1_000) {
             Ok(r) => r,
             Err(e) => return tracing::warn!("reading the inbox: {e}"),
         };

@@ -45,6 +45,12 @@ impl Runtime {
         self.db.shared().is_some()
     }
 
+    /// Now on the leases' clock: the database's when the database is shared (nodes' clocks
+    /// may disagree; see `Shared::clock_offset_ms`), else this node's.
+    pub(crate) fn lease_now(&self) -> i64 {
+        now_ms() + self.db.shared().map_or(0, |s| s.clock_offset_ms())
+    }
+
     /// Claims the execution's lease (when clustered) and loads it.
     pub(crate) fn load_owned(
         &self,
@@ -54,10 +60,10 @@ impl Runtime {
     ) -> Result<Owned, ApiError> {
         let mut from = None;
         if let Some(shared) = self.db.shared() {
-            let now = now_ms();
+            let now = self.lease_now();
             match shared.claim(arn, &self.cfg.node_id, now, self.cfg.lease_ms)? {
                 Claim::Held { fence, from: f } => {
-                    tracing::debug!(target: "passo::lease", "{arn}: claimed (fence {fence}, from {f:?}, asked at {now}, answered after {} ms)", now_ms() - now);
+                    tracing::debug!(target: "passo::lease", "{arn}: claimed (fence {fence}, from {f:?}, asked at {now}, answered after {} ms)", self.lease_now() - now);
                     g.fence = Some(fence);
                     g.lease_until = now + self.cfg.lease_ms;
                     from = f;
@@ -94,25 +100,25 @@ impl Runtime {
     }
 
     /// The lease check a step of the (locked) execution commits with, if clustered.
-    pub(crate) fn hold(&self, arn: &str, g: &SlotState, now: i64) -> Option<Write> {
+    pub(crate) fn hold(&self, arn: &str, g: &SlotState) -> Option<Write> {
         g.fence.map(|fence| {
             Write::HoldLease(LeaseRow {
                 key: arn.to_string(),
                 node: Some(self.cfg.node_id.clone()),
                 fence,
-                expires_ms: now + self.cfg.lease_ms,
+                expires_ms: self.lease_now() + self.cfg.lease_ms,
             })
         })
     }
 
     /// The lease a new execution starts under (fence 1), if clustered.
-    pub(crate) fn new_lease(&self, arn: &str, now: i64) -> Option<Write> {
+    pub(crate) fn new_lease(&self, arn: &str) -> Option<Write> {
         self.clustered().then(|| {
             Write::NewLease(LeaseRow {
                 key: arn.to_string(),
                 node: Some(self.cfg.node_id.clone()),
                 fence: 1,
-                expires_ms: now + self.cfg.lease_ms,
+                expires_ms: self.lease_now() + self.cfg.lease_ms,
             })
         })
     }
@@ -149,14 +155,14 @@ impl Runtime {
         let (Some(fence), Some(shared)) = (g.fence, self.db.shared()) else {
             return true;
         };
-        if g.lease_until > now_ms() + margin {
+        if g.lease_until > self.lease_now() + margin {
             return true;
         }
         let mut slow = 0;
         loop {
-            let asked = now_ms();
+            let asked = self.lease_now();
             match shared.extend(arn, &self.cfg.node_id, fence, asked + self.cfg.lease_ms) {
-                Ok(true) if now_ms() - asked < margin => {
+                Ok(true) if self.lease_now() - asked < margin => {
                     g.lease_until = asked + self.cfg.lease_ms;
                     return true;
                 }
@@ -242,7 +248,7 @@ impl Runtime {
         let Some(shared) = self.db.shared() else {
             return;
         };
-        let expired = match shared.expired_leases(&self.cfg.node_id, now_ms(), 500) {
+        let expired = match shared.expired_leases(&self.cfg.node_id, self.lease_now(), 500) {
             Ok(e) => e,
             Err(e) => return tracing::warn!("looking for expired leases: {e}"),
         };
@@ -366,9 +372,9 @@ fn renew(rt: std::sync::Weak<Runtime>, every: Duration) {
         std::thread::sleep(every);
         let Some(rt) = rt.upgrade() else { return };
         let shared = rt.db.shared().expect("clustered");
-        let began = now_ms();
+        let began = rt.lease_now();
         let renewed = shared.renew(&rt.cfg.node_id, began + rt.cfg.lease_ms);
-        let took = now_ms() - began;
+        let took = rt.lease_now() - began;
         if took > rt.cfg.lease_ms / 3 {
             // The leases run out a third of their time sooner than renewals expect.
             tracing::warn!("renewing leases took {took} ms (the database is slow to answer)");

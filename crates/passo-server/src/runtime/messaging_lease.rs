@@ -230,7 +230,8 @@ impl Messaging {
         let Some(shared) = self.db.shared() else {
             return;
         };
-        let claim = match shared.claim(KEY, &self.node_id, now_ms(), self.lease_ms) {
+        let now = now_ms() + shared.clock_offset_ms();
+        let claim = match shared.claim(KEY, &self.node_id, now, self.lease_ms) {
             Ok(c) => c,
             Err(e) => return tracing::warn!("claiming the queues and topics: {e}"),
         };
@@ -241,7 +242,13 @@ impl Messaging {
                 return;
             }
         };
-        let tenure = Arc::new(Tenure::held(KEY, &self.node_id, fence, self.lease_ms));
+        let tenure = Arc::new(Tenure::held(
+            KEY,
+            &self.node_id,
+            fence,
+            self.lease_ms,
+            self.db.clone(),
+        ));
         let (db, realm) = (self.db.clone(), self.realm.clone());
         let loaded =
             tokio::task::spawn_blocking(move || Local::load_under(&db, &realm, tenure)).await;
@@ -279,7 +286,12 @@ impl Messaging {
             return;
         };
         let held = !local.tenure.ended()
-            && match shared.extend(KEY, &self.node_id, fence, now_ms() + self.lease_ms) {
+            && match shared.extend(
+                KEY,
+                &self.node_id,
+                fence,
+                now_ms() + shared.clock_offset_ms() + self.lease_ms,
+            ) {
                 Ok(held) => held,
                 // Unreachable: its commits fail too; the copy stays until the lease is
                 // known lost (a node cut off briefly keeps serving).

@@ -36,7 +36,7 @@ use crate::nested::ParentLink;
 use crate::tasks::TaskRunner;
 use crate::timers::Timers;
 use crate::Config;
-use active::{finished, track, Active};
+use active::{track, Active};
 use owner::{Owners, Retry};
 use passo_asl::StateMachine;
 use passo_engine::mock::Mocks;
@@ -266,8 +266,8 @@ impl Runtime {
         if let Some(case) = &req.test_case {
             a.mocks = Some(self.mocks(&t.machine_name, case)?);
         }
-        let outcome = finished(&cmds);
         track(&mut a, &cmds);
+        let outcome = a.ex.outcome();
         let row = ExecutionRow {
             arn: arn.clone(),
             machine_arn: t.machine_arn.clone(),
@@ -293,6 +293,7 @@ impl Runtime {
             redrive_count: 0,
             redrive_ms: None,
         };
+        let ended = outcome.map(|o| o.status);
         let mut writes = vec![
             Write::InsertExecution(row),
             Write::AppendStep(StepRow {
@@ -307,8 +308,8 @@ impl Runtime {
         ];
         timer_writes(&arn, &cmds, &mut writes);
         // An execution that ended in its first step needs no owner.
-        let lease = if outcome.is_none() {
-            self.new_lease(&arn, start_ms)
+        let lease = if ended.is_none() {
+            self.new_lease(&arn)
         } else {
             None
         };
@@ -324,7 +325,7 @@ impl Runtime {
             // As a step's commit: a retried start's lease counts from this attempt.
             for w in writes.iter_mut() {
                 if let Write::NewLease(l) = w {
-                    l.expires_ms = now_ms() + self.cfg.lease_ms;
+                    l.expires_ms = self.lease_now() + self.cfg.lease_ms;
                     g.lease_until = l.expires_ms;
                 }
             }
@@ -357,14 +358,14 @@ impl Runtime {
         let ours = self.confirm_lease(&arn, &mut g, &mut retry).await;
         self.metrics.started("STANDARD");
         self.metrics.stepped(entered);
-        if let Some(o) = outcome {
-            self.metrics.finished("STANDARD", o.status.as_str());
+        if let Some(status) = ended {
+            self.metrics.finished("STANDARD", status.as_str());
         }
         self.dispatch(announced);
-        if let (Some(_), Some(p)) = (outcome, &req.parent) {
+        if let (Some(_), Some(p)) = (ended, &req.parent) {
             self.ended(&arn, p);
         }
-        if outcome.is_some() && owner::is_map_child(&a) {
+        if ended.is_some() && owner::is_map_child(&a) {
             self.map_child_ended(&arn);
         }
         if ours {

@@ -406,7 +406,7 @@ impl Runtime {
             .collect();
         // The lease check first: its row lock makes a claim by another node wait for
         // this commit.
-        let mut writes: Vec<Write> = self.hold(arn, g, now).into_iter().collect();
+        let mut writes: Vec<Write> = self.hold(arn, g).into_iter().collect();
         writes.push(Write::AppendStep(StepRow {
             execution_arn: arn.to_string(),
             seq: a.seq,
@@ -452,7 +452,7 @@ impl Runtime {
             // from now, not from when the step was made: otherwise it would commit an
             // already run-out lease that another node then claims straight after.
             if let Some(Write::HoldLease(l)) = writes.first_mut() {
-                l.expires_ms = super::now_ms() + self.cfg.lease_ms;
+                l.expires_ms = self.lease_now() + self.cfg.lease_ms;
                 // What the commit that goes through extends it to (its row lock keeps
                 // every claim out meanwhile).
                 g.lease_until = l.expires_ms;

@@ -104,7 +104,7 @@ impl Runtime {
     pub async fn sweep(self: &Arc<Self>) -> usize {
         // With other nodes, only the executions this node may own: the others sweep theirs.
         let candidates = match self.db.shared() {
-            Some(shared) => shared.sweep_candidates(&self.cfg.node_id, super::now_ms()),
+            Some(shared) => shared.sweep_candidates(&self.cfg.node_id, self.lease_now()),
             None => self.db.running_without_timers(),
         };
         let candidates = match candidates {

@@ -205,6 +205,10 @@ impl crate::Shared for Postgres {
         Postgres::cluster_secret(self, candidate)
     }
 
+    fn clock_offset_ms(&self) -> i64 {
+        self.clock_offset()
+    }
+
     fn execution_bytes(&self) -> Result<i64> {
         Ok(self
             .one(

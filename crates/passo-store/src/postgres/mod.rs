@@ -7,6 +7,7 @@
 //! and the server's code calls the same methods on either backend.
 
 mod activity_queue;
+mod clock;
 mod export;
 mod leases;
 mod nodes;
@@ -30,6 +31,7 @@ pub(crate) struct Postgres {
     tx: Mutex<Option<UnboundedSender<Request>>>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     commits: Arc<AtomicU64>,
+    offset: Arc<clock::Offset>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -95,7 +97,8 @@ impl Postgres {
                 runtime.block_on(async move {
                     let ready = async {
                         let mut c = writer_pool.get().await.map_err(no_connection)?;
-                        schema::migrate(&mut c).await
+                        schema::migrate(&mut c).await?;
+                        clock::measure(&c).await
                     }
                     .await;
                     let ok = ready.is_ok();
@@ -106,8 +109,9 @@ impl Postgres {
                 });
             })
             .map_err(unavailable)?;
+        let offset = Arc::new(clock::Offset::default());
         match ready_rx.recv() {
-            Ok(Ok(_)) => {}
+            Ok(Ok(ms)) => offset.set(ms),
             Ok(Err(e)) => {
                 let _ = thread.join();
                 return Err(e);
@@ -120,6 +124,7 @@ impl Postgres {
             tx: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
             commits,
+            offset,
         })
     }
 
