@@ -21,6 +21,7 @@ mod postgres;
 mod rows;
 pub mod scratch;
 mod search;
+pub mod seed;
 mod sqlite;
 mod tables;
 

@@ -85,7 +85,13 @@ impl Drop for ScratchDatabase {
 
 /// Runs `sql` on a connection of its own, on a thread of its own (so it works from inside
 /// an async runtime too).
-fn execute(url: &str, sql: String) -> Result<(), String> {
+pub(crate) fn execute(url: &str, sql: String) -> Result<(), String> {
+    query(url, sql).map(|_| ())
+}
+
+/// [`execute`], answering the first column of the first row any statement of `sql`
+/// returned.
+pub(crate) fn query(url: &str, sql: String) -> Result<Option<String>, String> {
     let url = url.to_string();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -100,7 +106,16 @@ fn execute(url: &str, sql: String) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             let conn = tokio::spawn(conn);
-            let out = client.batch_execute(&sql).await.map_err(|e| e.to_string());
+            let out = client
+                .simple_query(&sql)
+                .await
+                .map(|messages| {
+                    messages.into_iter().find_map(|m| match m {
+                        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(String::from),
+                        _ => None,
+                    })
+                })
+                .map_err(|e| e.to_string());
             drop(client);
             let _ = conn.await;
             out

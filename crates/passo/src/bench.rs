@@ -50,6 +50,11 @@ pub struct Args {
     /// With --http --database: the most nodes to measure.
     #[arg(long, default_value_t = 3)]
     nodes: usize,
+    /// With --http --database: then add this many finished executions to the database
+    /// (copies of one of the first round's, made by PostgreSQL itself) and run one node's
+    /// round again, e.g. `--finished 10000000`: old executions must not slow new ones.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    finished: usize,
     /// Measure a Distributed Map instead: N rows of a CSV in a local bucket, each child a
     /// Pass state, MaxConcurrency 1,000, results written back (in process; with --http in
     /// `passo server` too).
@@ -136,6 +141,7 @@ pub fn main(args: Args) -> ExitCode {
                 connections: args.connections,
                 seconds: args.seconds,
                 parked: args.parked,
+                finished: args.finished,
                 w1,
             }),
             None => crate::bench_http::main(crate::bench_http::HttpArgs {

@@ -20,6 +20,8 @@ pub struct ClusterArgs {
     pub connections: usize,
     pub seconds: f64,
     pub parked: usize,
+    /// Finished executions to add to the database before one node's round is run again.
+    pub finished: usize,
     pub w1: PathBuf,
 }
 
@@ -64,52 +66,37 @@ async fn run(a: &ClusterArgs) -> anyhow::Result<()> {
         "p99 ms",
         "B/trans."
     );
+    let mut first_machine = None;
     for k in 1..=a.nodes {
-        let tag = format!("{}-{k}", std::process::id());
-        let nodes = start_nodes(&tmp.join(format!("n{k}")), &a.database, k, &tag)?;
-        let addrs: Vec<String> = nodes.iter().map(|s| s.addr.clone()).collect();
-        let mut admin = Conn::open(&addrs[0]).await?;
-        let machine = create(&mut admin, &format!("w1-{tag}"), "STANDARD", &w1).await?;
-        let before = shared.execution_bytes()?;
-        let t0 = Instant::now();
-        let sm = machine.clone();
-        let run = load_spread(
-            &addrs,
-            a.connections,
-            a.seconds,
-            None,
-            "/",
-            START,
-            move |i| format!(r#"{{"stateMachineArn":"{sm}","name":"e{i}","input":"{{}}"}}"#),
-        )
-        .await?;
-        let mut done = 0;
-        while t0.elapsed() < Duration::from_secs(300) {
-            done = count_executions(&mut admin, &machine, "SUCCEEDED").await?;
-            if done >= run.count - run.errors {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        let secs = t0.elapsed().as_secs_f64();
-        let bytes = (shared.execution_bytes()? - before).max(0) as f64;
-        outln!(
-            "{:<40} {:>9} {:>9.0} {:>12.0} {:>9.2} {:>9.2} {:>9.0}",
-            format!(
-                "{k} node{}, {} conns",
-                if k == 1 { "" } else { "s" },
-                a.connections
-            ),
-            done,
-            done as f64 / secs,
-            done as f64 * W1_TRANSITIONS / secs,
-            run.pct(0.5),
-            run.pct(0.99),
-            bytes / (done.max(1) as f64 * W1_TRANSITIONS)
+        let label = format!(
+            "{k} node{}, {} conns",
+            if k == 1 { "" } else { "s" },
+            a.connections
         );
-        if run.errors > 0 {
-            outln!("  {} starts were refused", run.errors);
+        let machine = round(a, &w1, shared, &tmp, k, &format!("{k}"), &label).await?;
+        first_machine.get_or_insert(machine);
+    }
+    if let (true, Some(machine)) = (a.finished > 0, first_machine) {
+        // The same round again, one node, once the database holds `finished` more finished
+        // executions: new ones must not be slowed by old ones.
+        use passo_store::seed;
+        let template = seed::one_succeeded(&a.database, &machine).map_err(anyhow::Error::msg)?;
+        let t0 = Instant::now();
+        let mut made = 0;
+        while made < a.finished {
+            let n = (a.finished - made).min(500_000);
+            seed::copy_finished(&a.database, &template, made, n).map_err(anyhow::Error::msg)?;
+            made += n;
+            eprint!(
+                "\r  adding finished executions: {made} of {} ({:.0} s)",
+                a.finished,
+                t0.elapsed().as_secs_f64()
+            );
         }
+        eprintln!();
+        seed::analyze(&a.database).map_err(anyhow::Error::msg)?;
+        let label = format!("1 node, {} more finished", a.finished);
+        round(a, &w1, shared, &tmp, 1, "after", &label).await?;
     }
     if a.parked > 0 {
         let tag = format!("{}-parked", std::process::id());
@@ -142,6 +129,60 @@ async fn run(a: &ClusterArgs) -> anyhow::Result<()> {
     db.close();
     let _ = std::fs::remove_dir_all(&tmp);
     Ok(())
+}
+
+/// One round: `k` nodes started on the database, W1 started through them for the
+/// benchmark's time and run to completion; prints its row and answers W1's machine.
+async fn round(
+    a: &ClusterArgs,
+    w1: &str,
+    shared: &dyn passo_store::Shared,
+    tmp: &Path,
+    k: usize,
+    name: &str,
+    label: &str,
+) -> anyhow::Result<String> {
+    let tag = format!("{}-{name}", std::process::id());
+    let nodes = start_nodes(&tmp.join(format!("n{name}")), &a.database, k, &tag)?;
+    let addrs: Vec<String> = nodes.iter().map(|s| s.addr.clone()).collect();
+    let mut admin = Conn::open(&addrs[0]).await?;
+    let machine = create(&mut admin, &format!("w1-{tag}"), "STANDARD", w1).await?;
+    let before = shared.execution_bytes()?;
+    let t0 = Instant::now();
+    let sm = machine.clone();
+    let run = load_spread(
+        &addrs,
+        a.connections,
+        a.seconds,
+        None,
+        "/",
+        START,
+        move |i| format!(r#"{{"stateMachineArn":"{sm}","name":"e{i}","input":"{{}}"}}"#),
+    )
+    .await?;
+    let mut done = 0;
+    while t0.elapsed() < Duration::from_secs(300) {
+        done = count_executions(&mut admin, &machine, "SUCCEEDED").await?;
+        if done >= run.count - run.errors {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let bytes = (shared.execution_bytes()? - before).max(0) as f64;
+    outln!(
+        "{label:<40} {:>9} {:>9.0} {:>12.0} {:>9.2} {:>9.2} {:>9.0}",
+        done,
+        done as f64 / secs,
+        done as f64 * W1_TRANSITIONS / secs,
+        run.pct(0.5),
+        run.pct(0.99),
+        bytes / (done.max(1) as f64 * W1_TRANSITIONS)
+    );
+    if run.errors > 0 {
+        outln!("  {} starts were refused", run.errors);
+    }
+    Ok(machine)
 }
 
 pub fn main(a: ClusterArgs) -> ExitCode {
