@@ -3,6 +3,7 @@
 //! which WAL lets run beside the writer.
 
 mod export;
+mod history_text;
 mod messaging;
 mod read;
 mod schema;

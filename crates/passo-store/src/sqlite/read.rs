@@ -578,7 +578,9 @@ pub(super) fn step_row(r: &Row<'_>) -> rusqlite::Result<StepRow> {
         seq: r.get(1)?,
         now_ms: r.get(2)?,
         event: r.get(3)?,
-        history: r.get(4)?,
+        history: super::history_text::decode(r.get_ref(4)?).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Blob, e.into())
+        })?,
         // Queries that leave the ids out have five columns.
         first_event: r.get(5).unwrap_or(None),
         last_event: r.get(6).unwrap_or(None),

@@ -192,7 +192,7 @@ fn apply(c: &Connection, w: &Write) -> Result<()> {
                 s.seq,
                 s.now_ms,
                 s.event,
-                s.history,
+                super::history_text::encode(&s.history),
                 s.first_event,
                 s.last_event
             ])
