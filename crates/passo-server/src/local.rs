@@ -56,12 +56,11 @@ impl Tenure {
     /// The writes of a change: the lease check first, when there is a lease.
     pub(crate) fn writes(&self, writes: impl IntoIterator<Item = Write>) -> Vec<Write> {
         let hold = self.lease.as_ref().map(|h| {
-            let offset = h.db.shared().map_or(0, |s| s.clock_offset_ms());
             Write::HoldLease(LeaseRow {
                 key: h.key.clone(),
                 node: Some(h.node.clone()),
                 fence: h.fence,
-                expires_ms: crate::runtime::now_ms() + offset + h.lease_ms,
+                expires_ms: crate::runtime::lease_now(&h.db) + h.lease_ms,
             })
         });
         hold.into_iter().chain(writes).collect()

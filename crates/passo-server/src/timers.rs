@@ -105,8 +105,12 @@ pub async fn run(rt: Arc<Runtime>) {
             let due = match rt.db.shared() {
                 Some(shared) => {
                     // Leases on the database's clock, timers on this node's.
-                    let lease_now = now + shared.clock_offset_ms();
-                    shared.due_timers_for(&rt.cfg.node_id, lease_now, now + LOOKAHEAD_MS, 100_000)
+                    shared.due_timers_for(
+                        &rt.cfg.node_id,
+                        rt.lease_now(),
+                        now + LOOKAHEAD_MS,
+                        100_000,
+                    )
                 }
                 None => rt.db.due_timers(now + LOOKAHEAD_MS, 100_000),
             };

@@ -45,10 +45,9 @@ impl Runtime {
         self.db.shared().is_some()
     }
 
-    /// Now on the leases' clock: the database's when the database is shared (nodes' clocks
-    /// may disagree; see `Shared::clock_offset_ms`), else this node's.
+    /// Now on the leases' clock ([`super::lease_now`]).
     pub(crate) fn lease_now(&self) -> i64 {
-        now_ms() + self.db.shared().map_or(0, |s| s.clock_offset_ms())
+        super::lease_now(&self.db)
     }
 
     /// Claims the execution's lease (when clustered) and loads it.

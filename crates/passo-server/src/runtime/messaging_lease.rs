@@ -14,7 +14,7 @@
 //!
 //! Alone on SQLite, the node serves them from start to end and none of this runs.
 
-use super::now_ms;
+use super::{lease_now, now_ms};
 use crate::arn::Realm;
 use crate::local::{Local, Tenure};
 use passo_store::{Claim, Db, LeaseRow, NodeRow, Write};
@@ -230,8 +230,7 @@ impl Messaging {
         let Some(shared) = self.db.shared() else {
             return;
         };
-        let now = now_ms() + shared.clock_offset_ms();
-        let claim = match shared.claim(KEY, &self.node_id, now, self.lease_ms) {
+        let claim = match shared.claim(KEY, &self.node_id, lease_now(&self.db), self.lease_ms) {
             Ok(c) => c,
             Err(e) => return tracing::warn!("claiming the queues and topics: {e}"),
         };
@@ -290,7 +289,7 @@ impl Messaging {
                 KEY,
                 &self.node_id,
                 fence,
-                now_ms() + shared.clock_offset_ms() + self.lease_ms,
+                lease_now(&self.db) + self.lease_ms,
             ) {
                 Ok(held) => held,
                 // Unreachable: its commits fail too; the copy stays until the lease is

@@ -57,6 +57,12 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// Now on the leases' clock: the database's when `db` is shared (nodes' clocks may
+/// disagree; see `Shared::clock_offset_ms`), else this node's.
+pub fn lease_now(db: &Db) -> i64 {
+    now_ms() + db.shared().map_or(0, |s| s.clock_offset_ms())
+}
+
 /// The start of a Standard execution as the API asked for it.
 pub struct StartRequest {
     pub target: Target,

@@ -67,9 +67,16 @@ impl Postgres {
     pub(super) fn clock_offset(&self) -> i64 {
         let at = self.offset.measured_at_ms.load(Ordering::Relaxed);
         let now = local_ms() as i64;
-        if now - at > REMEASURE_MS || now < at {
-            // Marked first, so that callers meanwhile do not start measurements of their own.
-            self.offset.measured_at_ms.store(now, Ordering::Relaxed);
+        // Marked first (and by one caller only), so that callers meanwhile do not start
+        // measurements of their own.
+        let stale = now - at > REMEASURE_MS || now < at;
+        if stale
+            && self
+                .offset
+                .measured_at_ms
+                .compare_exchange(at, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
             let (pool, offset) = (self.pool.clone(), self.offset.clone());
             self.runtime.spawn(async move {
                 let measured = match pool.get().await {
