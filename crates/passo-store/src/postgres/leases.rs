@@ -92,9 +92,9 @@ impl crate::Shared for Postgres {
              INSERT INTO leases AS l (key, node, fence, expires_ms) VALUES ($1, $2, 1, $4)
              ON CONFLICT (key) DO UPDATE
                SET node = EXCLUDED.node, fence = l.fence + 1,
-                   expires_ms = EXCLUDED.expires_ms + (EXTRACT(EPOCH FROM clock_timestamp() - statement_timestamp()) * 1000)::BIGINT
+                   expires_ms = EXCLUDED.expires_ms + FLOOR(EXTRACT(EPOCH FROM clock_timestamp() - statement_timestamp()) * 1000)::BIGINT
                WHERE l.node IS NULL OR l.node = EXCLUDED.node
-                  OR l.expires_ms < $3 + (EXTRACT(EPOCH FROM clock_timestamp() - statement_timestamp()) * 1000)::BIGINT
+                  OR l.expires_ms < $3 + FLOOR(EXTRACT(EPOCH FROM clock_timestamp() - statement_timestamp()) * 1000)::BIGINT
              RETURNING l.fence, (SELECT node FROM before)",
             vec![text(key), text(node), p(now_ms), p(now_ms + ttl_ms)],
             |r| (r.get::<_, i64>(0), r.get::<_, Option<String>>(1)),
