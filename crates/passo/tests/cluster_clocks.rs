@@ -3,7 +3,8 @@
 //! clock, so while both nodes live neither sees the other's leases as run out: nothing is
 //! taken over, no step is refused, and every execution ends once, with its own history.
 //! (With lease times on the nodes' clocks, the node ahead took over every execution of the
-//! other as soon as it scanned.)
+//! other as soon as it scanned.) Event deliveries are due on the database's clock too:
+//! those the node behind accepts are never overdue to the node ahead.
 
 mod support;
 
@@ -17,6 +18,7 @@ use support::*;
 const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 const AHEAD_S: f64 = 30.0;
 const EACH: usize = 40;
+const EVENT_BURSTS: usize = 40;
 
 fn unix_now() -> f64 {
     SystemTime::now()
@@ -41,6 +43,8 @@ fn nodes_whose_clocks_disagree_take_nothing_over_from_each_other() {
     }
     let dir = tempfile::tempdir().unwrap();
     let node = |name: &str, env: &[(&str, String)]| {
+        // One asynchronous Express execution at a time: deliveries to the slow Express
+        // target below are throttled and retried, so their rows live for seconds.
         let args = [
             "--database",
             pg.url(),
@@ -48,6 +52,8 @@ fn nodes_whose_clocks_disagree_take_nothing_over_from_each_other() {
             name,
             "--lease-ms",
             "2000",
+            "--max-express",
+            "1",
         ];
         let log = dir.path().join(format!("{name}.log"));
         Server::start_env(&dir.path().join(name), &args, None, Some(&log), env)
@@ -84,6 +90,42 @@ fn nodes_whose_clocks_disagree_take_nothing_over_from_each_other() {
         "node b's clock is not ahead ({ahead:.1} s): libfaketime did not take"
     );
 
+    // Events accepted by node a (behind): each delivery's row lives while a starts its
+    // execution; node b (ahead) scans for overdue deliveries every half lease.
+    let pass = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    let target = create(&a, "clocks-target", "STANDARD", pass);
+    a.call(
+        "AWSEvents.PutRule",
+        json!({"Name": "r", "EventPattern": json!({"source": ["clocks"]}).to_string()}),
+    );
+    let put = a.call(
+        "AWSEvents.PutTargets",
+        json!({"Rule": "r", "Targets": [{"Id": "m", "Arn": target}]}),
+    );
+    assert_eq!(put["FailedEntryCount"], 0, "{put}");
+    let slow = json!({"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 3, "End": true}}});
+    let slow = create(&a, "clocks-slow", "EXPRESS", slow);
+    a.call(
+        "AWSEvents.PutRule",
+        json!({"Name": "slow", "EventPattern": json!({"source": ["clocks-slow"]}).to_string()}),
+    );
+    let put = a.call(
+        "AWSEvents.PutTargets",
+        json!({"Rule": "slow", "Targets": [{"Id": "x", "Arn": slow}]}),
+    );
+    assert_eq!(put["FailedEntryCount"], 0, "{put}");
+    let entry = json!({"Source": "clocks-slow", "DetailType": "t", "Detail": "{}"});
+    let put = a.call("AWSEvents.PutEvents", json!({"Entries": vec![entry; 4]}));
+    assert_eq!(put["FailedEntryCount"], 0, "{put}");
+    let entry = json!({"Source": "clocks", "DetailType": "t", "Detail": "{}"});
+    for _ in 0..EVENT_BURSTS {
+        let put = a.call(
+            "AWSEvents.PutEvents",
+            json!({"Entries": vec![entry.clone(); 10]}),
+        );
+        assert_eq!(put["FailedEntryCount"], 0, "{put}");
+    }
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let done = names_with_status(&addrs, &machine, "SUCCEEDED").len();
@@ -107,6 +149,14 @@ fn nodes_whose_clocks_disagree_take_nothing_over_from_each_other() {
         (0.0, 0.0),
         "executions taken over / steps refused between two live nodes whose clocks differ"
     );
+    let deliveries = metric_sum(&addrs, "deliveries_taken_over")
+        .expect("the nodes expose deliveries_taken_over");
+    assert_eq!(
+        deliveries, 0.0,
+        "event deliveries taken over from a live node"
+    );
+    let delivered = names_with_status(&addrs, &target, "SUCCEEDED").len();
+    assert_eq!(delivered, 10 * EVENT_BURSTS, "one execution per event");
     for (tag, arn) in &arns {
         let h = history(if *tag == "a" { &a } else { &b }, arn);
         let kinds: Vec<&str> = h.iter().map(|e| e["type"].as_str().unwrap()).collect();

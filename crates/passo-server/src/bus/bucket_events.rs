@@ -3,6 +3,7 @@
 //! `Object Deleted`), so a rule can start a workflow when a file lands. The deliveries are
 //! committed before the write that made them answers, as PutEvents commits its own.
 
+use super::delivery::Received;
 use super::events::iso;
 use super::names::DEFAULT_BUS;
 use crate::runtime::{now_ms, Runtime};
@@ -93,7 +94,9 @@ impl ObjectObserver for BucketEvents {
             let seq = format!("{:016X}", self.sequence.fetch_add(1, Ordering::Relaxed));
             let now = now_ms();
             let event = event_of(&change, &rt.cfg.realm, &seq, now);
-            let rows = rt.bus.deliveries(DEFAULT_BUS, &event, now);
+            let rows = rt
+                .bus
+                .deliveries(DEFAULT_BUS, &event, Received::at(&rt, now));
             if rows.is_empty() {
                 return;
             }

@@ -26,6 +26,32 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const FIRST_BACKOFF_MS: i64 = 1_000;
+
+/// When a delivery was received, on the two clocks it needs: the node's, which the
+/// target's input shows (`<aws.events.event.ingestion-time>`), and the leases' (the
+/// database's when nodes share one: see `runtime::lease_now`), on which its attempts are
+/// due and by which another node decides it is overdue. Rows written by nodes whose
+/// clocks disagree are then compared on one clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Received {
+    pub ingested_ms: i64,
+    pub due_ms: i64,
+}
+
+impl Received {
+    pub fn now(rt: &Runtime) -> Received {
+        Received::at(rt, now_ms())
+    }
+
+    /// Received at `ingested_ms` on this node's clock.
+    pub fn at(rt: &Runtime, ingested_ms: i64) -> Received {
+        Received {
+            ingested_ms,
+            due_ms: ingested_ms + (rt.lease_now() - now_ms()),
+        }
+    }
+}
+
 const MAX_BACKOFF_MS: i64 = 5 * 60_000;
 
 /// Why an attempt failed.
@@ -123,12 +149,14 @@ impl Runtime {
         let Some(shared) = self.db.shared() else {
             return;
         };
-        let now = now_ms();
+        let now = self.lease_now();
         let overdue = now - 3 * self.cfg.lease_ms.max(1_000);
         match shared.take_overdue_deliveries(overdue, now, 500) {
             Ok(rows) if rows.is_empty() => {}
             Ok(rows) => {
                 tracing::info!("taking over {} overdue event deliveries", rows.len());
+                let n = rows.len() as u64;
+                self.metrics.cluster.deliveries_taken_over.inc_by(n);
                 self.dispatch(rows);
             }
             Err(e) => tracing::warn!("looking for overdue event deliveries: {e}"),
@@ -150,7 +178,7 @@ impl Runtime {
             }
         };
         loop {
-            let wait = row.next_ms - now_ms();
+            let wait = row.next_ms - self.lease_now();
             if wait > 0 {
                 tokio::time::sleep(Duration::from_millis(wait as u64)).await;
             }
@@ -177,7 +205,7 @@ impl Runtime {
                 failure.code,
                 failure.message
             );
-            row.next_ms = now + backoff_ms(row.attempts);
+            row.next_ms = self.lease_now() + backoff_ms(row.attempts);
             self.commit_until_done(vec![Write::RetryDelivery(
                 row.id.clone(),
                 row.attempts,

@@ -2,6 +2,7 @@
 //! ErrorCode and ErrorMessage), turned into events, matched, and their deliveries committed
 //! before the answer. TestEventPattern lives here too: it matches one given event.
 
+use super::delivery::Received;
 use super::error::EventsError;
 use super::names;
 use crate::runtime::{now_ms, Runtime};
@@ -136,7 +137,7 @@ pub async fn put_events(rt: &Arc<Runtime>, req: &Value) -> Result<Value, EventsE
     for e in entries {
         match event_of(rt, e, now) {
             Ok((bus, event)) => {
-                deliveries.extend(rt.bus.deliveries(&bus, &event, now));
+                deliveries.extend(rt.bus.deliveries(&bus, &event, Received::at(rt, now)));
                 answers.push(json!({"EventId": event["id"]}));
             }
             Err(refusal) => {

@@ -33,6 +33,7 @@ pub mod targets;
 pub mod transform;
 
 use crate::arn::Realm;
+use delivery::Received;
 use error::EventsError;
 use names::DEFAULT_BUS;
 use passo_events::Pattern;
@@ -265,7 +266,7 @@ impl Bus {
 
     /// The deliveries `event` makes on `bus`: one per target of every enabled rule whose
     /// pattern matches.
-    pub fn deliveries(&self, bus: &str, event: &Value, ingested_ms: i64) -> Vec<DeliveryRow> {
+    pub fn deliveries(&self, bus: &str, event: &Value, at: Received) -> Vec<DeliveryRow> {
         let s = self.state.read().unwrap();
         let id = event["id"].as_str().unwrap_or_default();
         let mut text: Option<String> = None;
@@ -285,9 +286,9 @@ impl Bus {
                     rule_arn: rule.row.arn.clone(),
                     rule_name: rule.row.name.clone(),
                     target: t.spec.to_string(),
-                    ingested_ms,
+                    ingested_ms: at.ingested_ms,
                     attempts: 0,
-                    next_ms: ingested_ms,
+                    next_ms: at.due_ms,
                 });
             }
         }

@@ -7,6 +7,7 @@
 //! changed the status, so a status change and its deliveries happen together or not at
 //! all. While the default bus has no enabled rule, nothing is built (one atomic load).
 
+use super::delivery::Received;
 use super::events::iso;
 use super::names::DEFAULT_BUS;
 use crate::runtime::Runtime;
@@ -61,7 +62,8 @@ impl Runtime {
             return Vec::new();
         }
         let event = status_event(self, e, now_ms);
-        self.bus.deliveries(DEFAULT_BUS, &event, now_ms)
+        self.bus
+            .deliveries(DEFAULT_BUS, &event, Received::at(self, now_ms))
     }
 
     /// Whether any status change could be delivered now (callers skip building rows).

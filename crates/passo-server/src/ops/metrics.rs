@@ -42,6 +42,8 @@ pub struct Metrics {
 pub struct ClusterMetrics {
     pub taken_over: Counter,
     pub lost: Counter,
+    /// Event deliveries another node accepted and this one took over as overdue.
+    pub deliveries_taken_over: Counter,
     pub forwarded: Counter,
     pub inbox_applied: Counter,
     pub inbox_depth: Gauge,
@@ -63,6 +65,11 @@ impl ClusterMetrics {
             "leases_lost",
             "Steps refused because another node had taken the execution's lease",
             self.lost.clone(),
+        );
+        r.register(
+            "deliveries_taken_over",
+            "Event deliveries this node took over, overdue, from the node that accepted them",
+            self.deliveries_taken_over.clone(),
         );
         r.register(
             "events_forwarded",

@@ -6,6 +6,7 @@
 
 use super::spec::Spec;
 use crate::arn::Realm;
+use crate::bus::delivery::Received;
 use crate::bus::events::iso;
 use crate::bus::Rule;
 use passo_store::DeliveryRow;
@@ -48,7 +49,7 @@ pub fn rule_event(realm: &Realm, rule_arn: &str, id: &str, due_ms: i64) -> Value
 }
 
 /// One delivery per target of the rule.
-pub fn rule_rows(rule: &Rule, event: &Value, ingested_ms: i64) -> Vec<DeliveryRow> {
+pub fn rule_rows(rule: &Rule, event: &Value, at: Received) -> Vec<DeliveryRow> {
     let id = event["id"].as_str().unwrap_or_default();
     let text = event.to_string();
     rule.targets
@@ -59,9 +60,9 @@ pub fn rule_rows(rule: &Rule, event: &Value, ingested_ms: i64) -> Vec<DeliveryRo
             rule_arn: rule.row.arn.clone(),
             rule_name: rule.row.name.clone(),
             target: t.spec.to_string(),
-            ingested_ms,
+            ingested_ms: at.ingested_ms,
             attempts: 0,
-            next_ms: ingested_ms,
+            next_ms: at.due_ms,
         })
         .collect()
 }
@@ -76,7 +77,7 @@ pub fn context(text: &str, schedule_arn: &str, scheduled_time: &str, execution_i
 
 /// The delivery of a Scheduler schedule's firing at `due`: its target as a rule target
 /// (the same delivery, retry and dead-letter path as the bus).
-pub fn schedule_row(spec: &Spec, due_ms: i64, ingested_ms: i64) -> DeliveryRow {
+pub fn schedule_row(spec: &Spec, due_ms: i64, at: Received) -> DeliveryRow {
     let id = event_id(&spec.arn, spec.created_ms, due_ms);
     let input = spec.target["Input"]
         .as_str()
@@ -95,9 +96,9 @@ pub fn schedule_row(spec: &Spec, due_ms: i64, ingested_ms: i64) -> DeliveryRow {
         rule_arn: spec.arn.clone(),
         rule_name: spec.name.clone(),
         target: target.to_string(),
-        ingested_ms,
+        ingested_ms: at.ingested_ms,
         attempts: 0,
-        next_ms: ingested_ms,
+        next_ms: at.due_ms,
     }
 }
 

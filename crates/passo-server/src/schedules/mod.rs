@@ -25,8 +25,9 @@ pub mod fire;
 pub mod overview;
 pub mod spec;
 
+use crate::bus::delivery::Received;
 use crate::bus::names::DEFAULT_BUS;
-use crate::runtime::{now_ms, Runtime};
+use crate::runtime::Runtime;
 use clock::Clock;
 use expr::{Dialect, Schedule};
 use passo_store::{Db, DeliveryRow, Write};
@@ -260,7 +261,7 @@ impl Runtime {
     /// Commits one firing (deliveries and mark together), then hands the deliveries over.
     /// Answers whether the firing was committed.
     async fn fire(self: &Arc<Self>, firing: Firing) -> bool {
-        let ingested = now_ms();
+        let ingested = Received::now(self);
         let (key, due, rows, mut writes): (String, i64, Vec<DeliveryRow>, Vec<Write>) =
             match &firing {
                 Firing::Rule { rule, due } => {
