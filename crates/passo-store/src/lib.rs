@@ -130,6 +130,10 @@ pub struct DbOptions {
     pub fsync_full: bool,
     /// Most write requests committed in one transaction.
     pub max_batch: usize,
+    /// SQLite: how long the writer gathers more requests into a transaction when the last
+    /// one held several (requests are arriving together); zero commits what is queued at
+    /// once. A lone request never waits. See `sqlite::gather`.
+    pub commit_wait: std::time::Duration,
     /// Read connections kept open (PostgreSQL; SQLite keeps up to 8).
     pub read_connections: usize,
 }
@@ -139,6 +143,7 @@ impl Default for DbOptions {
         DbOptions {
             fsync_full: false,
             max_batch: 2048,
+            commit_wait: std::time::Duration::from_micros(300),
             read_connections: 4,
         }
     }

@@ -14,6 +14,7 @@ use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The SQLite backend.
 pub(crate) struct Sqlite {
@@ -90,9 +91,10 @@ impl Sqlite {
         });
         let weak = Arc::downgrade(&inner);
         let max_batch = opts.max_batch;
+        let commit_wait = opts.commit_wait;
         let handle = std::thread::Builder::new()
             .name("passo-store-writer".into())
-            .spawn(move || writer_loop(conn, rx, max_batch, weak))
+            .spawn(move || writer_loop(conn, rx, max_batch, commit_wait, weak))
             .map_err(|_| StoreError::Closed)?;
         *inner.writer.lock().unwrap() = Some(handle);
         Ok(Sqlite { inner })
@@ -144,22 +146,24 @@ impl crate::Store for Sqlite {
     }
 }
 
-/// Takes every queued request (up to `max_batch`), applies each in its own savepoint inside
-/// one transaction, commits once and answers them all.
+/// Takes every queued request (up to `max_batch`, gathered as [`gather`] says), applies
+/// each in its own savepoint inside one transaction, commits once and answers them all.
 fn writer_loop(
     mut conn: Connection,
     rx: mpsc::Receiver<Request>,
     max_batch: usize,
+    commit_wait: Duration,
     inner: std::sync::Weak<Inner>,
 ) {
+    let mut last_len = 0;
     while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < max_batch {
-            match rx.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
-            }
-        }
+        let wait = if last_len > 1 {
+            commit_wait
+        } else {
+            Duration::ZERO
+        };
+        let batch = gather(&rx, first, max_batch, wait, GATHER_GAP);
+        last_len = batch.len();
         let outcome = commit_batch(&mut conn, &batch);
         if let Some(i) = inner.upgrade() {
             i.commits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -178,6 +182,48 @@ fn writer_loop(
             }
         }
     }
+}
+
+/// The longest pause between two requests that still counts as "arriving together".
+const GATHER_GAP: Duration = Duration::from_micros(250);
+
+/// The requests of one transaction: `first`, what is queued, and, for up to `wait`, what
+/// keeps arriving (each within `gap` of the one before).
+///
+/// Why wait at all: a commit writes every page it changed to the WAL as a whole 4 KB frame
+/// (and the checkpoint writes it again), however little of the page changed. Executions
+/// committed together share their pages (the tables' and indexes' newest leaves), so the
+/// bytes written per execution fall as transactions grow. Measured with `passo bench
+/// --http` (durable Standard W1, 64 connections, 2 cores, runs alternated): 17.4-19.2 KB
+/// written per execution committing at once, 11.2-12.5 KB waiting up to 0.3 ms (the
+/// default), ~10.9 KB up to 1 ms; executions per second equal within the machine's noise
+/// at 0.3 ms (8,455-8,858 against 8,247-9,033), ~10% fewer at 1 ms (each client waits the
+/// longer commit). The wait applies only after a transaction of several requests, so a
+/// lone request (a CLI run, a quiet server) never waits.
+fn gather(
+    rx: &mpsc::Receiver<Request>,
+    first: Request,
+    max_batch: usize,
+    wait: Duration,
+    gap: Duration,
+) -> Vec<Request> {
+    let mut batch = vec![first];
+    let deadline = Instant::now() + wait;
+    while batch.len() < max_batch {
+        if let Ok(r) = rx.try_recv() {
+            batch.push(r);
+            continue;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match rx.recv_timeout(left.min(gap)) {
+            Ok(r) => batch.push(r),
+            Err(_) => break,
+        }
+    }
+    batch
 }
 
 fn commit_batch(conn: &mut Connection, batch: &[Request]) -> rusqlite::Result<Vec<Result<()>>> {
@@ -223,5 +269,69 @@ pub fn in_use(path: &Path) -> Result<bool> {
             Ok(true)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Write;
+    use tokio::sync::oneshot;
+
+    fn request() -> Request {
+        (Vec::<Write>::new(), oneshot::channel().0)
+    }
+
+    #[test]
+    fn gather_takes_what_keeps_arriving_until_its_senders_stop() {
+        let (tx, rx) = mpsc::channel();
+        let sender = std::thread::spawn(move || {
+            for _ in 0..3 {
+                std::thread::sleep(Duration::from_millis(20));
+                tx.send(request()).unwrap();
+            }
+        });
+        // A wait and a gap far longer than the sender's pauses: it ends when the sender
+        // hangs up, with every request it sent.
+        let long = Duration::from_secs(60);
+        let batch = gather(&rx, request(), 2048, long, long);
+        assert_eq!(batch.len(), 4);
+        sender.join().unwrap();
+    }
+
+    #[test]
+    fn gather_without_a_wait_takes_only_what_is_queued_and_at_most_a_batch() {
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..5 {
+            tx.send(request()).unwrap();
+        }
+        let batch = gather(&rx, request(), 4, Duration::ZERO, GATHER_GAP);
+        assert_eq!(batch.len(), 4, "the first and three queued: a batch of 4");
+        let batch = gather(&rx, request(), 2048, Duration::ZERO, GATHER_GAP);
+        assert_eq!(batch.len(), 3, "the first and the two still queued");
+    }
+
+    #[test]
+    fn a_lone_request_is_committed_without_waiting_whatever_the_commit_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = DbOptions {
+            commit_wait: Duration::from_secs(3600),
+            ..Default::default()
+        };
+        let db = crate::Db::open(&dir.path().join("p.db"), opts).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            for _ in 0..3 {
+                tokio::time::timeout(Duration::from_secs(30), db.write(Vec::new()))
+                    .await
+                    .expect("a lone request waited for company")
+                    .unwrap();
+            }
+        });
+        assert_eq!(db.commits(), 3);
+        db.close();
     }
 }
