@@ -10,6 +10,7 @@ pub mod driver;
 pub mod execution;
 mod failure;
 pub mod history;
+pub mod history_text;
 mod io;
 pub mod map_run;
 pub mod mock;

@@ -70,8 +70,7 @@ pub fn parse_event(text: &str) -> Option<Event> {
 
 /// History events as one JSON array (what GetExecutionHistory concatenates).
 pub fn history_text(events: &[HistoryEvent]) -> String {
-    let arr: Vec<Value> = events.iter().map(HistoryEvent::to_json).collect();
-    Value::Array(arr).to_string()
+    passo_engine::history_text::events_text(events)
 }
 
 /// The interpreter's start parameters that are not in the execution row, and the link to the
