@@ -40,6 +40,28 @@ fn key(out: &mut Vec<u8>, k: &str) {
 
 const NOT_TRUNCATED: &[u8] = br#"{"truncated":false}"#;
 
+/// A state event's details up to its payload's details (the object left open): `lead`
+/// (`,"<kind>EventDetails":{"name":`), the name, then `field` (`,"input":` or
+/// `,"output":`) with the payload, then `<field>Details`.
+fn state_payload(out: &mut Vec<u8>, lead: &[u8], name: &str, field: Field, payload: &str) {
+    out.extend_from_slice(lead);
+    put(out, name);
+    let (key, details): (&[u8], &[u8]) = match field {
+        Field::Input => (br#","input":"#, br#","inputDetails":"#),
+        Field::Output => (br#","output":"#, br#","outputDetails":"#),
+    };
+    out.extend_from_slice(key);
+    put(out, payload);
+    out.extend_from_slice(details);
+    out.extend_from_slice(NOT_TRUNCATED);
+}
+
+#[derive(Clone, Copy)]
+enum Field {
+    Input,
+    Output,
+}
+
 impl HistoryEvent {
     /// Appends the event's JSON text (as `to_json` shapes it) to `out`.
     pub fn write_json(&self, out: &mut Vec<u8>) {
@@ -74,12 +96,13 @@ impl HistoryEvent {
                 out.push(b'}');
             }
             Details::StateEntered { name, input } => {
-                out.extend_from_slice(br#","stateEnteredEventDetails":{"name":"#);
-                put(out, &**name);
-                out.extend_from_slice(br#","input":"#);
-                put(out, &**input);
-                out.extend_from_slice(br#","inputDetails":"#);
-                out.extend_from_slice(NOT_TRUNCATED);
+                state_payload(
+                    out,
+                    br#","stateEnteredEventDetails":{"name":"#,
+                    name,
+                    Field::Input,
+                    input,
+                );
                 out.push(b'}');
             }
             Details::StateExited {
@@ -87,12 +110,13 @@ impl HistoryEvent {
                 output,
                 assigned,
             } => {
-                out.extend_from_slice(br#","stateExitedEventDetails":{"name":"#);
-                put(out, &**name);
-                out.extend_from_slice(br#","output":"#);
-                put(out, &**output);
-                out.extend_from_slice(br#","outputDetails":"#);
-                out.extend_from_slice(NOT_TRUNCATED);
+                state_payload(
+                    out,
+                    br#","stateExitedEventDetails":{"name":"#,
+                    name,
+                    Field::Output,
+                    output,
+                );
                 if let Some(vars) = assigned {
                     out.extend_from_slice(br#","assignedVariables":{"#);
                     for (i, (k, v)) in vars.iter().enumerate() {

@@ -27,6 +27,19 @@ fn unix_now() -> f64 {
         .as_secs_f64()
 }
 
+/// A rule on the default bus sending events of `source` to the state machine `target`.
+fn rule_to(s: &Server, source: &str, target: &str) {
+    s.call(
+        "AWSEvents.PutRule",
+        json!({"Name": source, "EventPattern": json!({"source": [source]}).to_string()}),
+    );
+    let put = s.call(
+        "AWSEvents.PutTargets",
+        json!({"Rule": source, "Targets": [{"Id": "m", "Arn": target}]}),
+    );
+    assert_eq!(put["FailedEntryCount"], 0, "{put}");
+}
+
 #[test]
 fn nodes_whose_clocks_disagree_take_nothing_over_from_each_other() {
     let Some(pg) = ScratchDatabase::for_test("cluster_clocks") else {
@@ -94,27 +107,11 @@ fn nodes_whose_clocks_disagree_take_nothing_over_from_each_other() {
     // execution; node b (ahead) scans for overdue deliveries every half lease.
     let pass = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
     let target = create(&a, "clocks-target", "STANDARD", pass);
-    a.call(
-        "AWSEvents.PutRule",
-        json!({"Name": "r", "EventPattern": json!({"source": ["clocks"]}).to_string()}),
-    );
-    let put = a.call(
-        "AWSEvents.PutTargets",
-        json!({"Rule": "r", "Targets": [{"Id": "m", "Arn": target}]}),
-    );
-    assert_eq!(put["FailedEntryCount"], 0, "{put}");
+    rule_to(&a, "clocks", &target);
     let slow = json!({"StartAt": "W", "States": {
         "W": {"Type": "Wait", "Seconds": 3, "End": true}}});
     let slow = create(&a, "clocks-slow", "EXPRESS", slow);
-    a.call(
-        "AWSEvents.PutRule",
-        json!({"Name": "slow", "EventPattern": json!({"source": ["clocks-slow"]}).to_string()}),
-    );
-    let put = a.call(
-        "AWSEvents.PutTargets",
-        json!({"Rule": "slow", "Targets": [{"Id": "x", "Arn": slow}]}),
-    );
-    assert_eq!(put["FailedEntryCount"], 0, "{put}");
+    rule_to(&a, "clocks-slow", &slow);
     let entry = json!({"Source": "clocks-slow", "DetailType": "t", "Detail": "{}"});
     let put = a.call("AWSEvents.PutEvents", json!({"Entries": vec![entry; 4]}));
     assert_eq!(put["FailedEntryCount"], 0, "{put}");
