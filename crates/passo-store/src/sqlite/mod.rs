@@ -30,9 +30,6 @@ struct Inner {
     commits: std::sync::atomic::AtomicU64,
 }
 
-/// Log pages between checkpoints (see `open_conn`).
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
-
 /// The writer's connection (readers open their own in [`Sqlite::read`]).
 fn open_conn(path: &Path, opts: &DbOptions) -> rusqlite::Result<Connection> {
     let c = Connection::open(path)?;
@@ -43,24 +40,22 @@ fn open_conn(path: &Path, opts: &DbOptions) -> rusqlite::Result<Connection> {
         if opts.fsync_full { "FULL" } else { "NORMAL" },
     )?;
     c.pragma_update(None, "foreign_keys", "OFF")?;
-    // The writer's statement journal in memory, not in a temporary file: every request of a
-    // group commit runs in a savepoint, and SQLite keeps each page's first image within it
-    // so that one failing request can roll back alone. Past 64 KiB (a few requests) that
-    // journal spilled to a file: perf showed its pwrite()s under `subjournalPageIfRequired`
+    // The writer's statement journal in memory, not in a temporary file: in a savepoint
+    // (each request of a batch that had to be retried one by one, see `commit_batch`) and
+    // for a statement that may fail midway, SQLite keeps each page's first image so that
+    // it can roll back alone. Past 64 KiB that journal spilled to a file (measured while
+    // every request of a batch still ran in a savepoint): perf showed its pwrite()s under `subjournalPageIfRequired`
     // among the server's top kernel samples, and `passo bench --http` measured 11.3-11.5 KB
     // written per durable Standard execution with it against 9.1-9.9 KB without. Only the
     // writer's connection: readers may sort large results, which should spill to disk.
     // (A batch's journal is bounded by its pages: a few MB at most.)
     c.pragma_update(None, "temp_store", "MEMORY")?;
-    // Checkpoints after 10,000 pages of log (~40 MB) instead of SQLite's 1,000. The writer
-    // runs each checkpoint itself, in the commit that crossed the mark, so the commits
-    // queued behind it wait; and a page written by many commits in between (the newest
-    // leaves of the executions and steps) is copied into the database once per checkpoint.
-    // `passo bench --http` durable Standard W1, runs alternated: 15,158 / 18,029 exec/s,
-    // p99 8.2 / 7.6 ms, 7.7 / 8.1 KB written per execution against 13,593 / 15,957, p99
-    // 14.4 / 13.3 ms, 8.3 / 8.5 KB at 1,000. (`journal_size_limit` above bounds what the
-    // log keeps on disk after.)
-    c.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+    // Checkpoints stay at SQLite's 1,000 log pages. 10,000 was tried: with a savepoint per
+    // request it gave ~12% more durable Standard W1 executions/s (p99 14 -> 8 ms), but once
+    // batches went without savepoints (`commit_all_or_nothing`) it gave none (19,652 /
+    // 20,056 exec/s against 19,624 / 19,478 at 1,000), while the writer's longer
+    // checkpoints (it runs each inside the commit crossing the mark) raised the webhook ->
+    // Standard run's p99 from 25-27 ms to 87-90 ms.
     // A write-ahead log that grew under a burst of writes (checkpoints wait for readers) is
     // cut back to this after a checkpoint, rather than keeping its largest size on disk.
     c.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
