@@ -40,18 +40,15 @@ fn key(out: &mut Vec<u8>, k: &str) {
 
 const NOT_TRUNCATED: &[u8] = br#"{"truncated":false}"#;
 
-/// A state event's details up to its payload's details (the object left open): `lead`
-/// (`,"<kind>EventDetails":{"name":`), the name, then `field` (`,"input":` or
-/// `,"output":`) with the payload, then `<field>Details`.
-fn state_payload(out: &mut Vec<u8>, lead: &[u8], name: &str, field: Field, payload: &str) {
-    out.extend_from_slice(lead);
-    put(out, name);
+/// A payload and its details: `"input":<text>,"inputDetails":{"truncated":false}` (or
+/// `output`), as every payload-carrying event writes them.
+fn payload(out: &mut Vec<u8>, field: Field, text: &str) {
     let (key, details): (&[u8], &[u8]) = match field {
-        Field::Input => (br#","input":"#, br#","inputDetails":"#),
-        Field::Output => (br#","output":"#, br#","outputDetails":"#),
+        Field::Input => (br#""input":"#, br#","inputDetails":"#),
+        Field::Output => (br#""output":"#, br#","outputDetails":"#),
     };
     out.extend_from_slice(key);
-    put(out, payload);
+    put(out, text);
     out.extend_from_slice(details);
     out.extend_from_slice(NOT_TRUNCATED);
 }
@@ -60,6 +57,15 @@ fn state_payload(out: &mut Vec<u8>, lead: &[u8], name: &str, field: Field, paylo
 enum Field {
     Input,
     Output,
+}
+
+/// A state event's details up to its payload's details (the object left open): `lead`
+/// (`,"<kind>EventDetails":{"name":`), the name, then the payload.
+fn state_payload(out: &mut Vec<u8>, lead: &[u8], name: &str, field: Field, text: &str) {
+    out.extend_from_slice(lead);
+    put(out, name);
+    out.push(b',');
+    payload(out, field, text);
 }
 
 impl HistoryEvent {
@@ -80,19 +86,15 @@ impl HistoryEvent {
         match &self.details {
             Details::None => {}
             Details::ExecutionStarted { input, role_arn } => {
-                out.extend_from_slice(br#","executionStartedEventDetails":{"input":"#);
-                put(out, &**input);
-                out.extend_from_slice(br#","inputDetails":"#);
-                out.extend_from_slice(NOT_TRUNCATED);
+                out.extend_from_slice(br#","executionStartedEventDetails":{"#);
+                payload(out, Field::Input, input);
                 out.extend_from_slice(br#","roleArn":"#);
                 put(out, role_arn);
                 out.push(b'}');
             }
             Details::ExecutionSucceeded { output } => {
-                out.extend_from_slice(br#","executionSucceededEventDetails":{"output":"#);
-                put(out, &**output);
-                out.extend_from_slice(br#","outputDetails":"#);
-                out.extend_from_slice(NOT_TRUNCATED);
+                out.extend_from_slice(br#","executionSucceededEventDetails":{"#);
+                payload(out, Field::Output, output);
                 out.push(b'}');
             }
             Details::StateEntered { name, input } => {

@@ -18,7 +18,7 @@ use super::events::iso;
 use super::targets::{Destination, Input, Target};
 use super::transform::Predefined;
 use crate::error::ApiError;
-use crate::runtime::{now_ms, Runtime};
+use crate::runtime::{lease_offset, now_ms, Runtime};
 use passo_store::{DeadLetterRow, DeliveryRow, Write};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const FIRST_BACKOFF_MS: i64 = 1_000;
+const MAX_BACKOFF_MS: i64 = 5 * 60_000;
 
 /// When a delivery was received, on the two clocks it needs: the node's, which the
 /// target's input shows (`<aws.events.event.ingestion-time>`), and the leases' (the
@@ -47,12 +48,10 @@ impl Received {
     pub fn at(rt: &Runtime, ingested_ms: i64) -> Received {
         Received {
             ingested_ms,
-            due_ms: ingested_ms + (rt.lease_now() - now_ms()),
+            due_ms: ingested_ms + lease_offset(&rt.db),
         }
     }
 }
-
-const MAX_BACKOFF_MS: i64 = 5 * 60_000;
 
 /// Why an attempt failed.
 pub(super) struct Failure {

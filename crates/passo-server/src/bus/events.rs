@@ -131,13 +131,14 @@ pub async fn put_events(rt: &Arc<Runtime>, req: &Value) -> Result<Value, EventsE
         ));
     }
     let now = now_ms();
+    let received = Received::at(rt, now);
     let mut answers = Vec::with_capacity(entries.len());
     let mut deliveries: Vec<DeliveryRow> = Vec::new();
     let mut failed = 0;
     for e in entries {
         match event_of(rt, e, now) {
             Ok((bus, event)) => {
-                deliveries.extend(rt.bus.deliveries(&bus, &event, Received::at(rt, now)));
+                deliveries.extend(rt.bus.deliveries(&bus, &event, received));
                 answers.push(json!({"EventId": event["id"]}));
             }
             Err(refusal) => {

@@ -60,7 +60,12 @@ pub fn now_ms() -> i64 {
 /// Now on the leases' clock: the database's when `db` is shared (nodes' clocks may
 /// disagree; see `Shared::clock_offset_ms`), else this node's.
 pub fn lease_now(db: &Db) -> i64 {
-    now_ms() + db.shared().map_or(0, |s| s.clock_offset_ms())
+    now_ms() + lease_offset(db)
+}
+
+/// How far the leases' clock is ahead of this node's (0 unless `db` is shared).
+pub fn lease_offset(db: &Db) -> i64 {
+    db.shared().map_or(0, |s| s.clock_offset_ms())
 }
 
 /// The start of a Standard execution as the API asked for it.

@@ -43,10 +43,11 @@ fn open_conn(path: &Path, opts: &DbOptions) -> rusqlite::Result<Connection> {
     // The writer's statement journal in memory, not in a temporary file: in a savepoint
     // (each request of a batch that had to be retried one by one, see `commit_batch`) and
     // for a statement that may fail midway, SQLite keeps each page's first image so that
-    // it can roll back alone. Past 64 KiB that journal spilled to a file (measured while
-    // every request of a batch still ran in a savepoint): perf showed its pwrite()s under `subjournalPageIfRequired`
-    // among the server's top kernel samples, and `passo bench --http` measured 11.3-11.5 KB
-    // written per durable Standard execution with it against 9.1-9.9 KB without. Only the
+    // it can roll back alone. Past 64 KiB that journal spilled to a file. Measured while
+    // every request of a batch still ran in a savepoint: perf showed its pwrite()s under
+    // `subjournalPageIfRequired` among the server's top kernel samples, and `passo bench
+    // --http` measured 11.3-11.5 KB written per durable Standard execution with it against
+    // 9.1-9.9 KB without. Only the
     // writer's connection: readers may sort large results, which should spill to disk.
     // (A batch's journal is bounded by its pages: a few MB at most.)
     c.pragma_update(None, "temp_store", "MEMORY")?;
@@ -164,7 +165,7 @@ impl crate::Store for Sqlite {
 }
 
 /// Takes every queued request (up to `max_batch`, gathered as [`gather`] says), applies
-/// each in its own savepoint inside one transaction, commits once and answers them all.
+/// them in one transaction ([`commit_batch`]), commits once and answers them all.
 fn writer_loop(
     mut conn: Connection,
     rx: mpsc::Receiver<Request>,
@@ -243,6 +244,9 @@ fn gather(
     batch
 }
 
+/// Applies a batch in one transaction: whole if no request fails
+/// ([`commit_all_or_nothing`]), else each request in its own savepoint, so that only a
+/// failing one is refused.
 fn commit_batch(conn: &mut Connection, batch: &[Request]) -> rusqlite::Result<Vec<Result<()>>> {
     if batch.len() > 1 {
         if let Some(done) = commit_all_or_nothing(conn, batch)? {
